@@ -1,0 +1,4 @@
+//! Configuration: the model, value units, and loading with every problem reported at once.
+
+pub mod model;
+pub mod units;

@@ -1,0 +1,383 @@
+//! The configuration model every config format (TOML here, Fluent Bit classic/YAML later) produces.
+//!
+//! Option names follow Fluent Bit's, lower-cased, so users can carry their settings over. Each
+//! `///` comment is the user documentation of that key; `config/firelane.toml` mirrors it.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::units::{ByteSize, DurationValue, Flag};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Process-wide settings.
+    #[serde(default)]
+    pub service: ServiceConfig,
+    /// Where events come from. At least one is required.
+    #[serde(default)]
+    pub inputs: Vec<InputConfig>,
+    /// Filters (grep, modify, parser, ...). None are available yet: any entry is an error.
+    #[serde(default)]
+    pub filters: Vec<FilterConfig>,
+    /// Where events go, chosen by tag with `match` / `match_regex`. At least one is required.
+    #[serde(default)]
+    pub outputs: Vec<OutputConfig>,
+}
+
+/// `[service]`: process-wide settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Time allowed after SIGTERM/SIGINT to drain and flush everything (default 25s, under ECS's 30s).
+    #[serde(default = "default_grace")]
+    pub grace: DurationValue,
+    /// How often outputs flush what they hold (default 1s).
+    #[serde(default = "default_flush")]
+    pub flush: DurationValue,
+    /// Own log level: error, warn, info, debug, trace (default info). `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Own log format: `human` (default) or `json`.
+    #[serde(default)]
+    pub log_format: LogFormat,
+    /// Serve /health and /metrics (default true).
+    #[serde(default = "default_true")]
+    pub http_server: Flag,
+    /// Address of the HTTP server (default 127.0.0.1: not reachable from other hosts).
+    #[serde(default = "default_http_listen")]
+    pub http_listen: String,
+    /// Port of the HTTP server (default 2020, Fluent Bit's).
+    #[serde(default = "default_http_port")]
+    pub http_port: u16,
+    /// An output with more than this many failed deliveries within `hc_period` makes /health 500 (default 5).
+    #[serde(default = "default_hc_errors_count")]
+    pub hc_errors_count: u32,
+    /// Window for `hc_errors_count` (default 60s).
+    #[serde(default = "default_hc_period")]
+    pub hc_period: DurationValue,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            grace: default_grace(),
+            flush: default_flush(),
+            log_level: default_log_level(),
+            log_format: LogFormat::default(),
+            http_server: default_true(),
+            http_listen: default_http_listen(),
+            http_port: default_http_port(),
+            hc_errors_count: default_hc_errors_count(),
+            hc_period: default_hc_period(),
+        }
+    }
+}
+
+/// Format of firelane's own logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// One `[[inputs]]` entry; `name` selects the plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum InputConfig {
+    /// Fluent Forward protocol over TCP and/or a Unix socket (Docker's fluentd driver, FireLens).
+    Forward(ForwardInputConfig),
+    /// Newline-delimited JSON or text over TCP.
+    Tcp(TcpInputConfig),
+}
+
+/// What an input does when its memory budget is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overflow {
+    /// Stop reading sockets until memory frees up: the sender is slowed by TCP flow control.
+    #[default]
+    Block,
+    /// Discard the incoming batch, counted in `firelane_input_dropped_records_total{reason="buffer_full"}`.
+    DropNewest,
+}
+
+/// When a Forward `chunk` ack is sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckMode {
+    /// Once the events are in the pipeline's memory: fast, but a crash before delivery loses them.
+    #[default]
+    Accepted,
+    /// Once every output they were routed to has delivered them (or given up, counted).
+    Delivered,
+}
+
+/// `name = "forward"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardInputConfig {
+    /// Component name in metrics and logs (default `forward.<index>`).
+    pub alias: Option<String>,
+    /// TCP listen address (default 0.0.0.0 when `port` is set or no `unix_path` is given).
+    pub listen: Option<String>,
+    /// TCP port (default 24224). With only `unix_path` set, no TCP listener is opened.
+    pub port: Option<u16>,
+    /// Unix socket path (FireLens: /var/run/fluent.sock). A stale file is replaced; removed on exit.
+    pub unix_path: Option<String>,
+    /// Permissions of the Unix socket file, octal (e.g. "0666"; default: umask).
+    pub unix_perm: Option<String>,
+    /// Replace every event's tag with this one.
+    pub tag: Option<String>,
+    /// Prepend this to every event's tag.
+    pub tag_prefix: Option<String>,
+    /// Memory budget of this input's events in flight (default 32MiB; Fluent Bit's Mem_Buf_Limit).
+    #[serde(default = "default_mem_buf_limit")]
+    pub mem_buf_limit: ByteSize,
+    /// What to do when `mem_buf_limit` is reached: `block` (default) or `drop_newest`.
+    #[serde(default)]
+    pub overflow: Overflow,
+    /// When chunk acks are sent: `accepted` (default) or `delivered`.
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Size of each socket read (default 1024000, Fluent Bit's buffer_chunk_size).
+    #[serde(default = "default_buffer_chunk_size")]
+    pub buffer_chunk_size: ByteSize,
+    /// Largest frame accepted; a bigger one closes the connection (default 6144000).
+    #[serde(default = "default_buffer_max_size")]
+    pub buffer_max_size: ByteSize,
+    /// Largest decompressed payload of one frame; more closes the connection (default 64MiB).
+    #[serde(default = "default_max_decompressed_size")]
+    pub max_decompressed_size: ByteSize,
+    /// Most simultaneous connections; further ones wait in the kernel's backlog (default 1024).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+/// Line format of the `tcp` input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpFormat {
+    /// Each line is a JSON object, used as the record.
+    #[default]
+    Json,
+    /// Each line becomes `{"log": "<line>"}`.
+    None,
+}
+
+/// `name = "tcp"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpInputConfig {
+    /// Component name in metrics and logs (default `tcp.<index>`).
+    pub alias: Option<String>,
+    /// Listen address (default 0.0.0.0).
+    #[serde(default = "default_any_addr")]
+    pub listen: String,
+    /// Port (default 5170, Fluent Bit's).
+    #[serde(default = "default_tcp_port")]
+    pub port: u16,
+    /// Tag of every event (default `tcp.<index>`).
+    pub tag: Option<String>,
+    /// `json` (default) or `none`.
+    #[serde(default)]
+    pub format: TcpFormat,
+    /// Longest line kept (default 32KiB). A longer line is cut at this size, the rest up to the
+    /// newline discarded, counted as `truncated`; a cut JSON line is then counted `invalid_json`.
+    #[serde(default = "default_max_line")]
+    pub buffer_size: ByteSize,
+    /// Memory budget (default 32MiB).
+    #[serde(default = "default_mem_buf_limit")]
+    pub mem_buf_limit: ByteSize,
+    /// `block` (default) or `drop_newest`.
+    #[serde(default)]
+    pub overflow: Overflow,
+    /// Most simultaneous connections (default 1024).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+}
+
+/// One `[[filters]]` entry. No filter plugins exist yet, so every entry is rejected.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum FilterConfig {}
+
+/// One `[[outputs]]` entry; `name` selects the plugin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum OutputConfig {
+    /// JSON lines on standard output.
+    Stdout(StdoutOutputConfig),
+    /// JSON lines appended to a file.
+    File(FileOutputConfig),
+    /// Discards events (counted). Used for health-check traffic and benchmarks.
+    Null(NullOutputConfig),
+}
+
+/// How the time of an event is written under `json_date_key`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    /// Seconds as a float with nanosecond digits: `1700000000.123456789`.
+    #[default]
+    Double,
+    /// Whole seconds.
+    Epoch,
+    /// Milliseconds.
+    EpochMs,
+    /// `2023-11-14T22:13:20.123456Z`.
+    Iso8601,
+}
+
+/// An optional key name: a string, or `false` / "" for none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateKey(pub Option<String>);
+
+impl<'de> Deserialize<'de> for DateKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            B(bool),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::B(false) => Ok(DateKey(None)),
+            Raw::B(true) => Err(serde::de::Error::custom("expected a key name or false")),
+            Raw::S(s)
+                if s.is_empty()
+                    || s.eq_ignore_ascii_case("false")
+                    || s.eq_ignore_ascii_case("off") =>
+            {
+                Ok(DateKey(None))
+            }
+            Raw::S(s) => Ok(DateKey(Some(s))),
+        }
+    }
+}
+
+/// `name = "stdout"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutOutputConfig {
+    /// Component name (default `stdout.<index>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`: `*` matches any run of characters including dots; anchored; case-sensitive.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+    /// Key holding the event time (default `date`); `false` leaves it out.
+    #[serde(default = "default_date_key")]
+    pub json_date_key: DateKey,
+    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`.
+    #[serde(default)]
+    pub json_date_format: DateFormat,
+    /// Key holding the tag (default `tag`); `false` leaves it out.
+    #[serde(default = "default_tag_key")]
+    pub json_tag_key: DateKey,
+}
+
+/// `name = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOutputConfig {
+    /// Component name (default `file.<index>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+    /// Directory of the output file (default: the working directory). Created if missing.
+    pub path: Option<String>,
+    /// File name (default: the event's tag, one file per tag).
+    pub file: Option<String>,
+    /// Key holding the event time (default `date`); `false` leaves it out.
+    #[serde(default = "default_date_key")]
+    pub json_date_key: DateKey,
+    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`.
+    #[serde(default)]
+    pub json_date_format: DateFormat,
+    /// Key holding the tag (default `tag`); `false` leaves it out.
+    #[serde(default = "default_tag_key")]
+    pub json_tag_key: DateKey,
+}
+
+/// `name = "null"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NullOutputConfig {
+    /// Component name (default `null.<index>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+}
+
+impl ServiceConfig {
+    pub fn grace(&self) -> Duration {
+        self.grace.0
+    }
+}
+
+fn default_grace() -> DurationValue {
+    DurationValue(Duration::from_secs(25))
+}
+fn default_flush() -> DurationValue {
+    DurationValue(Duration::from_secs(1))
+}
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+fn default_true() -> Flag {
+    Flag(true)
+}
+fn default_http_listen() -> String {
+    "127.0.0.1".to_owned()
+}
+fn default_http_port() -> u16 {
+    2020
+}
+fn default_hc_errors_count() -> u32 {
+    5
+}
+fn default_hc_period() -> DurationValue {
+    DurationValue(Duration::from_secs(60))
+}
+fn default_mem_buf_limit() -> ByteSize {
+    ByteSize::mib(32)
+}
+fn default_buffer_chunk_size() -> ByteSize {
+    ByteSize(1_024_000)
+}
+fn default_buffer_max_size() -> ByteSize {
+    ByteSize(6_144_000)
+}
+fn default_max_decompressed_size() -> ByteSize {
+    ByteSize::mib(64)
+}
+fn default_max_connections() -> usize {
+    1024
+}
+fn default_any_addr() -> String {
+    "0.0.0.0".to_owned()
+}
+fn default_tcp_port() -> u16 {
+    5170
+}
+fn default_max_line() -> ByteSize {
+    ByteSize(32 * 1024)
+}
+fn default_date_key() -> DateKey {
+    DateKey(Some("date".to_owned()))
+}
+fn default_tag_key() -> DateKey {
+    DateKey(Some("tag".to_owned()))
+}

@@ -1,0 +1,182 @@
+//! Value types with units, readable from TOML numbers or Fluent Bit-style strings.
+//!
+//! Sizes: a bare number is bytes; `K`/`M`/`G` (optionally followed by `B`) are decimal (x1000) as in
+//! Fluent Bit; `KiB`/`MiB`/`GiB` are binary. Durations: a bare number is seconds; suffixes `ms`, `s`,
+//! `m`, `h`. Booleans in strings: true/on/yes, false/off/no (Fluent Bit's words).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+/// A size in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+/// A duration given in seconds or with a unit suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DurationValue(pub Duration);
+
+/// A boolean that also accepts Fluent Bit's words (`on`, `off`, `yes`, `no`) as strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flag(pub bool);
+
+impl ByteSize {
+    pub const fn mib(n: u64) -> Self {
+        Self(n * 1024 * 1024)
+    }
+    pub fn as_usize(self) -> usize {
+        usize::try_from(self.0).unwrap_or(usize::MAX)
+    }
+}
+
+/// Parses `"32MiB"`, `"5M"`, `"6144000"` into bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (examples: 6144000, 5M, 32MiB)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{s}` (use K, M, G, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    Ok((n * mult).round() as u64)
+}
+
+/// Parses `"25s"`, `"500ms"`, `"10m"`, `"1h"`, `"5"` (seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 25s, 500ms, 10m, 5)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{s}` (use ms, s, m, h)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parses Fluent Bit's boolean words.
+pub fn parse_flag(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" => Ok(true),
+        "false" | "off" | "no" => Ok(false),
+        _ => Err(format!(
+            "`{s}` is not a boolean (true/false, on/off, yes/no)"
+        )),
+    }
+}
+
+struct UnitVisitor<F>(&'static str, F);
+
+impl<'de, T, F: Fn(&str) -> Result<T, String>> Visitor<'de> for UnitVisitor<F> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.1)(v).map_err(E::custom)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        (self.1)(&v.to_string()).map_err(E::custom)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        if v < 0 {
+            return Err(E::custom(format!("{v} must not be negative")));
+        }
+        (self.1)(&v.to_string()).map_err(E::custom)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        if v < 0.0 || !v.is_finite() {
+            return Err(E::custom(format!("{v} must be a non-negative number")));
+        }
+        (self.1)(&v.to_string()).map_err(E::custom)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        (self.1)(if v { "true" } else { "false" }).map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor(
+            "a size such as 6144000, \"5M\" or \"32MiB\"",
+            |s: &str| parse_size(s).map(ByteSize),
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor(
+            "a duration such as 25, \"25s\" or \"500ms\"",
+            |s: &str| parse_duration(s).map(DurationValue),
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor(
+            "a boolean (true/false, on/off, yes/no)",
+            |s: &str| parse_flag(s).map(Flag),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_fluent_bit_decimal_units_and_binary_suffixes() {
+        assert_eq!(parse_size("6144000"), Ok(6_144_000));
+        assert_eq!(parse_size("5M"), Ok(5_000_000));
+        assert_eq!(parse_size("25MB"), Ok(25_000_000));
+        assert_eq!(parse_size("32MiB"), Ok(32 * 1024 * 1024));
+        assert_eq!(parse_size("1.5K"), Ok(1500));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("").is_err());
+    }
+
+    #[test]
+    fn durations_accept_units_and_bare_seconds() {
+        assert_eq!(parse_duration("25"), Ok(Duration::from_secs(25)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn flags_accept_fluent_bit_words() {
+        assert_eq!(parse_flag("On"), Ok(true));
+        assert_eq!(parse_flag("no"), Ok(false));
+        assert!(parse_flag("maybe").is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! Forward codec (written in the codec work).

@@ -1,0 +1,4 @@
+//! Fluent Forward input: codec (pure) and server (sockets).
+
+/// Frame check and zero-copy decode of the four Forward modes.
+pub mod codec;

@@ -1,0 +1,25 @@
+//! firelane: a container log router (Fluent Forward in; CloudWatch Logs, S3, files out).
+#![forbid(unsafe_code)]
+
+/// Acknowledgement handles: when every output is done with a batch.
+pub mod ack;
+/// Command-line interface: run, validate, health.
+pub mod cli;
+/// Configuration model, loading and validation.
+pub mod config;
+/// Events and batches: msgpack records as shared bytes.
+pub mod event;
+/// Component health registry behind /health.
+pub mod health;
+/// HTTP admin server: /health, /metrics and Fluent Bit's aliases.
+pub mod http;
+/// Inputs: Forward (TCP and Unix socket) and TCP lines.
+pub mod input;
+/// Zero-copy msgpack reading and msgpack-to-JSON transcoding.
+pub mod msgpack;
+/// Outputs: stdout, file, null.
+pub mod output;
+/// Wiring: memory budgets, tag routing, building and draining the running pipeline.
+pub mod pipeline;
+/// Metric names and own-log setup.
+pub mod telemetry;

@@ -1,0 +1,2 @@
+//! firelane binary (thin; see the library).
+fn main() {}

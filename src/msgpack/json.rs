@@ -1,0 +1,1 @@
+//! msgpack to JSON transcoding (written in the transcoder work).

@@ -1,0 +1,6 @@
+//! msgpack handling: records stay msgpack bytes until an output encodes them.
+
+/// msgpack to JSON, straight into an output buffer.
+pub mod json;
+/// Token-level zero-copy reader.
+pub mod reader;

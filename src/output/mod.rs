@@ -1,0 +1,1 @@
+//! Outputs: each consumes a channel of batches and reports what it delivered.

@@ -1,0 +1,3 @@
+//! Pipeline wiring: budgets, routing, building and draining.
+
+pub mod budget;
