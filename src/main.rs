@@ -1,2 +1,140 @@
-//! firelane binary (thin; see the library).
-fn main() {}
+//! firelane binary: parse the command line, load the config (exit 64 on a bad one), start, wait
+//! for SIGTERM/SIGINT, drain under the grace period, and say what did not finish.
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+
+use firelane::cli::{Cli, Command};
+use firelane::config::{self, model::Config};
+use firelane::health::Registry;
+use firelane::http::{self, AdminState};
+use firelane::pipeline::build;
+use firelane::telemetry;
+
+/// Exit code for a configuration error (EX_CONFIG is 78, but 64 EX_USAGE is what we promise).
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("firelane: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or_default() {
+        Command::Run { config } => {
+            let cfg = match load(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match rt.block_on(run(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("firelane: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Validate { config } => match config::load_file(&config) {
+            Ok(cfg) => {
+                println!("ok: {} inputs, {} outputs", cfg.inputs.len(), cfg.outputs.len());
+                ExitCode::SUCCESS
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::from(EXIT_CONFIG)
+            }
+        },
+        Command::Health { url } => {
+            match rt.block_on(firelane::cli::health_check(&url, Duration::from_secs(2))) {
+                Ok(200) => ExitCode::SUCCESS,
+                Ok(code) => {
+                    eprintln!("unhealthy: HTTP {code} from {url}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn load(path: Option<&Path>) -> Result<Config, ExitCode> {
+    match path {
+        Some(p) => config::load_file(p).map_err(|errors| {
+            eprintln!("{errors}");
+            ExitCode::from(EXIT_CONFIG)
+        }),
+        None => Ok(config::embedded_default()),
+    }
+}
+
+async fn run(cfg: Config) -> anyhow::Result<()> {
+    telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
+    let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
+    let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
+    let admin_stop = CancellationToken::new();
+    let admin = if cfg.service.http_server.0 {
+        let addr = format!("{}:{}", cfg.service.http_listen, cfg.service.http_port);
+        let addr = tokio::net::lookup_host(&addr)
+            .await
+            .with_context(|| format!("resolving http_listen {addr}"))?
+            .next()
+            .with_context(|| format!("http_listen {addr} resolves to nothing"))?;
+        let state = AdminState {
+            registry: registry.clone(),
+            prometheus,
+            started: Instant::now(),
+        };
+        Some(
+            http::serve(addr, state, admin_stop.clone())
+                .await
+                .with_context(|| format!("starting the HTTP server on {addr}"))?,
+        )
+    } else {
+        None
+    };
+    let running = build::start(&cfg, &registry).await?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "firelane started");
+
+    let signal = wait_for_signal().await;
+    tracing::info!(signal, grace_s = cfg.service.grace().as_secs_f64(), "shutting down: draining inputs and flushing outputs");
+    let report = running.drain(cfg.service.grace()).await;
+    admin_stop.cancel();
+    if let Some(h) = admin {
+        let _ = h.await;
+    }
+    if report.unfinished.is_empty() {
+        tracing::info!("shutdown complete");
+        Ok(())
+    } else {
+        for what in &report.unfinished {
+            tracing::error!(component = %what, "did not finish within the grace period");
+        }
+        anyhow::bail!("{} component(s) did not finish within the grace period", report.unfinished.len())
+    }
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot install signal handlers; stopping only on Ctrl-C");
+        let _ = tokio::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}

@@ -23,3 +23,5 @@ pub const OUTPUT_ERRORS: &str = "firelane_output_errors_total";
 /// Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON. Labels: component.
 pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
+/// Lines cut at the input's maximum line length (the events are kept, shortened). Labels: component.
+pub const INPUT_TRUNCATED: &str = "firelane_input_truncated_records_total";

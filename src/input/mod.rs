@@ -1,4 +1,12 @@
 //! Inputs: each listens, decodes, and submits batches to the pipeline.
 
+/// Shutdown-aware connection reads.
+pub mod drain;
 /// Fluent Forward protocol input.
 pub mod forward;
+/// Newline framing with a maximum line length.
+pub mod lines;
+/// Listening sockets (TCP, Unix) and the connection cap.
+pub mod listener;
+/// Newline-delimited JSON or text over TCP.
+pub mod tcp;

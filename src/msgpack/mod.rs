@@ -4,3 +4,5 @@
 pub mod json;
 /// Token-level zero-copy reader.
 pub mod reader;
+/// msgpack encoding, and JSON lines to msgpack records.
+pub mod writer;

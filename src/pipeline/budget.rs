@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use metrics::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A shared byte budget.
@@ -13,12 +14,22 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Budget {
     sem: Arc<Semaphore>,
     limit: usize,
+    /// Kept equal to `in_use()` on every charge and release.
+    in_use_gauge: Option<Gauge>,
 }
 
 /// Budget held by one batch; released on drop.
 #[derive(Debug)]
 pub struct BudgetPermit {
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
+    budget: Budget,
+}
+
+impl Drop for BudgetPermit {
+    fn drop(&mut self) {
+        drop(self.permit.take());
+        self.budget.update_gauge();
+    }
 }
 
 impl Budget {
@@ -28,7 +39,30 @@ impl Budget {
         Self {
             sem: Arc::new(Semaphore::new(limit)),
             limit,
+            in_use_gauge: None,
         }
+    }
+
+    /// Reports bytes in use to `gauge` from now on.
+    pub fn with_gauge(mut self, gauge: Gauge) -> Self {
+        gauge.set(0.0);
+        self.in_use_gauge = Some(gauge);
+        self
+    }
+
+    fn update_gauge(&self) {
+        if let Some(g) = &self.in_use_gauge {
+            g.set(self.in_use() as f64);
+        }
+    }
+
+    fn permit(&self, permit: OwnedSemaphorePermit) -> BudgetPermit {
+        let p = BudgetPermit {
+            permit: Some(permit),
+            budget: self.clone(),
+        };
+        self.update_gauge();
+        p
     }
 
     pub fn limit(&self) -> usize {
@@ -49,7 +83,7 @@ impl Budget {
     pub async fn acquire(&self, bytes: usize) -> BudgetPermit {
         let n = self.charge(bytes);
         match self.sem.clone().acquire_many_owned(n).await {
-            Ok(permit) => BudgetPermit { _permit: permit },
+            Ok(permit) => self.permit(permit),
             // The semaphore is never closed; if it were, waiting forever would hide the bug.
             Err(_) => unreachable!("budget semaphore is never closed"),
         }
@@ -62,7 +96,7 @@ impl Budget {
             .clone()
             .try_acquire_many_owned(n)
             .ok()
-            .map(|permit| BudgetPermit { _permit: permit })
+            .map(|permit| self.permit(permit))
     }
 }
 

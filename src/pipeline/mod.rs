@@ -1,3 +1,7 @@
 //! Pipeline wiring: budgets, routing, building and draining.
 
 pub mod budget;
+pub mod build;
+pub mod intake;
+pub mod router;
+pub mod tagmatch;

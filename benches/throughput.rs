@@ -1,0 +1,250 @@
+//! Throughput harness: firelane (release binary, forward -> null) against a raw read-and-discard
+//! socket, measured in the same run, on the same pre-encoded Docker-shaped stream.
+//!
+//! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
+//! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Stream {
+    name: &'static str,
+    bytes: Vec<u8>,
+    records: usize,
+}
+
+fn docker_record(out: &mut Vec<u8>, i: usize) {
+    let log = format!(
+        "{i:>10} 2024-01-01T00:00:00.000Z INFO request handled method=GET path=/api/v1/items/{i} status=200 duration_ms=12 user_agent=\"Mozilla/5.0 (X11; Linux x86_64)\" trace=abcdef0123456789"
+    );
+    rmp::encode::write_map_len(out, 4).unwrap();
+    for (k, v) in [
+        ("container_id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        ("container_name", "/ecs-app-web-1-app-9a8b7c6d5e4f"),
+        ("source", "stdout"),
+        ("log", &log),
+    ] {
+        rmp::encode::write_str(out, k).unwrap();
+        rmp::encode::write_str(out, v).unwrap();
+    }
+}
+
+fn event_time(out: &mut Vec<u8>, i: usize) {
+    rmp::encode::write_ext_meta(out, 8, 0).unwrap();
+    out.extend_from_slice(&(1_700_000_000u32 + (i / 1000) as u32).to_be_bytes());
+    out.extend_from_slice(&((i % 1000) as u32 * 1000).to_be_bytes());
+}
+
+const TAG: &str = "app-firelens-0123456789abcdef";
+
+fn message_mode(n: usize) -> Stream {
+    let mut out = Vec::with_capacity(n * 340);
+    for i in 0..n {
+        rmp::encode::write_array_len(&mut out, 4).unwrap();
+        rmp::encode::write_str(&mut out, TAG).unwrap();
+        event_time(&mut out, i);
+        docker_record(&mut out, i);
+        rmp::encode::write_map_len(&mut out, 0).unwrap();
+    }
+    Stream { name: "Message", bytes: out, records: n }
+}
+
+fn packed_forward(n: usize) -> Stream {
+    let mut out = Vec::with_capacity(n * 340);
+    let mut entries = Vec::new();
+    for start in (0..n).step_by(1000) {
+        entries.clear();
+        for i in start..(start + 1000).min(n) {
+            rmp::encode::write_array_len(&mut entries, 2).unwrap();
+            event_time(&mut entries, i);
+            docker_record(&mut entries, i);
+        }
+        rmp::encode::write_array_len(&mut out, 3).unwrap();
+        rmp::encode::write_str(&mut out, TAG).unwrap();
+        rmp::encode::write_bin(&mut out, &entries).unwrap();
+        rmp::encode::write_map_len(&mut out, 0).unwrap();
+    }
+    Stream { name: "PackedForward", bytes: out, records: n }
+}
+
+/// Writes the stream in 256 KiB pieces (like a busy client) and returns when all is written.
+fn send(port: u16, bytes: &[u8]) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for piece in bytes.chunks(256 * 1024) {
+        s.write_all(piece).unwrap();
+    }
+}
+
+/// Baseline: a bare socket that reads into a 1 MiB buffer and discards.
+fn raw_drain(stream: &Stream) -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let total = stream.bytes.len();
+    let drain = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut got = 0;
+        while got < total {
+            let n = c.read(&mut buf).unwrap();
+            assert!(n > 0, "sender closed early");
+            got += n;
+        }
+        Instant::now()
+    });
+    let start = Instant::now();
+    send(port, &stream.bytes);
+    drain.join().unwrap() - start
+}
+
+struct Proc {
+    child: Child,
+    http_port: u16,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
+    let port = free_port();
+    let http_port = free_port();
+    let cfg = dir.join("bench.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .args(["run", "-c"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc { child, http_port };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(p.http_port, "firelane_output_records_total").is_none() {
+        assert!(Instant::now() < deadline, "firelane did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (p, port)
+}
+
+fn metric(port: u16, name: &str) -> Option<f64> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    if !body.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    Some(
+        body.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum(),
+    )
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+struct Measured {
+    elapsed: Duration,
+    cpu_s: f64,
+    peak_rss_mib: f64,
+}
+
+fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, port) = start_firelane(bin, dir.path());
+    let pid = p.child.id();
+    let cpu0 = cpu_seconds(pid);
+    let start = Instant::now();
+    let sender = {
+        let bytes = stream.bytes.clone();
+        std::thread::spawn(move || send(port, &bytes))
+    };
+    let want = stream.records as f64;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if metric(p.http_port, "firelane_output_records_total").unwrap_or(0.0) >= want {
+            break;
+        }
+        assert!(Instant::now() < deadline, "firelane did not process every record");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = start.elapsed();
+    sender.join().unwrap();
+    Measured {
+        elapsed,
+        cpu_s: cpu_seconds(pid) - cpu0,
+        peak_rss_mib: peak_rss_mib(pid),
+    }
+}
+
+fn main() {
+    // `cargo bench` passes harness flags such as --bench; this harness takes no arguments.
+    let records: usize = std::env::var("RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
+    let bin = std::env::var_os("FIRELANE_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+        target.join("release/firelane")
+    });
+    if !bin.exists() {
+        eprintln!("{} not found: run `cargo build --release` first (scripts/bench.sh does)", bin.display());
+        std::process::exit(2);
+    }
+    println!("records per scenario: {records}; firelane: {}", bin.display());
+    println!(
+        "| scenario | MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio | CPU s | CPU s/GB | peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for stream in [message_mode(records), packed_forward(records)] {
+        let mb = stream.bytes.len() as f64 / 1e6;
+        let raw = raw_drain(&stream);
+        let m = firelane_run(&bin, &stream);
+        let raw_rate = stream.records as f64 / raw.as_secs_f64();
+        let rate = stream.records as f64 / m.elapsed.as_secs_f64();
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} % | {:.2} | {:.2} | {:.1} |",
+            stream.name,
+            mb,
+            raw_rate,
+            rate,
+            mb / m.elapsed.as_secs_f64(),
+            100.0 * rate / raw_rate,
+            m.cpu_s,
+            m.cpu_s / (mb / 1000.0),
+            m.peak_rss_mib
+        );
+    }
+}

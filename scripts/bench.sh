@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Benchmarks: criterion micro-benchmarks (decode, transcode) and the end-to-end throughput harness
+# (firelane forward -> null vs a raw read-and-discard socket, measured in the same run).
+# Usage: scripts/bench.sh [throughput|criterion|all]   (default all). RECORDS=N to change the burst.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+cargo build --locked --release --bin firelane
+if [ "$what" = all ] || [ "$what" = criterion ]; then
+    cargo bench --locked --bench decode --bench transcode
+fi
+if [ "$what" = all ] || [ "$what" = throughput ]; then
+    cargo bench --locked --bench throughput
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: sets up what it needs, then runs formatting, lints and
+# every test. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Python test clients (fluent-logger) in a local venv with pinned versions.
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+export FIRELANE_PYTHON="$PWD/.venv/bin/python"
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --locked --no-fail-fast
+    cargo test --locked --doc
+else
+    cargo test --locked --no-fail-fast
+fi
+# Benches must keep compiling (they are run by scripts/bench.sh, not here).
+cargo bench --locked --no-run

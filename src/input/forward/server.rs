@@ -1,0 +1,225 @@
+//! The Forward input's connection handling: read large chunks, decode every complete frame, hand
+//! one batch per read to the pipeline, and send `chunk` acks.
+//!
+//! Invariants: the read buffer never holds more than `buffer_max_size` of an incomplete frame plus
+//! one read; a malformed frame closes only its own connection, after the valid frames before it
+//! were submitted; acks are sent only for frames whose events were accepted (`ack = accepted`) or
+//! delivered by every output (`ack = delivered`), never for dropped ones.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, WriteHalf};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ack::{AckOutcome, AckToken};
+use crate::config::model::AckMode;
+use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, TagCache};
+use crate::input::drain::DrainingReader;
+use crate::input::listener::{BoxConn, ConnectionHandler};
+use crate::pipeline::intake::{Intake, Submitted};
+use crate::ratelimit::RateLimiter;
+
+/// Keep at least this much free space for the next read (smaller reads cost syscalls).
+const MIN_READ_SPACE_BYTES: usize = 64 * 1024;
+/// Pending ack writes per connection before the reader waits.
+const ACK_QUEUE: usize = 64;
+
+/// Settings shared by every connection of one Forward input.
+#[derive(Debug)]
+pub struct ForwardHandler {
+    pub intake: Intake,
+    pub limits: DecodeLimits,
+    pub read_chunk_bytes: usize,
+    pub ack_mode: AckMode,
+    pub tag_override: Option<Arc<str>>,
+    pub tag_prefix: Option<Arc<str>>,
+    pub error_log: RateLimiter,
+}
+
+impl ConnectionHandler for ForwardHandler {
+    async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken) {
+        let m = self.intake.metrics();
+        m.connections.increment(1);
+        m.connections_active.increment(1.0);
+        self.serve(conn, &peer, shutdown).await;
+        m.connections_active.decrement(1.0);
+    }
+}
+
+/// Why a connection ended.
+enum End {
+    Eof,
+    EofMidFrame(usize),
+    Io(std::io::Error),
+    Malformed(codec::FrameError),
+}
+
+impl ForwardHandler {
+    async fn serve(&self, conn: BoxConn, peer: &str, shutdown: CancellationToken) {
+        let (mut rd, wr) = tokio::io::split(conn);
+        let (ack_tx, ack_rx) = mpsc::channel::<Vec<u8>>(ACK_QUEUE);
+        let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
+        let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
+        let mut tags = TagCache::new(self.tag_override.clone(), self.tag_prefix.clone());
+        let mut reader = DrainingReader::default();
+        let end = loop {
+            if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
+                buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+            }
+            let Some(read) = reader.read(&mut rd, &mut buf, &shutdown).await else {
+                break End::Eof;
+            };
+            match read {
+                Ok(0) if buf.is_empty() => break End::Eof,
+                Ok(0) => break End::EofMidFrame(buf.len()),
+                Ok(_) => {}
+                Err(e) => break End::Io(e),
+            }
+            if let Err(e) = self.process(&mut buf, &mut tags, &ack_tx).await {
+                break End::Malformed(e);
+            }
+        };
+        self.log_end(end, peer);
+        drop(ack_tx);
+        // Acks already queued (or waiting on delivery) are still written before closing.
+        let _ = writer.await;
+    }
+
+    /// Decodes every complete frame in `buf` and submits them as one batch.
+    async fn process(
+        &self,
+        buf: &mut BytesMut,
+        tags: &mut TagCache,
+        ack_tx: &mpsc::Sender<Vec<u8>>,
+    ) -> Result<(), codec::FrameError> {
+        let mut events = Vec::new();
+        let mut acks = Vec::new();
+        let mut stats = DecodeStats::default();
+        let mut frame_bytes = 0usize;
+        let mut failure = None;
+        loop {
+            match codec::check_frame(buf, &self.limits) {
+                Ok(Some(len)) => {
+                    let frame = buf.split_to(len).freeze();
+                    frame_bytes += len;
+                    match codec::decode_frame(frame, &self.limits, tags, &mut events, &mut stats) {
+                        Ok(info) => {
+                            if let Some(chunk) = info.chunk {
+                                codec::encode_ack(&chunk, &mut acks);
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        if stats.invalid_events > 0 {
+            self.intake.metrics().dropped_invalid_event.increment(stats.invalid_events);
+        }
+        self.submit(events, frame_bytes, acks, ack_tx).await;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn submit(
+        &self,
+        events: Vec<crate::event::Event>,
+        frame_bytes: usize,
+        acks: Vec<u8>,
+        ack_tx: &mpsc::Sender<Vec<u8>>,
+    ) {
+        if events.is_empty() {
+            if !acks.is_empty() {
+                // Frames that held only heartbeats or invalid (counted) events are still answered.
+                let _ = ack_tx.send(acks).await;
+            }
+            return;
+        }
+        match (self.ack_mode, acks.is_empty()) {
+            (_, true) => {
+                self.intake.submit(events, frame_bytes, AckToken::none()).await;
+            }
+            (AckMode::Accepted, false) => {
+                if self.intake.submit(events, frame_bytes, AckToken::none()).await == Submitted::Accepted {
+                    let _ = ack_tx.send(acks).await;
+                }
+            }
+            (AckMode::Delivered, false) => {
+                let (token, waiter) = AckToken::new();
+                self.intake.submit(events, frame_bytes, token).await;
+                let tx = ack_tx.clone();
+                tokio::spawn(async move {
+                    if waiter.wait().await == AckOutcome::Delivered {
+                        let _ = tx.send(acks).await;
+                    }
+                });
+            }
+        }
+    }
+
+    fn log_end(&self, end: End, peer: &str) {
+        let m = self.intake.metrics();
+        let name = self.intake.name();
+        match end {
+            End::Eof => tracing::debug!(component = %name, peer, "connection closed"),
+            End::EofMidFrame(n) => {
+                m.decode_error("eof_mid_frame");
+                if self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, pending_bytes = n, "connection closed in the middle of a frame; partial frame discarded");
+                }
+            }
+            End::Io(e) => tracing::debug!(component = %name, peer, error = %e, "connection error"),
+            End::Malformed(e) => {
+                m.decode_error(e.reason());
+                if self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, reason = e.reason(), error = %e, "malformed input; closing this connection");
+                }
+            }
+        }
+    }
+}
+
+async fn write_acks(mut wr: WriteHalf<BoxConn>, mut rx: mpsc::Receiver<Vec<u8>>, intake: Intake) {
+    let mut out = Vec::new();
+    while let Some(first) = rx.recv().await {
+        out.clear();
+        out.extend_from_slice(&first);
+        // Coalesce acks that are already waiting into one write.
+        while let Ok(more) = rx.try_recv() {
+            out.extend_from_slice(&more);
+        }
+        let count = count_acks(&out);
+        if wr.write_all(&out).await.is_err() {
+            // The peer is gone; it will resend what it did not see acked.
+            return;
+        }
+        intake.metrics().acks_sent.increment(count);
+    }
+    let _ = wr.shutdown().await;
+}
+
+/// Acks are fixmaps `{"ack": ...}` written back to back; each starts with 0x81 0xa3 "ack".
+fn count_acks(buf: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut pos = 0;
+    while pos < buf.len() {
+        let Ok(end) = crate::msgpack::reader::skip_value(buf, pos) else {
+            break;
+        };
+        n += 1;
+        pos = end;
+    }
+    n
+}

@@ -1,0 +1,138 @@
+//! The `tcp` input: newline-delimited JSON objects (`format = "json"`) or text lines
+//! (`format = "none"`, each becomes `{"log": "<line>"}`), one batch per read.
+//!
+//! Outcomes, all counted: a line longer than `buffer_size` is cut (`truncated`); a JSON line that
+//! does not parse as an object is dropped (`invalid_json`); empty lines are skipped. FireLens's
+//! health check connects here and sends nothing, which is fine.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio_util::sync::CancellationToken;
+
+use crate::ack::AckToken;
+use crate::config::model::TcpFormat;
+use crate::event::{Event, EventTime};
+use crate::input::drain::DrainingReader;
+use crate::input::lines::{Line, LineSplitter};
+use crate::input::listener::{BoxConn, ConnectionHandler};
+use crate::msgpack::writer;
+use crate::pipeline::intake::Intake;
+use crate::ratelimit::RateLimiter;
+
+const READ_BYTES: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub struct TcpHandler {
+    pub intake: Intake,
+    pub tag: Arc<str>,
+    pub format: TcpFormat,
+    pub max_line_bytes: usize,
+    pub error_log: RateLimiter,
+}
+
+impl ConnectionHandler for TcpHandler {
+    async fn handle(&self, mut conn: BoxConn, peer: String, shutdown: CancellationToken) {
+        let m = self.intake.metrics();
+        m.connections.increment(1);
+        m.connections_active.increment(1.0);
+        let mut buf = BytesMut::with_capacity(READ_BYTES);
+        let mut lines = LineSplitter::new(self.max_line_bytes);
+        let mut reader = DrainingReader::default();
+        loop {
+            if buf.capacity() - buf.len() < READ_BYTES / 4 {
+                buf.reserve(READ_BYTES);
+            }
+            let Some(read) = reader.read(&mut conn, &mut buf, &shutdown).await else {
+                break;
+            };
+            let mut batch = Vec::new();
+            match read {
+                Ok(0) => {
+                    batch.extend(lines.finish(&mut buf));
+                    self.submit(batch).await;
+                    break;
+                }
+                Ok(_) => {
+                    while let Some(line) = lines.next_line(&mut buf) {
+                        batch.push(line);
+                    }
+                    self.submit(batch).await;
+                }
+                Err(e) => {
+                    tracing::debug!(component = %self.intake.name(), peer, error = %e, "connection error");
+                    break;
+                }
+            }
+        }
+        m.connections_active.decrement(1.0);
+    }
+}
+
+impl TcpHandler {
+    /// Encodes the lines of one read into a single buffer and submits them as one batch.
+    async fn submit(&self, lines: Vec<Line>) {
+        if lines.is_empty() {
+            return;
+        }
+        let time = EventTime::now();
+        let mut buf = Vec::with_capacity(lines.iter().map(|l| line_bytes(l).len() + 8).sum());
+        let mut ends = Vec::with_capacity(lines.len());
+        let (mut truncated, mut invalid) = (0u64, 0u64);
+        for line in &lines {
+            if matches!(line, Line::Truncated(_)) {
+                truncated += 1;
+            }
+            let text = line_bytes(line);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match self.format {
+                TcpFormat::None => {
+                    writer::write_map_len(&mut buf, 1);
+                    writer::write_str(&mut buf, b"log");
+                    writer::write_str(&mut buf, text);
+                }
+                TcpFormat::Json => {
+                    if let Err(e) = writer::json_object_to_msgpack(text, &mut buf) {
+                        invalid += 1;
+                        if self.error_log.allow() {
+                            tracing::warn!(component = %self.intake.name(), error = %e, "dropping a line that is not a JSON object");
+                        }
+                        continue;
+                    }
+                }
+            }
+            ends.push(buf.len());
+        }
+        let m = self.intake.metrics();
+        if truncated > 0 {
+            metrics::counter!(crate::telemetry::INPUT_TRUNCATED, "component" => self.intake.name().to_string())
+                .increment(truncated);
+        }
+        if invalid > 0 {
+            m.dropped("invalid_json", invalid);
+        }
+        let all = Bytes::from(buf);
+        let mut start = 0;
+        let events: Vec<Event> = ends
+            .iter()
+            .map(|&end| {
+                let record = all.slice(start..end);
+                start = end;
+                Event {
+                    tag: self.tag.clone(),
+                    time,
+                    record,
+                }
+            })
+            .collect();
+        self.intake.submit(events, all.len(), AckToken::none()).await;
+    }
+}
+
+fn line_bytes(line: &Line) -> &[u8] {
+    match line {
+        Line::Complete(b) | Line::Truncated(b) => b,
+    }
+}

@@ -1,0 +1,240 @@
+//! Builds the running pipeline from a [`Config`] and drains it on shutdown.
+//!
+//! Start order: outputs (each a task reading its channel), the router over their senders, then
+//! inputs (bind every listener; a bind failure stops start-up). Shutdown order: inputs stop
+//! accepting and finish reading; when the last input task ends, the router and its senders drop,
+//! so each output sees its channel close, flushes and returns. Nothing is cut short before `grace`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::model::{Config, InputConfig, OutputConfig};
+use crate::event::Batch;
+use crate::health::{ComponentHealth, ComponentKind, Registry};
+use crate::input::forward::codec::DecodeLimits;
+use crate::input::forward::server::ForwardHandler;
+use crate::input::listener::{BindError, Listener, spawn_accept_loop};
+use crate::input::tcp::TcpHandler;
+use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
+use crate::pipeline::intake::Intake;
+use crate::pipeline::router::{Route, Router};
+use crate::pipeline::tagmatch::TagMatcher;
+use crate::ratelimit::RateLimiter;
+
+/// Batches queued per output before senders wait (memory is bounded by the inputs' byte budgets).
+pub const OUTPUT_QUEUE_BATCHES: usize = 64;
+
+/// Why the pipeline could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("input {component}: {source}")]
+    Bind { component: String, source: BindError },
+    #[error("output {component}: {message}")]
+    Output { component: String, message: String },
+    #[error("{component}: invalid match_regex: {source}")]
+    Regex { component: String, source: regex::Error },
+}
+
+/// A started pipeline.
+#[derive(Debug)]
+pub struct Running {
+    shutdown: CancellationToken,
+    inputs: TaskTracker,
+    input_health: Vec<ComponentHealth>,
+    outputs: Vec<(Arc<str>, JoinHandle<()>)>,
+    /// Each input's listeners as `(component, "tcp://127.0.0.1:24224")`, with real ports.
+    pub listening: Vec<(Arc<str>, String)>,
+}
+
+/// What did not finish within the grace period.
+#[derive(Debug, Default)]
+pub struct DrainReport {
+    pub unfinished: Vec<String>,
+}
+
+/// The name a component shows in metrics and logs: its alias, else `<plugin>.<n>` where n counts
+/// earlier components of the same plugin (Fluent Bit's convention).
+pub fn component_name(alias: Option<&str>, plugin: &str, nth_of_plugin: usize) -> Arc<str> {
+    match alias {
+        Some(a) => a.into(),
+        None => format!("{plugin}.{nth_of_plugin}").into(),
+    }
+}
+
+fn nth<'a>(seen: &mut Vec<&'a str>, plugin: &'a str) -> usize {
+    let n = seen.iter().filter(|p| **p == plugin).count();
+    seen.push(plugin);
+    n
+}
+
+/// Starts every component of `cfg`.
+pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartError> {
+    let mut routes = Vec::new();
+    let mut outputs = Vec::new();
+    let mut seen = Vec::new();
+    for oc in &cfg.outputs {
+        let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
+        let (name, task) = spawn_output(oc, &mut seen, registry, rx)?;
+        let (glob, regex) = match oc {
+            OutputConfig::Stdout(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
+            OutputConfig::File(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
+            OutputConfig::Null(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
+        };
+        let matcher = TagMatcher::new(glob, regex).map_err(|source| StartError::Regex {
+            component: name.to_string(),
+            source,
+        })?;
+        routes.push(Route::new(name.clone(), matcher, tx));
+        outputs.push((name, task));
+    }
+    let router = Arc::new(Router::new(routes));
+
+    let shutdown = CancellationToken::new();
+    let inputs = TaskTracker::new();
+    let mut listening = Vec::new();
+    let mut input_health = Vec::new();
+    let mut seen = Vec::new();
+    for ic in &cfg.inputs {
+        let name = match ic {
+            InputConfig::Forward(c) => {
+                let name = component_name(c.alias.as_deref(), "forward", nth(&mut seen, "forward"));
+                let intake = Intake::new(name.clone(), c.mem_buf_limit.as_usize(), c.overflow, router.clone());
+                let handler = Arc::new(ForwardHandler {
+                    intake,
+                    limits: DecodeLimits {
+                        max_frame_bytes: c.buffer_max_size.as_usize(),
+                        max_decompressed_bytes: c.max_decompressed_size.as_usize(),
+                    },
+                    read_chunk_bytes: c.buffer_chunk_size.as_usize(),
+                    ack_mode: c.ack,
+                    tag_override: c.tag.as_deref().map(Arc::from),
+                    tag_prefix: c.tag_prefix.as_deref().map(Arc::from),
+                    error_log: RateLimiter::default(),
+                });
+                let mut ls = Vec::new();
+                if let Some(path) = &c.unix_path {
+                    ls.push(Listener::unix(path, c.unix_perm.as_deref()).map_err(|source| StartError::Bind {
+                        component: name.to_string(),
+                        source,
+                    })?);
+                }
+                if c.port.is_some() || c.listen.is_some() || c.unix_path.is_none() {
+                    let host = c.listen.as_deref().unwrap_or("0.0.0.0");
+                    let l = Listener::tcp(host, c.port.unwrap_or(24224)).await.map_err(|source| {
+                        StartError::Bind {
+                            component: name.to_string(),
+                            source,
+                        }
+                    })?;
+                    ls.push(l);
+                }
+                for l in ls.iter().map(Listener::describe) {
+                    listening.push((name.clone(), l));
+                }
+                for l in ls {
+                    spawn_accept_loop(name.clone(), l, c.max_connections, handler.clone(), &inputs, shutdown.clone());
+                }
+                name
+            }
+            InputConfig::Tcp(c) => {
+                let name = component_name(c.alias.as_deref(), "tcp", nth(&mut seen, "tcp"));
+                let intake = Intake::new(name.clone(), c.mem_buf_limit.as_usize(), c.overflow, router.clone());
+                let handler = Arc::new(TcpHandler {
+                    intake,
+                    tag: c.tag.as_deref().map(Arc::from).unwrap_or_else(|| name.clone()),
+                    format: c.format,
+                    max_line_bytes: c.buffer_size.as_usize(),
+                    error_log: RateLimiter::default(),
+                });
+                let l = Listener::tcp(&c.listen, c.port).await.map_err(|source| StartError::Bind {
+                    component: name.to_string(),
+                    source,
+                })?;
+                listening.push((name.clone(), l.describe()));
+                spawn_accept_loop(name.clone(), l, c.max_connections, handler, &inputs, shutdown.clone());
+                name
+            }
+        };
+        input_health.push(registry.register(ComponentKind::Input, name));
+    }
+    inputs.close();
+    Ok(Running {
+        shutdown,
+        inputs,
+        input_health,
+        outputs,
+        listening,
+    })
+}
+
+fn spawn_output(
+    oc: &OutputConfig,
+    seen: &mut Vec<&'static str>,
+    registry: &Registry,
+    rx: mpsc::Receiver<Arc<Batch>>,
+) -> Result<(Arc<str>, JoinHandle<()>), StartError> {
+    let (alias, plugin) = match oc {
+        OutputConfig::Stdout(c) => (c.alias.as_deref(), "stdout"),
+        OutputConfig::File(c) => (c.alias.as_deref(), "file"),
+        OutputConfig::Null(c) => (c.alias.as_deref(), "null"),
+    };
+    let name = component_name(alias, plugin, nth(seen, plugin));
+    let health = registry.register(ComponentKind::Output, name.clone());
+    let h = health.clone();
+    let task = match oc {
+        OutputConfig::Stdout(c) => {
+            let out = StdoutOutput::new(c, name.clone(), health);
+            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+        }
+        OutputConfig::File(c) => {
+            let out = FileOutput::new(c, name.clone(), health).map_err(|e| StartError::Output {
+                component: name.to_string(),
+                message: e.to_string(),
+            })?;
+            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+        }
+        OutputConfig::Null(_) => {
+            let out = NullOutput::new(name.clone(), health);
+            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+        }
+    };
+    Ok((name, task))
+}
+
+impl Running {
+    /// Stops accepting connections; connections finish reading what their peers already sent.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits for every component to finish, at most `grace`; names those that did not.
+    pub async fn drain(self, grace: Duration) -> DrainReport {
+        self.begin_shutdown();
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut report = DrainReport::default();
+        if tokio::time::timeout_at(deadline, self.inputs.wait()).await.is_err() {
+            report
+                .unfinished
+                .push(format!("inputs: {} connection or listener task(s) still running", self.inputs.len()));
+        }
+        for h in &self.input_health {
+            h.set_running(false);
+        }
+        for (name, mut task) in self.outputs {
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => report.unfinished.push(format!("output {name}: task failed: {e}")),
+                Err(_) => {
+                    task.abort();
+                    report.unfinished.push(format!("output {name}: still flushing"));
+                }
+            }
+        }
+        report
+    }
+}

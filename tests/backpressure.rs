@@ -1,0 +1,99 @@
+//! Backpressure: a blocked output makes the sender block (TCP flow control), memory stays within
+//! the budget, and once the output unblocks every record arrives exactly once.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::*;
+
+const RECORDS: usize = 60_000;
+
+#[test]
+fn blocked_output_blocks_the_sender_within_budget_then_loses_nothing() {
+    let port = free_port();
+    // stdout is a pipe nobody reads yet: the stdout output blocks once the pipe is full.
+    let mut fl = Firelane::start_with(
+        &format!(
+            r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+mem_buf_limit = "1MiB"
+buffer_chunk_size = "64KiB"
+
+[[outputs]]
+name = "stdout"
+match = "*"
+"#
+        ),
+        Stdio::piped(),
+    );
+    let stdout = fl.child.stdout.take().unwrap();
+    let idle_rss = fl.rss_bytes();
+
+    let written = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let pad = "x".repeat(300);
+            let mut buf = Vec::new();
+            for i in 0..RECORDS {
+                buf.extend(message_frame("bp", 1_700_000_000, &format!("{i} {pad}"), None));
+                if buf.len() > 32 * 1024 || i == RECORDS - 1 {
+                    s.write_all(&buf).unwrap();
+                    written.fetch_add(buf.len(), Ordering::SeqCst);
+                    buf.clear();
+                }
+            }
+        })
+    };
+
+    // Wait until the sender stops making progress: it is blocked by TCP flow control.
+    let mut last = usize::MAX;
+    loop {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = written.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    assert!(!sender.is_finished(), "the sender must be blocked while the output is");
+    let total_bytes = RECORDS * 420;
+    assert!(last < total_bytes, "sender got {last} bytes out of ~{total_bytes} through");
+    let in_flight = fl.metric("firelane_input_buffer_bytes", "forward.0");
+    assert!(in_flight <= 1024.0 * 1024.0, "budget respected: {in_flight} bytes in flight");
+    let rss = fl.rss_bytes();
+    assert!(
+        rss < idle_rss + 24 * 1024 * 1024,
+        "memory bounded while blocked: rss {rss} vs idle {idle_rss}"
+    );
+
+    // Unblock: read every line.
+    let reader = std::thread::spawn(move || {
+        let mut seen = vec![false; RECORDS];
+        let mut lines = 0;
+        for line in BufReader::new(stdout).lines() {
+            let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+            let i: usize = v["log"].as_str().unwrap().split(' ').next().unwrap().parse().unwrap();
+            assert!(!seen[i], "record {i} duplicated");
+            seen[i] = true;
+            lines += 1;
+            if lines == RECORDS {
+                break;
+            }
+        }
+        seen.iter().filter(|s| **s).count()
+    });
+    sender.join().unwrap();
+    assert_eq!(reader.join().unwrap(), RECORDS, "every record arrives after unblocking");
+    assert_eq!(fl.metric("firelane_input_dropped_records_total", "forward.0"), 0.0);
+}

@@ -1,0 +1,290 @@
+//! Shared helpers for the socket and end-to-end tests: start the real `firelane` binary on a
+//! config, find free ports, encode Forward frames, read the outputs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running firelane process, killed on drop.
+pub struct Firelane {
+    pub child: Child,
+    pub dir: tempfile::TempDir,
+    pub http_port: u16,
+}
+
+impl Firelane {
+    /// Starts firelane on `config` (TOML). `{dir}` in the config is replaced by a fresh temp dir and
+    /// `{http_port}` by a free port. Waits until /health answers.
+    pub fn start(config: &str) -> Self {
+        Self::start_with(config, Stdio::null())
+    }
+
+    pub fn start_with(config: &str, stdout: Stdio) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let text = config
+            .replace("{dir}", dir.path().to_str().unwrap())
+            .replace("{http_port}", &http_port.to_string());
+        let text = if text.contains("[service]") {
+            text
+        } else {
+            format!("[service]\nhttp_port = {http_port}\ngrace = \"10s\"\n\n{text}")
+        };
+        let cfg = dir.path().join("firelane.toml");
+        std::fs::write(&cfg, text).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_firelane"))
+            .args(["run", "-c"])
+            .arg(&cfg)
+            .stdout(stdout)
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("firelane.log")).unwrap()))
+            .spawn()
+            .unwrap();
+        let mut f = Firelane { child, dir, http_port };
+        f.wait_healthy();
+        f
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path("firelane.log")).unwrap_or_default()
+    }
+
+    fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("firelane exited early ({status}):\n{}", self.log());
+            }
+            if http_get(self.http_port, "/health").is_some_and(|(code, _)| code == 200) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("firelane did not become healthy:\n{}", self.log());
+    }
+
+    /// GET `path` on the admin server: (status, body).
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.http_port, path).expect("admin server answers")
+    }
+
+    /// Sum of a Prometheus counter over all label sets whose labels contain `label_filter`.
+    pub fn metric(&self, name: &str, label_filter: &str) -> f64 {
+        let (_, body) = self.get("/metrics");
+        metric_sum(&body, name, label_filter)
+    }
+
+    /// Waits until `cond` holds, polling; panics with `what` and the log on timeout.
+    pub fn wait_for(&self, what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if cond() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("timed out waiting for {what}\n{}", self.log());
+    }
+
+    /// Sends SIGTERM and waits for exit; returns the exit code.
+    pub fn terminate(&mut self) -> i32 {
+        signal(&self.child, "TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            assert!(Instant::now() < deadline, "firelane did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Resident set size of the firelane process in bytes (Linux).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap()
+            * 1024
+    }
+}
+
+impl Drop for Firelane {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} failed");
+}
+
+/// A minimal HTTP/1.1 GET.
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let code = resp.split_whitespace().nth(1)?.parse().ok()?;
+    let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default();
+    Some((code, body))
+}
+
+pub fn metric_sum(body: &str, name: &str, label_filter: &str) -> f64 {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .filter(|l| l.contains(label_filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Reads a JSON-lines file; missing file = no lines.
+pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    BufReader::new(f)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).expect("every output line is JSON"))
+        .collect()
+}
+
+// ---- Forward frames, written with rmp (a msgpack library we did not write) ----
+
+pub fn event_time(out: &mut Vec<u8>, secs: u32, nanos: u32) {
+    rmp::encode::write_ext_meta(out, 8, 0).unwrap();
+    out.extend_from_slice(&secs.to_be_bytes());
+    out.extend_from_slice(&nanos.to_be_bytes());
+}
+
+/// A Docker-shaped record `{container_id, container_name, source, log}`.
+pub fn docker_record(out: &mut Vec<u8>, log: &str) {
+    rmp::encode::write_map_len(out, 4).unwrap();
+    for (k, v) in [
+        ("container_id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        ("container_name", "/app"),
+        ("source", "stdout"),
+        ("log", log),
+    ] {
+        rmp::encode::write_str(out, k).unwrap();
+        rmp::encode::write_str(out, v).unwrap();
+    }
+}
+
+/// Message mode `[tag, EventTime, record, {chunk?}]`.
+pub fn message_frame(tag: &str, secs: u32, log: &str, chunk: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmp::encode::write_array_len(&mut out, 4).unwrap();
+    rmp::encode::write_str(&mut out, tag).unwrap();
+    event_time(&mut out, secs, 0);
+    docker_record(&mut out, log);
+    options(&mut out, chunk, None);
+    out
+}
+
+fn options(out: &mut Vec<u8>, chunk: Option<&str>, compressed: Option<&str>) {
+    let n = chunk.is_some() as u32 + compressed.is_some() as u32;
+    rmp::encode::write_map_len(out, n).unwrap();
+    if let Some(c) = chunk {
+        rmp::encode::write_str(out, "chunk").unwrap();
+        rmp::encode::write_str(out, c).unwrap();
+    }
+    if let Some(c) = compressed {
+        rmp::encode::write_str(out, "compressed").unwrap();
+        rmp::encode::write_str(out, c).unwrap();
+    }
+}
+
+/// Forward mode `[tag, [[time, record]...], {chunk?}]`.
+pub fn forward_frame(tag: &str, logs: &[String], chunk: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    rmp::encode::write_array_len(&mut out, 3).unwrap();
+    rmp::encode::write_str(&mut out, tag).unwrap();
+    rmp::encode::write_array_len(&mut out, logs.len() as u32).unwrap();
+    for (i, l) in logs.iter().enumerate() {
+        rmp::encode::write_array_len(&mut out, 2).unwrap();
+        rmp::encode::write_uint(&mut out, 1_700_000_000 + i as u64).unwrap();
+        docker_record(&mut out, l);
+    }
+    options(&mut out, chunk, None);
+    out
+}
+
+/// The concatenated `[time, record]` entries of a PackedForward payload.
+pub fn packed_entries(logs: &[String]) -> Vec<u8> {
+    let mut entries = Vec::new();
+    for l in logs {
+        rmp::encode::write_array_len(&mut entries, 2).unwrap();
+        event_time(&mut entries, 1_700_000_000, 5);
+        docker_record(&mut entries, l);
+    }
+    entries
+}
+
+/// PackedForward `[tag, bin(entries), {chunk?}]`, gzip-compressed when `gzip`.
+pub fn packed_frame(tag: &str, logs: &[String], chunk: Option<&str>, gzip: bool) -> Vec<u8> {
+    let mut payload = packed_entries(logs);
+    if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&payload).unwrap();
+        payload = enc.finish().unwrap();
+    }
+    let mut out = Vec::new();
+    rmp::encode::write_array_len(&mut out, 3).unwrap();
+    rmp::encode::write_str(&mut out, tag).unwrap();
+    rmp::encode::write_bin(&mut out, &payload).unwrap();
+    options(&mut out, chunk, gzip.then_some("gzip"));
+    out
+}
+
+/// Reads one `{"ack": <str>}` reply and returns the chunk id.
+pub fn read_ack(s: &mut impl Read) -> String {
+    try_read_ack(s).expect("an ack")
+}
+
+/// Reads one ack; None when the connection ended or the reply is not an ack.
+pub fn try_read_ack(s: &mut impl Read) -> Option<String> {
+    if rmp::decode::read_map_len(s).ok()? != 1 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    if rmp::decode::read_str(s, &mut key).ok()? != "ack" {
+        return None;
+    }
+    let mut val = [0u8; 256];
+    rmp::decode::read_str(s, &mut val).ok().map(str::to_owned)
+}
+
+/// A Python interpreter with the pinned test packages (set up by scripts/test.sh).
+pub fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("FIRELANE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python test environment: run scripts/test.sh (it creates .venv with tests/requirements.txt)"
+    );
+    venv
+}

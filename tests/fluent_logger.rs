@@ -1,0 +1,54 @@
+//! Interop with a Forward client we did not write: Python's fluent-logger (Message mode,
+//! EventTime). Every record it sends must arrive once, with the same fields and values.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn python_fluent_logger_records_arrive_exactly() {
+    let port = free_port();
+    let fl = Firelane::start(&format!(
+        r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+
+[[outputs]]
+name = "file"
+match = "py.*"
+path = "{{dir}}"
+file = "out.log"
+"#
+    ));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fluent_send.py");
+    let out = Command::new(python())
+        .args([script, "127.0.0.1", &port.to_string(), "py", "400"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sender failed: {}", String::from_utf8_lossy(&out.stderr));
+    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 400);
+
+    let path = fl.path("out.log");
+    fl.wait_for("400 records", Duration::from_secs(15), || read_json_lines(&path).len() >= 400);
+    let got = read_json_lines(&path);
+    assert_eq!(got.len(), 400, "exactly once");
+    // One connection, in order: compare record by record.
+    for (want, have) in sent.iter().zip(&got) {
+        assert_eq!(have["tag"], want["tag"]);
+        let mut rec = have.as_object().unwrap().clone();
+        rec.remove("tag");
+        let date = rec.remove("date").unwrap();
+        assert!(date.as_f64().unwrap() > 1.6e9);
+        assert_eq!(serde_json::Value::Object(rec), want["record"]);
+    }
+}
