@@ -675,18 +675,43 @@ fn malformed_requests_are_frame_errors() {
 fn garbage_is_rejected_and_decode_leaves_output_untouched_on_error() {
     let garbage = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_eq!(check_frame(garbage, &LIMITS), Err(FrameError::NonArrayRoot));
-    let mut out = vec![];
-    let mut stats = DecodeStats::default();
-    let frame = packed("t", Payload::Bin8, b"x", Some(&compressed("brotli")));
-    let r = decode_frame(
-        Bytes::from(frame),
-        &LIMITS,
-        &mut TagCache::new(None, None),
-        &mut out,
-        &mut stats,
+    let rec = record(&[("a", "b")]);
+    let good_then_bad_options = forward(
+        "t",
+        &[entry(&int_time(1), &rec), entry(&hex("ff"), &rec)],
+        Some(&compressed("brotli")),
     );
-    assert_eq!(r, Err(FrameError::UnknownCompression));
-    assert!(out.is_empty());
+    let cases = [
+        (good_then_bad_options, FrameError::UnknownCompression),
+        (
+            packed("t", Payload::Bin8, b"x", Some(&compressed("brotli"))),
+            FrameError::UnknownCompression,
+        ),
+        (
+            [message("t", &int_time(1), &rec, None), vec![0xc0]].concat(),
+            FrameError::TrailingBytes,
+        ),
+        (vec![0xc0, 0xc0], FrameError::TrailingBytes),
+        (
+            message("t", &int_time(1), &rec, None)[..7].to_vec(),
+            FrameError::Incomplete,
+        ),
+        (vec![], FrameError::Incomplete),
+    ];
+    for (frame, want) in cases {
+        let mut out = vec![];
+        let mut stats = DecodeStats::default();
+        let r = decode_frame(
+            Bytes::from(frame),
+            &LIMITS,
+            &mut TagCache::new(None, None),
+            &mut out,
+            &mut stats,
+        );
+        assert_eq!(r, Err(want));
+        assert!(out.is_empty());
+        assert_eq!(stats, DecodeStats::default());
+    }
 }
 
 #[test]

@@ -22,13 +22,15 @@ mod options;
 mod scan;
 mod tags;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::event::Event;
-use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
+use crate::msgpack::reader::{ReadError, Token, read_token};
 
 use decompress::{Codec, decompress};
-use entry::{read_entry, read_record, time_from_token};
+use entry::{read_entry, record_at, time_from_token};
 use options::{Compression, Options, parse_options};
 pub use scan::{FrameScanner, check_frame};
 pub use tags::{TAG_CACHE_SLOTS, TagCache};
@@ -144,7 +146,7 @@ impl From<ReadError> for FrameError {
 }
 
 /// Decodes the complete frame `frame` (exactly one msgpack value, as measured by [`check_frame`]),
-/// appending its events to `out`. On `Err`, `out` is unchanged.
+/// appending its events to `out`. On `Err`, `out` and `stats` are left as they were.
 pub fn decode_frame(
     frame: Bytes,
     limits: &DecodeLimits,
@@ -152,136 +154,146 @@ pub fn decode_frame(
     out: &mut Vec<Event>,
     stats: &mut DecodeStats,
 ) -> Result<FrameInfo, FrameError> {
-    if skip_value(&frame, 0)? != frame.len() {
-        return Err(FrameError::TrailingBytes);
-    }
-    let (root, tag_pos) = read_token(&frame, 0)?;
-    let len = match root {
-        Token::Nil => {
-            return Ok(FrameInfo {
-                chunk: None,
-                events: 0,
-                mode: Mode::Heartbeat,
-            });
+    let (start, saved) = (out.len(), *stats);
+    let result = decode_request(&frame, limits, tags, out, stats);
+    match result {
+        Ok((chunk, mode)) => Ok(FrameInfo {
+            chunk,
+            events: out.len() - start,
+            mode,
+        }),
+        Err(e) => {
+            out.truncate(start);
+            *stats = saved;
+            Err(e)
         }
+    }
+}
+
+/// Reads each element once: the record of a Message, each Forward entry and the options are
+/// scanned a single time, and the last element must end exactly at the end of `frame`.
+fn decode_request(
+    frame: &Bytes,
+    limits: &DecodeLimits,
+    tags: &mut TagCache,
+    out: &mut Vec<Event>,
+    stats: &mut DecodeStats,
+) -> Result<(Option<Bytes>, Mode), FrameError> {
+    let (root, tag_pos) = read_token(frame, 0)?;
+    let len = match root {
+        Token::Nil if frame.len() == 1 => return Ok((None, Mode::Heartbeat)),
+        Token::Nil => return Err(FrameError::TrailingBytes),
         Token::Array(len) => len,
         _ => return Err(FrameError::NonArrayRoot),
     };
     if len < 2 {
         return Err(FrameError::BadArrayLength { len });
     }
-    let Token::Str(raw_tag) = read_token(&frame, tag_pos)?.0 else {
+    let (Token::Str(raw_tag), second) = read_token(frame, tag_pos)? else {
         return Err(FrameError::TagNotString);
     };
-    let second = skip_value(&frame, tag_pos)?;
-    let after_second = skip_value(&frame, second)?;
-    let (second_tok, second_body) = read_token(&frame, second)?;
-    let mode = match second_tok {
-        Token::UInt(_) | Token::Int(_) | Token::Ext(..) | Token::F32(_) | Token::F64(_) => {
-            Mode::Message
-        }
-        Token::Array(_) => Mode::Forward,
-        Token::Str(_) | Token::Bin(_) => Mode::PackedForward,
+    let (second_tok, second_body) = read_token(frame, second)?;
+    let min_len = match second_tok {
+        Token::UInt(_) | Token::Int(_) | Token::Ext(..) | Token::F32(_) | Token::F64(_) => 3,
+        Token::Array(_) | Token::Str(_) | Token::Bin(_) => 2,
         _ => return Err(FrameError::UnknownMode),
     };
-    let min_len = if mode == Mode::Message { 3 } else { 2 };
     if len != min_len && len != min_len + 1 {
         return Err(FrameError::BadArrayLength { len });
     }
-    let opts = if len > min_len {
-        // Message mode has the record between the time and the options.
-        let options_pos = match mode {
-            Mode::Message => skip_value(&frame, after_second)?,
-            _ => after_second,
-        };
-        parse_options(&frame, options_pos)?
-    } else {
-        Options::default()
-    };
-    let start = out.len();
-    let mode = match second_tok {
+    let tag = tags.resolve(raw_tag);
+    // Events of Message and Forward mode are read before the options that follow them; the caller
+    // rolls them back if the options turn out to be bad.
+    let (after_events, packed_payload) = match second_tok {
         Token::Array(count) => {
-            let tag = tags.resolve(raw_tag);
             let mut p = second_body;
             for _ in 0..count {
-                let end = skip_value(&frame, p)?;
-                push_entry(&frame, p, end, &tag, out, stats);
-                p = end;
+                p = push_entry(frame, p, &tag, out, stats)?;
             }
-            mode
+            (p, None)
         }
-        Token::Str(payload) | Token::Bin(payload) => {
-            let payload = frame.slice(second_body - payload.len()..second_body);
+        Token::Str(payload) | Token::Bin(payload) => (
+            second_body,
+            Some(frame.slice(second_body - payload.len()..second_body)),
+        ),
+        time_tok => {
+            let (record, end) = record_at(frame, second_body)?;
+            match (time_from_token(time_tok), record) {
+                (Some(time), Some(record)) => out.push(Event {
+                    tag: Arc::clone(&tag),
+                    time,
+                    record,
+                }),
+                _ => stats.invalid_events += 1,
+            }
+            (end, None)
+        }
+    };
+    let (opts, end) = if len > min_len {
+        parse_options(frame, after_events)?
+    } else {
+        (Options::default(), after_events)
+    };
+    if end != frame.len() {
+        return Err(FrameError::TrailingBytes);
+    }
+    let mode = match (second_tok, packed_payload) {
+        (_, Some(payload)) => {
             let codec = match opts.compression {
                 Compression::Gzip => Some(Codec::Gzip),
                 Compression::Zstd => Some(Codec::Zstd),
                 Compression::Text => None,
                 Compression::Unspecified => Codec::sniff(&payload),
             };
-            let (payload, mode) = match codec {
-                Some(codec) => {
-                    let plain = decompress(codec, &payload, limits.max_decompressed_bytes)?;
-                    stats.decompressed_bytes += plain.len() as u64;
-                    (plain, Mode::CompressedPackedForward)
-                }
-                None => (payload, Mode::PackedForward),
+            let Some(codec) = codec else {
+                push_packed(&payload, &tag, out, stats);
+                return Ok((opts.chunk, Mode::PackedForward));
             };
-            let tag = tags.resolve(raw_tag);
-            push_packed(&payload, &tag, out, stats);
-            mode
+            let plain = decompress(codec, &payload, limits.max_decompressed_bytes)?;
+            stats.decompressed_bytes += plain.len() as u64;
+            push_packed(&plain, &tag, out, stats);
+            Mode::CompressedPackedForward
         }
-        time_tok => {
-            let tag = tags.resolve(raw_tag);
-            let time = time_from_token(time_tok);
-            match (time, read_record(&frame, after_second)) {
-                (Some(time), Some((record, _))) => out.push(Event { tag, time, record }),
-                _ => stats.invalid_events += 1,
-            }
-            mode
-        }
+        (Token::Array(_), None) => Mode::Forward,
+        (_, None) => Mode::Message,
     };
-    Ok(FrameInfo {
-        chunk: opts.chunk,
-        events: out.len() - start,
-        mode,
-    })
+    Ok((opts.chunk, mode))
 }
 
 /// Appends the entries concatenated in a PackedForward payload. A truncated or malformed tail
 /// cannot be resynchronised: it counts as one invalid event and ends the payload.
-fn push_packed(
-    payload: &Bytes,
-    tag: &std::sync::Arc<str>,
-    out: &mut Vec<Event>,
-    stats: &mut DecodeStats,
-) {
+fn push_packed(payload: &Bytes, tag: &Arc<str>, out: &mut Vec<Event>, stats: &mut DecodeStats) {
     let mut p = 0;
     while p < payload.len() {
-        let Ok(end) = skip_value(payload, p) else {
-            stats.invalid_events += 1;
-            return;
-        };
-        push_entry(payload, p, end, tag, out, stats);
-        p = end;
+        match push_entry(payload, p, tag, out, stats) {
+            Ok(end) => p = end,
+            Err(_) => {
+                stats.invalid_events += 1;
+                return;
+            }
+        }
     }
 }
 
+/// Appends the entry at `pos` (or counts it invalid); returns where it ends. `Err` only when the
+/// bytes at `pos` are not one complete msgpack value.
 fn push_entry(
     buf: &Bytes,
     pos: usize,
-    end: usize,
-    tag: &std::sync::Arc<str>,
+    tag: &Arc<str>,
     out: &mut Vec<Event>,
     stats: &mut DecodeStats,
-) {
-    match read_entry(buf, pos, end) {
+) -> Result<usize, ReadError> {
+    let (event, end) = read_entry(buf, pos)?;
+    match event {
         Some((time, record)) => out.push(Event {
-            tag: std::sync::Arc::clone(tag),
+            tag: Arc::clone(tag),
             time,
             record,
         }),
         None => stats.invalid_events += 1,
     }
+    Ok(end)
 }
 
 /// Appends the ack reply `{"ack": <chunk>}`: fixmap 1, fixstr "ack", then the chunk value's

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 
 use crate::event::EventTime;
-use crate::msgpack::reader::{Token, read_token, skip_value};
+use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
 
 const NANOS_PER_SEC: u32 = 1_000_000_000;
 
@@ -60,25 +60,37 @@ pub(super) fn read_time_slot(buf: &[u8], pos: usize) -> Option<(EventTime, usize
     Some((time_from_token(tok)?, next))
 }
 
-/// The record at `pos`, which must be a map: a zero-copy slice of `buf` and the position after it.
-pub(super) fn read_record(buf: &Bytes, pos: usize) -> Option<(Bytes, usize)> {
-    let (tok, _) = read_token(buf, pos).ok()?;
-    if !matches!(tok, Token::Map(_)) {
-        return None;
-    }
-    let end = skip_value(buf, pos).ok()?;
-    Some((buf.slice(pos..end), end))
+/// The value at `pos`, as a zero-copy record slice if it is a map (`None`: not a record), and
+/// the position after it.
+pub(super) fn record_at(buf: &Bytes, pos: usize) -> Result<(Option<Bytes>, usize), ReadError> {
+    let end = skip_value(buf, pos)?;
+    let is_map = matches!(read_token(buf, pos), Ok((Token::Map(_), _)));
+    Ok((is_map.then(|| buf.slice(pos..end)), end))
 }
 
-/// Decodes one `[time, record]` entry spanning exactly `buf[pos..end]`.
-pub(super) fn read_entry(buf: &Bytes, pos: usize, end: usize) -> Option<(EventTime, Bytes)> {
+/// Decodes the `[time, record]` entry at `pos`: the event (`None`: an invalid event) and where the
+/// entry ends. `Err` only if the bytes at `pos` are not one complete msgpack value. A well-formed
+/// entry is scanned once; only an invalid one is skipped a second time, to find its end.
+pub(super) fn read_entry(
+    buf: &Bytes,
+    pos: usize,
+) -> Result<(Option<(EventTime, Bytes)>, usize), ReadError> {
+    if let Some((time, record, end)) = try_entry(buf, pos) {
+        return Ok((Some((time, record)), end));
+    }
+    Ok((None, skip_value(buf, pos)?))
+}
+
+fn try_entry(buf: &Bytes, pos: usize) -> Option<(EventTime, Bytes, usize)> {
     let (tok, p) = read_token(buf, pos).ok()?;
     if tok != Token::Array(2) {
         return None;
     }
     let (time, p) = read_time_slot(buf, p)?;
-    let (record, p) = read_record(buf, p)?;
-    (p == end).then_some((time, record))
+    match record_at(buf, p).ok()? {
+        (Some(record), end) => Some((time, record, end)),
+        (None, _) => None,
+    }
 }
 
 #[cfg(test)]
@@ -151,12 +163,13 @@ mod tests {
         let buf = Bytes::from_static(&[
             0x92, 0x92, 0x07, 0x81, 0xa1, b'k', 0x01, 0x81, 0xa1, b'a', 0x01,
         ]);
-        let (time, record) = read_entry(&buf, 0, buf.len()).unwrap();
-        assert_eq!(time, EventTime::new(7, 0));
+        let (event, end) = read_entry(&buf, 0).unwrap();
+        let (time, record) = event.unwrap();
+        assert_eq!((time, end), (EventTime::new(7, 0), buf.len()));
         assert_eq!(&record[..], &[0x81, 0xa1, b'a', 0x01]);
         // Metadata that is not a map: invalid.
         let bad = Bytes::from_static(&[0x92, 0x92, 0x07, 0x01, 0x81, 0xa1, b'a', 0x01]);
-        assert_eq!(read_entry(&bad, 0, bad.len()), None);
+        assert_eq!(read_entry(&bad, 0), Ok((None, bad.len())));
     }
 
     #[test]
@@ -168,7 +181,7 @@ mod tests {
             &[0x92, 0x07, 0x90],
         ] {
             let buf = Bytes::copy_from_slice(b);
-            assert_eq!(read_entry(&buf, 0, buf.len()), None, "{b:02x?}");
+            assert_eq!(read_entry(&buf, 0), Ok((None, buf.len())), "{b:02x?}");
         }
     }
 }

@@ -36,12 +36,13 @@ impl Default for Options {
     }
 }
 
-/// Parses the options value at `frame[pos..]`: `nil` (old Docker) or a map.
-pub(super) fn parse_options(frame: &Bytes, pos: usize) -> Result<Options, FrameError> {
+/// Parses the options value at `frame[pos..]`, `nil` (old Docker) or a map; returns them and the
+/// position after the value.
+pub(super) fn parse_options(frame: &Bytes, pos: usize) -> Result<(Options, usize), FrameError> {
     let mut opts = Options::default();
     let (tok, mut p) = read_token(frame, pos).map_err(FrameError::from)?;
     let n = match tok {
-        Token::Nil => return Ok(opts),
+        Token::Nil => return Ok((opts, p)),
         Token::Map(n) => n,
         _ => return Err(FrameError::BadOptions),
     };
@@ -57,7 +58,7 @@ pub(super) fn parse_options(frame: &Bytes, pos: usize) -> Result<Options, FrameE
         }
         p = val_end;
     }
-    Ok(opts)
+    Ok((opts, p))
 }
 
 fn compression(value: &[u8]) -> Result<Compression, FrameError> {
@@ -74,7 +75,9 @@ mod tests {
     use super::*;
 
     fn parse(b: &[u8]) -> Result<Options, FrameError> {
-        parse_options(&Bytes::copy_from_slice(b), 0)
+        let (opts, end) = parse_options(&Bytes::copy_from_slice(b), 0)?;
+        assert_eq!(end, b.len());
+        Ok(opts)
     }
 
     #[test]
