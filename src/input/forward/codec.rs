@@ -4,7 +4,8 @@
 //! Invariants:
 //! - Records are `Bytes` slices of the received frame (or of its decompressed payload): never
 //!   copied, never re-encoded (non-UTF-8 bytes are preserved), no allocation per record.
-//! - A frame whose structure is wrong returns `Err` and appends nothing; the caller closes the
+//! - A frame whose structure is wrong returns `Err` and leaves `out` and the stats as they were
+//!   (events read before the fault are rolled back); the caller closes the
 //!   connection. A bad event inside a sound frame (bad time, non-map record, malformed entry,
 //!   truncated packed tail) is skipped and counted in [`DecodeStats::invalid_events`], and the frame
 //!   is still acked.
@@ -14,7 +15,11 @@
 //! 3 or 4 elements in Message mode and 2 or 3 in Forward/PackedForward mode, its tag a str, its
 //! options `nil` or a map. Inside a Forward array or a packed payload, an entry that is not a
 //! 2-element `[time, record]` array is an invalid event, not a frame error: its bounds are known,
-//! so the other events can still be delivered.
+//! so the other events can still be delivered. In Message mode element [1] selects the mode, so a
+//! non-number "time" there is not an invalid event but another mode or an unknown one (frame
+//! error). `compressed` is honoured only for PackedForward and ignored in the other modes; a
+//! payload without `compressed` that starts with gzip or zstd magic bytes is decompressed, as
+//! Fluent Bit does.
 
 mod decompress;
 mod entry;
