@@ -1,5 +1,7 @@
 //! msgpack -> JSON transcoding throughput on Docker-shaped records and a nested record (MB/s of
 //! msgpack input).
+// Bench setup is test code: a failure should stop the run loudly.
+#![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
 
