@@ -122,6 +122,9 @@ impl FileOutput {
     /// Writes every pending buffer (one write per file) and accounts for the outcome.
     async fn write_round(&mut self, round: &[Arc<Batch>], pending: PendingByFile) -> PendingByFile {
         let total_records: u64 = pending.values().map(|p| p.records).sum();
+        if total_records == 0 {
+            return pending; // every event failed to encode: nothing to write
+        }
         let mut sink = self.take_sink();
         let job = tokio::task::spawn_blocking(move || {
             let mut pending = pending;
