@@ -1,1 +1,237 @@
 //! Outputs: each consumes a channel of batches and reports what it delivered.
+//!
+//! Contract shared by every output: a batch is dropped (its `Arc` released) only once the output
+//! is done with it, because dropping is what resolves the ack and releases the input's memory
+//! budget. Anything given up on is counted under `OUTPUT_DROPPED{reason}` and reported with
+//! `ack.dropped()` before the drop. `run` returns once the channel is closed and everything
+//! received has been written.
+
+/// Appends JSON lines to one file per tag (or one named file).
+pub mod file;
+/// JSON lines: one object per event, with optional date and tag keys.
+pub mod format;
+/// Discards everything, counting records and bytes.
+pub mod null;
+/// Writes JSON lines to standard output.
+pub mod stdout;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use metrics::Counter;
+use thiserror::Error;
+use tokio::sync::mpsc::Receiver;
+
+use crate::event::Batch;
+use crate::health::ComponentHealth;
+use crate::msgpack::json::TranscodeError;
+use crate::telemetry::{
+    OUTPUT_BYTES, OUTPUT_DROPPED, OUTPUT_ERRORS, OUTPUT_INVALID_UTF8, OUTPUT_RECORDS,
+};
+
+/// Batches taken for one write stop once their msgpack bytes reach this (JSON is about as big), so
+/// one write stays a few MiB however deep the channel is.
+pub const MAX_ROUND_BYTES: usize = 4 << 20;
+
+/// Why an output could not be built.
+#[derive(Debug, Error)]
+pub enum OutputError {
+    /// Not retryable: the configuration or the filesystem must be fixed.
+    #[error("cannot create output directory {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Metric handles of one output, created once (label `component` = its name).
+#[derive(Debug, Clone)]
+pub struct OutputMetrics {
+    component: String,
+    /// Records handed to the destination.
+    pub records: Counter,
+    /// Bytes handed to the destination (encoded size; the null output counts msgpack bytes).
+    pub bytes: Counter,
+    pub dropped_encode_error: Counter,
+    pub dropped_write_error: Counter,
+    /// Failed writes (one per failed write call, not per record).
+    pub errors: Counter,
+    pub invalid_utf8: Counter,
+}
+
+impl OutputMetrics {
+    pub fn new(name: &str) -> Self {
+        let component = name.to_owned();
+        Self {
+            records: metrics::counter!(OUTPUT_RECORDS, "component" => component.clone()),
+            bytes: metrics::counter!(OUTPUT_BYTES, "component" => component.clone()),
+            dropped_encode_error: Self::dropped_counter(&component, "encode_error"),
+            dropped_write_error: Self::dropped_counter(&component, "write_error"),
+            errors: metrics::counter!(OUTPUT_ERRORS, "component" => component.clone()),
+            invalid_utf8: metrics::counter!(OUTPUT_INVALID_UTF8, "component" => component.clone()),
+            component,
+        }
+    }
+
+    /// `OUTPUT_DROPPED` for another reason (outputs with their own failure modes).
+    pub fn dropped(&self, reason: &'static str) -> Counter {
+        Self::dropped_counter(&self.component, reason)
+    }
+
+    fn dropped_counter(component: &str, reason: &'static str) -> Counter {
+        metrics::counter!(OUTPUT_DROPPED, "component" => component.to_owned(), "reason" => reason)
+    }
+}
+
+/// Lets a log line through at most once per `interval`, counting what it held back.
+#[derive(Debug, Clone)]
+pub struct LogLimiter {
+    interval: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl LogLimiter {
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// One log line per second.
+    pub fn per_second() -> Self {
+        Self::new(Duration::from_secs(1))
+    }
+
+    /// `Some(n)` if a line may be logged now (`n` lines were suppressed since the last one).
+    pub fn allow(&mut self, now: Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.saturating_duration_since(last) < self.interval => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+}
+
+/// What every output does on success and failure: metrics, health, acks and (rate-limited) logs.
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    pub name: Arc<str>,
+    pub metrics: OutputMetrics,
+    pub health: ComponentHealth,
+    limiter: LogLimiter,
+}
+
+impl Reporter {
+    pub fn new(name: Arc<str>, health: ComponentHealth) -> Self {
+        Self {
+            metrics: OutputMetrics::new(&name),
+            name,
+            health,
+            limiter: LogLimiter::per_second(),
+        }
+    }
+
+    pub fn delivered(&self, records: u64, bytes: u64) {
+        self.metrics.records.increment(records);
+        self.metrics.bytes.increment(bytes);
+    }
+
+    /// An event that cannot be encoded: counted, the batch's ack marked dropped, logged.
+    pub fn encode_failed(&mut self, batch: &Batch, tag: &str, err: &TranscodeError) {
+        self.metrics.dropped_encode_error.increment(1);
+        batch.ack.dropped();
+        if let Some(suppressed) = self.limiter.allow(Instant::now()) {
+            tracing::warn!(component = %self.name, tag, error = %err, suppressed,
+                "dropping an event that cannot be encoded as JSON");
+        }
+    }
+
+    /// A write of `records` records from `batches` failed: all of them are given up on.
+    pub fn write_failed<'a>(
+        &mut self,
+        batches: impl IntoIterator<Item = &'a Arc<Batch>>,
+        records: u64,
+        err: &std::io::Error,
+    ) {
+        let now = Instant::now();
+        self.metrics.errors.increment(1);
+        self.metrics.dropped_write_error.increment(records);
+        self.health
+            .record_error(now, format!("write failed: {err}"));
+        for batch in batches {
+            batch.ack.dropped();
+        }
+        if let Some(suppressed) = self.limiter.allow(now) {
+            tracing::error!(component = %self.name, error = %err, records, suppressed,
+                "write failed; dropping records");
+        }
+    }
+}
+
+/// Waits for one batch, then takes whatever else is ready until `max_bytes` of records are held.
+/// Returns false once the channel is closed and drained.
+pub(crate) async fn recv_round(
+    rx: &mut Receiver<Arc<Batch>>,
+    round: &mut Vec<Arc<Batch>>,
+    max_bytes: usize,
+) -> bool {
+    let Some(first) = rx.recv().await else {
+        return false;
+    };
+    let mut held_bytes = first.bytes;
+    round.push(first);
+    while held_bytes < max_bytes {
+        match rx.try_recv() {
+            Ok(batch) => {
+                held_bytes += batch.bytes;
+                round.push(batch);
+            }
+            Err(_) => break,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_limiter_allows_one_line_per_interval_and_counts_the_rest() {
+        let mut l = LogLimiter::per_second();
+        let t0 = Instant::now();
+        assert_eq!(l.allow(t0), Some(0));
+        assert_eq!(l.allow(t0 + Duration::from_millis(10)), None);
+        assert_eq!(l.allow(t0 + Duration::from_millis(999)), None);
+        assert_eq!(l.allow(t0 + Duration::from_secs(1)), Some(2));
+        assert_eq!(l.allow(t0 + Duration::from_millis(1500)), None);
+    }
+
+    #[tokio::test]
+    async fn a_round_takes_ready_batches_up_to_the_byte_limit() {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        for _ in 0..5 {
+            let b = Batch::new(Vec::new(), 100, crate::ack::AckToken::none(), None);
+            tx.send(Arc::new(b)).await.unwrap();
+        }
+        let mut round = Vec::new();
+        assert!(recv_round(&mut rx, &mut round, 250).await);
+        assert_eq!(round.len(), 3);
+        round.clear();
+        assert!(recv_round(&mut rx, &mut round, 250).await);
+        assert_eq!(round.len(), 2);
+        drop(tx);
+        round.clear();
+        assert!(!recv_round(&mut rx, &mut round, 250).await);
+        assert!(round.is_empty());
+    }
+}

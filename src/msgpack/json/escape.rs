@@ -1,0 +1,158 @@
+//! JSON string literals from raw bytes: escaping and UTF-8 repair.
+//!
+//! Invariants: the output is always a valid JSON string literal in valid UTF-8. Each invalid UTF-8
+//! sequence (as delimited by `Utf8Error::error_len`, the same rule as `String::from_utf8_lossy`) is
+//! replaced by exactly one U+FFFD and counted once. Bytes are scanned once; runs that need no
+//! escaping are copied with `extend_from_slice`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::TranscodeStats;
+
+/// U+FFFD REPLACEMENT CHARACTER in UTF-8.
+const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
+
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// For each byte: 0 = copy as is; `u` = `\u00XX`; any other value = `\` followed by that byte.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = b'u';
+        i += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Writes a JSON string literal (with quotes) from raw bytes (invalid UTF-8 replaced and counted).
+pub fn write_str(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                escape_valid(valid.as_bytes(), out);
+                break;
+            }
+            Err(err) => {
+                let (valid, after) = rest.split_at(err.valid_up_to());
+                escape_valid(valid, out);
+                out.extend_from_slice(REPLACEMENT);
+                stats.invalid_utf8_sequences += 1;
+                match err.error_len() {
+                    Some(bad_len) => rest = &after[bad_len..],
+                    // A sequence cut short by the end of the string: one replacement for all of it.
+                    None => break,
+                }
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// Escapes bytes already known to be valid UTF-8 (so multi-byte characters are copied whole).
+#[inline]
+fn escape_valid(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut run_start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc = ESCAPE[usize::from(b)];
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run_start..i]);
+        if esc == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX_DIGITS[usize::from(b >> 4)]);
+            out.push(HEX_DIGITS[usize::from(b & 0x0f)]);
+        } else {
+            out.push(b'\\');
+            out.push(esc);
+        }
+        run_start = i + 1;
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+}
+
+/// Writes `data` as a quoted base64 string (standard alphabet, padded).
+pub(super) fn write_base64_str(data: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    let start = out.len();
+    // Cannot overflow: a slice holds at most isize::MAX bytes, and 4/3 of that fits in usize.
+    let encoded_len = data.len().div_ceil(3) * 4;
+    out.resize(start + encoded_len, 0);
+    match STANDARD.encode_slice(data, &mut out[start..]) {
+        Ok(written) => out.truncate(start + written),
+        // Unreachable: the buffer has exactly the padded length; leave an empty string rather than junk.
+        Err(_) => out.truncate(start),
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_str(bytes: &[u8]) -> (String, u64) {
+        let mut out = Vec::new();
+        let mut stats = TranscodeStats::default();
+        write_str(bytes, &mut out, &mut stats);
+        (
+            String::from_utf8(out).unwrap(),
+            stats.invalid_utf8_sequences,
+        )
+    }
+
+    #[test]
+    fn escapes_quotes_backslashes_and_control_characters() {
+        let (s, bad) = json_str(b"a\"b\\c\nd\re\tf\x08g\x0ch\x00i\x1fj\x7f");
+        assert_eq!(
+            s,
+            r#""a\"b\\c\nd\re\tf\bg\fh\u0000i\u001fj"#.to_owned() + "\x7f\""
+        );
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn keeps_valid_multibyte_characters() {
+        let (s, bad) = json_str("héllo ✓ 🚀 \u{2028}".as_bytes());
+        assert_eq!(s, "\"héllo ✓ 🚀 \u{2028}\"");
+        assert_eq!(bad, 0);
+    }
+
+    #[test]
+    fn replaces_each_invalid_sequence_once() {
+        // Two lone invalid bytes, then a truncated 3-byte sequence in the middle, then one at the end.
+        let (s, bad) = json_str(b"\xff\xfeok\xe2\x82x\"\xe2\x82");
+        assert_eq!(s, "\"\u{FFFD}\u{FFFD}ok\u{FFFD}x\\\"\u{FFFD}\"");
+        assert_eq!(bad, 4);
+        assert_eq!(
+            serde_json::from_str::<String>(&s).unwrap(),
+            String::from_utf8_lossy(b"\xff\xfeok\xe2\x82x\"\xe2\x82")
+        );
+    }
+
+    #[test]
+    fn base64_is_standard_and_padded() {
+        for (data, want) in [
+            (&b""[..], "\"\""),
+            (b"f", "\"Zg==\""),
+            (b"fo", "\"Zm8=\""),
+            (b"foo", "\"Zm9v\""),
+            (b"\xfb\xff", "\"+/8=\""),
+        ] {
+            let mut out = b"x".to_vec();
+            write_base64_str(data, &mut out);
+            assert_eq!(&out[1..], want.as_bytes());
+        }
+    }
+}

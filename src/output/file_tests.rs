@@ -1,0 +1,224 @@
+//! File output tests: real files in a temporary directory, fed through a channel.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::ack::{AckOutcome, AckToken, AckWaiter};
+use crate::config::model::{DateFormat, DateKey};
+use crate::event::{Event, EventTime};
+use crate::health::{ComponentKind, Registry};
+
+fn cfg(dir: &Path, file: Option<&str>) -> FileOutputConfig {
+    FileOutputConfig {
+        alias: None,
+        match_: None,
+        match_regex: None,
+        path: Some(dir.to_string_lossy().into_owned()),
+        file: file.map(str::to_owned),
+        json_date_key: DateKey(Some("date".into())),
+        json_date_format: DateFormat::Epoch,
+        json_tag_key: DateKey(Some("tag".into())),
+    }
+}
+
+fn output(cfg: &FileOutputConfig) -> (FileOutput, Registry) {
+    let registry = Registry::new(0, Duration::from_secs(60));
+    let health = registry.register(ComponentKind::Output, "file".into());
+    (
+        FileOutput::new(cfg, "file".into(), health).unwrap(),
+        registry,
+    )
+}
+
+/// `{"log": <log>}` as msgpack (log as a str, bytes kept as given).
+fn log_record(log: &[u8]) -> Bytes {
+    let mut rec = vec![0x81, 0xa3, b'l', b'o', b'g', 0xd9, log.len() as u8];
+    rec.extend_from_slice(log);
+    Bytes::from(rec)
+}
+
+fn batch(events: &[(&str, i64, &[u8])]) -> (Arc<Batch>, AckWaiter) {
+    let events: Vec<Event> = events
+        .iter()
+        .map(|(tag, secs, log)| Event {
+            tag: Arc::from(*tag),
+            time: EventTime::new(*secs, 0),
+            record: log_record(log),
+        })
+        .collect();
+    let bytes = Batch::record_bytes(&events);
+    let (token, waiter) = AckToken::new();
+    (Arc::new(Batch::new(events, bytes, token, None)), waiter)
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn one_file_per_tag_and_acks_resolve_after_the_write() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (out, _registry) = output(&cfg(dir.path(), None));
+    let (tx, rx) = mpsc::channel(4);
+    let task = tokio::spawn(out.run(rx));
+
+    let (b1, w1) = batch(&[("app.a", 1, b"one"), ("app.b", 2, b"two")]);
+    tx.send(b1).await.unwrap();
+    assert_eq!(w1.wait().await, AckOutcome::Delivered);
+    // The ack resolved, so the lines must already be in the files.
+    assert_eq!(
+        lines(&dir.path().join("app.a")),
+        [r#"{"date":1,"tag":"app.a","log":"one"}"#]
+    );
+    assert_eq!(
+        lines(&dir.path().join("app.b")),
+        [r#"{"date":2,"tag":"app.b","log":"two"}"#]
+    );
+
+    let (b2, w2) = batch(&[("app.a", 3, b"three \"q\"\t")]);
+    tx.send(b2).await.unwrap();
+    assert_eq!(w2.wait().await, AckOutcome::Delivered);
+    drop(tx);
+    task.await.unwrap();
+    assert_eq!(
+        lines(&dir.path().join("app.a")),
+        [
+            r#"{"date":1,"tag":"app.a","log":"one"}"#,
+            r#"{"date":3,"tag":"app.a","log":"three \"q\"\t"}"#,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn fixed_file_name_gets_every_tag_and_invalid_utf8_is_replaced() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let nested = dir.path().join("logs/app");
+    let (out, _registry) = output(&cfg(&nested, Some("all.log")));
+    let (tx, rx) = mpsc::channel(4);
+    let (b, w) = batch(&[("x", 1, b"\xff\xfe"), ("y", 2, b"ok")]);
+    tx.send(b).await.unwrap();
+    drop(tx);
+    out.run(rx).await;
+    assert_eq!(w.wait().await, AckOutcome::Delivered);
+    assert_eq!(
+        lines(&nested.join("all.log")),
+        [
+            "{\"date\":1,\"tag\":\"x\",\"log\":\"\u{FFFD}\u{FFFD}\"}",
+            r#"{"date":2,"tag":"y","log":"ok"}"#,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn tags_cannot_escape_the_directory() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let inner = dir.path().join("out");
+    let (out, _registry) = output(&cfg(&inner, None));
+    let (tx, rx) = mpsc::channel(4);
+    let (b, w) = batch(&[("../evil", 1, b"a"), ("..", 2, b"b"), ("", 3, b"c")]);
+    tx.send(b).await.unwrap();
+    drop(tx);
+    out.run(rx).await;
+    assert_eq!(w.wait().await, AckOutcome::Delivered);
+    let mut names: Vec<_> = std::fs::read_dir(&inner)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, [".._evil", "_", "_.."]);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_write_drops_only_its_file_and_marks_health() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // A directory where the file for tag "blocked" should be: opening it for append fails.
+    std::fs::create_dir(dir.path().join("blocked")).unwrap();
+    let (out, registry) = output(&cfg(dir.path(), None));
+    let (tx, rx) = mpsc::channel(4);
+    let (bad, bad_waiter) = batch(&[("blocked", 1, b"lost")]);
+    let (good, good_waiter) = batch(&[("fine", 2, b"kept")]);
+    tx.send(bad).await.unwrap();
+    tx.send(good).await.unwrap();
+    drop(tx);
+    out.run(rx).await;
+    assert_eq!(bad_waiter.wait().await, AckOutcome::Dropped);
+    assert_eq!(good_waiter.wait().await, AckOutcome::Delivered);
+    assert_eq!(
+        lines(&dir.path().join("fine")),
+        [r#"{"date":2,"tag":"fine","log":"kept"}"#]
+    );
+    let status = &registry.snapshot(std::time::Instant::now())[0];
+    assert!(!status.healthy);
+    assert!(status.last_error.as_deref().unwrap().contains("blocked"));
+}
+
+#[tokio::test]
+async fn unencodable_events_are_dropped_and_the_rest_written() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (out, _registry) = output(&cfg(dir.path(), Some("f")));
+    let (tx, rx) = mpsc::channel(4);
+    let (token, waiter) = AckToken::new();
+    let events = vec![
+        Event {
+            tag: Arc::from("t"),
+            time: EventTime::new(1, 0),
+            record: Bytes::from_static(b"\xa3not a map"),
+        },
+        Event {
+            tag: Arc::from("t"),
+            time: EventTime::new(2, 0),
+            record: log_record(b"good"),
+        },
+    ];
+    tx.send(Arc::new(Batch::new(events, 20, token, None)))
+        .await
+        .unwrap();
+    drop(tx);
+    out.run(rx).await;
+    assert_eq!(waiter.wait().await, AckOutcome::Dropped);
+    assert_eq!(
+        lines(&dir.path().join("f")),
+        [r#"{"date":2,"tag":"t","log":"good"}"#]
+    );
+}
+
+#[test]
+fn more_tags_than_open_handles_are_all_written() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut sink = FileSink::new(dir.path().to_path_buf(), true);
+    for round in 0..2 {
+        for i in 0..MAX_OPEN_FILES + 6 {
+            let key: Arc<str> = Arc::from(format!("tag{i}"));
+            sink.write(&key, format!("{round}\n").as_bytes()).unwrap();
+            assert!(sink.open.len() <= MAX_OPEN_FILES);
+        }
+    }
+    for i in 0..MAX_OPEN_FILES + 6 {
+        assert_eq!(lines(&dir.path().join(format!("tag{i}"))), ["0", "1"]);
+    }
+    assert!(sink.sync_and_close().is_empty());
+    assert!(sink.open.is_empty());
+}
+
+#[test]
+fn directory_creation_failure_names_the_path() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("plain");
+    std::fs::write(&file, b"").unwrap();
+    let registry = Registry::new(0, Duration::from_secs(60));
+    let health = registry.register(ComponentKind::Output, "file".into());
+    let err = FileOutput::new(&cfg(&file.join("sub"), None), "file".into(), health)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("plain/sub"), "{err}");
+}
