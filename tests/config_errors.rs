@@ -1,4 +1,5 @@
 //! Loading configuration files: every mistake is reported at once, each with its file and line.
+#![allow(clippy::unwrap_used)] // Test code: a failed unwrap is a failed test.
 
 use std::io::Write;
 
