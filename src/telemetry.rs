@@ -120,3 +120,15 @@ pub fn describe_metrics() {
     );
     describe_gauge!(UPTIME, Unit::Seconds, "Seconds since firelane started.");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logging_setup_tolerates_a_second_call_and_bad_levels() {
+        init_logging("debug", LogFormat::Json);
+        init_logging("not a level[", LogFormat::Human);
+        tracing::info!(component = "test", "still logging");
+    }
+}
