@@ -4,6 +4,8 @@
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
 //! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -22,7 +24,10 @@ fn docker_record(out: &mut Vec<u8>, i: usize) {
     );
     rmp::encode::write_map_len(out, 4).unwrap();
     for (k, v) in [
-        ("container_id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        (
+            "container_id",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
         ("container_name", "/ecs-app-web-1-app-9a8b7c6d5e4f"),
         ("source", "stdout"),
         ("log", &log),
@@ -49,7 +54,11 @@ fn message_mode(n: usize) -> Stream {
         docker_record(&mut out, i);
         rmp::encode::write_map_len(&mut out, 0).unwrap();
     }
-    Stream { name: "Message", bytes: out, records: n }
+    Stream {
+        name: "Message",
+        bytes: out,
+        records: n,
+    }
 }
 
 fn packed_forward(n: usize) -> Stream {
@@ -67,7 +76,11 @@ fn packed_forward(n: usize) -> Stream {
         rmp::encode::write_bin(&mut out, &entries).unwrap();
         rmp::encode::write_map_len(&mut out, 0).unwrap();
     }
-    Stream { name: "PackedForward", bytes: out, records: n }
+    Stream {
+        name: "PackedForward",
+        bytes: out,
+        records: n,
+    }
 }
 
 /// Writes the stream in 256 KiB pieces (like a busy client) and returns when all is written.
@@ -112,7 +125,11 @@ impl Drop for Proc {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
@@ -143,7 +160,11 @@ fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
 
 fn metric(port: u16, name: &str) -> Option<f64> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     if !body.starts_with("HTTP/1.1 200") {
@@ -198,7 +219,10 @@ fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
         if metric(p.http_port, "firelane_output_records_total").unwrap_or(0.0) >= want {
             break;
         }
-        assert!(Instant::now() < deadline, "firelane did not process every record");
+        assert!(
+            Instant::now() < deadline,
+            "firelane did not process every record"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let elapsed = start.elapsed();
@@ -212,18 +236,29 @@ fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
 
 fn main() {
     // `cargo bench` passes harness flags such as --bench; this harness takes no arguments.
-    let records: usize = std::env::var("RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
-    let bin = std::env::var_os("FIRELANE_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-        target.join("release/firelane")
-    });
+    let records: usize = std::env::var("RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let bin = std::env::var_os("FIRELANE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+            target.join("release/firelane")
+        });
     if !bin.exists() {
-        eprintln!("{} not found: run `cargo build --release` first (scripts/bench.sh does)", bin.display());
+        eprintln!(
+            "{} not found: run `cargo build --release` first (scripts/bench.sh does)",
+            bin.display()
+        );
         std::process::exit(2);
     }
-    println!("records per scenario: {records}; firelane: {}", bin.display());
+    println!(
+        "records per scenario: {records}; firelane: {}",
+        bin.display()
+    );
     println!(
         "| scenario | MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio | CPU s | CPU s/GB | peak RSS MiB |"
     );

@@ -17,11 +17,11 @@ pub mod http;
 pub mod input;
 /// Zero-copy msgpack reading and msgpack-to-JSON transcoding.
 pub mod msgpack;
-/// Rate-limited logging of repeated problems.
-pub mod ratelimit;
 /// Outputs: stdout, file, null.
 pub mod output;
 /// Wiring: memory budgets, tag routing, building and draining the running pipeline.
 pub mod pipeline;
+/// Rate-limited logging of repeated problems.
+pub mod ratelimit;
 /// Metric names and own-log setup.
 pub mod telemetry;

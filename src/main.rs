@@ -2,38 +2,43 @@
 //! for SIGTERM/SIGINT, drain under the grace period, and say what did not finish.
 #![forbid(unsafe_code)]
 
-use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
-use firelane::cli::{Cli, Command};
+use firelane::cli::{self, Cli, Command};
 use firelane::config::{self, model::Config};
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
 use firelane::pipeline::build;
 use firelane::telemetry;
 
-/// Exit code for a configuration error (EX_CONFIG is 78, but 64 EX_USAGE is what we promise).
-const EXIT_CONFIG: u8 = 64;
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let command = Cli::parse().into_command();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("firelane: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match cli.command.unwrap_or_default() {
+    match command {
         Command::Run { config } => {
-            let cfg = match load(config.as_deref()) {
-                Ok(c) => c,
-                Err(code) => return code,
+            let cfg = match config {
+                Some(path) => match config::load_file(&path) {
+                    Ok(cfg) => cfg,
+                    Err(errors) => {
+                        eprintln!("{errors}");
+                        return ExitCode::from(cli::EXIT_BAD_CONFIG);
+                    }
+                },
+                None => config::embedded_default(),
             };
             match rt.block_on(run(cfg)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -44,39 +49,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Validate { config } => match config::load_file(&config) {
-            Ok(cfg) => {
-                println!("ok: {} inputs, {} outputs", cfg.inputs.len(), cfg.outputs.len());
-                ExitCode::SUCCESS
-            }
-            Err(errors) => {
-                eprintln!("{errors}");
-                ExitCode::from(EXIT_CONFIG)
-            }
-        },
-        Command::Health { url } => {
-            match rt.block_on(firelane::cli::health_check(&url, Duration::from_secs(2))) {
-                Ok(200) => ExitCode::SUCCESS,
-                Ok(code) => {
-                    eprintln!("unhealthy: HTTP {code} from {url}");
-                    ExitCode::FAILURE
-                }
-                Err(e) => {
-                    eprintln!("unhealthy: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-    }
-}
-
-fn load(path: Option<&Path>) -> Result<Config, ExitCode> {
-    match path {
-        Some(p) => config::load_file(p).map_err(|errors| {
-            eprintln!("{errors}");
-            ExitCode::from(EXIT_CONFIG)
-        }),
-        None => Ok(config::embedded_default()),
+        Command::Validate { config } => cli::validate(&config),
+        Command::Health { url } => rt.block_on(cli::health(&url)),
     }
 }
 
@@ -109,7 +83,11 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "firelane started");
 
     let signal = wait_for_signal().await;
-    tracing::info!(signal, grace_s = cfg.service.grace().as_secs_f64(), "shutting down: draining inputs and flushing outputs");
+    tracing::info!(
+        signal,
+        grace_s = cfg.service.grace().as_secs_f64(),
+        "shutting down: draining inputs and flushing outputs"
+    );
     let report = running.drain(cfg.service.grace()).await;
     admin_stop.cancel();
     if let Some(h) = admin {
@@ -122,13 +100,19 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
         for what in &report.unfinished {
             tracing::error!(component = %what, "did not finish within the grace period");
         }
-        anyhow::bail!("{} component(s) did not finish within the grace period", report.unfinished.len())
+        anyhow::bail!(
+            "{} component(s) did not finish within the grace period",
+            report.unfinished.len()
+        )
     }
 }
 
 async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::warn!("cannot install signal handlers; stopping only on Ctrl-C");
         let _ = tokio::signal::ctrl_c().await;
         return "SIGINT";

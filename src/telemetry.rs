@@ -25,3 +25,117 @@ pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
 /// Lines cut at the input's maximum line length (the events are kept, shortened). Labels: component.
 pub const INPUT_TRUNCATED: &str = "firelane_input_truncated_records_total";
+
+use metrics::{Unit, describe_counter, describe_gauge};
+use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::model::LogFormat;
+
+/// Sets up own logs on standard error (standard output carries the stdout output's records).
+/// `RUST_LOG`, when set and valid, overrides `level`. A second call does nothing, so tests may call it.
+pub fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // An error only means a subscriber is already installed: keep that one.
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Installs the process-wide Prometheus recorder and describes every metric. Rendering is done by
+/// the HTTP admin server (no listener of the exporter's own). Fails if a recorder is installed.
+pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    describe_metrics();
+    Ok(handle)
+}
+
+/// Help texts of every metric, shown as `# HELP` in /metrics.
+pub fn describe_metrics() {
+    describe_counter!(INPUT_RECORDS, Unit::Count, "Records received by an input.");
+    describe_counter!(
+        INPUT_BYTES,
+        Unit::Bytes,
+        "Bytes of records received by an input."
+    );
+    describe_counter!(
+        INPUT_DROPPED,
+        Unit::Count,
+        "Records an input discarded, by reason (buffer_full, invalid_event, line_too_long, invalid_json, no_route)."
+    );
+    describe_counter!(
+        INPUT_DECODE_ERRORS,
+        Unit::Count,
+        "Malformed input that closed a connection, by reason."
+    );
+    describe_counter!(
+        INPUT_CONNECTIONS,
+        Unit::Count,
+        "Connections accepted by an input."
+    );
+    describe_gauge!(
+        INPUT_CONNECTIONS_ACTIVE,
+        Unit::Count,
+        "Connections open on an input."
+    );
+    describe_gauge!(
+        INPUT_BUFFER_BYTES,
+        Unit::Bytes,
+        "Bytes of an input's events in flight, charged to its mem_buf_limit."
+    );
+    describe_gauge!(
+        INPUT_BUFFER_LIMIT_BYTES,
+        Unit::Bytes,
+        "An input's mem_buf_limit."
+    );
+    describe_counter!(
+        INPUT_ACKS_SENT,
+        Unit::Count,
+        "Forward chunk acks sent by an input."
+    );
+    describe_counter!(
+        OUTPUT_RECORDS,
+        Unit::Count,
+        "Records delivered by an output."
+    );
+    describe_counter!(OUTPUT_BYTES, Unit::Bytes, "Bytes delivered by an output.");
+    describe_counter!(
+        OUTPUT_DROPPED,
+        Unit::Count,
+        "Records an output gave up on, by reason."
+    );
+    describe_counter!(
+        OUTPUT_ERRORS,
+        Unit::Count,
+        "Failed delivery attempts of an output."
+    );
+    describe_counter!(
+        OUTPUT_INVALID_UTF8,
+        Unit::Count,
+        "Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON."
+    );
+    describe_gauge!(UPTIME, Unit::Seconds, "Seconds since firelane started.");
+    describe_counter!(
+        INPUT_TRUNCATED,
+        Unit::Count,
+        "Lines cut at the input's maximum line length (kept, shortened)."
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logging_setup_tolerates_a_second_call_and_bad_levels() {
+        init_logging("debug", LogFormat::Json);
+        init_logging("not a level[", LogFormat::Human);
+        tracing::info!(component = "test", "still logging");
+    }
+}

@@ -1,6 +1,8 @@
 //! Backpressure: a blocked output makes the sender block (TCP flow control), memory stays within
 //! the budget, and once the output unblocks every record arrives exactly once.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
@@ -46,7 +48,12 @@ match = "*"
             let pad = "x".repeat(300);
             let mut buf = Vec::new();
             for i in 0..RECORDS {
-                buf.extend(message_frame("bp", 1_700_000_000, &format!("{i} {pad}"), None));
+                buf.extend(message_frame(
+                    "bp",
+                    1_700_000_000,
+                    &format!("{i} {pad}"),
+                    None,
+                ));
                 if buf.len() > 32 * 1024 || i == RECORDS - 1 {
                     s.write_all(&buf).unwrap();
                     written.fetch_add(buf.len(), Ordering::SeqCst);
@@ -66,11 +73,20 @@ match = "*"
         }
         last = now;
     }
-    assert!(!sender.is_finished(), "the sender must be blocked while the output is");
+    assert!(
+        !sender.is_finished(),
+        "the sender must be blocked while the output is"
+    );
     let total_bytes = RECORDS * 420;
-    assert!(last < total_bytes, "sender got {last} bytes out of ~{total_bytes} through");
+    assert!(
+        last < total_bytes,
+        "sender got {last} bytes out of ~{total_bytes} through"
+    );
     let in_flight = fl.metric("firelane_input_buffer_bytes", "forward.0");
-    assert!(in_flight <= 1024.0 * 1024.0, "budget respected: {in_flight} bytes in flight");
+    assert!(
+        in_flight <= 1024.0 * 1024.0,
+        "budget respected: {in_flight} bytes in flight"
+    );
     let rss = fl.rss_bytes();
     assert!(
         rss < idle_rss + 24 * 1024 * 1024,
@@ -83,7 +99,14 @@ match = "*"
         let mut lines = 0;
         for line in BufReader::new(stdout).lines() {
             let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-            let i: usize = v["log"].as_str().unwrap().split(' ').next().unwrap().parse().unwrap();
+            let i: usize = v["log"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!(!seen[i], "record {i} duplicated");
             seen[i] = true;
             lines += 1;
@@ -94,6 +117,13 @@ match = "*"
         seen.iter().filter(|s| **s).count()
     });
     sender.join().unwrap();
-    assert_eq!(reader.join().unwrap(), RECORDS, "every record arrives after unblocking");
-    assert_eq!(fl.metric("firelane_input_dropped_records_total", "forward.0"), 0.0);
+    assert_eq!(
+        reader.join().unwrap(),
+        RECORDS,
+        "every record arrives after unblocking"
+    );
+    assert_eq!(
+        fl.metric("firelane_input_dropped_records_total", "forward.0"),
+        0.0
+    );
 }

@@ -1,6 +1,8 @@
 //! Interop with a Forward client we did not write: Python's fluent-logger (Message mode,
 //! EventTime). Every record it sends must arrive once, with the same fields and values.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::Command;
@@ -30,7 +32,11 @@ file = "out.log"
         .args([script, "127.0.0.1", &port.to_string(), "py", "400"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "sender failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sender failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -39,7 +45,9 @@ file = "out.log"
     assert_eq!(sent.len(), 400);
 
     let path = fl.path("out.log");
-    fl.wait_for("400 records", Duration::from_secs(15), || read_json_lines(&path).len() >= 400);
+    fl.wait_for("400 records", Duration::from_secs(15), || {
+        read_json_lines(&path).len() >= 400
+    });
     let got = read_json_lines(&path);
     assert_eq!(got.len(), 400, "exactly once");
     // One connection, in order: compare record by record.

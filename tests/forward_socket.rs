@@ -1,6 +1,8 @@
 //! The Forward input over real sockets: every mode, acks, TCP and Unix socket, malformed input
 //! isolated to its connection. Frames are encoded with `rmp`; the file output is the oracle.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeSet;
@@ -30,7 +32,9 @@ file = "out.log"
 }
 
 fn logs(prefix: &str, n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("{prefix} line {i} with \"quotes\" and\ttabs")).collect()
+    (0..n)
+        .map(|i| format!("{prefix} line {i} with \"quotes\" and\ttabs"))
+        .collect()
 }
 
 /// Sends one frame of every mode (each with a chunk), checks each ack, returns the logs sent.
@@ -38,34 +42,51 @@ fn send_every_mode(s: &mut (impl Read + Write)) -> BTreeSet<String> {
     let mut sent = BTreeSet::new();
     for i in 0..3 {
         let log = format!("message {i}");
-        s.write_all(&message_frame("app.message", 1_700_000_000, &log, Some(&format!("m{i}"))))
-            .unwrap();
+        s.write_all(&message_frame(
+            "app.message",
+            1_700_000_000,
+            &log,
+            Some(&format!("m{i}")),
+        ))
+        .unwrap();
         assert_eq!(read_ack(s), format!("m{i}"));
         sent.insert(log);
     }
     let f = logs("forward", 10);
-    s.write_all(&forward_frame("app.forward", &f, Some("f0"))).unwrap();
+    s.write_all(&forward_frame("app.forward", &f, Some("f0")))
+        .unwrap();
     assert_eq!(read_ack(s), "f0");
     let p = logs("packed", 10);
-    s.write_all(&packed_frame("app.packed", &p, Some("p0"), false)).unwrap();
+    s.write_all(&packed_frame("app.packed", &p, Some("p0"), false))
+        .unwrap();
     assert_eq!(read_ack(s), "p0");
     let g = logs("gzip", 10);
-    s.write_all(&packed_frame("app.gzip", &g, Some("g0\n"), true)).unwrap();
-    assert_eq!(read_ack(s), "g0\n", "chunk echoed byte for byte, newline included");
+    s.write_all(&packed_frame("app.gzip", &g, Some("g0\n"), true))
+        .unwrap();
+    assert_eq!(
+        read_ack(s),
+        "g0\n",
+        "chunk echoed byte for byte, newline included"
+    );
     sent.extend(f.into_iter().chain(p).chain(g));
     sent
 }
 
 fn received(fl: &Firelane, expect: usize) -> Vec<serde_json::Value> {
     let out = fl.path("out.log");
-    fl.wait_for("all records in the file output", Duration::from_secs(10), || {
-        read_json_lines(&out).len() >= expect
-    });
+    fl.wait_for(
+        "all records in the file output",
+        Duration::from_secs(10),
+        || read_json_lines(&out).len() >= expect,
+    );
     read_json_lines(&out)
 }
 
 fn assert_same_logs(lines: &[serde_json::Value], sent: &BTreeSet<String>) {
-    let got: Vec<String> = lines.iter().map(|v| v["log"].as_str().unwrap().to_owned()).collect();
+    let got: Vec<String> = lines
+        .iter()
+        .map(|v| v["log"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(got.len(), sent.len(), "no duplicates, nothing lost");
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), *sent);
     for l in lines {
@@ -85,8 +106,14 @@ fn every_mode_over_tcp_is_acked_and_written_exactly_once() {
     let sent = send_every_mode(&mut s);
     let lines = received(&fl, sent.len());
     assert_same_logs(&lines, &sent);
-    assert_eq!(fl.metric("firelane_input_acks_sent_total", "forward.0"), 6.0);
-    assert_eq!(fl.metric("firelane_input_records_total", "forward.0"), sent.len() as f64);
+    assert_eq!(
+        fl.metric("firelane_input_acks_sent_total", "forward.0"),
+        6.0
+    );
+    assert_eq!(
+        fl.metric("firelane_input_records_total", "forward.0"),
+        sent.len() as f64
+    );
 }
 
 #[test]
@@ -98,7 +125,8 @@ fn every_mode_over_the_unix_socket_and_the_file_is_removed_on_exit() {
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
     let extra = format!("unix_path = \"{}\"\nunix_perm = \"0660\"", sock.display());
     let mut fl = Firelane::start(&config(port, &extra));
-    let mode = std::fs::metadata(&sock).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+    let mode =
+        std::fs::metadata(&sock).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
     assert_eq!(mode.unwrap() & 0o777, 0o660);
     let mut s = UnixStream::connect(&sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -114,8 +142,15 @@ fn malformed_input_closes_only_its_own_connection() {
     let port = free_port();
     let fl = Firelane::start(&config(port, ""));
     let mut good = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    good.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    good.write_all(&message_frame("app.ok", 1_700_000_000, "before", Some("a1"))).unwrap();
+    good.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    good.write_all(&message_frame(
+        "app.ok",
+        1_700_000_000,
+        "before",
+        Some("a1"),
+    ))
+    .unwrap();
     assert_eq!(read_ack(&mut good), "a1");
 
     // A valid frame followed by garbage in the same write: the valid one is kept.
@@ -130,17 +165,29 @@ fn malformed_input_closes_only_its_own_connection() {
 
     // A root that is not an array closes the connection too.
     let mut bad2 = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    bad2.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    bad2.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     bad2.write_all(b"\xa5hello").unwrap();
     assert_eq!(bad2.read_to_end(&mut rest).unwrap_or(0), 0);
 
-    good.write_all(&message_frame("app.ok", 1_700_000_000, "after", Some("a2"))).unwrap();
-    assert_eq!(read_ack(&mut good), "a2", "other connections are unaffected");
+    good.write_all(&message_frame("app.ok", 1_700_000_000, "after", Some("a2")))
+        .unwrap();
+    assert_eq!(
+        read_ack(&mut good),
+        "a2",
+        "other connections are unaffected"
+    );
 
     let lines = received(&fl, 3);
     let got: BTreeSet<&str> = lines.iter().map(|v| v["log"].as_str().unwrap()).collect();
-    assert_eq!(got, BTreeSet::from(["before", "kept from bad conn", "after"]));
-    assert_eq!(fl.metric("firelane_input_decode_errors_total", "forward.0"), 2.0);
+    assert_eq!(
+        got,
+        BTreeSet::from(["before", "kept from bad conn", "after"])
+    );
+    assert_eq!(
+        fl.metric("firelane_input_decode_errors_total", "forward.0"),
+        2.0
+    );
 }
 
 #[test]
@@ -151,7 +198,12 @@ fn many_frames_in_one_write_get_one_ack_each_and_heartbeats_are_ignored() {
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut buf = vec![0xc0];
     for i in 0..200 {
-        buf.extend(message_frame("app.burst", 1_700_000_000, &format!("b{i}"), Some(&format!("c{i}"))));
+        buf.extend(message_frame(
+            "app.burst",
+            1_700_000_000,
+            &format!("b{i}"),
+            Some(&format!("c{i}")),
+        ));
         buf.push(0xc0);
     }
     s.write_all(&buf).unwrap();

@@ -1,6 +1,8 @@
 //! Graceful shutdown: SIGTERM while a client streams with acks. Every acked record is in the
 //! output after firelane exits 0; nothing is written twice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -38,7 +40,12 @@ file = "out.log"
             // A window of 50 frames, each with its own chunk id, then their acks.
             let mut buf = Vec::new();
             for i in next..next + 50 {
-                buf.extend(message_frame("sd", 1_700_000_000, &i.to_string(), Some(&i.to_string())));
+                buf.extend(message_frame(
+                    "sd",
+                    1_700_000_000,
+                    &i.to_string(),
+                    Some(&i.to_string()),
+                ));
             }
             if s.write_all(&buf).is_err() {
                 break;
@@ -56,7 +63,11 @@ file = "out.log"
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(fl.terminate(), 0, "clean exit after draining\n{}", fl.log());
     let acked = sender.join().unwrap();
-    assert!(acked.len() >= 50, "the stream was flowing before SIGTERM ({} acked)", acked.len());
+    assert!(
+        acked.len() >= 50,
+        "the stream was flowing before SIGTERM ({} acked)",
+        acked.len()
+    );
 
     let lines = read_json_lines(&fl.path("out.log"));
     let mut written = HashSet::new();
@@ -65,5 +76,10 @@ file = "out.log"
         assert!(written.insert(i), "record {i} written twice");
     }
     let lost: Vec<_> = acked.iter().filter(|i| !written.contains(i)).collect();
-    assert!(lost.is_empty(), "{} acked records lost, e.g. {:?}", lost.len(), &lost[..lost.len().min(5)]);
+    assert!(
+        lost.is_empty(),
+        "{} acked records lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
 }

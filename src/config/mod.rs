@@ -1,4 +1,17 @@
 //! Configuration: the model, value units, and loading with every problem reported at once.
+//!
+//! `load_file` / `load_str` return a `Config` only when it is entirely valid; otherwise every
+//! problem, each with file, line and key path. Loaded configs have every `alias` resolved.
 
+pub mod errors;
+pub mod load;
 pub mod model;
+pub mod resolve;
+mod section;
+pub mod spans;
 pub mod units;
+pub mod validate;
+
+pub use errors::{ConfigErrors, Problem};
+pub use load::{embedded_default, load_file, load_str};
+pub use resolve::{forward_tcp_endpoint, input_alias, output_alias, resolve_aliases};

@@ -120,7 +120,11 @@ mod tests {
     fn splits_at_every_offset_the_same_way() {
         let input = b"a\r\nbb\n\nccc";
         for cut in 0..=input.len() {
-            assert_eq!(all(input, 100, cut), vec![c("a"), c("bb"), c(""), c("ccc")], "cut {cut}");
+            assert_eq!(
+                all(input, 100, cut),
+                vec![c("a"), c("bb"), c(""), c("ccc")],
+                "cut {cut}"
+            );
         }
     }
 

@@ -63,8 +63,6 @@ pub enum BindError {
     Unix { path: String, source: io::Error },
     #[error("{path} exists and is not a socket: refusing to replace it")]
     NotASocket { path: String },
-    #[error("invalid unix_perm `{perm}`: expected octal such as 0666")]
-    BadPerm { perm: String },
 }
 
 impl Listener {
@@ -81,22 +79,17 @@ impl Listener {
             .map_err(|source| BindError::Tcp { addr, source })
     }
 
-    /// Binds a Unix socket at `path`, replacing a stale socket file, and applies `perm` (octal).
-    pub fn unix(path: &str, perm: Option<&str>) -> Result<Self, BindError> {
+    /// Binds a Unix socket at `path`, replacing a stale socket file, and applies the mode `perm`.
+    pub fn unix(path: &str, mode: Option<u32>) -> Result<Self, BindError> {
         use std::os::unix::fs::{FileTypeExt, PermissionsExt};
         let unix_err = |source| BindError::Unix {
             path: path.to_owned(),
             source,
         };
-        let mode = perm
-            .map(|p| {
-                u32::from_str_radix(p.trim_start_matches("0o"), 8).map_err(|_| BindError::BadPerm {
-                    perm: p.to_owned(),
-                })
-            })
-            .transpose()?;
         match std::fs::symlink_metadata(path) {
-            Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path).map_err(unix_err)?,
+            Ok(meta) if meta.file_type().is_socket() => {
+                std::fs::remove_file(path).map_err(unix_err)?
+            }
             Ok(_) => {
                 return Err(BindError::NotASocket {
                     path: path.to_owned(),
@@ -108,7 +101,8 @@ impl Listener {
         let listener = UnixListener::bind(path).map_err(unix_err)?;
         let guard = UnixSocketFile(PathBuf::from(path));
         if let Some(mode) = mode {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(unix_err)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(unix_err)?;
         }
         Ok(Listener::Unix(listener, guard))
     }

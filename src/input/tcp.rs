@@ -127,7 +127,9 @@ impl TcpHandler {
                 }
             })
             .collect();
-        self.intake.submit(events, all.len(), AckToken::none()).await;
+        self.intake
+            .submit(events, all.len(), AckToken::none())
+            .await;
     }
 }
 

@@ -146,7 +146,9 @@ impl<'de> Visitor<'de> for Writer<'_> {
         self.out.extend_from_slice(&[0xdd, 0, 0, 0, 0]);
         let mut n: u32 = 0;
         while seq
-            .next_element_seed(Writer { out: &mut *self.out })?
+            .next_element_seed(Writer {
+                out: &mut *self.out,
+            })?
             .is_some()
         {
             n += 1;
@@ -158,8 +160,15 @@ impl<'de> Visitor<'de> for Writer<'_> {
         let header = self.out.len();
         self.out.extend_from_slice(&[0xdf, 0, 0, 0, 0]);
         let mut n: u32 = 0;
-        while map.next_key_seed(Writer { out: &mut *self.out })?.is_some() {
-            map.next_value_seed(Writer { out: &mut *self.out })?;
+        while map
+            .next_key_seed(Writer {
+                out: &mut *self.out,
+            })?
+            .is_some()
+        {
+            map.next_value_seed(Writer {
+                out: &mut *self.out,
+            })?;
             n += 1;
         }
         self.out[header + 1..header + 5].copy_from_slice(&n.to_be_bytes());
@@ -179,17 +188,35 @@ mod tests {
             .unwrap();
         let rec = &out[1..];
         assert_eq!(skip_value(rec, 0), Ok(rec.len()));
-        assert_eq!(as_str_bytes(map_get(rec, b"log").unwrap()), Some(&b"a \"q\""[..]));
-        assert_eq!(read_token(map_get(rec, b"n").unwrap(), 0).unwrap().0, Token::Int(-5));
-        assert_eq!(read_token(map_get(rec, b"big").unwrap(), 0).unwrap().0, Token::UInt(u64::MAX));
-        assert_eq!(read_token(map_get(rec, b"f").unwrap(), 0).unwrap().0, Token::F64(1.5));
-        assert_eq!(read_token(map_get(rec, b"arr").unwrap(), 0).unwrap().0, Token::Array(3));
+        assert_eq!(
+            as_str_bytes(map_get(rec, b"log").unwrap()),
+            Some(&b"a \"q\""[..])
+        );
+        assert_eq!(
+            read_token(map_get(rec, b"n").unwrap(), 0).unwrap().0,
+            Token::Int(-5)
+        );
+        assert_eq!(
+            read_token(map_get(rec, b"big").unwrap(), 0).unwrap().0,
+            Token::UInt(u64::MAX)
+        );
+        assert_eq!(
+            read_token(map_get(rec, b"f").unwrap(), 0).unwrap().0,
+            Token::F64(1.5)
+        );
+        assert_eq!(
+            read_token(map_get(rec, b"arr").unwrap(), 0).unwrap().0,
+            Token::Array(3)
+        );
     }
 
     #[test]
     fn rejects_non_objects_and_bad_json_leaving_buffer_untouched() {
         let mut out = vec![7];
-        assert!(matches!(json_object_to_msgpack(b"[1]", &mut out), Err(JsonToMsgpackError::NotAnObject)));
+        assert!(matches!(
+            json_object_to_msgpack(b"[1]", &mut out),
+            Err(JsonToMsgpackError::NotAnObject)
+        ));
         assert!(json_object_to_msgpack(br#"{"a": tru"#, &mut out).is_err());
         assert!(json_object_to_msgpack(br#"{"a":1} x"#, &mut out).is_err());
         assert_eq!(out, vec![7]);

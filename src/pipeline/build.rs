@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::model::{Config, InputConfig, OutputConfig};
+use crate::config::resolve::{
+    forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
+};
 use crate::event::Batch;
 use crate::health::{ComponentHealth, ComponentKind, Registry};
 use crate::input::forward::codec::DecodeLimits;
@@ -33,11 +36,17 @@ pub const OUTPUT_QUEUE_BATCHES: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("input {component}: {source}")]
-    Bind { component: String, source: BindError },
+    Bind {
+        component: String,
+        source: BindError,
+    },
     #[error("output {component}: {message}")]
     Output { component: String, message: String },
     #[error("{component}: invalid match_regex: {source}")]
-    Regex { component: String, source: regex::Error },
+    Regex {
+        component: String,
+        source: regex::Error,
+    },
 }
 
 /// A started pipeline.
@@ -57,29 +66,15 @@ pub struct DrainReport {
     pub unfinished: Vec<String>,
 }
 
-/// The name a component shows in metrics and logs: its alias, else `<plugin>.<n>` where n counts
-/// earlier components of the same plugin (Fluent Bit's convention).
-pub fn component_name(alias: Option<&str>, plugin: &str, nth_of_plugin: usize) -> Arc<str> {
-    match alias {
-        Some(a) => a.into(),
-        None => format!("{plugin}.{nth_of_plugin}").into(),
-    }
-}
-
-fn nth<'a>(seen: &mut Vec<&'a str>, plugin: &'a str) -> usize {
-    let n = seen.iter().filter(|p| **p == plugin).count();
-    seen.push(plugin);
-    n
-}
-
 /// Starts every component of `cfg`.
 pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartError> {
+    let mut cfg = cfg.clone();
+    resolve_aliases(&mut cfg);
     let mut routes = Vec::new();
     let mut outputs = Vec::new();
-    let mut seen = Vec::new();
     for oc in &cfg.outputs {
         let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
-        let (name, task) = spawn_output(oc, &mut seen, registry, rx)?;
+        let (name, task) = spawn_output(oc, registry, rx)?;
         let (glob, regex) = match oc {
             OutputConfig::Stdout(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
             OutputConfig::File(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
@@ -98,12 +93,16 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
     let inputs = TaskTracker::new();
     let mut listening = Vec::new();
     let mut input_health = Vec::new();
-    let mut seen = Vec::new();
     for ic in &cfg.inputs {
-        let name = match ic {
+        let name: Arc<str> = input_alias(ic).into();
+        match ic {
             InputConfig::Forward(c) => {
-                let name = component_name(c.alias.as_deref(), "forward", nth(&mut seen, "forward"));
-                let intake = Intake::new(name.clone(), c.mem_buf_limit.as_usize(), c.overflow, router.clone());
+                let intake = Intake::new(
+                    name.clone(),
+                    c.mem_buf_limit.as_usize(),
+                    c.overflow,
+                    router.clone(),
+                );
                 let handler = Arc::new(ForwardHandler {
                     intake,
                     limits: DecodeLimits {
@@ -118,48 +117,73 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                 });
                 let mut ls = Vec::new();
                 if let Some(path) = &c.unix_path {
-                    ls.push(Listener::unix(path, c.unix_perm.as_deref()).map_err(|source| StartError::Bind {
-                        component: name.to_string(),
-                        source,
-                    })?);
-                }
-                if c.port.is_some() || c.listen.is_some() || c.unix_path.is_none() {
-                    let host = c.listen.as_deref().unwrap_or("0.0.0.0");
-                    let l = Listener::tcp(host, c.port.unwrap_or(24224)).await.map_err(|source| {
-                        StartError::Bind {
+                    let perm = c.unix_perm.as_deref().and_then(|p| parse_unix_perm(p).ok());
+                    ls.push(
+                        Listener::unix(path, perm).map_err(|source| StartError::Bind {
                             component: name.to_string(),
                             source,
-                        }
-                    })?;
+                        })?,
+                    );
+                }
+                if let Some((host, port)) = forward_tcp_endpoint(c) {
+                    let l = Listener::tcp(host, port)
+                        .await
+                        .map_err(|source| StartError::Bind {
+                            component: name.to_string(),
+                            source,
+                        })?;
                     ls.push(l);
                 }
                 for l in ls.iter().map(Listener::describe) {
                     listening.push((name.clone(), l));
                 }
                 for l in ls {
-                    spawn_accept_loop(name.clone(), l, c.max_connections, handler.clone(), &inputs, shutdown.clone());
+                    spawn_accept_loop(
+                        name.clone(),
+                        l,
+                        c.max_connections,
+                        handler.clone(),
+                        &inputs,
+                        shutdown.clone(),
+                    );
                 }
-                name
             }
             InputConfig::Tcp(c) => {
-                let name = component_name(c.alias.as_deref(), "tcp", nth(&mut seen, "tcp"));
-                let intake = Intake::new(name.clone(), c.mem_buf_limit.as_usize(), c.overflow, router.clone());
+                let intake = Intake::new(
+                    name.clone(),
+                    c.mem_buf_limit.as_usize(),
+                    c.overflow,
+                    router.clone(),
+                );
                 let handler = Arc::new(TcpHandler {
                     intake,
-                    tag: c.tag.as_deref().map(Arc::from).unwrap_or_else(|| name.clone()),
+                    tag: c
+                        .tag
+                        .as_deref()
+                        .map(Arc::from)
+                        .unwrap_or_else(|| name.clone()),
                     format: c.format,
                     max_line_bytes: c.buffer_size.as_usize(),
                     error_log: RateLimiter::default(),
                 });
-                let l = Listener::tcp(&c.listen, c.port).await.map_err(|source| StartError::Bind {
-                    component: name.to_string(),
-                    source,
-                })?;
+                let l =
+                    Listener::tcp(&c.listen, c.port)
+                        .await
+                        .map_err(|source| StartError::Bind {
+                            component: name.to_string(),
+                            source,
+                        })?;
                 listening.push((name.clone(), l.describe()));
-                spawn_accept_loop(name.clone(), l, c.max_connections, handler, &inputs, shutdown.clone());
-                name
+                spawn_accept_loop(
+                    name.clone(),
+                    l,
+                    c.max_connections,
+                    handler,
+                    &inputs,
+                    shutdown.clone(),
+                );
             }
-        };
+        }
         input_health.push(registry.register(ComponentKind::Input, name));
     }
     inputs.close();
@@ -174,33 +198,36 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
 
 fn spawn_output(
     oc: &OutputConfig,
-    seen: &mut Vec<&'static str>,
     registry: &Registry,
     rx: mpsc::Receiver<Arc<Batch>>,
 ) -> Result<(Arc<str>, JoinHandle<()>), StartError> {
-    let (alias, plugin) = match oc {
-        OutputConfig::Stdout(c) => (c.alias.as_deref(), "stdout"),
-        OutputConfig::File(c) => (c.alias.as_deref(), "file"),
-        OutputConfig::Null(c) => (c.alias.as_deref(), "null"),
-    };
-    let name = component_name(alias, plugin, nth(seen, plugin));
+    let name: Arc<str> = output_alias(oc).into();
     let health = registry.register(ComponentKind::Output, name.clone());
     let h = health.clone();
     let task = match oc {
         OutputConfig::Stdout(c) => {
             let out = StdoutOutput::new(c, name.clone(), health);
-            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
         }
         OutputConfig::File(c) => {
             let out = FileOutput::new(c, name.clone(), health).map_err(|e| StartError::Output {
                 component: name.to_string(),
                 message: e.to_string(),
             })?;
-            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
         }
         OutputConfig::Null(_) => {
             let out = NullOutput::new(name.clone(), health);
-            tokio::spawn(async move { out.run(rx).await; h.set_running(false) })
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
         }
     };
     Ok((name, task))
@@ -217,10 +244,14 @@ impl Running {
         self.begin_shutdown();
         let deadline = tokio::time::Instant::now() + grace;
         let mut report = DrainReport::default();
-        if tokio::time::timeout_at(deadline, self.inputs.wait()).await.is_err() {
-            report
-                .unfinished
-                .push(format!("inputs: {} connection or listener task(s) still running", self.inputs.len()));
+        if tokio::time::timeout_at(deadline, self.inputs.wait())
+            .await
+            .is_err()
+        {
+            report.unfinished.push(format!(
+                "inputs: {} connection or listener task(s) still running",
+                self.inputs.len()
+            ));
         }
         for h in &self.input_health {
             h.set_running(false);
@@ -228,10 +259,14 @@ impl Running {
         for (name, mut task) in self.outputs {
             match tokio::time::timeout_at(deadline, &mut task).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => report.unfinished.push(format!("output {name}: task failed: {e}")),
+                Ok(Err(e)) => report
+                    .unfinished
+                    .push(format!("output {name}: task failed: {e}")),
                 Err(_) => {
                     task.abort();
-                    report.unfinished.push(format!("output {name}: still flushing"));
+                    report
+                        .unfinished
+                        .push(format!("output {name}: still flushing"));
                 }
             }
         }

@@ -32,9 +32,7 @@ pub struct InputMetrics {
 impl InputMetrics {
     pub fn new(name: &Arc<str>) -> Self {
         let c = name.to_string();
-        let dropped = |reason: &'static str| {
-            metrics::counter!(t::INPUT_DROPPED, "component" => c.clone(), "reason" => reason)
-        };
+        let dropped = |reason: &'static str| metrics::counter!(t::INPUT_DROPPED, "component" => c.clone(), "reason" => reason);
         Self {
             name: name.clone(),
             records: metrics::counter!(t::INPUT_RECORDS, "component" => c.clone()),
@@ -84,10 +82,16 @@ struct Inner {
 }
 
 impl Intake {
-    pub fn new(name: Arc<str>, limit_bytes: usize, overflow: Overflow, router: Arc<Router>) -> Self {
+    pub fn new(
+        name: Arc<str>,
+        limit_bytes: usize,
+        overflow: Overflow,
+        router: Arc<Router>,
+    ) -> Self {
         let metrics = InputMetrics::new(&name);
         let c = name.to_string();
-        metrics::gauge!(t::INPUT_BUFFER_LIMIT_BYTES, "component" => c.clone()).set(limit_bytes as f64);
+        metrics::gauge!(t::INPUT_BUFFER_LIMIT_BYTES, "component" => c.clone())
+            .set(limit_bytes as f64);
         let budget = Budget::new(limit_bytes)
             .with_gauge(metrics::gauge!(t::INPUT_BUFFER_BYTES, "component" => c));
         Self {
@@ -110,7 +114,12 @@ impl Intake {
 
     /// Hands `events` to the pipeline. `charge_bytes` is what they keep alive in memory (normally
     /// the received frame bytes their records slice). Waits for budget under `overflow = block`.
-    pub async fn submit(&self, events: Vec<Event>, charge_bytes: usize, ack: AckToken) -> Submitted {
+    pub async fn submit(
+        &self,
+        events: Vec<Event>,
+        charge_bytes: usize,
+        ack: AckToken,
+    ) -> Submitted {
         let inner = &*self.inner;
         let n = events.len() as u64;
         if n == 0 {
@@ -132,7 +141,10 @@ impl Intake {
         let batch = Batch::new(events, charge_bytes, ack, Some(Arc::new(permit)));
         let stats = inner.router.route(batch).await;
         if stats.unmatched > 0 {
-            inner.metrics.dropped_no_route.increment(stats.unmatched as u64);
+            inner
+                .metrics
+                .dropped_no_route
+                .increment(stats.unmatched as u64);
         }
         Submitted::Accepted
     }
@@ -169,11 +181,16 @@ mod tests {
     #[tokio::test]
     async fn block_waits_until_an_output_releases_budget() {
         let (intake, mut rx) = intake(100, Overflow::Block);
-        assert_eq!(intake.submit(events(1), 80, AckToken::none()).await, Submitted::Accepted);
+        assert_eq!(
+            intake.submit(events(1), 80, AckToken::none()).await,
+            Submitted::Accepted
+        );
         let pending = intake.submit(events(1), 80, AckToken::none());
         tokio::pin!(pending);
         assert!(
-            tokio::time::timeout(Duration::from_millis(50), &mut pending).await.is_err(),
+            tokio::time::timeout(Duration::from_millis(50), &mut pending)
+                .await
+                .is_err(),
             "second batch must wait while the first holds the budget"
         );
         drop(rx.recv().await);
@@ -183,9 +200,15 @@ mod tests {
     #[tokio::test]
     async fn drop_newest_counts_and_marks_ack() {
         let (intake, _rx) = intake(100, Overflow::DropNewest);
-        assert_eq!(intake.submit(events(1), 80, AckToken::none()).await, Submitted::Accepted);
+        assert_eq!(
+            intake.submit(events(1), 80, AckToken::none()).await,
+            Submitted::Accepted
+        );
         let (tok, waiter) = AckToken::new();
-        assert_eq!(intake.submit(events(3), 80, tok).await, Submitted::DroppedBufferFull);
+        assert_eq!(
+            intake.submit(events(3), 80, tok).await,
+            Submitted::DroppedBufferFull
+        );
         assert_eq!(waiter.wait().await, crate::ack::AckOutcome::Dropped);
     }
 }

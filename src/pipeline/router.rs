@@ -155,7 +155,13 @@ mod tests {
         let (tok, waiter) = AckToken::new();
         let batch = Batch::new(vec![ev(&tag, b"\x80")], 1, tok, None);
         let stats = router.route(batch).await;
-        assert_eq!(stats, RouteStats { routed: 1, unmatched: 0 });
+        assert_eq!(
+            stats,
+            RouteStats {
+                routed: 1,
+                unmatched: 0
+            }
+        );
         let x = ra.recv().await.unwrap();
         let y = rb.recv().await.unwrap();
         assert!(Arc::ptr_eq(&x, &y), "both outputs hold the same batch");
@@ -176,10 +182,20 @@ mod tests {
         let router = Router::new(vec![a]);
         let keep: Arc<str> = "keep.1".into();
         let other: Arc<str> = "other".into();
-        let events = vec![ev(&keep, b"\x80"), ev(&other, b"\x80"), ev(&keep, b"\x81\xa1a\x01")];
+        let events = vec![
+            ev(&keep, b"\x80"),
+            ev(&other, b"\x80"),
+            ev(&keep, b"\x81\xa1a\x01"),
+        ];
         let batch = Batch::new(events, 6, AckToken::none(), None);
         let stats = router.route(batch).await;
-        assert_eq!(stats, RouteStats { routed: 2, unmatched: 1 });
+        assert_eq!(
+            stats,
+            RouteStats {
+                routed: 2,
+                unmatched: 1
+            }
+        );
         let first = ra.recv().await.unwrap();
         let second = ra.recv().await.unwrap();
         assert_eq!(first.len() + second.len(), 2);
@@ -193,7 +209,9 @@ mod tests {
         let router = Router::new(vec![a]);
         let tag: Arc<str> = "t".into();
         let (tok, waiter) = AckToken::new();
-        router.route(Batch::new(vec![ev(&tag, b"\x80")], 1, tok, None)).await;
+        router
+            .route(Batch::new(vec![ev(&tag, b"\x80")], 1, tok, None))
+            .await;
         assert_eq!(waiter.wait().await, AckOutcome::Dropped);
     }
 }

@@ -73,7 +73,10 @@ mod tests {
         assert!(!m("metrics.*", "metrics"));
         assert!(m("metrics.*", "metrics."));
         assert!(m("app-firelens*", "app-firelens-0123abcd"));
-        assert!(!m("app-firelens*", "other-app-firelens-1"), "anchored at the start");
+        assert!(
+            !m("app-firelens*", "other-app-firelens-1"),
+            "anchored at the start"
+        );
         assert!(!m("app", "app2"), "anchored at the end");
         assert!(!m("App", "app"), "case-sensitive");
         assert!(m("a*b*c", "aXXbYYbc"));

@@ -1,6 +1,6 @@
 //! Shared helpers for the socket and end-to-end tests: start the real `firelane` binary on a
 //! config, find free ports, encode Forward frames, read the outputs.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -10,7 +10,11 @@ use std::time::{Duration, Instant};
 
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running firelane process, killed on drop.
@@ -44,10 +48,16 @@ impl Firelane {
             .args(["run", "-c"])
             .arg(&cfg)
             .stdout(stdout)
-            .stderr(Stdio::from(std::fs::File::create(dir.path().join("firelane.log")).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::create(dir.path().join("firelane.log")).unwrap(),
+            ))
             .spawn()
             .unwrap();
-        let mut f = Firelane { child, dir, http_port };
+        let mut f = Firelane {
+            child,
+            dir,
+            http_port,
+        };
         f.wait_healthy();
         f
     }
@@ -105,7 +115,10 @@ impl Firelane {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code().unwrap_or(-1);
             }
-            assert!(Instant::now() < deadline, "firelane did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "firelane did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -142,11 +155,18 @@ pub fn signal(child: &Child, sig: &str) {
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).ok()?;
     let code = resp.split_whitespace().nth(1)?.parse().ok()?;
-    let body = resp.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
     Some((code, body))
 }
 
@@ -182,7 +202,10 @@ pub fn event_time(out: &mut Vec<u8>, secs: u32, nanos: u32) {
 pub fn docker_record(out: &mut Vec<u8>, log: &str) {
     rmp::encode::write_map_len(out, 4).unwrap();
     for (k, v) in [
-        ("container_id", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+        (
+            "container_id",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ),
         ("container_name", "/app"),
         ("source", "stdout"),
         ("log", log),

@@ -15,8 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ack::{AckOutcome, AckToken};
 use crate::config::model::AckMode;
-use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, TagCache};
 use crate::input::drain::DrainingReader;
+use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, FrameScanner, TagCache};
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::pipeline::intake::{Intake, Submitted};
 use crate::ratelimit::RateLimiter;
@@ -63,6 +63,7 @@ impl ForwardHandler {
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
         let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
         let mut tags = TagCache::new(self.tag_override.clone(), self.tag_prefix.clone());
+        let mut scanner = FrameScanner::new();
         let mut reader = DrainingReader::default();
         let end = loop {
             if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
@@ -77,7 +78,10 @@ impl ForwardHandler {
                 Ok(_) => {}
                 Err(e) => break End::Io(e),
             }
-            if let Err(e) = self.process(&mut buf, &mut tags, &ack_tx).await {
+            if let Err(e) = self
+                .process(&mut buf, &mut scanner, &mut tags, &ack_tx)
+                .await
+            {
                 break End::Malformed(e);
             }
         };
@@ -91,6 +95,7 @@ impl ForwardHandler {
     async fn process(
         &self,
         buf: &mut BytesMut,
+        scanner: &mut FrameScanner,
         tags: &mut TagCache,
         ack_tx: &mpsc::Sender<Vec<u8>>,
     ) -> Result<(), codec::FrameError> {
@@ -100,7 +105,7 @@ impl ForwardHandler {
         let mut frame_bytes = 0usize;
         let mut failure = None;
         loop {
-            match codec::check_frame(buf, &self.limits) {
+            match scanner.check(buf, &self.limits) {
                 Ok(Some(len)) => {
                     let frame = buf.split_to(len).freeze();
                     frame_bytes += len;
@@ -124,7 +129,10 @@ impl ForwardHandler {
             }
         }
         if stats.invalid_events > 0 {
-            self.intake.metrics().dropped_invalid_event.increment(stats.invalid_events);
+            self.intake
+                .metrics()
+                .dropped_invalid_event
+                .increment(stats.invalid_events);
         }
         self.submit(events, frame_bytes, acks, ack_tx).await;
         match failure {
@@ -149,10 +157,17 @@ impl ForwardHandler {
         }
         match (self.ack_mode, acks.is_empty()) {
             (_, true) => {
-                self.intake.submit(events, frame_bytes, AckToken::none()).await;
+                self.intake
+                    .submit(events, frame_bytes, AckToken::none())
+                    .await;
             }
             (AckMode::Accepted, false) => {
-                if self.intake.submit(events, frame_bytes, AckToken::none()).await == Submitted::Accepted {
+                if self
+                    .intake
+                    .submit(events, frame_bytes, AckToken::none())
+                    .await
+                    == Submitted::Accepted
+                {
                     let _ = ack_tx.send(acks).await;
                 }
             }

@@ -1,0 +1,342 @@
+//! Loading TOML into the model, reporting every problem at once with file, line and key path.
+//!
+//! Steps: parse the text (a syntax error stops here, with its line); deserialize each section and
+//! each `[[inputs]]` / `[[outputs]]` entry on its own, dispatching on `name` ourselves so that one
+//! bad entry does not hide the others; run the semantic checks on what deserialized; attach lines
+//! from the span index. A `Config` is returned only when there is no problem at all.
+
+use std::path::Path;
+
+use super::errors::{ConfigErrors, Issue, Problem};
+use super::model::{
+    Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
+    ServiceConfig, StdoutOutputConfig, TcpInputConfig,
+};
+use super::resolve::AliasCounter;
+use super::section::{deserialize_table, struct_fields, unknown_key_message};
+use super::spans::{KeyPath, SpanIndex};
+use super::validate::{self, Sections};
+
+/// Input plugins, as written in `name`.
+pub const INPUT_PLUGINS: [&str; 2] = ["forward", "tcp"];
+/// Output plugins, as written in `name`.
+pub const OUTPUT_PLUGINS: [&str; 3] = ["stdout", "file", "null"];
+
+/// The embedded default configuration (see `embedded_default`).
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+/// Where FireLens expects the Forward Unix socket.
+pub const FIRELENS_SOCKET_DIR: &str = "/var/run";
+const FIRELENS_SOCKET_FILE: &str = "fluent.sock";
+
+/// Reads and loads a TOML file; `origin` in problems is the path as given.
+pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::single(&origin, format!("cannot read the file: {e}")))?;
+    load_str(&text, &origin)
+}
+
+/// Loads TOML text; `origin` names it in problems (usually the file name). After loading, every
+/// input and output has its `alias` set (`<plugin>.<n>` unless given).
+pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+    let table: toml::Table = text.parse().map_err(|e| syntax_error(&e, text, origin))?;
+    let mut issues = Vec::new();
+    let parsed = parse_sections(&table, &mut issues);
+    issues.extend(validate::check(&parsed.sections()));
+    if issues.is_empty() {
+        return Ok(parsed.into_config());
+    }
+    let spans = SpanIndex::new(text);
+    let mut problems: Vec<Problem> = issues
+        .into_iter()
+        .map(|issue| Problem {
+            origin: origin.to_owned(),
+            line: spans.line(&issue.path),
+            key: issue.path.to_string(),
+            message: issue.message,
+        })
+        .collect();
+    // File order; problems without a line (missing sections) last. The sort is stable, so problems
+    // on one line keep the order they were found in.
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    Err(ConfigErrors { problems })
+}
+
+/// The embedded default: a Forward input on 127.0.0.1:24224 to a stdout output, plus FireLens's
+/// Unix socket `/var/run/fluent.sock` on the same input when `/var/run` is writable now.
+pub fn embedded_default() -> Config {
+    embedded_default_in(Path::new(FIRELENS_SOCKET_DIR))
+}
+
+pub(crate) fn embedded_default_in(socket_dir: &Path) -> Config {
+    #[allow(clippy::expect_used)] // A constant file, loaded by the `embedded_default_*` tests.
+    let mut cfg = load_str(DEFAULT_TOML, "default.toml").expect("the embedded default loads");
+    if dir_is_writable(socket_dir) {
+        if let Some(InputConfig::Forward(forward)) = cfg.inputs.first_mut() {
+            forward.unix_path = Some(socket_dir.join(FIRELENS_SOCKET_FILE).display().to_string());
+        }
+    }
+    cfg
+}
+
+/// Permission bits do not tell about read-only mounts or the process's identity: try a file.
+fn dir_is_writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".firelane-write-probe-{}", std::process::id()));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .is_ok();
+    if created {
+        let _ = std::fs::remove_file(&probe);
+    }
+    created
+}
+
+fn syntax_error(e: &toml::de::Error, text: &str, origin: &str) -> ConfigErrors {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            (
+                Some(before.matches('\n').count() + 1),
+                Some(before[line_start..].chars().count() + 1),
+            )
+        }
+        None => (None, None),
+    };
+    let detail = e.message().trim().replace('\n', "; ");
+    let message = match column {
+        Some(col) => format!("TOML syntax error at column {col}: {detail}"),
+        None => format!("TOML syntax error: {detail}"),
+    };
+    ConfigErrors {
+        problems: vec![Problem {
+            origin: origin.to_owned(),
+            line,
+            key: String::new(),
+            message,
+        }],
+    }
+}
+
+/// What deserialized, by file index.
+#[derive(Default)]
+struct Parsed {
+    service: Option<ServiceConfig>,
+    inputs: Vec<(usize, InputConfig)>,
+    outputs: Vec<(usize, OutputConfig)>,
+    input_entries: usize,
+    output_entries: usize,
+}
+
+impl Parsed {
+    fn sections(&self) -> Sections<'_> {
+        Sections {
+            service: self.service.as_ref(),
+            inputs: self.inputs.iter().map(|(i, c)| (*i, c)).collect(),
+            outputs: self.outputs.iter().map(|(i, c)| (*i, c)).collect(),
+            input_entries: self.input_entries,
+            output_entries: self.output_entries,
+        }
+    }
+
+    fn into_config(self) -> Config {
+        Config {
+            service: self.service.unwrap_or_default(),
+            inputs: self.inputs.into_iter().map(|(_, c)| c).collect(),
+            filters: Vec::new(),
+            outputs: self.outputs.into_iter().map(|(_, c)| c).collect(),
+        }
+    }
+}
+
+fn parse_sections(doc: &toml::Table, issues: &mut Vec<Issue>) -> Parsed {
+    let root = KeyPath::root();
+    let mut parsed = Parsed {
+        service: Some(ServiceConfig::default()),
+        ..Parsed::default()
+    };
+    for (key, value) in doc {
+        let path = root.key(key);
+        match key.as_str() {
+            "service" => {
+                parsed.service = as_table(value, &path, "a table: [service]", issues)
+                    .and_then(|t| deserialize_table::<ServiceConfig>(t, &path, issues));
+            }
+            "inputs" => {
+                let entries = as_entries(value, &path, "inputs", issues);
+                // A malformed section still counts as one entry: "at least one" would mislead.
+                parsed.input_entries = if value.is_array() { entries.len() } else { 1 };
+                let mut aliases = AliasCounter::default();
+                for (i, entry) in entries {
+                    let entry_path = path.index(i);
+                    if let Some(input) = parse_input(entry, &entry_path, &mut aliases, issues) {
+                        parsed.inputs.push((i, input));
+                    }
+                }
+            }
+            "outputs" => {
+                let entries = as_entries(value, &path, "outputs", issues);
+                // A malformed section still counts as one entry: "at least one" would mislead.
+                parsed.output_entries = if value.is_array() { entries.len() } else { 1 };
+                let mut aliases = AliasCounter::default();
+                for (i, entry) in entries {
+                    let entry_path = path.index(i);
+                    if let Some(output) = parse_output(entry, &entry_path, &mut aliases, issues) {
+                        parsed.outputs.push((i, output));
+                    }
+                }
+            }
+            "filters" => {
+                for (i, _) in as_entries(value, &path, "filters", issues) {
+                    issues.push(Issue::new(path.index(i), "filters are not available yet"));
+                }
+            }
+            other => {
+                let known = struct_fields::<Config>().unwrap_or(&[]);
+                issues.push(Issue::new(path.clone(), unknown_key_message(other, known)));
+            }
+        }
+    }
+    parsed
+}
+
+fn as_table<'a>(
+    value: &'a toml::Value,
+    path: &KeyPath,
+    expected: &str,
+    issues: &mut Vec<Issue>,
+) -> Option<&'a toml::Table> {
+    match value {
+        toml::Value::Table(t) => Some(t),
+        other => {
+            issues.push(Issue::new(
+                path.clone(),
+                format!("expected {expected}, found {}", other.type_str()),
+            ));
+            None
+        }
+    }
+}
+
+/// The tables of an array of tables (`[[inputs]]`), with their indexes; non-tables are reported.
+fn as_entries<'a>(
+    value: &'a toml::Value,
+    path: &KeyPath,
+    section: &str,
+    issues: &mut Vec<Issue>,
+) -> Vec<(usize, &'a toml::Table)> {
+    let toml::Value::Array(items) = value else {
+        issues.push(Issue::new(
+            path.clone(),
+            format!(
+                "expected an array of tables: [[{section}]], found {}",
+                value.type_str()
+            ),
+        ));
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            as_table(
+                item,
+                &path.index(i),
+                &format!("a table: [[{section}]]"),
+                issues,
+            )
+            .map(|t| (i, t))
+        })
+        .collect()
+}
+
+/// The entry's plugin name (one of `known`) and its other keys.
+fn plugin_name(
+    entry: &toml::Table,
+    path: &KeyPath,
+    kind: &str,
+    known: &[&'static str],
+    issues: &mut Vec<Issue>,
+) -> Option<(&'static str, toml::Table)> {
+    let known_list = known.join(", ");
+    let name = match entry.get("name") {
+        None => {
+            issues.push(Issue::new(
+                path.clone(),
+                format!("missing `name`: the {kind} plugin, one of {known_list}"),
+            ));
+            return None;
+        }
+        Some(toml::Value::String(s)) => s.as_str(),
+        Some(other) => {
+            issues.push(Issue::new(
+                path.key("name"),
+                format!(
+                    "expected a plugin name (one of {known_list}), found {}",
+                    other.type_str()
+                ),
+            ));
+            return None;
+        }
+    };
+    let Some(plugin) = known.iter().find(|k| **k == name) else {
+        issues.push(Issue::new(
+            path.key("name"),
+            format!("unknown {kind} plugin `{name}`; known: {known_list}"),
+        ));
+        return None;
+    };
+    let mut rest = entry.clone();
+    rest.remove("name");
+    Some((plugin, rest))
+}
+
+fn parse_input(
+    entry: &toml::Table,
+    path: &KeyPath,
+    aliases: &mut AliasCounter,
+    issues: &mut Vec<Issue>,
+) -> Option<InputConfig> {
+    let (plugin, rest) = plugin_name(entry, path, "input", &INPUT_PLUGINS, issues)?;
+    let default_alias = aliases.next(plugin);
+    match plugin {
+        "forward" => deserialize_table::<ForwardInputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            InputConfig::Forward(c)
+        }),
+        _ => deserialize_table::<TcpInputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            InputConfig::Tcp(c)
+        }),
+    }
+}
+
+fn parse_output(
+    entry: &toml::Table,
+    path: &KeyPath,
+    aliases: &mut AliasCounter,
+    issues: &mut Vec<Issue>,
+) -> Option<OutputConfig> {
+    let (plugin, rest) = plugin_name(entry, path, "output", &OUTPUT_PLUGINS, issues)?;
+    let default_alias = aliases.next(plugin);
+    match plugin {
+        "stdout" => deserialize_table::<StdoutOutputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            OutputConfig::Stdout(c)
+        }),
+        "file" => deserialize_table::<FileOutputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            OutputConfig::File(c)
+        }),
+        _ => deserialize_table::<NullOutputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            OutputConfig::Null(c)
+        }),
+    }
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;

@@ -1,0 +1,368 @@
+//! Semantic checks run after deserializing: what types alone cannot say (ranges, references between
+//! entries, regexes that must compile). Every problem is returned, none stops the others.
+//!
+//! Checks run on whatever parts deserialized, so a typo in one section does not hide a mistake in
+//! another; indexes are those of the file.
+
+use std::net::IpAddr;
+
+use super::errors::Issue;
+use super::model::{
+    Config, ForwardInputConfig, InputConfig, OutputConfig, ServiceConfig, TcpInputConfig,
+};
+use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
+use super::spans::KeyPath;
+
+const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+/// Below this an input could not hold one ordinary Forward chunk.
+const MIN_MEM_BUF_LIMIT_BYTES: u64 = 64 * 1024;
+const MIN_BUFFER_MAX_SIZE_BYTES: u64 = 1024;
+
+/// The parts of a configuration that deserialized, with their index in the file.
+#[derive(Debug, Default)]
+pub(crate) struct Sections<'a> {
+    pub service: Option<&'a ServiceConfig>,
+    pub inputs: Vec<(usize, &'a InputConfig)>,
+    pub outputs: Vec<(usize, &'a OutputConfig)>,
+    /// Entries in the file, including those that failed to deserialize.
+    pub input_entries: usize,
+    pub output_entries: usize,
+}
+
+/// Checks a configuration built in code (the loader runs the same checks). Aliases not set are
+/// taken as their defaults.
+pub fn validate(cfg: &Config) -> Vec<Issue> {
+    let mut resolved = cfg.clone();
+    resolve::resolve_aliases(&mut resolved);
+    check(&Sections {
+        service: Some(&resolved.service),
+        inputs: resolved.inputs.iter().enumerate().collect(),
+        outputs: resolved.outputs.iter().enumerate().collect(),
+        input_entries: resolved.inputs.len(),
+        output_entries: resolved.outputs.len(),
+    })
+}
+
+pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let root = KeyPath::root();
+    if s.input_entries == 0 {
+        issues.push(Issue::new(
+            root.key("inputs"),
+            "at least one [[inputs]] is required",
+        ));
+    }
+    if s.output_entries == 0 {
+        issues.push(Issue::new(
+            root.key("outputs"),
+            "at least one [[outputs]] is required",
+        ));
+    }
+    if let Some(service) = s.service {
+        check_service(service, &root.key("service"), &mut issues);
+    }
+    for &(i, input) in &s.inputs {
+        let path = root.key("inputs").index(i);
+        match input {
+            InputConfig::Forward(c) => check_forward(c, &path, &mut issues),
+            InputConfig::Tcp(c) => check_tcp(c, &path, &mut issues),
+        }
+    }
+    for &(i, output) in &s.outputs {
+        check_output(output, &root.key("outputs").index(i), &mut issues);
+    }
+    check_unique_aliases(s, &mut issues);
+    check_listeners(s, &mut issues);
+    issues
+}
+
+fn check_service(c: &ServiceConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    if !LOG_LEVELS
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(&c.log_level))
+    {
+        issues.push(Issue::new(
+            path.key("log_level"),
+            format!(
+                "`{}` is not a log level: use one of {}",
+                c.log_level,
+                LOG_LEVELS.join(", ")
+            ),
+        ));
+    }
+    if c.http_port == 0 {
+        issues.push(Issue::new(path.key("http_port"), "must not be 0"));
+    }
+    check_ip(&c.http_listen, &path.key("http_listen"), issues);
+    if c.flush.0.is_zero() {
+        issues.push(Issue::new(path.key("flush"), "must be more than 0"));
+    }
+    if c.hc_period.0.is_zero() {
+        issues.push(Issue::new(path.key("hc_period"), "must be more than 0"));
+    }
+}
+
+fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    if let Some(perm) = &c.unix_perm {
+        if let Err(e) = parse_unix_perm(perm) {
+            issues.push(Issue::new(path.key("unix_perm"), e));
+        }
+    }
+    if c.port == Some(0) {
+        issues.push(Issue::new(path.key("port"), "must not be 0"));
+    }
+    if let Some(listen) = &c.listen {
+        check_ip(listen, &path.key("listen"), issues);
+    }
+    if c.unix_path.as_deref() == Some("") {
+        issues.push(Issue::new(path.key("unix_path"), "must not be empty"));
+    }
+    if c.buffer_max_size.0 < MIN_BUFFER_MAX_SIZE_BYTES {
+        issues.push(Issue::new(
+            path.key("buffer_max_size"),
+            format!("must be at least {MIN_BUFFER_MAX_SIZE_BYTES} bytes"),
+        ));
+    }
+    if c.buffer_chunk_size.0 == 0 {
+        issues.push(Issue::new(
+            path.key("buffer_chunk_size"),
+            "must be more than 0",
+        ));
+    }
+    check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
+}
+
+fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    if c.port == 0 {
+        issues.push(Issue::new(path.key("port"), "must not be 0"));
+    }
+    check_ip(&c.listen, &path.key("listen"), issues);
+    if c.buffer_size.0 == 0 {
+        issues.push(Issue::new(path.key("buffer_size"), "must be more than 0"));
+    }
+    check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
+}
+
+fn check_common_input(
+    mem_buf_limit_bytes: u64,
+    max_connections: usize,
+    path: &KeyPath,
+    issues: &mut Vec<Issue>,
+) {
+    if mem_buf_limit_bytes < MIN_MEM_BUF_LIMIT_BYTES {
+        issues.push(Issue::new(
+            path.key("mem_buf_limit"),
+            "must be at least 64KiB",
+        ));
+    }
+    if max_connections == 0 {
+        issues.push(Issue::new(
+            path.key("max_connections"),
+            "must be at least 1",
+        ));
+    }
+}
+
+fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
+    if addr.parse::<IpAddr>().is_err() {
+        issues.push(Issue::new(
+            path.clone(),
+            format!("`{addr}` is not an IP address (examples: 0.0.0.0, 127.0.0.1, ::)"),
+        ));
+    }
+}
+
+fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    let (match_, match_regex) = match c {
+        OutputConfig::Stdout(c) => (&c.match_, &c.match_regex),
+        OutputConfig::File(c) => (&c.match_, &c.match_regex),
+        OutputConfig::Null(c) => (&c.match_, &c.match_regex),
+    };
+    match (match_, match_regex) {
+        (Some(_), Some(_)) => issues.push(Issue::new(
+            path.key("match_regex"),
+            "set either match or match_regex, not both",
+        )),
+        (None, None) => issues.push(Issue::new(
+            path.clone(),
+            "output matches nothing: set match or match_regex",
+        )),
+        _ => {}
+    }
+    if let Some(re) = match_regex {
+        if let Err(e) = regex::Regex::new(re) {
+            issues.push(Issue::new(
+                path.key("match_regex"),
+                format!("invalid regex `{re}`: {}", regex_error_reason(&e)),
+            ));
+        }
+    }
+}
+
+/// The regex crate's message spans several lines (pattern, caret, reason): keep the reason.
+fn regex_error_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text.lines().find_map(|l| l.trim().strip_prefix("error: "));
+    reason.unwrap_or(text.trim()).to_owned()
+}
+
+fn check_unique_aliases(s: &Sections<'_>, issues: &mut Vec<Issue>) {
+    let root = KeyPath::root();
+    let named = s
+        .inputs
+        .iter()
+        .map(|&(i, c)| (root.key("inputs").index(i), input_alias(c)))
+        .chain(
+            s.outputs
+                .iter()
+                .map(|&(i, c)| (root.key("outputs").index(i), output_alias(c))),
+        );
+    let mut seen: Vec<(KeyPath, &str)> = Vec::new();
+    for (path, alias) in named {
+        if let Some((first, _)) = seen.iter().find(|(_, a)| *a == alias) {
+            issues.push(Issue::new(
+                path.key("alias"),
+                format!("alias `{alias}` is already used by {first}; aliases name metrics and must be unique"),
+            ));
+        } else {
+            seen.push((path, alias));
+        }
+    }
+}
+
+/// Two sockets cannot be bound to the same port when the addresses are equal or one is a wildcard.
+fn check_listeners(s: &Sections<'_>, issues: &mut Vec<Issue>) {
+    let root = KeyPath::root();
+    let mut tcp: Vec<(KeyPath, &str, u16)> = Vec::new();
+    if let Some(svc) = s.service.filter(|svc| svc.http_server.0) {
+        tcp.push((root.key("service"), svc.http_listen.as_str(), svc.http_port));
+    }
+    let mut unix: Vec<(KeyPath, &str)> = Vec::new();
+    for &(i, input) in &s.inputs {
+        let path = root.key("inputs").index(i);
+        match input {
+            InputConfig::Forward(c) => {
+                if let Some((addr, port)) = resolve::forward_tcp_endpoint(c) {
+                    tcp.push((path.clone(), addr, port));
+                }
+                if let Some(p) = c.unix_path.as_deref() {
+                    unix.push((path, p));
+                }
+            }
+            InputConfig::Tcp(c) => tcp.push((path, c.listen.as_str(), c.port)),
+        }
+    }
+    for (n, (path, addr, port)) in tcp.iter().enumerate() {
+        let clash = tcp[..n]
+            .iter()
+            .find(|(_, a, p)| p == port && addresses_overlap(a, addr));
+        if let Some((first, a, _)) = clash {
+            issues.push(Issue::new(
+                path.key("port"),
+                format!("{addr}:{port} is already used by {first} ({a}:{port})"),
+            ));
+        }
+    }
+    for (n, (path, unix_path)) in unix.iter().enumerate() {
+        if let Some((first, _)) = unix[..n].iter().find(|(_, p)| p == unix_path) {
+            issues.push(Issue::new(
+                path.key("unix_path"),
+                format!("{unix_path} is already used by {first}"),
+            ));
+        }
+    }
+}
+
+fn addresses_overlap(a: &str, b: &str) -> bool {
+    let unspecified = |s: &str| s.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    a == b || unspecified(a) || unspecified(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issues_of(text: &str) -> Vec<String> {
+        let cfg: Config = toml::from_str(text).unwrap();
+        validate(&cfg)
+            .into_iter()
+            .map(|i| format!("{}: {}", i.path, i.message))
+            .collect()
+    }
+
+    const OUT: &str = "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n";
+
+    #[test]
+    fn a_minimal_config_is_valid() {
+        assert_eq!(
+            issues_of(&format!("[[inputs]]\nname = \"forward\"\n{OUT}")),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn empty_config_needs_inputs_and_outputs() {
+        let got = issues_of("");
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn outputs_need_exactly_one_valid_matcher() {
+        let got = issues_of(
+            "[[inputs]]\nname = \"forward\"\n[[outputs]]\nname = \"stdout\"\n\
+             [[outputs]]\nname = \"null\"\nmatch = \"a\"\nmatch_regex = \"b\"\n\
+             [[outputs]]\nname = \"file\"\nmatch_regex = \"(\"\n",
+        );
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].starts_with("outputs[0]: output matches nothing"));
+        assert!(got[1].starts_with("outputs[1].match_regex: set either"));
+        assert!(got[2].starts_with("outputs[2].match_regex: invalid regex"));
+    }
+
+    #[test]
+    fn forward_limits_and_permissions() {
+        let got = issues_of(&format!(
+            "[[inputs]]\nname = \"forward\"\nport = 0\nunix_perm = \"999\"\nbuffer_max_size = 10\n\
+             mem_buf_limit = \"1K\"\nmax_connections = 0\n{OUT}"
+        ));
+        let keys: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "inputs[0].unix_perm",
+                "inputs[0].port",
+                "inputs[0].buffer_max_size",
+                "inputs[0].mem_buf_limit",
+                "inputs[0].max_connections"
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_aliases_ports_and_unix_paths() {
+        let got = issues_of(&format!(
+            "[[inputs]]\nname = \"forward\"\nunix_path = \"/tmp/a.sock\"\n\
+             [[inputs]]\nname = \"forward\"\nalias = \"forward.0\"\nlisten = \"127.0.0.1\"\nport = 24224\nunix_path = \"/tmp/a.sock\"\n\
+             [[inputs]]\nname = \"tcp\"\nport = 2020\n{OUT}"
+        ));
+        // 127.0.0.1:24224 does not clash with inputs[0], which only has a Unix socket.
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got[0].starts_with("inputs[1].alias: alias `forward.0` is already used by inputs[0]")
+        );
+        assert!(
+            got.iter()
+                .any(|g| g.starts_with("inputs[2].port: 0.0.0.0:2020 is already used by service"))
+        );
+        assert!(got.iter().any(|g| g.starts_with("inputs[1].unix_path")));
+    }
+
+    #[test]
+    fn service_values() {
+        let got = issues_of(&format!(
+            "[service]\nlog_level = \"verbose\"\nhttp_port = 0\nhttp_listen = \"localhost\"\nflush = 0\n\
+             [[inputs]]\nname = \"forward\"\n{OUT}"
+        ));
+        assert_eq!(got.len(), 4, "{got:?}");
+    }
+}
