@@ -23,27 +23,27 @@ impl RateLimiter {
         }
     }
 
-    /// True if a message may be logged now; otherwise the message is counted as suppressed.
-    pub fn allow(&self) -> bool {
+    /// `Some(n)` if a message may be logged now, `n` being how many were held back since the
+    /// last one; `None` (and counted as held back) otherwise.
+    pub fn allow(&self) -> Option<u64> {
         self.allow_at(Instant::now())
     }
 
     /// Like [`allow`](Self::allow) with an explicit clock.
-    pub fn allow_at(&self, now: Instant) -> bool {
+    pub fn allow_at(&self, now: Instant) -> Option<u64> {
         let now_ms = now.saturating_duration_since(self.start).as_millis() as u64 + 1;
         let last = self.last_ms.load(Ordering::Relaxed);
-        if last != 0 && now_ms < last + self.interval_ms {
+        let won = (last == 0 || now_ms >= last + self.interval_ms)
+            && self
+                .last_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        if won {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
             self.suppressed.fetch_add(1, Ordering::Relaxed);
-            return false;
+            None
         }
-        self.last_ms
-            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Messages suppressed since the last call (to mention in the next allowed message).
-    pub fn take_suppressed(&self) -> u64 {
-        self.suppressed.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -61,10 +61,10 @@ mod tests {
     fn one_message_per_interval() {
         let r = RateLimiter::new(Duration::from_secs(1));
         let t = Instant::now();
-        assert!(r.allow_at(t));
-        assert!(!r.allow_at(t + Duration::from_millis(500)));
-        assert!(!r.allow_at(t + Duration::from_millis(900)));
-        assert_eq!(r.take_suppressed(), 2);
-        assert!(r.allow_at(t + Duration::from_millis(1001)));
+        assert_eq!(r.allow_at(t), Some(0));
+        assert_eq!(r.allow_at(t + Duration::from_millis(500)), None);
+        assert_eq!(r.allow_at(t + Duration::from_millis(900)), None);
+        assert_eq!(r.allow_at(t + Duration::from_millis(1001)), Some(2));
+        assert_eq!(r.allow_at(t + Duration::from_millis(1500)), None);
     }
 }

@@ -96,8 +96,8 @@ impl TcpHandler {
                 TcpFormat::Json => {
                     if let Err(e) = writer::json_object_to_msgpack(text, &mut buf) {
                         invalid += 1;
-                        if self.error_log.allow() {
-                            tracing::warn!(component = %self.intake.name(), error = %e, "dropping a line that is not a JSON object");
+                        if let Some(suppressed) = self.error_log.allow() {
+                            tracing::warn!(component = %self.intake.name(), error = %e, suppressed, "dropping a line that is not a JSON object");
                         }
                         continue;
                     }

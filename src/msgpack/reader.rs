@@ -127,42 +127,29 @@ pub fn read_token(buf: &[u8], pos: usize) -> Result<(Token<'_>, usize), ReadErro
 }
 
 /// Returns the position just after the whole value starting at `pos` (containers included),
-/// without allocating: nested containers are tracked with a counter of pending elements.
+/// without allocating or recursing: one counter of values still to skip is enough, since every
+/// container just adds its elements to it. Nesting depth is therefore not limited here (it costs
+/// nothing); the transcoder, which does recurse, enforces [`MAX_DEPTH`].
 pub fn skip_value(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
-    // `pending` = values still to read at the current level; nesting is bounded by MAX_DEPTH.
-    let mut stack = [0u64; MAX_DEPTH];
-    let mut depth = 0usize;
-    let mut pending: u64 = 1;
+    let mut remaining: u64 = 1;
     let mut p = pos;
-    loop {
-        while pending == 0 {
-            if depth == 0 {
-                return Ok(p);
-            }
-            depth -= 1;
-            pending = stack[depth];
-        }
+    while remaining > 0 {
         let (tok, next) = read_token(buf, p)?;
         p = next;
-        pending -= 1;
+        remaining -= 1;
         let children = match tok {
             Token::Array(n) => u64::from(n),
             Token::Map(n) => 2 * u64::from(n),
-            _ => 0,
+            _ => continue,
         };
-        if children > 0 {
-            if depth == MAX_DEPTH {
-                return Err(ReadError::Invalid("nesting too deep"));
-            }
-            // A container cannot hold more elements than there are bytes left: fail fast on huge counts.
-            if children > (buf.len() - p) as u64 {
-                return Err(ReadError::Incomplete);
-            }
-            stack[depth] = pending;
-            depth += 1;
-            pending = children;
+        // Every element takes at least one byte: a count beyond the bytes left cannot be complete
+        // yet, and checking here keeps `remaining` small.
+        if remaining + children > (buf.len() - p) as u64 {
+            return Err(ReadError::Incomplete);
         }
+        remaining += children;
     }
+    Ok(p)
 }
 
 /// Looks up `key` in the msgpack map at the start of `record`; returns the value's byte range.
@@ -261,12 +248,19 @@ mod tests {
     }
 
     #[test]
-    fn rejects_reserved_marker_and_deep_nesting() {
+    fn rejects_reserved_marker_and_skips_deep_nesting_without_recursion() {
         assert!(matches!(read_token(&[0xc1], 0), Err(ReadError::Invalid(_))));
-        let deep = vec![0x91u8; MAX_DEPTH + 2];
-        let mut deep = deep;
+        let mut deep = vec![0x91u8; 100_000];
         deep.push(0xc0);
-        assert!(matches!(skip_value(&deep, 0), Err(ReadError::Invalid(_))));
+        assert_eq!(skip_value(&deep, 0), Ok(deep.len()));
+        assert_eq!(
+            skip_value(&deep[..deep.len() - 1], 0),
+            Err(ReadError::Incomplete)
+        );
+        assert!(matches!(
+            skip_value(&[0x92, 0x01, 0xc1], 0),
+            Err(ReadError::Invalid(_))
+        ));
     }
 
     #[test]

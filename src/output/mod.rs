@@ -17,7 +17,7 @@ pub mod stdout;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use metrics::Counter;
 use thiserror::Error;
@@ -26,6 +26,7 @@ use tokio::sync::mpsc::Receiver;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::msgpack::json::TranscodeError;
+use crate::ratelimit::RateLimiter;
 use crate::telemetry::{
     OUTPUT_BYTES, OUTPUT_DROPPED, OUTPUT_ERRORS, OUTPUT_INVALID_UTF8, OUTPUT_RECORDS,
 };
@@ -84,50 +85,13 @@ impl OutputMetrics {
     }
 }
 
-/// Lets a log line through at most once per `interval`, counting what it held back.
-#[derive(Debug, Clone)]
-pub struct LogLimiter {
-    interval: Duration,
-    last: Option<Instant>,
-    suppressed: u64,
-}
-
-impl LogLimiter {
-    pub fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            last: None,
-            suppressed: 0,
-        }
-    }
-
-    /// One log line per second.
-    pub fn per_second() -> Self {
-        Self::new(Duration::from_secs(1))
-    }
-
-    /// `Some(n)` if a line may be logged now (`n` lines were suppressed since the last one).
-    pub fn allow(&mut self, now: Instant) -> Option<u64> {
-        match self.last {
-            Some(last) if now.saturating_duration_since(last) < self.interval => {
-                self.suppressed += 1;
-                None
-            }
-            _ => {
-                self.last = Some(now);
-                Some(std::mem::take(&mut self.suppressed))
-            }
-        }
-    }
-}
-
 /// What every output does on success and failure: metrics, health, acks and (rate-limited) logs.
 #[derive(Debug)]
 pub(crate) struct Reporter {
     pub name: Arc<str>,
     pub metrics: OutputMetrics,
     pub health: ComponentHealth,
-    limiter: LogLimiter,
+    limiter: RateLimiter,
 }
 
 impl Reporter {
@@ -136,7 +100,7 @@ impl Reporter {
             metrics: OutputMetrics::new(&name),
             name,
             health,
-            limiter: LogLimiter::per_second(),
+            limiter: RateLimiter::default(),
         }
     }
 
@@ -146,10 +110,10 @@ impl Reporter {
     }
 
     /// An event that cannot be encoded: counted, the batch's ack marked dropped, logged.
-    pub fn encode_failed(&mut self, batch: &Batch, tag: &str, err: &TranscodeError) {
+    pub fn encode_failed(&self, batch: &Batch, tag: &str, err: &TranscodeError) {
         self.metrics.dropped_encode_error.increment(1);
         batch.ack.dropped();
-        if let Some(suppressed) = self.limiter.allow(Instant::now()) {
+        if let Some(suppressed) = self.limiter.allow() {
             tracing::warn!(component = %self.name, tag, error = %err, suppressed,
                 "dropping an event that cannot be encoded as JSON");
         }
@@ -157,7 +121,7 @@ impl Reporter {
 
     /// A write of `records` records from `batches` failed: all of them are given up on.
     pub fn write_failed<'a>(
-        &mut self,
+        &self,
         batches: impl IntoIterator<Item = &'a Arc<Batch>>,
         records: u64,
         err: &std::io::Error,
@@ -170,7 +134,7 @@ impl Reporter {
         for batch in batches {
             batch.ack.dropped();
         }
-        if let Some(suppressed) = self.limiter.allow(now) {
+        if let Some(suppressed) = self.limiter.allow() {
             tracing::error!(component = %self.name, error = %err, records, suppressed,
                 "write failed; dropping records");
         }
@@ -204,17 +168,6 @@ pub(crate) async fn recv_round(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn log_limiter_allows_one_line_per_interval_and_counts_the_rest() {
-        let mut l = LogLimiter::per_second();
-        let t0 = Instant::now();
-        assert_eq!(l.allow(t0), Some(0));
-        assert_eq!(l.allow(t0 + Duration::from_millis(10)), None);
-        assert_eq!(l.allow(t0 + Duration::from_millis(999)), None);
-        assert_eq!(l.allow(t0 + Duration::from_secs(1)), Some(2));
-        assert_eq!(l.allow(t0 + Duration::from_millis(1500)), None);
-    }
 
     #[tokio::test]
     async fn a_round_takes_ready_batches_up_to_the_byte_limit() {

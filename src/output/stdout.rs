@@ -37,7 +37,7 @@ impl StdoutOutput {
     /// The loop behind [`Self::run`], over any writer (tests use a `Vec`). Writes run on a
     /// blocking thread, as stdout may be a slow pipe.
     async fn run_to<W: Write + Send + 'static>(
-        mut self,
+        self,
         mut rx: Receiver<Arc<Batch>>,
         sink: Arc<Mutex<W>>,
     ) {

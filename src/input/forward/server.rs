@@ -191,15 +191,15 @@ impl ForwardHandler {
             End::Eof => tracing::debug!(component = %name, peer, "connection closed"),
             End::EofMidFrame(n) => {
                 m.decode_error("eof_mid_frame");
-                if self.error_log.allow() {
-                    tracing::warn!(component = %name, peer, pending_bytes = n, "connection closed in the middle of a frame; partial frame discarded");
+                if let Some(suppressed) = self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, pending_bytes = n, suppressed, "connection closed in the middle of a frame; partial frame discarded");
                 }
             }
             End::Io(e) => tracing::debug!(component = %name, peer, error = %e, "connection error"),
             End::Malformed(e) => {
                 m.decode_error(e.reason());
-                if self.error_log.allow() {
-                    tracing::warn!(component = %name, peer, reason = e.reason(), error = %e, "malformed input; closing this connection");
+                if let Some(suppressed) = self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, reason = e.reason(), suppressed, error = %e, "malformed input; closing this connection");
                 }
             }
         }
