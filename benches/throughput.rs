@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 struct Stream {
     name: &'static str,
-    bytes: Vec<u8>,
+    bytes: std::sync::Arc<Vec<u8>>,
     records: usize,
 }
 
@@ -56,7 +56,7 @@ fn message_mode(n: usize) -> Stream {
     }
     Stream {
         name: "Message",
-        bytes: out,
+        bytes: out.into(),
         records: n,
     }
 }
@@ -78,7 +78,7 @@ fn packed_forward(n: usize) -> Stream {
     }
     Stream {
         name: "PackedForward",
-        bytes: out,
+        bytes: out.into(),
         records: n,
     }
 }
@@ -134,12 +134,15 @@ fn free_port() -> u16 {
 
 fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
     let port = free_port();
+    let budget = std::env::var("MEM_BUF_LIMIT")
+        .map(|v| format!("mem_buf_limit = \"{v}\"\n"))
+        .unwrap_or_default();
     let http_port = free_port();
     let cfg = dir.join("bench.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n"
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n"
         ),
     )
     .unwrap();
@@ -211,11 +214,17 @@ fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
     let start = Instant::now();
     let sender = {
         let bytes = stream.bytes.clone();
-        std::thread::spawn(move || send(port, &bytes))
+        std::thread::spawn(move || {
+            send(port, &bytes);
+            Instant::now()
+        })
     };
     let want = stream.records as f64;
     let deadline = Instant::now() + Duration::from_secs(600);
+    let mut peak_in_flight = 0.0f64;
     loop {
+        peak_in_flight =
+            peak_in_flight.max(metric(p.http_port, "firelane_input_buffer_bytes").unwrap_or(0.0));
         if metric(p.http_port, "firelane_output_records_total").unwrap_or(0.0) >= want {
             break;
         }
@@ -226,7 +235,14 @@ fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
         std::thread::sleep(Duration::from_millis(5));
     }
     let elapsed = start.elapsed();
-    sender.join().unwrap();
+    let sent_at = sender.join().unwrap();
+    eprintln!(
+        "  {}: sender done after {:?}, all processed after {:?}, peak bytes in flight seen {:.1} MiB",
+        stream.name,
+        sent_at - start,
+        elapsed,
+        peak_in_flight / 1048576.0
+    );
     Measured {
         elapsed,
         cpu_s: cpu_seconds(pid) - cpu0,
