@@ -1,8 +1,8 @@
 //! The event model: records stay msgpack bytes from the socket until an output encodes them.
 //!
 //! Invariants: an [`Event`]'s `record` is exactly one msgpack value (normally a map), sliced from a
-//! received (or decompressed) buffer without copying; a [`Batch`] carries the byte size it was
-//! charged against its input's memory budget and releases it when the last output drops it.
+//! received (or decompressed) buffer without copying; a [`Batch`] holds the charge it took from its
+//! input's memory budget and releases it when the last output drops it.
 
 use std::sync::Arc;
 
@@ -57,7 +57,7 @@ pub struct Event {
 #[derive(Debug)]
 pub struct Batch {
     pub events: Vec<Event>,
-    /// Bytes charged to the input's budget for this batch (the msgpack bytes of its records).
+    /// Received bytes its records keep alive (the msgpack frames they slice).
     pub bytes: usize,
     pub ack: AckToken,
     /// Held only to release budget on drop.

@@ -112,19 +112,16 @@ impl Intake {
         &self.inner.metrics.name
     }
 
-    /// Hands `events` to the pipeline. `charge_bytes` is what they keep alive in memory (normally
-    /// the received frame bytes their records slice). Waits for budget under `overflow = block`.
-    pub async fn submit(
-        &self,
-        events: Vec<Event>,
-        charge_bytes: usize,
-        ack: AckToken,
-    ) -> Submitted {
+    /// Hands `events` to the pipeline. `data_bytes` is the received data they keep alive (normally
+    /// the frame bytes their records slice); the budget is charged that plus the event list itself,
+    /// so what it limits is the memory really held. Waits for budget under `overflow = block`.
+    pub async fn submit(&self, events: Vec<Event>, data_bytes: usize, ack: AckToken) -> Submitted {
         let inner = &*self.inner;
         let n = events.len() as u64;
         if n == 0 {
             return Submitted::Accepted;
         }
+        let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
         let permit = match inner.overflow {
             Overflow::Block => inner.budget.acquire(charge_bytes).await,
             Overflow::DropNewest => match inner.budget.try_acquire(charge_bytes) {
@@ -137,8 +134,8 @@ impl Intake {
             },
         };
         inner.metrics.records.increment(n);
-        inner.metrics.bytes.increment(charge_bytes as u64);
-        let batch = Batch::new(events, charge_bytes, ack, Some(Arc::new(permit)));
+        inner.metrics.bytes.increment(data_bytes as u64);
+        let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
         let stats = inner.router.route(batch).await;
         if stats.unmatched > 0 {
             inner
