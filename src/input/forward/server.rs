@@ -48,6 +48,14 @@ impl ConnectionHandler for ForwardHandler {
     }
 }
 
+/// Per-connection decoding state.
+struct Decoding {
+    scanner: FrameScanner,
+    tags: TagCache,
+    /// Events in the previous batch, to size the next one.
+    events_hint: usize,
+}
+
 /// Why a connection ended.
 enum End {
     Eof,
@@ -62,8 +70,11 @@ impl ForwardHandler {
         let (ack_tx, ack_rx) = mpsc::channel::<Vec<u8>>(ACK_QUEUE);
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
         let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
-        let mut tags = TagCache::new(self.tag_override.clone(), self.tag_prefix.clone());
-        let mut scanner = FrameScanner::new();
+        let mut state = Decoding {
+            scanner: FrameScanner::new(),
+            tags: TagCache::new(self.tag_override.clone(), self.tag_prefix.clone()),
+            events_hint: 0,
+        };
         let mut reader = DrainingReader::default();
         let end = loop {
             if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
@@ -78,10 +89,7 @@ impl ForwardHandler {
                 Ok(_) => {}
                 Err(e) => break End::Io(e),
             }
-            if let Err(e) = self
-                .process(&mut buf, &mut scanner, &mut tags, &ack_tx)
-                .await
-            {
+            if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
                 break End::Malformed(e);
             }
         };
@@ -95,21 +103,27 @@ impl ForwardHandler {
     async fn process(
         &self,
         buf: &mut BytesMut,
-        scanner: &mut FrameScanner,
-        tags: &mut TagCache,
+        state: &mut Decoding,
         ack_tx: &mpsc::Sender<Vec<u8>>,
     ) -> Result<(), codec::FrameError> {
-        let mut events = Vec::new();
+        // Sized like the previous batch: no doubling reallocations, little slack charged.
+        let mut events = Vec::with_capacity(state.events_hint);
         let mut acks = Vec::new();
         let mut stats = DecodeStats::default();
         let mut frame_bytes = 0usize;
         let mut failure = None;
         loop {
-            match scanner.check(buf, &self.limits) {
+            match state.scanner.check(buf, &self.limits) {
                 Ok(Some(len)) => {
                     let frame = buf.split_to(len).freeze();
                     frame_bytes += len;
-                    match codec::decode_frame(frame, &self.limits, tags, &mut events, &mut stats) {
+                    match codec::decode_frame(
+                        frame,
+                        &self.limits,
+                        &mut state.tags,
+                        &mut events,
+                        &mut stats,
+                    ) {
                         Ok(info) => {
                             if let Some(chunk) = info.chunk {
                                 codec::encode_ack(&chunk, &mut acks);
@@ -134,6 +148,7 @@ impl ForwardHandler {
                 .dropped_invalid_event
                 .increment(stats.invalid_events);
         }
+        state.events_hint = events.len();
         self.submit(events, frame_bytes, acks, ack_tx).await;
         match failure {
             Some(e) => Err(e),
