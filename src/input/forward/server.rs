@@ -67,7 +67,7 @@ enum End {
 impl ForwardHandler {
     async fn serve(&self, conn: BoxConn, peer: &str, shutdown: CancellationToken) {
         let (mut rd, wr) = tokio::io::split(conn);
-        let (ack_tx, ack_rx) = mpsc::channel::<Vec<u8>>(ACK_QUEUE);
+        let (ack_tx, ack_rx) = mpsc::channel::<Acks>(ACK_QUEUE);
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
         let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
         let mut state = Decoding {
@@ -104,11 +104,11 @@ impl ForwardHandler {
         &self,
         buf: &mut BytesMut,
         state: &mut Decoding,
-        ack_tx: &mpsc::Sender<Vec<u8>>,
+        ack_tx: &mpsc::Sender<Acks>,
     ) -> Result<(), codec::FrameError> {
         // Sized like the previous batch: no doubling reallocations, little slack charged.
         let mut events = Vec::with_capacity(state.events_hint);
-        let mut acks = Vec::new();
+        let mut acks = Acks::default();
         let mut stats = DecodeStats::default();
         let mut frame_bytes = 0usize;
         let mut failure = None;
@@ -126,7 +126,7 @@ impl ForwardHandler {
                     ) {
                         Ok(info) => {
                             if let Some(chunk) = info.chunk {
-                                codec::encode_ack(&chunk, &mut acks);
+                                acks.push(&chunk);
                             }
                         }
                         Err(e) => {
@@ -160,8 +160,8 @@ impl ForwardHandler {
         &self,
         events: Vec<crate::event::Event>,
         frame_bytes: usize,
-        acks: Vec<u8>,
-        ack_tx: &mpsc::Sender<Vec<u8>>,
+        acks: Acks,
+        ack_tx: &mpsc::Sender<Acks>,
     ) {
         if events.is_empty() {
             if !acks.is_empty() {
@@ -221,16 +221,35 @@ impl ForwardHandler {
     }
 }
 
-async fn write_acks(mut wr: WriteHalf<BoxConn>, mut rx: mpsc::Receiver<Vec<u8>>, intake: Intake) {
+/// Encoded `{"ack": ...}` replies of one batch.
+#[derive(Debug, Default)]
+struct Acks {
+    bytes: Vec<u8>,
+    count: u64,
+}
+
+impl Acks {
+    fn push(&mut self, chunk: &[u8]) {
+        codec::encode_ack(chunk, &mut self.bytes);
+        self.count += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+async fn write_acks(mut wr: WriteHalf<BoxConn>, mut rx: mpsc::Receiver<Acks>, intake: Intake) {
     let mut out = Vec::new();
     while let Some(first) = rx.recv().await {
         out.clear();
-        out.extend_from_slice(&first);
+        out.extend_from_slice(&first.bytes);
+        let mut count = first.count;
         // Coalesce acks that are already waiting into one write.
         while let Ok(more) = rx.try_recv() {
-            out.extend_from_slice(&more);
+            out.extend_from_slice(&more.bytes);
+            count += more.count;
         }
-        let count = count_acks(&out);
         if wr.write_all(&out).await.is_err() {
             // The peer is gone; it will resend what it did not see acked.
             return;
@@ -238,18 +257,4 @@ async fn write_acks(mut wr: WriteHalf<BoxConn>, mut rx: mpsc::Receiver<Vec<u8>>,
         intake.metrics().acks_sent.increment(count);
     }
     let _ = wr.shutdown().await;
-}
-
-/// Acks are fixmaps `{"ack": ...}` written back to back; each starts with 0x81 0xa3 "ack".
-fn count_acks(buf: &[u8]) -> u64 {
-    let mut n = 0;
-    let mut pos = 0;
-    while pos < buf.len() {
-        let Ok(end) = crate::msgpack::reader::skip_value(buf, pos) else {
-            break;
-        };
-        n += 1;
-        pos = end;
-    }
-    n
 }
