@@ -174,3 +174,41 @@ fn health_command_reports_a_running_and_a_missing_server() {
         Some(1)
     );
 }
+
+#[test]
+fn connections_beyond_max_connections_wait_until_one_closes() {
+    let port = free_port();
+    let fl = Firelane::start(&format!(
+        r#"
+[[inputs]]
+name = "tcp"
+listen = "127.0.0.1"
+port = {port}
+format = "none"
+tag = "cap"
+max_connections = 1
+
+[[outputs]]
+name = "file"
+match = "*"
+path = "{{dir}}"
+"#
+    ));
+    let first = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    fl.wait_for("the first connection", Duration::from_secs(5), || {
+        fl.metric("firelane_input_connections_active", "tcp.0") == 1.0
+    });
+    let mut second = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    second.write_all(b"from the second connection\n").unwrap();
+    // Not served while the first holds the only slot: nothing arrives within half a second.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(read_json_lines(&fl.path("cap")).is_empty());
+    assert_eq!(fl.metric("firelane_input_connections_total", "tcp.0"), 1.0);
+    drop(first);
+    let path = fl.path("cap");
+    fl.wait_for(
+        "the second connection's line",
+        Duration::from_secs(5),
+        || read_json_lines(&path).len() == 1,
+    );
+}

@@ -34,7 +34,8 @@ pub struct ServiceConfig {
     /// Time allowed after SIGTERM/SIGINT to drain and flush everything (default 25s, under ECS's 30s).
     #[serde(default = "default_grace")]
     pub grace: DurationValue,
-    /// How often outputs flush what they hold (default 1s).
+    /// How often buffering outputs flush what they hold (default 1s; Fluent Bit's `Flush`). Read by
+    /// the CloudWatch Logs and S3 outputs; stdout, file and null write as soon as batches arrive.
     #[serde(default = "default_flush")]
     pub flush: DurationValue,
     /// Own log level: error, warn, info, debug, trace (default info). `RUST_LOG` overrides it.
