@@ -2,7 +2,8 @@
 //! socket, measured in the same run, on the same pre-encoded Docker-shaped stream.
 //!
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
-//! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000).
+//! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
+//! (extra TOML lines for the forward input, e.g. `mem_buf_limit = "8MiB"`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -134,8 +135,9 @@ fn free_port() -> u16 {
 
 fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
     let port = free_port();
-    let budget = std::env::var("MEM_BUF_LIMIT")
-        .map(|v| format!("mem_buf_limit = \"{v}\"\n"))
+    // Extra TOML lines for the forward input, e.g. INPUT_OPTIONS='mem_buf_limit = "8MiB"'.
+    let budget = std::env::var("INPUT_OPTIONS")
+        .map(|v| format!("{v}\n"))
         .unwrap_or_default();
     let http_port = free_port();
     let cfg = dir.join("bench.toml");

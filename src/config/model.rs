@@ -145,7 +145,9 @@ pub struct ForwardInputConfig {
     /// When chunk acks are sent: `accepted` (default) or `delivered`.
     #[serde(default)]
     pub ack: AckMode,
-    /// Size of each socket read (default 1024000, Fluent Bit's buffer_chunk_size).
+    /// Size of the read buffer each connection allocates when it runs low (default 128KiB; Fluent
+    /// Bit's default is 1024000). Smaller buffers are freed sooner: at 1024000 peak memory under a
+    /// burst was ~1.5x higher with no gain in throughput. A larger frame still fits (`buffer_max_size`).
     #[serde(default = "default_buffer_chunk_size")]
     pub buffer_chunk_size: ByteSize,
     /// Largest frame accepted; a bigger one closes the connection (default 6144000).
@@ -356,7 +358,7 @@ fn default_mem_buf_limit() -> ByteSize {
     ByteSize::mib(32)
 }
 fn default_buffer_chunk_size() -> ByteSize {
-    ByteSize(1_024_000)
+    ByteSize(128 * 1024)
 }
 fn default_buffer_max_size() -> ByteSize {
     ByteSize(6_144_000)
