@@ -13,20 +13,7 @@ use common::*;
 #[test]
 fn python_fluent_logger_records_arrive_exactly() {
     let port = free_port();
-    let fl = Firelane::start(&format!(
-        r#"
-[[inputs]]
-name = "forward"
-listen = "127.0.0.1"
-port = {port}
-
-[[outputs]]
-name = "file"
-match = "py.*"
-path = "{{dir}}"
-file = "out.log"
-"#
-    ));
+    let fl = Firelane::start(&forward_to_file(port, ""));
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fluent_send.py");
     let out = Command::new(python())
         .args([script, "127.0.0.1", &port.to_string(), "py", "400"])

@@ -13,24 +13,6 @@ use std::time::Duration;
 
 use common::*;
 
-fn config(port: u16, extra_input: &str) -> String {
-    format!(
-        r#"
-[[inputs]]
-name = "forward"
-listen = "127.0.0.1"
-port = {port}
-{extra_input}
-
-[[outputs]]
-name = "file"
-match = "*"
-path = "{{dir}}"
-file = "out.log"
-"#
-    )
-}
-
 fn logs(prefix: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("{prefix} line {i} with \"quotes\" and\ttabs"))
@@ -100,7 +82,7 @@ fn assert_same_logs(lines: &[serde_json::Value], sent: &BTreeSet<String>) {
 #[test]
 fn every_mode_over_tcp_is_acked_and_written_exactly_once() {
     let port = free_port();
-    let fl = Firelane::start(&config(port, ""));
+    let fl = Firelane::start(&forward_to_file(port, ""));
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let sent = send_every_mode(&mut s);
@@ -124,7 +106,7 @@ fn every_mode_over_the_unix_socket_and_the_file_is_removed_on_exit() {
     // A stale socket file from an earlier run must be replaced, not fail start-up.
     drop(std::os::unix::net::UnixListener::bind(&sock).unwrap());
     let extra = format!("unix_path = \"{}\"\nunix_perm = \"0660\"", sock.display());
-    let mut fl = Firelane::start(&config(port, &extra));
+    let mut fl = Firelane::start(&forward_to_file(port, &extra));
     let mode =
         std::fs::metadata(&sock).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
     assert_eq!(mode.unwrap() & 0o777, 0o660);
@@ -140,7 +122,7 @@ fn every_mode_over_the_unix_socket_and_the_file_is_removed_on_exit() {
 #[test]
 fn malformed_input_closes_only_its_own_connection() {
     let port = free_port();
-    let fl = Firelane::start(&config(port, ""));
+    let fl = Firelane::start(&forward_to_file(port, ""));
     let mut good = TcpStream::connect(("127.0.0.1", port)).unwrap();
     good.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -193,7 +175,7 @@ fn malformed_input_closes_only_its_own_connection() {
 #[test]
 fn many_frames_in_one_write_get_one_ack_each_and_heartbeats_are_ignored() {
     let port = free_port();
-    let fl = Firelane::start(&config(port, ""));
+    let fl = Firelane::start(&forward_to_file(port, ""));
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut buf = vec![0xc0];

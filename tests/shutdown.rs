@@ -15,20 +15,7 @@ use common::*;
 #[test]
 fn sigterm_mid_stream_loses_nothing_acked() {
     let port = free_port();
-    let mut fl = Firelane::start(&format!(
-        r#"
-[[inputs]]
-name = "forward"
-listen = "127.0.0.1"
-port = {port}
-
-[[outputs]]
-name = "file"
-match = "*"
-path = "{{dir}}"
-file = "out.log"
-"#
-    ));
+    let mut fl = Firelane::start(&forward_to_file(port, ""));
     let sender = std::thread::spawn(move || {
         let mut acked = Vec::new();
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {

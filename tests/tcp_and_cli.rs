@@ -84,21 +84,7 @@ path = "{{dir}}"
 #[test]
 fn delivered_acks_come_after_the_output_wrote_the_records() {
     let port = free_port();
-    let fl = Firelane::start(&format!(
-        r#"
-[[inputs]]
-name = "forward"
-listen = "127.0.0.1"
-port = {port}
-ack = "delivered"
-
-[[outputs]]
-name = "file"
-match = "*"
-path = "{{dir}}"
-file = "out.log"
-"#
-    ));
+    let fl = Firelane::start(&forward_to_file(port, "ack = \"delivered\""));
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     for i in 0..20 {

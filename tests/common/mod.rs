@@ -190,6 +190,25 @@ pub fn read_json_lines(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A config: one forward input on 127.0.0.1:`port` (plus `extra_input` lines) -> file `out.log`.
+pub fn forward_to_file(port: u16, extra_input: &str) -> String {
+    format!(
+        r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+{extra_input}
+
+[[outputs]]
+name = "file"
+match = "*"
+path = "{{dir}}"
+file = "out.log"
+"#
+    )
+}
+
 // ---- Forward frames, written with rmp (a msgpack library we did not write) ----
 
 pub fn event_time(out: &mut Vec<u8>, secs: u32, nanos: u32) {
