@@ -7,7 +7,6 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -105,14 +104,6 @@ impl Listener {
                 .map_err(unix_err)?;
         }
         Ok(Listener::Unix(listener, guard))
-    }
-
-    /// The bound TCP address (None for Unix sockets).
-    pub fn local_addr(&self) -> Option<SocketAddr> {
-        match self {
-            Listener::Tcp(l) => l.local_addr().ok(),
-            Listener::Unix(..) => None,
-        }
     }
 
     /// Where this listener listens, for logs.

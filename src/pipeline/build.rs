@@ -56,8 +56,6 @@ pub struct Running {
     inputs: TaskTracker,
     input_health: Vec<ComponentHealth>,
     outputs: Vec<(Arc<str>, JoinHandle<()>)>,
-    /// Each input's listeners as `(component, "tcp://127.0.0.1:24224")`, with real ports.
-    pub listening: Vec<(Arc<str>, String)>,
 }
 
 /// What did not finish within the grace period.
@@ -91,7 +89,6 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
 
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
-    let mut listening = Vec::new();
     let mut input_health = Vec::new();
     for ic in &cfg.inputs {
         let name: Arc<str> = input_alias(ic).into();
@@ -134,9 +131,6 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                         })?;
                     ls.push(l);
                 }
-                for l in ls.iter().map(Listener::describe) {
-                    listening.push((name.clone(), l));
-                }
                 for l in ls {
                     spawn_accept_loop(
                         name.clone(),
@@ -173,7 +167,6 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                             component: name.to_string(),
                             source,
                         })?;
-                listening.push((name.clone(), l.describe()));
                 spawn_accept_loop(
                     name.clone(),
                     l,
@@ -192,7 +185,6 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         inputs,
         input_health,
         outputs,
-        listening,
     })
 }
 

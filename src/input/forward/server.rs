@@ -96,7 +96,9 @@ impl ForwardHandler {
         self.log_end(end, peer);
         drop(ack_tx);
         // Acks already queued (or waiting on delivery) are still written before closing.
-        let _ = writer.await;
+        if let Err(e) = writer.await {
+            tracing::error!(component = %self.intake.name(), peer, error = %e, "ack writer failed");
+        }
     }
 
     /// Decodes every complete frame in `buf` and submits them as one batch.
@@ -156,6 +158,9 @@ impl ForwardHandler {
         }
     }
 
+    /// Submits one read's events and arranges its acks. A failed ack send means the ack writer
+    /// stopped because the peer is gone; the peer resends what it did not see acked, so those
+    /// send results are deliberately ignored.
     async fn submit(
         &self,
         events: Vec<crate::event::Event>,
