@@ -6,6 +6,10 @@
 //! `ack.dropped()` before the drop. `run` returns once the channel is closed and everything
 //! received has been written.
 
+/// Exponential backoff with full jitter, and the output-wide throttle gate.
+pub mod backoff;
+/// CloudWatch Logs (PutLogEvents).
+pub mod cloudwatch;
 /// Appends JSON lines to one file per tag (or one named file).
 pub mod file;
 /// JSON lines: one object per event, with optional date and tag keys.
