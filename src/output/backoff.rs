@@ -1,1 +1,221 @@
-//! placeholder: being written
+//! Retry delays (exponential backoff with full jitter), the retry limit option and the
+//! output-wide throttle gate.
+//!
+//! Pure code: the clock (`now`) and the random source ([`Rng`]) are passed in, so tests are
+//! deterministic. Invariants: `Backoff::delay(attempt)` is always within
+//! `[0, min(cap, base * 2^attempt)]` and never panics or overflows, whatever `attempt`; a
+//! [`ThrottleGate`] pause never moves earlier.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::de::{self, Deserializer, Visitor};
+
+/// splitmix64; seeded from time + a counter in `Rng::from_entropy()`; `Rng::new(seed)` for tests.
+/// Jitter only needs to spread clients apart, not to be unpredictable.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// Two calls in the same nanosecond (or with a coarse clock) still differ by the counter.
+    pub fn from_entropy() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut seeder = Self(nanos ^ count.wrapping_mul(GOLDEN_GAMMA));
+        Self(seeder.next_u64())
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, max] (inclusive).
+    pub fn below_or_eq(&mut self, max: u64) -> u64 {
+        let Some(range) = max.checked_add(1) else {
+            return self.next_u64();
+        };
+        // Lemire's multiply-and-reject: unbiased, and rejects at most once on average.
+        let reject_below = range.wrapping_neg() % range;
+        loop {
+            let wide = u128::from(self.next_u64()) * u128::from(range);
+            if (wide as u64) >= reject_below {
+                return (wide >> 64) as u64;
+            }
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: delay(attempt) = uniform[0, min(cap, base * 2^attempt)]
+/// (attempt 0 = first retry). Saturating; never panics for large attempts.
+/// Delays are also capped at `u64::MAX` nanoseconds (about 584 years).
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    pub const fn new(base: Duration, cap: Duration) -> Self {
+        Self { base, cap }
+    }
+
+    /// The largest delay `attempt` can draw: min(cap, base * 2^attempt), saturating.
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let base_nanos = self.base.as_nanos();
+        let grown_nanos = match 1u128.checked_shl(attempt) {
+            Some(factor) => base_nanos.saturating_mul(factor),
+            None if base_nanos == 0 => 0,
+            None => u128::MAX,
+        };
+        let nanos = grown_nanos
+            .min(self.cap.as_nanos())
+            .min(u128::from(u64::MAX));
+        Duration::from_nanos(nanos as u64)
+    }
+
+    pub fn delay(&self, attempt: u32, rng: &mut Rng) -> Duration {
+        let ceiling_nanos = self.ceiling(attempt).as_nanos() as u64;
+        Duration::from_nanos(rng.below_or_eq(ceiling_nanos))
+    }
+}
+
+/// How many times a failed request is retried: `retry_limit` = a number, or `no_limits`/`false`/"no_retries"...
+/// Words are matched case-insensitively, as Fluent Bit does (`Retry_Limit False`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryLimit {
+    Limited(u32),
+    Unlimited,
+}
+
+impl RetryLimit {
+    /// true when `retries_done` more retries are still allowed
+    /// (i.e. after `retries_done` retries, one more may be made).
+    pub fn allows(self, retries_done: u32) -> bool {
+        match self {
+            Self::Limited(limit) => retries_done < limit,
+            Self::Unlimited => true,
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RetryLimit {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RetryLimitVisitor)
+    }
+}
+
+struct RetryLimitVisitor;
+
+impl Visitor<'_> for RetryLimitVisitor {
+    type Value = RetryLimit;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(r#"a number of retries, "no_limits", false or "no_retries""#)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RetryLimit, E> {
+        if v {
+            Err(E::invalid_value(de::Unexpected::Bool(true), &self))
+        } else {
+            Ok(RetryLimit::Unlimited)
+        }
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RetryLimit, E> {
+        u32::try_from(v)
+            .map(RetryLimit::Limited)
+            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RetryLimit, E> {
+        u32::try_from(v)
+            .map(RetryLimit::Limited)
+            .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RetryLimit, E> {
+        let word = v.trim();
+        if word.eq_ignore_ascii_case("no_limits") || word.eq_ignore_ascii_case("false") {
+            Ok(RetryLimit::Unlimited)
+        } else if word.eq_ignore_ascii_case("no_retries") {
+            Ok(RetryLimit::Limited(0))
+        } else {
+            word.parse()
+                .map(RetryLimit::Limited)
+                .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+        }
+    }
+}
+
+/// Output-wide throttling: when any request is throttled, every request of the output waits until `until`.
+/// Each consecutive throttle doubles the pause (full jitter, via Backoff); a success resets the streak.
+///
+/// A throttle reported while a pause is already running is not counted: that request was sent
+/// before the pause began, so it is the same episode. Without this, N requests in flight that are
+/// throttled together would grow the pause like 2^N instead of once.
+#[derive(Debug)]
+pub struct ThrottleGate {
+    backoff: Backoff,
+    /// Consecutive throttle episodes since the last success (the next pause's attempt number).
+    streak: u32,
+    until: Option<Instant>,
+}
+
+impl ThrottleGate {
+    pub fn new(backoff: Backoff) -> Self {
+        Self {
+            backoff,
+            streak: 0,
+            until: None,
+        }
+    }
+
+    /// Records a throttle at `now`; returns the instant until which all sends pause (never earlier than a pause already set).
+    pub fn on_throttle(&mut self, now: Instant, rng: &mut Rng) -> Instant {
+        if let Some(until) = self.paused_until(now) {
+            return until;
+        }
+        let pause = self.backoff.delay(self.streak, rng);
+        self.streak = self.streak.saturating_add(1);
+        let until = add_saturating(now, pause).max(self.until.unwrap_or(now));
+        self.until = Some(until);
+        until
+    }
+
+    pub fn on_success(&mut self) {
+        self.streak = 0;
+    }
+
+    /// Some(instant) while paused at `now`.
+    pub fn paused_until(&self, now: Instant) -> Option<Instant> {
+        self.until.filter(|until| *until > now)
+    }
+}
+
+/// `now + pause`, or the latest representable instant on the way there (platform-dependent).
+fn add_saturating(now: Instant, mut pause: Duration) -> Instant {
+    loop {
+        if let Some(t) = now.checked_add(pause) {
+            return t;
+        }
+        pause /= 2;
+    }
+}
+
+#[cfg(test)]
+#[path = "backoff_tests.rs"]
+mod tests;
