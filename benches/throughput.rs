@@ -1,5 +1,7 @@
-//! Throughput harness: firelane (release binary, forward -> null) against a raw read-and-discard
-//! socket, measured in the same run, on the same pre-encoded Docker-shaped stream.
+//! Throughput harness: firelane (release binary) against a raw read-and-discard socket, measured
+//! in the same run, on the same pre-encoded Docker-shaped stream. Scenarios: Message and
+//! PackedForward into `null`, and Message into `cloudwatch_logs` against a local endpoint that
+//! answers every PutLogEvents with `{}` at once (so the output's own cost is what is measured).
 //!
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
 //! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
@@ -12,6 +14,9 @@ use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "support/fake_cloudwatch.rs"]
+mod fake_cloudwatch;
 
 struct Stream {
     name: &'static str,
@@ -38,9 +43,18 @@ fn docker_record(out: &mut Vec<u8>, i: usize) {
     }
 }
 
+/// Event times start an hour ago (CloudWatch refuses events older than 14 days) and advance 1 ms
+/// per record.
 fn event_time(out: &mut Vec<u8>, i: usize) {
+    static BASE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        now.as_secs() as u32 - 3600
+    });
     rmp::encode::write_ext_meta(out, 8, 0).unwrap();
-    out.extend_from_slice(&(1_700_000_000u32 + (i / 1000) as u32).to_be_bytes());
+    out.extend_from_slice(&(base + (i / 1000) as u32).to_be_bytes());
     out.extend_from_slice(&((i % 1000) as u32 * 1000).to_be_bytes());
 }
 
@@ -133,7 +147,28 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
+/// Where the scenario's events go.
+#[derive(Clone, Copy)]
+enum Sink {
+    Null,
+    /// `cloudwatch_logs` against the local `{}` endpoint on this port.
+    CloudWatch(u16),
+}
+
+impl Sink {
+    fn output_toml(self) -> String {
+        match self {
+            Sink::Null => "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n".to_owned(),
+            Sink::CloudWatch(port) => format!(
+                "[[outputs]]\nname = \"cloudwatch_logs\"\nmatch = \"*\"\nregion = \"us-east-1\"\n\
+                 endpoint = \"http://127.0.0.1:{port}\"\nlog_group_name = \"bench\"\n\
+                 log_stream_prefix = \"app/\"\n"
+            ),
+        }
+    }
+}
+
+fn start_firelane(bin: &PathBuf, dir: &std::path::Path, sink: Sink) -> (Proc, u16) {
     let port = free_port();
     // Extra TOML lines for the forward input, e.g. INPUT_OPTIONS='mem_buf_limit = "8MiB"'.
     let budget = std::env::var("INPUT_OPTIONS")
@@ -144,13 +179,17 @@ fn start_firelane(bin: &PathBuf, dir: &std::path::Path) -> (Proc, u16) {
     std::fs::write(
         &cfg,
         format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n"
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n{}",
+            sink.output_toml()
         ),
     )
     .unwrap();
     let child = Command::new(bin)
         .args(["run", "-c"])
         .arg(&cfg)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -208,9 +247,9 @@ struct Measured {
     peak_rss_mib: f64,
 }
 
-fn firelane_run(bin: &PathBuf, stream: &Stream) -> Measured {
+fn firelane_run(bin: &PathBuf, stream: &Stream, sink: Sink) -> Measured {
     let dir = tempfile::tempdir().unwrap();
-    let (p, port) = start_firelane(bin, dir.path());
+    let (p, port) = start_firelane(bin, dir.path(), sink);
     let pid = p.child.id();
     let cpu0 = cpu_seconds(pid);
     let start = Instant::now();
@@ -281,15 +320,30 @@ fn main() {
         "| scenario | MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio | CPU s | CPU s/GB | peak RSS MiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for stream in [message_mode(records), packed_forward(records)] {
+    let cw_port = fake_cloudwatch::start();
+    let message = std::sync::Arc::new(message_mode(records));
+    let scenarios = [
+        ("Message -> null", message.clone(), Sink::Null),
+        (
+            "PackedForward -> null",
+            std::sync::Arc::new(packed_forward(records)),
+            Sink::Null,
+        ),
+        (
+            "Message -> cloudwatch_logs",
+            message,
+            Sink::CloudWatch(cw_port),
+        ),
+    ];
+    for (name, stream, sink) in scenarios {
         let mb = stream.bytes.len() as f64 / 1e6;
         let raw = raw_drain(&stream);
-        let m = firelane_run(&bin, &stream);
+        let m = firelane_run(&bin, &stream, sink);
         let raw_rate = stream.records as f64 / raw.as_secs_f64();
         let rate = stream.records as f64 / m.elapsed.as_secs_f64();
         println!(
             "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} % | {:.2} | {:.2} | {:.1} |",
-            stream.name,
+            name,
             mb,
             raw_rate,
             rate,

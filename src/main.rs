@@ -58,6 +58,8 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
+    // Inputs listen before /health answers, so "healthy" means "accepting logs".
+    let running = build::start(&cfg, &registry).await?;
     let admin_stop = CancellationToken::new();
     let admin = if cfg.service.http_server.0 {
         let addr = format!("{}:{}", cfg.service.http_listen, cfg.service.http_port);
@@ -79,7 +81,6 @@ async fn run(cfg: Config) -> anyhow::Result<()> {
     } else {
         None
     };
-    let running = build::start(&cfg, &registry).await?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "firelane started");
 
     let signal = wait_for_signal().await;

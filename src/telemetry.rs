@@ -25,9 +25,25 @@ pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
 /// Lines cut at the input's maximum line length (the events are kept, shortened). Labels: component.
 pub const INPUT_TRUNCATED: &str = "firelane_input_truncated_records_total";
+/// Requests to a remote destination. Labels: component, outcome (ok, error).
+pub const OUTPUT_REQUESTS: &str = "firelane_output_requests_total";
+/// Time of one request to a remote destination, in seconds (histogram). Labels: component.
+pub const OUTPUT_REQUEST_SECONDS: &str = "firelane_output_request_duration_seconds";
+/// Failed requests that will be tried again. Labels: component, reason.
+pub const OUTPUT_RETRIES: &str = "firelane_output_retries_total";
+/// Throttling answers (each pauses the whole output). Labels: component.
+pub const OUTPUT_THROTTLED: &str = "firelane_output_throttled_total";
+/// Records cut to the destination's size limit (kept, shortened, with a marker). Labels: component.
+pub const OUTPUT_TRUNCATED: &str = "firelane_output_truncated_records_total";
+/// Records the destination refused in an accepted request. Labels: component, reason.
+pub const OUTPUT_REJECTED: &str = "firelane_output_rejected_records_total";
+/// Records without the configured `log_key`, sent whole instead. Labels: component.
+pub const OUTPUT_LOG_KEY_MISSING: &str = "firelane_output_log_key_missing_total";
+/// CloudWatch log streams and groups created. Labels: component, kind (stream, group).
+pub const CLOUDWATCH_CREATED: &str = "firelane_cloudwatch_created_total";
 
-use metrics::{Unit, describe_counter, describe_gauge};
-use metrics_exporter_prometheus::{BuildError, PrometheusBuilder, PrometheusHandle};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::model::LogFormat;
@@ -51,10 +67,21 @@ pub fn init_logging(level: &str, format: LogFormat) {
 /// Installs the process-wide Prometheus recorder and describes every metric. Rendering is done by
 /// the HTTP admin server (no listener of the exporter's own). Fails if a recorder is installed.
 pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new().install_recorder()?;
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full(OUTPUT_REQUEST_SECONDS.to_owned()),
+            &REQUEST_SECONDS_BUCKETS,
+        )?
+        .install_recorder()?;
     describe_metrics();
     Ok(handle)
 }
+
+/// Request latency buckets: local endpoints answer in milliseconds, AWS in tens of milliseconds,
+/// retries and throttling stretch to seconds.
+const REQUEST_SECONDS_BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 /// Help texts of every metric, shown as `# HELP` in /metrics.
 pub fn describe_metrics() {
@@ -125,6 +152,46 @@ pub fn describe_metrics() {
         INPUT_TRUNCATED,
         Unit::Count,
         "Lines cut at the input's maximum line length (kept, shortened)."
+    );
+    describe_counter!(
+        OUTPUT_REQUESTS,
+        Unit::Count,
+        "Requests an output made to its destination, by outcome (ok, error)."
+    );
+    describe_histogram!(
+        OUTPUT_REQUEST_SECONDS,
+        Unit::Seconds,
+        "Time of one request of an output to its destination."
+    );
+    describe_counter!(
+        OUTPUT_RETRIES,
+        Unit::Count,
+        "Failed requests an output will try again, by reason."
+    );
+    describe_counter!(
+        OUTPUT_THROTTLED,
+        Unit::Count,
+        "Throttling answers; each pauses every request of the output."
+    );
+    describe_counter!(
+        OUTPUT_TRUNCATED,
+        Unit::Count,
+        "Records cut to the destination's size limit (sent with a marker)."
+    );
+    describe_counter!(
+        OUTPUT_REJECTED,
+        Unit::Count,
+        "Records the destination refused inside an accepted request, by reason."
+    );
+    describe_counter!(
+        OUTPUT_LOG_KEY_MISSING,
+        Unit::Count,
+        "Records without the configured log_key, sent whole instead."
+    );
+    describe_counter!(
+        CLOUDWATCH_CREATED,
+        Unit::Count,
+        "CloudWatch log streams and groups created, by kind."
     );
 }
 

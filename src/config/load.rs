@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use super::cloudwatch::CloudWatchOutputConfig;
 use super::errors::{ConfigErrors, Issue, Problem};
 use super::model::{
     Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
@@ -20,7 +21,7 @@ use super::validate::{self, Sections};
 /// Input plugins, as written in `name`.
 pub const INPUT_PLUGINS: [&str; 2] = ["forward", "tcp"];
 /// Output plugins, as written in `name`.
-pub const OUTPUT_PLUGINS: [&str; 3] = ["stdout", "file", "null"];
+pub const OUTPUT_PLUGINS: [&str; 5] = ["stdout", "file", "null", "cloudwatch_logs", "cloudwatch"];
 
 /// The embedded default configuration (see `embedded_default`).
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -330,6 +331,12 @@ fn parse_output(
             c.alias.get_or_insert(default_alias);
             OutputConfig::File(c)
         }),
+        "cloudwatch_logs" | "cloudwatch" => {
+            deserialize_table::<CloudWatchOutputConfig>(&rest, path, issues).map(|mut c| {
+                c.alias.get_or_insert(default_alias);
+                OutputConfig::CloudwatchLogs(Box::new(c))
+            })
+        }
         _ => deserialize_table::<NullOutputConfig>(&rest, path, issues).map(|mut c| {
             c.alias.get_or_insert(default_alias);
             OutputConfig::Null(c)

@@ -16,7 +16,7 @@ fn problems(text: &str) -> Vec<String> {
 fn the_example_loads_with_every_value_it_shows() {
     let cfg = load_str(EXAMPLE, "firelane.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.inputs.len(), 2);
-    assert_eq!(cfg.outputs.len(), 3);
+    assert_eq!(cfg.outputs.len(), 4);
     let InputConfig::Forward(fwd) = &cfg.inputs[0] else {
         panic!("forward first")
     };
@@ -60,13 +60,17 @@ fn documented_keys(text: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn the_example_documents_every_key_of_the_model() {
     let blocks = documented_keys(EXAMPLE);
-    let expect: [(&str, &[&str]); 6] = [
+    let expect: [(&str, &[&str]); 7] = [
         ("service", struct_fields::<ServiceConfig>().unwrap()),
         ("forward", struct_fields::<ForwardInputConfig>().unwrap()),
         ("tcp", struct_fields::<TcpInputConfig>().unwrap()),
         ("stdout", struct_fields::<StdoutOutputConfig>().unwrap()),
         ("file", struct_fields::<FileOutputConfig>().unwrap()),
         ("null", struct_fields::<NullOutputConfig>().unwrap()),
+        (
+            "cloudwatch_logs",
+            struct_fields::<crate::config::cloudwatch::CloudWatchOutputConfig>().unwrap(),
+        ),
     ];
     for (plugin, fields) in expect {
         let keys = &blocks

@@ -3,6 +3,7 @@
 //! `load_file` / `load_str` return a `Config` only when it is entirely valid; otherwise every
 //! problem, each with file, line and key path. Loaded configs have every `alias` resolved.
 
+pub mod cloudwatch;
 pub mod errors;
 pub mod load;
 pub mod model;

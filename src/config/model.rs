@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::cloudwatch::CloudWatchOutputConfig;
 use super::units::{ByteSize, DurationValue, Flag};
 
 /// The whole configuration.
@@ -219,6 +220,22 @@ pub enum OutputConfig {
     File(FileOutputConfig),
     /// Discards events (counted). Used for health-check traffic and benchmarks.
     Null(NullOutputConfig),
+    /// CloudWatch Logs via PutLogEvents (`cloudwatch` is accepted too, the older FireLens name).
+    #[serde(alias = "cloudwatch")]
+    CloudwatchLogs(Box<CloudWatchOutputConfig>),
+}
+
+impl OutputConfig {
+    /// The output's `match` and `match_regex`.
+    pub fn match_rules(&self) -> (Option<&str>, Option<&str>) {
+        let (glob, regex) = match self {
+            OutputConfig::Stdout(c) => (&c.match_, &c.match_regex),
+            OutputConfig::File(c) => (&c.match_, &c.match_regex),
+            OutputConfig::Null(c) => (&c.match_, &c.match_regex),
+            OutputConfig::CloudwatchLogs(c) => (&c.match_, &c.match_regex),
+        };
+        (glob.as_deref(), regex.as_deref())
+    }
 }
 
 /// How the time of an event is written under `json_date_key`.

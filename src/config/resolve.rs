@@ -26,6 +26,7 @@ pub fn output_plugin(cfg: &OutputConfig) -> &'static str {
         OutputConfig::Stdout(_) => "stdout",
         OutputConfig::File(_) => "file",
         OutputConfig::Null(_) => "null",
+        OutputConfig::CloudwatchLogs(_) => "cloudwatch_logs",
     }
 }
 
@@ -41,6 +42,7 @@ fn output_alias_slot(cfg: &mut OutputConfig) -> &mut Option<String> {
         OutputConfig::Stdout(c) => &mut c.alias,
         OutputConfig::File(c) => &mut c.alias,
         OutputConfig::Null(c) => &mut c.alias,
+        OutputConfig::CloudwatchLogs(c) => &mut c.alias,
     }
 }
 
@@ -59,6 +61,7 @@ pub fn output_alias(cfg: &OutputConfig) -> &str {
         OutputConfig::Stdout(c) => c.alias.as_deref(),
         OutputConfig::File(c) => c.alias.as_deref(),
         OutputConfig::Null(c) => c.alias.as_deref(),
+        OutputConfig::CloudwatchLogs(c) => c.alias.as_deref(),
     };
     alias.unwrap_or_else(|| output_plugin(cfg))
 }

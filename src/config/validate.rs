@@ -173,11 +173,10 @@ fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
 }
 
 fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
-    let (match_, match_regex) = match c {
-        OutputConfig::Stdout(c) => (&c.match_, &c.match_regex),
-        OutputConfig::File(c) => (&c.match_, &c.match_regex),
-        OutputConfig::Null(c) => (&c.match_, &c.match_regex),
-    };
+    let (match_, match_regex) = c.match_rules();
+    if let OutputConfig::CloudwatchLogs(cw) = c {
+        super::cloudwatch::check(cw, path, issues);
+    }
     match (match_, match_regex) {
         (Some(_), Some(_)) => issues.push(Issue::new(
             path.key("match_regex"),

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::model::{Config, InputConfig, OutputConfig};
+use crate::config::model::{Config, InputConfig, OutputConfig, ServiceConfig};
 use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
@@ -23,6 +23,7 @@ use crate::input::forward::codec::DecodeLimits;
 use crate::input::forward::server::ForwardHandler;
 use crate::input::listener::{BindError, Listener, spawn_accept_loop};
 use crate::input::tcp::TcpHandler;
+use crate::output::cloudwatch::CloudWatchOutput;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
@@ -72,12 +73,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
     let mut outputs = Vec::new();
     for oc in &cfg.outputs {
         let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
-        let (name, task) = spawn_output(oc, registry, rx)?;
-        let (glob, regex) = match oc {
-            OutputConfig::Stdout(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
-            OutputConfig::File(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
-            OutputConfig::Null(c) => (c.match_.as_deref(), c.match_regex.as_deref()),
-        };
+        let (name, task) = spawn_output(oc, &cfg.service, registry, rx).await?;
+        let (glob, regex) = oc.match_rules();
         let matcher = TagMatcher::new(glob, regex).map_err(|source| StartError::Regex {
             component: name.to_string(),
             source,
@@ -188,8 +185,9 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
     })
 }
 
-fn spawn_output(
+async fn spawn_output(
     oc: &OutputConfig,
+    service: &ServiceConfig,
     registry: &Registry,
     rx: mpsc::Receiver<Arc<Batch>>,
 ) -> Result<(Arc<str>, JoinHandle<()>), StartError> {
@@ -216,6 +214,18 @@ fn spawn_output(
         }
         OutputConfig::Null(_) => {
             let out = NullOutput::new(name.clone(), health);
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
+        }
+        OutputConfig::CloudwatchLogs(c) => {
+            let out = CloudWatchOutput::new(c, name.clone(), health, service.flush.0)
+                .await
+                .map_err(|message| StartError::Output {
+                    component: name.to_string(),
+                    message,
+                })?;
             tokio::spawn(async move {
                 out.run(rx).await;
                 h.set_running(false)

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
+pub mod moto;
+
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -32,6 +35,11 @@ impl Firelane {
     }
 
     pub fn start_with(config: &str, stdout: Stdio) -> Self {
+        Self::start_env(config, stdout, &[])
+    }
+
+    /// As [`Firelane::start_with`], with extra environment variables for the process.
+    pub fn start_env(config: &str, stdout: Stdio, envs: &[(&str, String)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let http_port = free_port();
         let text = config
@@ -47,6 +55,7 @@ impl Firelane {
         let child = Command::new(env!("CARGO_BIN_EXE_firelane"))
             .args(["run", "-c"])
             .arg(&cfg)
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .stdout(stdout)
             .stderr(Stdio::from(
                 std::fs::File::create(dir.path().join("firelane.log")).unwrap(),

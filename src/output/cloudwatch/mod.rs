@@ -3,6 +3,19 @@
 //! Pure parts (templates, messages, batching, error classes) are separate modules with unit tests;
 //! the task that drives the SDK is thin.
 
+/// The SDK edge: client construction and classified call errors.
+pub mod client;
+/// What a failed call means: retry, create, pause the output, or give up.
+pub mod errors;
+/// Which log group and stream each event goes to.
+pub mod naming;
+/// The output task: batches in, requests out, `workers` in flight.
+pub mod output;
+/// One request from first try to accepted or dropped.
+pub mod sender;
+
+pub use output::CloudWatchOutput;
+
 /// Groups events per (log group, log stream) into PutLogEvents-sized requests.
 pub mod batcher;
 /// Turns a record into the CloudWatch message: JSON or one key's value, truncated to the limit.
