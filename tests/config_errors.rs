@@ -93,3 +93,51 @@ fn bad_values_in_one_table_are_all_reported() {
         "{errors}"
     );
 }
+
+#[test]
+fn cloudwatch_mistakes_are_all_listed_with_their_lines() {
+    let text = r#"[[inputs]]
+name = "forward"
+
+[[outputs]]
+name = "cloudwatch"
+match = "*"
+log_group_name = "/ecs/my service"
+log_stream_name = "a"
+log_stream_prefix = "b/"
+log_stream_template = "$kubernetes['pod"
+log_retention_days = 8
+log_group_class = "COLD"
+retry_limit = "sometimes"
+workers = 0
+"#;
+    let errors = load_str(text, "fb.toml").unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = errors
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect();
+    // retry_limit fails to deserialize, which hides the semantic checks of that table; fix it
+    // and the rest show up together.
+    assert_eq!(got, [(Some(13), "outputs[0].retry_limit")], "{errors}");
+    let fixed = text.replace("retry_limit = \"sometimes\"", "retry_limit = 3");
+    let errors = load_str(&fixed, "fb.toml").unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = errors
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(7), "outputs[0].log_group_name"),
+            (Some(9), "outputs[0].log_stream_prefix"),
+            (Some(10), "outputs[0].log_stream_template"),
+            (Some(11), "outputs[0].log_retention_days"),
+            (Some(12), "outputs[0].log_group_class"),
+            (Some(14), "outputs[0].workers"),
+        ],
+        "{errors}"
+    );
+    assert!(errors.to_string().contains("3653"), "{errors}");
+}

@@ -104,8 +104,11 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
             path.key("log_group_name"),
             "required: the log group (also the fallback of log_group_template)",
         )),
-        Some("") => issues.push(Issue::new(path.key("log_group_name"), "must not be empty")),
-        Some(_) => {}
+        Some(name) => {
+            if let Err(e) = check_group_name(name) {
+                issues.push(Issue::new(path.key("log_group_name"), e));
+            }
+        }
     }
     match (&c.log_stream_name, &c.log_stream_prefix) {
         (Some(_), Some(_)) => issues.push(Issue::new(
@@ -116,8 +119,10 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
             path.clone(),
             "set log_stream_name or log_stream_prefix (stream = prefix + tag)",
         )),
-        (Some(name), None) if name.is_empty() => {
-            issues.push(Issue::new(path.key("log_stream_name"), "must not be empty"));
+        (Some(name), None) => {
+            if let Err(e) = check_stream_name(name) {
+                issues.push(Issue::new(path.key("log_stream_name"), e));
+            }
         }
         _ => {}
     }
@@ -178,6 +183,35 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
     }
 }
 
+/// CloudWatch's rule for group names: 1-512 characters of `[.-_/#A-Za-z0-9]`.
+fn check_group_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 512 {
+        return Err("must be 1 to 512 characters".to_owned());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '#')))
+    {
+        Some(c) => Err(format!(
+            "`{name}`: CloudWatch log group names cannot contain `{c}` (allowed: letters, digits, . - _ / #)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// CloudWatch's rule for stream names: 1-512 characters, no `:` or `*`.
+fn check_stream_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 512 {
+        return Err("must be 1 to 512 characters".to_owned());
+    }
+    if name.contains([':', '*']) {
+        return Err(format!(
+            "`{name}`: CloudWatch log stream names cannot contain `:` or `*`"
+        ));
+    }
+    Ok(())
+}
+
 /// The URL of an `endpoint` value: a bare host (optionally with a port) means HTTPS, as in Fluent
 /// Bit; a value with a scheme is used as given.
 pub fn endpoint_url(value: &str) -> Result<String, String> {
@@ -205,6 +239,17 @@ pub fn endpoint_url(value: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_follow_cloudwatchs_rules() {
+        assert!(check_group_name("/ecs/my-service_1.#x").is_ok());
+        assert!(check_group_name("/ecs/my service").is_err());
+        assert!(check_group_name("").is_err());
+        assert!(check_group_name(&"a".repeat(513)).is_err());
+        assert!(check_stream_name("app/web-firelens-1").is_ok());
+        assert!(check_stream_name("a:b").is_err());
+        assert!(check_stream_name("a*").is_err());
+    }
 
     #[test]
     fn endpoint_host_means_https_and_urls_are_kept() {
