@@ -19,10 +19,10 @@ use aws_smithy_types::body::SdkBody;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firelane::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use firelane::output::cloudwatch::batcher::{Batcher, Limits, Request};
+use firelane::output::cloudwatch::body::request_body;
 use firelane::output::cloudwatch::client::CwClient;
 use firelane::output::cloudwatch::message::MessageEncoder;
 use firelane::output::cloudwatch::naming::Naming;
-use firelane::output::cloudwatch::sender::log_events;
 
 const RECORDS: usize = 20_000;
 
@@ -150,9 +150,8 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 for req in &prepared {
-                    let events = log_events(req);
                     client
-                        .put_log_events(&req.key.group, &req.key.stream, events)
+                        .put_log_events(&req.key.group, &req.key.stream, request_body(req))
                         .await
                         .unwrap();
                 }
@@ -167,9 +166,8 @@ fn bench(c: &mut Criterion) {
             builder.build(&recs, &mut ready);
             rt.block_on(async {
                 for req in &ready {
-                    let events = log_events(req);
                     client
-                        .put_log_events(&req.key.group, &req.key.stream, events)
+                        .put_log_events(&req.key.group, &req.key.stream, request_body(req))
                         .await
                         .unwrap();
                 }

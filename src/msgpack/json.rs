@@ -24,7 +24,7 @@ use thiserror::Error;
 
 use super::reader::{MAX_DEPTH, ReadError, Token, read_token};
 use escape::write_base64_str;
-pub use escape::write_str;
+pub use escape::{write_str, write_str_valid};
 pub use number::{write_f32, write_f64, write_int, write_padded, write_seconds_nanos};
 
 /// Counters of lossy repairs made while transcoding (callers turn them into metrics).

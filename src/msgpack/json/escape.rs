@@ -60,6 +60,14 @@ pub fn write_str(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {
     out.push(b'"');
 }
 
+/// Writes a JSON string literal (with quotes) from text already known to be valid UTF-8.
+pub fn write_str_valid(text: &str, out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    escape_valid(text.as_bytes(), out);
+    out.push(b'"');
+}
+
 /// Escapes bytes already known to be valid UTF-8 (so multi-byte characters are copied whole).
 #[inline]
 fn escape_valid(bytes: &[u8], out: &mut Vec<u8>) {

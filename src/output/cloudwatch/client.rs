@@ -9,7 +9,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudwatchlogs::types::{InputLogEvent, LogGroupClass, RejectedLogEventsInfo};
+use aws_sdk_cloudwatchlogs::types::{LogGroupClass, RejectedLogEventsInfo};
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
 
 use super::errors::{ErrorClass, classify};
 use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat, endpoint_url};
@@ -92,29 +94,34 @@ impl CwClient {
         }
     }
 
-    /// One PutLogEvents call (no sequence token). Returns what the service refused, if anything.
+    /// One PutLogEvents call (no sequence token) with a body from [`super::body::request_body`].
+    /// The SDK still signs and sends it, handles credentials and parses the answer; only the
+    /// serializing of the events is ours. Returns what the service refused, if anything.
     pub async fn put_log_events(
         &self,
         group: &str,
         stream: &str,
-        events: Vec<InputLogEvent>,
+        body: Bytes,
     ) -> Result<Option<RejectedLogEventsInfo>, CallError> {
-        let call = self
+        let emf = self.emf;
+        let result = self
             .inner
             .put_log_events()
             .log_group_name(group)
             .log_stream_name(stream)
-            .set_log_events(Some(events));
-        let result = if self.emf {
-            call.customize()
-                .mutate_request(|req| {
+            .set_log_events(Some(Vec::new()))
+            .customize()
+            // Runs before signing, so the signature covers this body.
+            .mutate_request(move |req| {
+                req.headers_mut()
+                    .insert("content-length", body.len().to_string());
+                *req.body_mut() = SdkBody::from(body.clone());
+                if emf {
                     req.headers_mut().insert("x-amzn-logs-format", "json/emf");
-                })
-                .send()
-                .await
-        } else {
-            call.send().await
-        };
+                }
+            })
+            .send()
+            .await;
         match result {
             Ok(out) => Ok(out.rejected_log_events_info),
             Err(e) => Err(call_error(e)),

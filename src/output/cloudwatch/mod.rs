@@ -3,6 +3,8 @@
 //! Pure parts (templates, messages, batching, error classes) are separate modules with unit tests;
 //! the task that drives the SDK is thin.
 
+/// The PutLogEvents request body, written once per request.
+pub mod body;
 /// The SDK edge: client construction and classified call errors.
 pub mod client;
 /// What a failed call means: retry, create, pause the output, or give up.

@@ -10,10 +10,11 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use aws_sdk_cloudwatchlogs::types::{InputLogEvent, RejectedLogEventsInfo};
+use aws_sdk_cloudwatchlogs::types::RejectedLogEventsInfo;
 use metrics::{Counter, Histogram};
 
 use super::batcher::Request;
+use super::body::request_body;
 use super::client::{CallError, CwClient};
 use super::errors::ErrorClass;
 use crate::event::Batch;
@@ -91,6 +92,7 @@ pub struct Shared {
 
 /// Sends `req` to completion (accepted, or dropped with a counted reason).
 pub async fn send(shared: &Shared, req: Request<Arc<Batch>>) {
+    let body = request_body(&req);
     let mut retries = 0u32;
     let mut created = false;
     loop {
@@ -98,7 +100,7 @@ pub async fn send(shared: &Shared, req: Request<Arc<Batch>>) {
         let started = Instant::now();
         let result = shared
             .client
-            .put_log_events(&req.key.group, &req.key.stream, log_events(&req))
+            .put_log_events(&req.key.group, &req.key.stream, body.clone())
             .await;
         shared.metrics.latency.record(started.elapsed());
         let err = match result {
@@ -155,21 +157,6 @@ pub async fn send(shared: &Shared, req: Request<Arc<Batch>>) {
             tokio::time::sleep(delay).await;
         }
     }
-}
-
-/// The SDK events of a request. Messages are copied, not moved: a failed attempt is sent again.
-pub fn log_events<H>(req: &Request<H>) -> Vec<InputLogEvent> {
-    req.events
-        .iter()
-        .map(|e| {
-            InputLogEvent::builder()
-                .timestamp(e.timestamp_ms)
-                .message(e.message.clone())
-                .build()
-        })
-        // Both required fields are always set, so build() cannot fail.
-        .filter_map(Result::ok)
-        .collect()
 }
 
 async fn wait_while_throttled(shared: &Shared) {
