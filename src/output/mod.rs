@@ -16,6 +16,8 @@ pub mod file;
 pub mod format;
 /// Discards everything, counting records and bytes.
 pub mod null;
+/// S3 objects from staged, compressed JSON-lines files.
+pub mod s3;
 /// Writes JSON lines to standard output.
 pub mod stdout;
 

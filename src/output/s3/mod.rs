@@ -1,0 +1,5 @@
+//! S3 output: records staged on local disk per tag (compressed as a stream, fsync'd before they are
+//! acknowledged), sealed on size or age, uploaded by PutObject or multipart, recovered after a crash.
+//!
+//! Durable point: a record is acknowledged once it is in a staging file on disk (fsync'd), not
+//! once it is in S3. Everything staged survives a restart and is uploaded then.
