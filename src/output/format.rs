@@ -132,7 +132,7 @@ pub fn write_iso8601(time: EventTime, out: &mut Vec<u8>) {
 
 /// Proleptic Gregorian (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
 /// (Howard Hinnant's `civil_from_days`). Exact for every i64 day count that i64 seconds produce.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     const DAYS_PER_ERA: i64 = 146_097; // 400 Gregorian years
     let z = days + 719_468; // shift the epoch to 0000-03-01
     let era = z.div_euclid(DAYS_PER_ERA);

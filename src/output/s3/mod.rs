@@ -3,3 +3,6 @@
 //!
 //! Durable point: a record is acknowledged once it is in a staging file on disk (fsync'd), not
 //! once it is in S3. Everything staged survives a restart and is uploaded then.
+
+/// Object keys rendered from `s3_key_format` (`$TAG`, `$TAG[n]`, `$UUID`, `$INDEX`, UTC `%` times).
+pub mod key;
