@@ -3,3 +3,8 @@
 //!
 //! Durable point: a record is acknowledged once it is in a staging file on disk (fsync'd), not
 //! once it is in S3. Everything staged survives a restart and is uploaded then.
+
+/// The store directory's bookkeeping: metadata, parts journal, file names, recovery planning.
+pub mod journal;
+/// PutObject or multipart, and the byte range of every part.
+pub mod parts;
