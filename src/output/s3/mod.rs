@@ -6,3 +6,7 @@
 
 /// Object keys rendered from `s3_key_format` (`$TAG`, `$TAG[n]`, `$UUID`, `$INDEX`, UTC `%` times).
 pub mod key;
+/// The store directory's bookkeeping: metadata, parts journal, file names, recovery planning.
+pub mod journal;
+/// PutObject or multipart, and the byte range of every part.
+pub mod parts;
