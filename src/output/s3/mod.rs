@@ -3,3 +3,6 @@
 //!
 //! Durable point: a record is acknowledged once it is in a staging file on disk (fsync'd), not
 //! once it is in S3. Everything staged survives a restart and is uploaded then.
+
+/// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
+pub mod stage;
