@@ -10,3 +10,5 @@ pub mod key;
 pub mod journal;
 /// PutObject or multipart, and the byte range of every part.
 pub mod parts;
+/// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
+pub mod stage;
