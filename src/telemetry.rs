@@ -41,6 +41,22 @@ pub const OUTPUT_REJECTED: &str = "firelane_output_rejected_records_total";
 pub const OUTPUT_LOG_KEY_MISSING: &str = "firelane_output_log_key_missing_total";
 /// CloudWatch log streams and groups created. Labels: component, kind (stream, group).
 pub const CLOUDWATCH_CREATED: &str = "firelane_cloudwatch_created_total";
+/// S3 objects uploaded. Labels: component, method (put_object, multipart).
+pub const S3_OBJECTS: &str = "firelane_s3_objects_total";
+/// Bytes of uploaded S3 objects. Labels: component, kind (raw = JSON lines, compressed = object).
+pub const S3_UPLOADED_BYTES: &str = "firelane_s3_uploaded_bytes_total";
+/// Multipart parts uploaded. Labels: component.
+pub const S3_PARTS: &str = "firelane_s3_parts_total";
+/// Time of one whole object upload (all its parts). Labels: component.
+pub const S3_UPLOAD_SECONDS: &str = "firelane_s3_upload_duration_seconds";
+/// Bytes staged on disk, not yet uploaded. Labels: component.
+pub const S3_STAGED_BYTES: &str = "firelane_s3_staged_bytes";
+/// Files staged on disk (open and sealed), not yet uploaded. Labels: component.
+pub const S3_STAGED_FILES: &str = "firelane_s3_staged_files";
+/// Uploads given up on for now (file kept on disk). Labels: component, reason.
+pub const S3_UPLOAD_FAILURES: &str = "firelane_s3_upload_failures_total";
+/// Staging files repaired at start-up (left unsealed by a crash). Labels: component.
+pub const S3_RECOVERED_FILES: &str = "firelane_s3_recovered_files_total";
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
@@ -70,6 +86,10 @@ pub fn install_metrics() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full(OUTPUT_REQUEST_SECONDS.to_owned()),
+            &REQUEST_SECONDS_BUCKETS,
+        )?
+        .set_buckets_for_metric(
+            Matcher::Full(S3_UPLOAD_SECONDS.to_owned()),
             &REQUEST_SECONDS_BUCKETS,
         )?
         .install_recorder()?;
@@ -192,6 +212,38 @@ pub fn describe_metrics() {
         CLOUDWATCH_CREATED,
         Unit::Count,
         "CloudWatch log streams and groups created, by kind."
+    );
+    describe_counter!(S3_OBJECTS, Unit::Count, "S3 objects uploaded, by method.");
+    describe_counter!(
+        S3_UPLOADED_BYTES,
+        Unit::Bytes,
+        "Bytes of uploaded S3 objects: raw (JSON lines) and compressed (the object)."
+    );
+    describe_counter!(S3_PARTS, Unit::Count, "Multipart parts uploaded.");
+    describe_histogram!(
+        S3_UPLOAD_SECONDS,
+        Unit::Seconds,
+        "Time of one whole S3 object upload."
+    );
+    describe_gauge!(
+        S3_STAGED_BYTES,
+        Unit::Bytes,
+        "Bytes staged on disk, not yet uploaded."
+    );
+    describe_gauge!(
+        S3_STAGED_FILES,
+        Unit::Count,
+        "Files staged on disk, not yet uploaded."
+    );
+    describe_counter!(
+        S3_UPLOAD_FAILURES,
+        Unit::Count,
+        "Uploads given up on until the next start (the file is kept), by reason."
+    );
+    describe_counter!(
+        S3_RECOVERED_FILES,
+        Unit::Count,
+        "Staging files left by a crash, repaired and uploaded at start-up."
     );
 }
 

@@ -14,6 +14,7 @@ use super::model::{
     ServiceConfig, StdoutOutputConfig, TcpInputConfig,
 };
 use super::resolve::AliasCounter;
+use super::s3::S3OutputConfig;
 use super::section::{deserialize_table, struct_fields, unknown_key_message};
 use super::spans::{KeyPath, SpanIndex};
 use super::validate::{self, Sections};
@@ -21,7 +22,14 @@ use super::validate::{self, Sections};
 /// Input plugins, as written in `name`.
 pub const INPUT_PLUGINS: [&str; 2] = ["forward", "tcp"];
 /// Output plugins, as written in `name`.
-pub const OUTPUT_PLUGINS: [&str; 5] = ["stdout", "file", "null", "cloudwatch_logs", "cloudwatch"];
+pub const OUTPUT_PLUGINS: [&str; 6] = [
+    "stdout",
+    "file",
+    "null",
+    "cloudwatch_logs",
+    "cloudwatch",
+    "s3",
+];
 
 /// The embedded default configuration (see `embedded_default`).
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -337,6 +345,10 @@ fn parse_output(
                 OutputConfig::CloudwatchLogs(Box::new(c))
             })
         }
+        "s3" => deserialize_table::<S3OutputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            OutputConfig::S3(Box::new(c))
+        }),
         _ => deserialize_table::<NullOutputConfig>(&rest, path, issues).map(|mut c| {
             c.alias.get_or_insert(default_alias);
             OutputConfig::Null(c)

@@ -16,7 +16,7 @@ fn problems(text: &str) -> Vec<String> {
 fn the_example_loads_with_every_value_it_shows() {
     let cfg = load_str(EXAMPLE, "firelane.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.inputs.len(), 2);
-    assert_eq!(cfg.outputs.len(), 4);
+    assert_eq!(cfg.outputs.len(), 5);
     let InputConfig::Forward(fwd) = &cfg.inputs[0] else {
         panic!("forward first")
     };
@@ -46,7 +46,10 @@ fn documented_keys(text: &str) -> Vec<(String, Vec<String>)> {
         let Some((key, value)) = body.split_once(" = ") else {
             continue;
         };
-        if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+        if key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
             keys.push(key.to_owned());
             if key == "name" && !t.starts_with('#') {
                 let plugin = value.trim_matches('"').to_owned();
@@ -60,7 +63,7 @@ fn documented_keys(text: &str) -> Vec<(String, Vec<String>)> {
 #[test]
 fn the_example_documents_every_key_of_the_model() {
     let blocks = documented_keys(EXAMPLE);
-    let expect: [(&str, &[&str]); 7] = [
+    let expect: [(&str, &[&str]); 8] = [
         ("service", struct_fields::<ServiceConfig>().unwrap()),
         ("forward", struct_fields::<ForwardInputConfig>().unwrap()),
         ("tcp", struct_fields::<TcpInputConfig>().unwrap()),
@@ -70,6 +73,10 @@ fn the_example_documents_every_key_of_the_model() {
         (
             "cloudwatch_logs",
             struct_fields::<crate::config::cloudwatch::CloudWatchOutputConfig>().unwrap(),
+        ),
+        (
+            "s3",
+            struct_fields::<crate::config::s3::S3OutputConfig>().unwrap(),
         ),
     ];
     for (plugin, fields) in expect {

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod load;
 pub mod model;
 pub mod resolve;
+pub mod s3;
 mod section;
 pub mod spans;
 pub mod units;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::cloudwatch::CloudWatchOutputConfig;
+use super::s3::S3OutputConfig;
 use super::units::{ByteSize, DurationValue, Flag};
 
 /// The whole configuration.
@@ -223,6 +224,8 @@ pub enum OutputConfig {
     /// CloudWatch Logs via PutLogEvents (`cloudwatch` is accepted too, the older FireLens name).
     #[serde(alias = "cloudwatch")]
     CloudwatchLogs(Box<CloudWatchOutputConfig>),
+    /// S3 objects from files staged on local disk.
+    S3(Box<S3OutputConfig>),
 }
 
 impl OutputConfig {
@@ -233,6 +236,7 @@ impl OutputConfig {
             OutputConfig::File(c) => (&c.match_, &c.match_regex),
             OutputConfig::Null(c) => (&c.match_, &c.match_regex),
             OutputConfig::CloudwatchLogs(c) => (&c.match_, &c.match_regex),
+            OutputConfig::S3(c) => (&c.match_, &c.match_regex),
         };
         (glob.as_deref(), regex.as_deref())
     }

@@ -27,6 +27,7 @@ pub fn output_plugin(cfg: &OutputConfig) -> &'static str {
         OutputConfig::File(_) => "file",
         OutputConfig::Null(_) => "null",
         OutputConfig::CloudwatchLogs(_) => "cloudwatch_logs",
+        OutputConfig::S3(_) => "s3",
     }
 }
 
@@ -43,6 +44,7 @@ fn output_alias_slot(cfg: &mut OutputConfig) -> &mut Option<String> {
         OutputConfig::File(c) => &mut c.alias,
         OutputConfig::Null(c) => &mut c.alias,
         OutputConfig::CloudwatchLogs(c) => &mut c.alias,
+        OutputConfig::S3(c) => &mut c.alias,
     }
 }
 
@@ -62,6 +64,7 @@ pub fn output_alias(cfg: &OutputConfig) -> &str {
         OutputConfig::File(c) => c.alias.as_deref(),
         OutputConfig::Null(c) => c.alias.as_deref(),
         OutputConfig::CloudwatchLogs(c) => c.alias.as_deref(),
+        OutputConfig::S3(c) => c.alias.as_deref(),
     };
     alias.unwrap_or_else(|| output_plugin(cfg))
 }

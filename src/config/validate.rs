@@ -174,8 +174,10 @@ fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
 
 fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     let (match_, match_regex) = c.match_rules();
-    if let OutputConfig::CloudwatchLogs(cw) = c {
-        super::cloudwatch::check(cw, path, issues);
+    match c {
+        OutputConfig::CloudwatchLogs(cw) => super::cloudwatch::check(cw, path, issues),
+        OutputConfig::S3(s3) => super::s3::check(s3, path, issues),
+        _ => {}
     }
     match (match_, match_regex) {
         (Some(_), Some(_)) => issues.push(Issue::new(

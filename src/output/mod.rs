@@ -6,6 +6,8 @@
 //! `ack.dropped()` before the drop. `run` returns once the channel is closed and everything
 //! received has been written.
 
+/// What the AWS outputs share: SDK configuration and error classes.
+pub mod aws;
 /// Exponential backoff with full jitter, and the output-wide throttle gate.
 pub mod backoff;
 /// CloudWatch Logs (PutLogEvents).

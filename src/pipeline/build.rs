@@ -24,6 +24,7 @@ use crate::input::forward::server::ForwardHandler;
 use crate::input::listener::{BindError, Listener, spawn_accept_loop};
 use crate::input::tcp::TcpHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
+use crate::output::s3::S3Output;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
@@ -221,6 +222,18 @@ async fn spawn_output(
         }
         OutputConfig::CloudwatchLogs(c) => {
             let out = CloudWatchOutput::new(c, name.clone(), health, service.flush.0)
+                .await
+                .map_err(|message| StartError::Output {
+                    component: name.to_string(),
+                    message,
+                })?;
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
+        }
+        OutputConfig::S3(c) => {
+            let out = S3Output::new(c, name.clone(), health)
                 .await
                 .map_err(|message| StartError::Output {
                     component: name.to_string(),

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
 pub mod moto;
+/// An SDK reader of the buckets moto holds.
+pub mod s3;
 
 /// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
 pub fn free_port() -> u16 {

@@ -4,34 +4,18 @@
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::types::{LogGroupClass, RejectedLogEventsInfo};
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
-use super::errors::{ErrorClass, classify};
-use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat, endpoint_url};
+use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
+pub use crate::output::aws::CallError;
+use crate::output::aws::errors::ErrorClass;
+use crate::output::aws::{AwsOptions, SdkSetup, no_retries, timeouts};
 
-/// Time allowed to open a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time allowed for one attempt of one call (a 1 MiB PutLogEvents takes well under a second).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Session name when assuming `role_arn`.
-const SESSION_NAME: &str = "firelane";
-
-/// A failed call, classified.
-#[derive(Debug, Clone)]
-pub struct CallError {
-    pub class: ErrorClass,
-    /// The service's error code, if it answered.
-    pub code: Option<String>,
-    /// The full error, for logs (never includes credentials).
-    pub detail: String,
-}
 
 /// The CloudWatch Logs calls the output makes.
 #[derive(Debug, Clone)]
@@ -43,43 +27,20 @@ pub struct CwClient {
 impl CwClient {
     /// Builds the client: region, profile, endpoint override, optional STS assume-role.
     pub async fn build(cfg: &CloudWatchOutputConfig) -> Result<Self, String> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &cfg.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(profile) = &cfg.profile {
-            loader = loader.profile_name(profile);
-        }
-        let base = loader.load().await;
-        if base.region().is_none() {
-            return Err(
-                "no AWS region: set `region` or the AWS_REGION environment variable".to_owned(),
-            );
-        }
-        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&base)
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                    .build(),
-            );
-        if let Some(endpoint) = &cfg.endpoint {
-            builder = builder.endpoint_url(endpoint_url(endpoint)?);
-        }
-        if let Some(role) = &cfg.role_arn {
-            let mut sts = base.to_builder();
-            if let Some(endpoint) = &cfg.sts_endpoint {
-                sts = sts.endpoint_url(endpoint_url(endpoint)?);
-            }
-            let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.clone())
-                .session_name(SESSION_NAME)
-                .configure(&sts.build());
-            if let Some(id) = &cfg.external_id {
-                provider = provider.external_id(id.clone());
-            }
-            builder = builder.credentials_provider(provider.build().await);
-        }
+        let setup = SdkSetup::load(AwsOptions {
+            region: cfg.region.as_deref(),
+            profile: cfg.profile.as_deref(),
+            endpoint: cfg.endpoint.as_deref(),
+            sts_endpoint: cfg.sts_endpoint.as_deref(),
+            role_arn: cfg.role_arn.as_deref(),
+            external_id: cfg.external_id.as_deref(),
+        })
+        .await?;
+        let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&setup.base)
+            .retry_config(no_retries())
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT));
+        builder.set_endpoint_url(setup.endpoint_url);
+        builder.set_credentials_provider(setup.credentials);
         Ok(Self {
             inner: Client::from_conf(builder.build()),
             emf: cfg.log_format == LogFormat::JsonEmf,
@@ -124,7 +85,7 @@ impl CwClient {
             .await;
         match result {
             Ok(out) => Ok(out.rejected_log_events_info),
-            Err(e) => Err(call_error(e)),
+            Err(e) => Err(CallError::from_sdk(e)),
         }
     }
 
@@ -137,7 +98,7 @@ impl CwClient {
             .log_stream_name(stream)
             .send()
             .await;
-        ignore_exists(result.map(|_| ()).map_err(call_error))
+        ignore_exists(result.map(|_| ()).map_err(CallError::from_sdk))
     }
 
     /// CreateLogGroup (with its class); an existing group is success.
@@ -153,7 +114,7 @@ impl CwClient {
             .set_log_group_class(class.map(LogGroupClass::from))
             .send()
             .await;
-        ignore_exists(result.map(|_| ()).map_err(call_error))
+        ignore_exists(result.map(|_| ()).map_err(CallError::from_sdk))
     }
 
     /// PutRetentionPolicy.
@@ -165,7 +126,7 @@ impl CwClient {
             .send()
             .await
             .map(|_| ())
-            .map_err(call_error)
+            .map_err(CallError::from_sdk)
     }
 }
 
@@ -173,30 +134,5 @@ fn ignore_exists(result: Result<(), CallError>) -> Result<(), CallError> {
     match result {
         Err(e) if e.class == ErrorClass::AlreadyExists => Ok(()),
         other => other,
-    }
-}
-
-fn call_error<E>(err: SdkError<E, aws_sdk_cloudwatchlogs::config::http::HttpResponse>) -> CallError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let detail = DisplayErrorContext(&err).to_string();
-    match &err {
-        SdkError::ServiceError(ctx) => {
-            let status = ctx.raw().status().as_u16();
-            let (code, message) = (ctx.err().code(), ctx.err().message());
-            CallError {
-                class: classify(code, message, status),
-                code: code.map(str::to_owned),
-                detail,
-            }
-        }
-        // Timeouts, connection failures, unreadable answers and failures to build or sign the
-        // request (e.g. credentials not available yet) are all worth another try.
-        _ => CallError {
-            class: ErrorClass::Retryable,
-            code: None,
-            detail,
-        },
     }
 }

@@ -7,8 +7,6 @@
 pub mod body;
 /// The SDK edge: client construction and classified call errors.
 pub mod client;
-/// What a failed call means: retry, create, pause the output, or give up.
-pub mod errors;
 /// Which log group and stream each event goes to.
 pub mod naming;
 /// The output task: batches in, requests out, `workers` in flight.

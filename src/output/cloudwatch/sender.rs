@@ -16,10 +16,10 @@ use metrics::{Counter, Histogram};
 use super::batcher::Request;
 use super::body::request_body;
 use super::client::{CallError, CwClient};
-use super::errors::ErrorClass;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::output::OutputMetrics;
+use crate::output::aws::errors::ErrorClass;
 use crate::output::backoff::{Backoff, RetryLimit, Rng, ThrottleGate};
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::{

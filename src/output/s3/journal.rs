@@ -52,12 +52,15 @@ pub enum JournalError {
     },
 }
 
-/// How the staged stream is compressed (also the object's Content-Encoding).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How the staged stream is compressed (also the object's Content-Encoding); the `compression`
+/// option reads the same spellings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     Gzip,
     Zstd,
+    /// Plain JSON lines (Fluent Bit's default).
+    #[default]
     None,
 }
 
@@ -68,6 +71,15 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Zstd => "zstd",
             Compression::None => "none",
+        }
+    }
+
+    /// The `Content-Encoding` of objects compressed this way.
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+            Compression::None => None,
         }
     }
 }

@@ -4,11 +4,23 @@
 //! Durable point: a record is acknowledged once it is in a staging file on disk (fsync'd), not
 //! once it is in S3. Everything staged survives a restart and is uploaded then.
 
-/// Object keys rendered from `s3_key_format` (`$TAG`, `$TAG[n]`, `$UUID`, `$INDEX`, UTC `%` times).
-pub mod key;
+/// The SDK edge: upload calls with bodies streamed from staged files.
+pub mod client;
 /// The store directory's bookkeeping: metadata, parts journal, file names, recovery planning.
 pub mod journal;
+/// Object keys rendered from `s3_key_format` (`$TAG`, `$TAG[n]`, `$UUID`, `$INDEX`, UTC `%` times).
+pub mod key;
+/// One staged line per event (JSON with the date key, or the raw `log_key` value).
+pub mod lines;
+/// The output task: stage rounds durably, seal, upload with `workers` in flight.
+pub mod output;
 /// PutObject or multipart, and the byte range of every part.
 pub mod parts;
 /// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
 pub mod stage;
+/// The store directory: staging files per tag, sealing, start-up recovery.
+pub mod store;
+/// Uploads of sealed files (PutObject or journaled multipart) with retries.
+pub mod upload;
+
+pub use output::S3Output;

@@ -43,27 +43,7 @@ pub const PENDING_WRITE_BYTES: usize = 1 << 20;
 /// A non-last raw block of zero bytes: the zstd commit marker.
 const ZSTD_COMMIT_MARKER: [u8; 3] = [0, 0, 0];
 
-/// How a staging file (and so the uploaded object) is compressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// Plain JSON lines.
-    None,
-    /// One gzip member.
-    Gzip,
-    /// One zstd frame.
-    Zstd,
-}
-
-impl Compression {
-    /// The object's `Content-Encoding` header, if any.
-    pub fn content_encoding(&self) -> Option<&'static str> {
-        match self {
-            Compression::None => None,
-            Compression::Gzip => Some("gzip"),
-            Compression::Zstd => Some("zstd"),
-        }
-    }
-}
+pub use super::journal::Compression;
 
 /// Sizes of a finished staging file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +129,16 @@ pub struct StageWriter {
     committed_raw_bytes: u64,
     /// An I/O error happened: the file's tail is unknown, so nothing more may be written.
     failed: bool,
+}
+
+impl std::fmt::Debug for StageWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageWriter")
+            .field("disk_bytes", &self.disk_bytes)
+            .field("raw_bytes", &self.raw_bytes)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StageWriter {

@@ -1,11 +1,12 @@
-//! What a failed CloudWatch Logs call means for the request: retry, create, or give up.
+//! What a failed AWS call (CloudWatch Logs or S3) means for the request: retry, create, or give up.
 //!
 //! Pure: the SDK wrapper extracts the error code, message and HTTP status and calls [`classify`].
 
 /// How the output reacts to a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
-    /// The group or stream does not exist: create it, then retry.
+    /// CloudWatch: the group or stream does not exist: create it, then retry. S3: the multipart
+    /// upload is gone (`NoSuchUpload`): start the upload again.
     NotFound,
     /// A create call found the resource there already: success.
     AlreadyExists,
@@ -31,7 +32,7 @@ impl ErrorClass {
 }
 
 /// Error codes worth retrying although the service answered 4xx.
-const RETRYABLE_CODES: [&str; 7] = [
+const RETRYABLE_CODES: [&str; 9] = [
     "ServiceUnavailableException",
     "InternalFailure",
     "ExpiredTokenException",
@@ -39,21 +40,24 @@ const RETRYABLE_CODES: [&str; 7] = [
     "RequestExpired",
     "RequestTimeout",
     "RequestTimeoutException",
+    "InternalError",
+    "RequestTimeTooSkewed",
 ];
 
-const THROTTLING_CODES: [&str; 6] = [
+const THROTTLING_CODES: [&str; 7] = [
     "ThrottlingException",
     "Throttling",
     "ThrottledException",
     "TooManyRequestsException",
     "RequestLimitExceeded",
     "LimitExceededException",
+    "SlowDown",
 ];
 
 /// Classifies an error answer of the service from its code, message and HTTP status.
 pub fn classify(code: Option<&str>, message: Option<&str>, status: u16) -> ErrorClass {
     match code {
-        Some("ResourceNotFoundException") => return ErrorClass::NotFound,
+        Some("ResourceNotFoundException" | "NoSuchUpload") => return ErrorClass::NotFound,
         Some("ResourceAlreadyExistsException") => return ErrorClass::AlreadyExists,
         Some(c) if THROTTLING_CODES.contains(&c) => return ErrorClass::Throttled,
         Some(c) if RETRYABLE_CODES.contains(&c) => return ErrorClass::Retryable,
@@ -100,6 +104,35 @@ mod tests {
         );
         assert_eq!(
             classify(Some("AccessDeniedException"), None, 400),
+            ErrorClass::Permanent
+        );
+    }
+
+    #[test]
+    fn s3_codes() {
+        assert_eq!(
+            classify(Some("NoSuchUpload"), None, 404),
+            ErrorClass::NotFound
+        );
+        assert_eq!(classify(Some("SlowDown"), None, 503), ErrorClass::Throttled);
+        assert_eq!(
+            classify(Some("InternalError"), None, 500),
+            ErrorClass::Retryable
+        );
+        assert_eq!(
+            classify(Some("RequestTimeout"), None, 400),
+            ErrorClass::Retryable
+        );
+        assert_eq!(
+            classify(Some("NoSuchBucket"), None, 404),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            classify(Some("AccessDenied"), None, 403),
+            ErrorClass::Permanent
+        );
+        assert_eq!(
+            classify(Some("InvalidPart"), None, 400),
             ErrorClass::Permanent
         );
     }

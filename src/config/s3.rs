@@ -1,0 +1,316 @@
+//! `name = "s3"`: its options and checks.
+//!
+//! Option names and defaults are Fluent Bit's `s3` ones so FireLens users can carry them over;
+//! `store_dir_overflow` and `workers` are ours.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::cloudwatch::endpoint_url;
+use super::errors::Issue;
+use super::model::{DateFormat, DateKey};
+use super::spans::KeyPath;
+use super::units::{ByteSize, DurationValue, Flag};
+use crate::output::backoff::RetryLimit;
+use crate::output::s3::journal::Compression;
+use crate::output::s3::key::KeyTemplate;
+use crate::output::s3::parts::MAX_PUT_OBJECT_BYTES;
+
+/// Storage classes PutObject / CreateMultipartUpload accept.
+pub const STORAGE_CLASSES: [&str; 8] = [
+    "STANDARD",
+    "STANDARD_IA",
+    "INTELLIGENT_TIERING",
+    "ONEZONE_IA",
+    "GLACIER",
+    "GLACIER_IR",
+    "DEEP_ARCHIVE",
+    "REDUCED_REDUNDANCY",
+];
+/// Canned ACLs S3 accepts.
+pub const CANNED_ACLS: [&str; 7] = [
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+];
+/// Largest `total_file_size`: Fluent Bit's limit for multipart objects.
+pub const MAX_TOTAL_FILE_BYTES: u64 = 50_000_000_000;
+/// Smallest `upload_chunk_size`: "5M" as users write it. Parts are never below S3's 5 MiB
+/// minimum (`parts::MIN_PART_BYTES`) whatever this says.
+pub const MIN_UPLOAD_CHUNK_BYTES: u64 = 5_000_000;
+/// Largest `upload_chunk_size` (Fluent Bit's limit; parts are read from disk, not held in memory).
+pub const MAX_UPLOAD_CHUNK_BYTES: u64 = 50_000_000;
+/// Most uploads one output runs at once.
+pub const MAX_WORKERS: usize = 16;
+
+/// What happens when `store_dir_limit_size` is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreOverflow {
+    /// Stop taking records until uploads free space: inputs slow down, nothing is lost.
+    #[default]
+    Block,
+    /// Drop the records that do not fit, counted under `reason="store_full"`, not acked.
+    DropNewest,
+}
+
+/// `name = "s3"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3OutputConfig {
+    /// Component name (default `s3.<n>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+    /// Bucket name. Required.
+    pub bucket: Option<String>,
+    /// AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
+    pub region: Option<String>,
+    /// Endpoint override: a host (HTTPS) or a full URL (`http://127.0.0.1:9000`). With an
+    /// endpoint set, requests use path-style addressing (what local S3 servers need).
+    pub endpoint: Option<String>,
+    /// Endpoint of STS for `role_arn` (same forms as `endpoint`).
+    pub sts_endpoint: Option<String>,
+    /// Size of each object: a staging file is uploaded once its (compressed) size reaches this
+    /// (default 100M, at most 50G).
+    #[serde(default = "default_total_file_size")]
+    pub total_file_size: ByteSize,
+    /// Files at least this large go by multipart upload, in parts of this size (default 5M,
+    /// at most 50M; parts are never smaller than S3's 5 MiB minimum, except the last).
+    #[serde(default = "default_upload_chunk_size")]
+    pub upload_chunk_size: ByteSize,
+    /// A staging file is uploaded once it is this old, however small (default 10m).
+    #[serde(default = "default_upload_timeout")]
+    pub upload_timeout: DurationValue,
+    /// Where records are staged before upload; each output uses `<store_dir>/<output name>/`.
+    #[serde(default = "default_store_dir")]
+    pub store_dir: PathBuf,
+    /// Most bytes staged on disk at once (default 0: no limit).
+    #[serde(default)]
+    pub store_dir_limit_size: ByteSize,
+    /// At `store_dir_limit_size`: `block` (default: inputs wait) or `drop_newest` (counted).
+    #[serde(default)]
+    pub store_dir_overflow: StoreOverflow,
+    /// Object key: `$TAG`, `$TAG[n]`, `$UUID`, `$INDEX` and strftime conversions (UTC, time of
+    /// the file's first record).
+    #[serde(default = "default_key_format")]
+    pub s3_key_format: String,
+    /// Characters that split the tag into `$TAG[n]` parts (default `.`).
+    #[serde(default = "default_tag_delimiters")]
+    pub s3_key_format_tag_delimiters: String,
+    /// Use the key as rendered, without the random suffix added when it has no `$UUID`.
+    #[serde(default)]
+    pub static_file_path: Flag,
+    /// Always upload with one PutObject (files of at most 5 GB), never multipart.
+    #[serde(default)]
+    pub use_put_object: Flag,
+    /// `gzip`, `zstd` or `none` (default).
+    #[serde(default)]
+    pub compression: Compression,
+    /// `Content-Type` of the objects.
+    pub content_type: Option<String>,
+    /// Send `Content-MD5` with each upload request.
+    #[serde(default)]
+    pub send_content_md5: Flag,
+    /// Storage class of the objects (default: the bucket's, normally STANDARD).
+    pub storage_class: Option<String>,
+    /// Canned ACL of the objects.
+    pub canned_acl: Option<String>,
+    /// Write only this key's value per line (strings raw). Default: the whole record as JSON.
+    pub log_key: Option<String>,
+    /// Key of the event time added to each JSON line (default `date`; `false` leaves it out).
+    #[serde(default = "default_date_key")]
+    pub json_date_key: DateKey,
+    /// `double`, `epoch`, `epoch_ms` or `iso8601` (default).
+    #[serde(default = "default_date_format")]
+    pub json_date_format: DateFormat,
+    /// Retries of a failed upload before the file is set aside until the next start (kept on
+    /// disk, counted): a number, `no_limits` (default) or `no_retries`.
+    #[serde(default = "default_retry_limit")]
+    pub retry_limit: RetryLimit,
+    /// Role to assume with STS (default: the SDK's credential chain, e.g. the ECS task role).
+    pub role_arn: Option<String>,
+    /// External ID passed when assuming `role_arn`.
+    pub external_id: Option<String>,
+    /// Shared config/credentials profile to use.
+    pub profile: Option<String>,
+    /// Files uploaded at once (default 2).
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+}
+
+fn default_total_file_size() -> ByteSize {
+    ByteSize(100_000_000)
+}
+fn default_upload_chunk_size() -> ByteSize {
+    ByteSize(5_242_880)
+}
+fn default_upload_timeout() -> DurationValue {
+    DurationValue(std::time::Duration::from_secs(600))
+}
+fn default_store_dir() -> PathBuf {
+    PathBuf::from("/tmp/firelane/s3")
+}
+fn default_key_format() -> String {
+    "/firelane-logs/$TAG/%Y/%m/%d/%H/%M/%S".to_owned()
+}
+fn default_tag_delimiters() -> String {
+    ".".to_owned()
+}
+fn default_date_key() -> DateKey {
+    DateKey(Some("date".to_owned()))
+}
+fn default_date_format() -> DateFormat {
+    DateFormat::Iso8601
+}
+fn default_retry_limit() -> RetryLimit {
+    RetryLimit::Unlimited
+}
+fn default_workers() -> usize {
+    2
+}
+
+/// Checks what types cannot: the bucket, sizes against S3's limits, names S3 accepts, the key.
+pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    match c.bucket.as_deref() {
+        None => issues.push(Issue::new(path.key("bucket"), "required: the bucket name")),
+        Some(b) => {
+            if let Err(e) = check_bucket_name(b) {
+                issues.push(Issue::new(path.key("bucket"), e));
+            }
+        }
+    }
+    let total = c.total_file_size.0;
+    let chunk = c.upload_chunk_size.0;
+    if !(1_000_000..=MAX_TOTAL_FILE_BYTES).contains(&total) {
+        issues.push(Issue::new(
+            path.key("total_file_size"),
+            "must be between 1M and 50G",
+        ));
+    } else if c.use_put_object.0 && total > MAX_PUT_OBJECT_BYTES {
+        issues.push(Issue::new(
+            path.key("total_file_size"),
+            "with use_put_object the most is 5G (one PutObject)",
+        ));
+    }
+    if !(MIN_UPLOAD_CHUNK_BYTES..=MAX_UPLOAD_CHUNK_BYTES).contains(&chunk) {
+        issues.push(Issue::new(
+            path.key("upload_chunk_size"),
+            "must be between 5M and 50M",
+        ));
+    } else if chunk > total && !c.use_put_object.0 {
+        issues.push(Issue::new(
+            path.key("upload_chunk_size"),
+            "must not be larger than total_file_size",
+        ));
+    }
+    if c.upload_timeout.0.is_zero() {
+        issues.push(Issue::new(
+            path.key("upload_timeout"),
+            "must be more than 0",
+        ));
+    }
+    if c.store_dir.as_os_str().is_empty() {
+        issues.push(Issue::new(path.key("store_dir"), "must not be empty"));
+    }
+    if c.store_dir_limit_size.0 != 0 && c.store_dir_limit_size.0 < total.min(chunk) {
+        issues.push(Issue::new(
+            path.key("store_dir_limit_size"),
+            "must be 0 (no limit) or at least upload_chunk_size",
+        ));
+    }
+    if let Err(e) = KeyTemplate::parse(
+        &c.s3_key_format,
+        &c.s3_key_format_tag_delimiters,
+        c.static_file_path.0,
+    ) {
+        issues.push(Issue::new(
+            path.key("s3_key_format"),
+            format!("invalid key format `{}`: {e}", c.s3_key_format),
+        ));
+    }
+    if c.s3_key_format_tag_delimiters.is_empty() {
+        issues.push(Issue::new(
+            path.key("s3_key_format_tag_delimiters"),
+            "must hold at least one character",
+        ));
+    }
+    for (key, value, allowed) in [
+        ("storage_class", &c.storage_class, &STORAGE_CLASSES[..]),
+        ("canned_acl", &c.canned_acl, &CANNED_ACLS[..]),
+    ] {
+        if let Some(v) = value {
+            if !allowed.contains(&v.as_str()) {
+                issues.push(Issue::new(
+                    path.key(key),
+                    format!("`{v}`: use one of {}", allowed.join(", ")),
+                ));
+            }
+        }
+    }
+    if c.log_key.as_deref() == Some("") {
+        issues.push(Issue::new(path.key("log_key"), "must not be empty"));
+    }
+    if c.workers == 0 || c.workers > MAX_WORKERS {
+        issues.push(Issue::new(
+            path.key("workers"),
+            format!("must be between 1 and {MAX_WORKERS}"),
+        ));
+    }
+    if c.external_id.is_some() && c.role_arn.is_none() {
+        issues.push(Issue::new(
+            path.key("external_id"),
+            "only used with role_arn: set role_arn too",
+        ));
+    }
+    for (key, value) in [("endpoint", &c.endpoint), ("sts_endpoint", &c.sts_endpoint)] {
+        if let Some(v) = value {
+            if let Err(e) = endpoint_url(v) {
+                issues.push(Issue::new(path.key(key), e));
+            }
+        }
+    }
+}
+
+/// S3's rule for (new) bucket names: 3-63 characters of lowercase letters, digits, `.` and `-`,
+/// starting and ending with a letter or digit.
+fn check_bucket_name(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    let ok_ends = name
+        .bytes()
+        .next()
+        .zip(name.bytes().last())
+        .is_some_and(|(a, z)| a.is_ascii_alphanumeric() && z.is_ascii_alphanumeric());
+    if (3..=63).contains(&name.len()) && ok_chars && ok_ends {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a bucket name: 3 to 63 lowercase letters, digits, `.` or `-`, starting and ending with a letter or digit"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names_follow_s3s_rules() {
+        assert!(check_bucket_name("my-logs.prod-1").is_ok());
+        assert!(check_bucket_name("ab").is_err());
+        assert!(check_bucket_name("My-Logs").is_err());
+        assert!(check_bucket_name("-logs").is_err());
+        assert!(check_bucket_name("logs_1").is_err());
+        assert!(check_bucket_name(&"a".repeat(64)).is_err());
+    }
+}

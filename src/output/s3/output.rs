@@ -1,0 +1,344 @@
+//! The output task: stages each round of batches durably, then releases them (the ack), seals
+//! files on size, age or shutdown, and keeps up to `workers` uploads running.
+//!
+//! Staging runs on a blocking thread (compression and fsync), one round at a time. Backpressure:
+//! while `store_dir_limit_size` is reached the task stops receiving (`block`) so the channel fills
+//! and the inputs wait, or drops what it receives, counted (`drop_newest`). When the channel closes
+//! (shutdown) every open file is sealed and the task waits for its uploads; what the grace period
+//! cuts short stays on disk and is uploaded at the next start.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use metrics::{Counter, Gauge};
+use tokio::sync::mpsc::Receiver;
+use tokio::task::JoinSet;
+
+use super::client::{ObjectSettings, S3Client};
+use super::lines::LineEncoder;
+use super::store::{RecoveryReport, SealedFile, Store, StoreSettings};
+use super::upload::{Outcome, UploadMetrics, Uploader};
+use crate::config::s3::{S3OutputConfig, StoreOverflow};
+use crate::event::Batch;
+use crate::health::ComponentHealth;
+use crate::msgpack::json::TranscodeStats;
+use crate::output::backoff::{Backoff, Rng, ThrottleGate};
+use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
+use crate::ratelimit::RateLimiter;
+use crate::telemetry::{
+    OUTPUT_LOG_KEY_MISSING, S3_RECOVERED_FILES, S3_STAGED_BYTES, S3_STAGED_FILES,
+};
+
+/// Backoff of one failing call: 500 ms doubling up to 60 s, full jitter.
+const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
+/// Pause of every upload per consecutive `SlowDown`: 1 s doubling up to 60 s, full jitter.
+const THROTTLE_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+
+/// A configured S3 output, ready to run.
+#[derive(Debug)]
+pub struct S3Output {
+    encoder: Arc<LineEncoder>,
+    store: Option<Store>,
+    uploader: Arc<Uploader>,
+    pending: VecDeque<SealedFile>,
+    to_abort: Vec<(u64, String, String)>,
+    workers: usize,
+    limit_bytes: u64,
+    overflow: StoreOverflow,
+    reporter: Arc<Reporter>,
+    staged_gauge: Gauge,
+    files_gauge: Gauge,
+    store_full: Counter,
+    log_key_missing: Counter,
+    full_log: RateLimiter,
+}
+
+impl S3Output {
+    /// Builds the client and opens the store (`<store_dir>/<name>`), recovering what a previous
+    /// run left; fails when the options or the directory cannot work.
+    pub async fn new(
+        cfg: &S3OutputConfig,
+        name: Arc<str>,
+        health: ComponentHealth,
+    ) -> Result<Self, String> {
+        let compression = cfg.compression;
+        let settings = ObjectSettings {
+            content_type: cfg.content_type.clone(),
+            content_encoding: compression.content_encoding(),
+            storage_class: cfg.storage_class.as_deref().map(Into::into),
+            canned_acl: cfg.canned_acl.as_deref().map(Into::into),
+            send_content_md5: cfg.send_content_md5.0,
+        };
+        let client = S3Client::build(cfg, settings).await?;
+        let key = super::key::KeyTemplate::parse(
+            &cfg.s3_key_format,
+            &cfg.s3_key_format_tag_delimiters,
+            cfg.static_file_path.0,
+        )
+        .map_err(|e| format!("s3_key_format: {e}"))?;
+        let dir: PathBuf = cfg.store_dir.join(&*name);
+        let store_settings = StoreSettings {
+            compression,
+            key,
+            total_file_bytes: cfg.total_file_size.0,
+            upload_timeout: cfg.upload_timeout.0,
+        };
+        let open_dir = dir.clone();
+        let (store, recovered, report) =
+            tokio::task::spawn_blocking(move || Store::open(&open_dir, store_settings))
+                .await
+                .map_err(|e| format!("store_dir {}: {e}", dir.display()))?
+                .map_err(|e| format!("store_dir {}: {e}", dir.display()))?;
+        log_recovery(&name, &dir, &report);
+        let c = name.to_string();
+        let uploader = Uploader {
+            name: name.clone(),
+            dir,
+            client,
+            upload_chunk_bytes: cfg.upload_chunk_size.0,
+            use_put_object: cfg.use_put_object.0,
+            retry_limit: cfg.retry_limit,
+            backoff: RETRY_BACKOFF,
+            gate: Mutex::new(ThrottleGate::new(THROTTLE_BACKOFF)),
+            rng: Mutex::new(Rng::from_entropy()),
+            staged_bytes: store.staged_bytes(),
+            metrics: UploadMetrics::new(&name),
+            health: health.clone(),
+            log: RateLimiter::default(),
+        };
+        let reporter = Reporter::new(name, health);
+        Ok(Self {
+            encoder: Arc::new(LineEncoder::new(cfg)),
+            store: Some(store),
+            uploader: Arc::new(uploader),
+            pending: recovered.into(),
+            to_abort: report.to_abort,
+            workers: cfg.workers.max(1),
+            limit_bytes: cfg.store_dir_limit_size.0,
+            overflow: cfg.store_dir_overflow,
+            store_full: reporter.metrics.dropped("store_full"),
+            reporter: Arc::new(reporter),
+            staged_gauge: metrics::gauge!(S3_STAGED_BYTES, "component" => c.clone()),
+            files_gauge: metrics::gauge!(S3_STAGED_FILES, "component" => c.clone()),
+            log_key_missing: metrics::counter!(OUTPUT_LOG_KEY_MISSING, "component" => c.clone()),
+            full_log: RateLimiter::default(),
+        })
+        .inspect(|_| {
+            if report.repaired > 0 {
+                metrics::counter!(S3_RECOVERED_FILES, "component" => c).increment(report.repaired);
+            }
+        })
+    }
+
+    /// Runs until the channel is closed, everything is sealed and every upload has ended.
+    pub async fn run(mut self, mut rx: Receiver<Arc<Batch>>) {
+        let mut uploads: JoinSet<Outcome> = JoinSet::new();
+        for (id, key, upload_id) in std::mem::take(&mut self.to_abort) {
+            let up = self.uploader.clone();
+            uploads.spawn(async move {
+                up.abort_leftover(id, &key, &upload_id).await;
+                Outcome::Uploaded
+            });
+        }
+        let staged = self.uploader.staged_bytes.clone();
+        let mut round: Vec<Arc<Batch>> = Vec::new();
+        let mut open = true;
+        loop {
+            while uploads.len() < self.workers {
+                let Some(file) = self.pending.pop_front() else {
+                    break;
+                };
+                let up = self.uploader.clone();
+                uploads.spawn(async move { up.upload(file).await });
+            }
+            self.update_gauges(&staged, uploads.len());
+            if !open && self.pending.is_empty() && uploads.is_empty() {
+                break;
+            }
+            let full = self.limit_bytes > 0 && staged.load(Ordering::Relaxed) >= self.limit_bytes;
+            let receive = open && !(full && self.overflow == StoreOverflow::Block);
+            let deadline = self.store.as_ref().and_then(Store::next_deadline);
+            tokio::select! {
+                more = recv_round(&mut rx, &mut round, MAX_ROUND_BYTES), if receive => {
+                    if !more {
+                        open = false;
+                        self.blocking(|store, sealed| store.seal_all(sealed)).await;
+                    } else if full {
+                        self.drop_round(&round);
+                    } else {
+                        self.stage_round(&mut round).await;
+                    }
+                    round.clear();
+                }
+                Some(_) = uploads.join_next(), if !uploads.is_empty() => {}
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    self.blocking(|store, sealed| store.seal_due(Instant::now(), sealed)).await;
+                }
+            }
+        }
+        self.update_gauges(&staged, 0);
+    }
+
+    /// Encodes, appends and commits one round on a blocking thread, then releases its batches.
+    async fn stage_round(&mut self, round: &mut Vec<Arc<Batch>>) {
+        let Some(mut store) = self.store.take() else {
+            return;
+        };
+        let batches = std::mem::take(round);
+        let encoder = self.encoder.clone();
+        let reporter = self.reporter.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut sealed = Vec::new();
+            let stats = stage(&mut store, &encoder, &reporter, &batches, &mut sealed);
+            (store, batches, sealed, stats)
+        })
+        .await;
+        match joined {
+            Ok((store, batches, sealed, log_key_missing)) => {
+                self.store = Some(store);
+                self.pending.extend(sealed);
+                self.log_key_missing.increment(log_key_missing);
+                drop(batches); // durable: resolves the acks
+            }
+            Err(e) => {
+                tracing::error!(component = %self.reporter.name, error = %e,
+                    "staging task failed; the output stops");
+            }
+        }
+    }
+
+    /// Runs a store operation that may seal files on a blocking thread.
+    async fn blocking<F>(&mut self, op: F)
+    where
+        F: FnOnce(&mut Store, &mut Vec<SealedFile>) -> std::io::Result<()> + Send + 'static,
+    {
+        let Some(mut store) = self.store.take() else {
+            return;
+        };
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut sealed = Vec::new();
+            let result = op(&mut store, &mut sealed);
+            (store, sealed, result)
+        })
+        .await;
+        if let Ok((store, sealed, result)) = joined {
+            self.store = Some(store);
+            self.pending.extend(sealed);
+            if let Err(e) = result {
+                self.reporter
+                    .health
+                    .record_error(Instant::now(), format!("sealing failed: {e}"));
+                tracing::error!(component = %self.reporter.name, error = %e,
+                    "could not seal a staging file; it stays in store_dir for the next start");
+            }
+        }
+    }
+
+    fn drop_round(&self, round: &[Arc<Batch>]) {
+        let records: usize = round.iter().map(|b| b.events.len()).sum();
+        self.store_full.increment(records as u64);
+        for batch in round {
+            batch.ack.dropped();
+        }
+        if let Some(suppressed) = self.full_log.allow() {
+            tracing::warn!(component = %self.reporter.name, records, suppressed,
+                "store_dir_limit_size reached: dropping records (store_dir_overflow = drop_newest)");
+        }
+    }
+
+    fn update_gauges(&self, staged: &AtomicU64, uploading: usize) {
+        self.staged_gauge.set(staged.load(Ordering::Relaxed) as f64);
+        let open = self.store.as_ref().map_or(0, Store::open_files);
+        self.files_gauge
+            .set((open + self.pending.len() + uploading) as f64);
+    }
+}
+
+/// Lines of one tag within a round, and the batches they came from.
+#[derive(Default)]
+struct TagLines {
+    buf: Vec<u8>,
+    records: u64,
+    first: Option<crate::event::EventTime>,
+    batches: Vec<usize>,
+}
+
+/// Stages a round: one buffer per tag, one append and one commit per file. Returns the number of
+/// records whose `log_key` was missing.
+fn stage(
+    store: &mut Store,
+    encoder: &LineEncoder,
+    reporter: &Reporter,
+    batches: &[Arc<Batch>],
+    sealed: &mut Vec<SealedFile>,
+) -> u64 {
+    let mut by_tag: HashMap<Arc<str>, TagLines> = HashMap::new();
+    let mut stats = TranscodeStats::default();
+    let mut scratch = Vec::new();
+    let mut log_key_missing = 0;
+    for (i, batch) in batches.iter().enumerate() {
+        for ev in &batch.events {
+            let lines = by_tag.entry(ev.tag.clone()).or_default();
+            match encoder.write(ev, &mut lines.buf, &mut scratch, &mut stats) {
+                Ok(info) => {
+                    lines.records += 1;
+                    lines.first.get_or_insert(ev.time);
+                    if lines.batches.last() != Some(&i) {
+                        lines.batches.push(i);
+                    }
+                    log_key_missing += u64::from(info.log_key_missing);
+                }
+                Err(e) => reporter.encode_failed(batch, &ev.tag, &e),
+            }
+        }
+    }
+    if stats.invalid_utf8_sequences > 0 {
+        reporter
+            .metrics
+            .invalid_utf8
+            .increment(stats.invalid_utf8_sequences);
+    }
+    for (tag, lines) in by_tag {
+        let Some(first) = lines.first else { continue };
+        let written = store
+            .append(&tag, first, &lines.buf, lines.records)
+            .and_then(|()| store.commit(&tag));
+        if let Err(e) = written {
+            let failed = lines.batches.iter().map(|&i| &batches[i]);
+            reporter.write_failed(failed, lines.records, &e);
+            // The file's stream may be broken mid-line: keep what was committed, seal it.
+            match store.abandon(&tag) {
+                Ok(file) => sealed.extend(file),
+                Err(e) => tracing::error!(component = %reporter.name, error = %e,
+                    "could not repair a staging file after a failed write; it is repaired at the next start"),
+            }
+        }
+    }
+    if let Err(e) = store.seal_due(Instant::now(), sealed) {
+        tracing::error!(component = %reporter.name, error = %e,
+            "could not seal a staging file; it stays in store_dir for the next start");
+    }
+    log_key_missing
+}
+
+fn log_recovery(name: &str, dir: &std::path::Path, report: &RecoveryReport) {
+    if report.to_upload > 0 || report.repaired > 0 {
+        tracing::info!(component = name, dir = %dir.display(), files = report.to_upload,
+            repaired = report.repaired, dropped_tail_bytes = report.dropped_tail_bytes,
+            "uploading files staged by a previous run");
+    }
+    for (id, reason) in &report.unreadable {
+        tracing::error!(component = name, dir = %dir.display(), id, reason = %reason,
+            "cannot use a staged file's metadata; leaving it in place");
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

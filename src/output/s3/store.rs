@@ -1,0 +1,465 @@
+//! The store directory of one S3 output: one open staging file per tag, sealing on size, age or
+//! shutdown, and start-up recovery of what a previous run left. Blocking I/O: the output task
+//! calls it from a blocking thread.
+//!
+//! Invariants:
+//! - `N.meta` is written before `N.data` is created, so data never exists without metadata
+//!   (files are deleted data first, metadata last, for the same reason).
+//! - A record is acknowledged only after [`Store::commit`] returned for its file: it is then in
+//!   the file's compressed stream up to a flush point, fsync'd, and [`stage::recover`] gets it back
+//!   after any crash.
+//! - A sealed file never changes again; its key is rendered once, at sealing, and kept in its
+//!   metadata, so an upload retried after a restart writes the same object.
+//! - `$INDEX` is persisted (the next value) before a key using it is recorded, so no index is
+//!   used twice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::journal::{
+    self, FileName, Found, Meta, ORPHAN_TAG, Recovery, Sealed, data_name, meta_name,
+};
+use super::key::{KeyContext, KeyTemplate, random_uuid};
+use super::stage::{self, Compression, StageWriter};
+use crate::event::EventTime;
+use crate::output::backoff::Rng;
+
+/// What sealing a file needs to know.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub compression: Compression,
+    pub key: KeyTemplate,
+    /// Seal once the file's compressed size reaches this.
+    pub total_file_bytes: u64,
+    /// Seal once the file is this old.
+    pub upload_timeout: Duration,
+}
+
+/// A sealed file waiting for (or in) its upload.
+#[derive(Debug, Clone)]
+pub struct SealedFile {
+    pub id: u64,
+    pub meta: Meta,
+}
+
+impl SealedFile {
+    /// The sealing facts; always present on a sealed file.
+    pub fn sealed(&self) -> Option<&Sealed> {
+        self.meta.sealed.as_ref()
+    }
+}
+
+/// What start-up recovery found (for logs and metrics).
+#[derive(Debug, Default)]
+pub struct RecoveryReport {
+    /// Files left unsealed by a crash, repaired and sealed.
+    pub repaired: u64,
+    /// Bytes dropped from the tails of repaired files (never acknowledged records).
+    pub dropped_tail_bytes: u64,
+    /// Sealed files found (including repaired ones) to upload.
+    pub to_upload: u64,
+    /// Multipart uploads to abort (their data was already gone): `(key, upload id)`.
+    pub to_abort: Vec<(u64, String, String)>,
+    /// Ids whose metadata could not be used, with the reason: left alone.
+    pub unreadable: Vec<(u64, String)>,
+    /// Key renders that hit a missing `$TAG[n]` or the key length limit.
+    pub key_problems: u64,
+}
+
+/// An open staging file.
+#[derive(Debug)]
+struct Active {
+    id: u64,
+    writer: StageWriter,
+    meta: Meta,
+    opened: Instant,
+    records: u64,
+    /// Disk bytes last counted into `staged_bytes`.
+    counted_bytes: u64,
+    dirty: bool,
+}
+
+/// The store of one output.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    settings: StoreSettings,
+    next_id: u64,
+    active: HashMap<Arc<str>, Active>,
+    /// Bytes on disk of every file not yet uploaded (shared with the uploads, which subtract).
+    staged_bytes: Arc<AtomicU64>,
+    rng: Rng,
+    /// Renders that hit a missing `$TAG[n]` or the key length limit.
+    pub key_problems: u64,
+}
+
+impl Store {
+    /// Opens (creating) `dir`, recovers what a previous run left, and returns the sealed files
+    /// to upload.
+    pub fn open(
+        dir: &Path,
+        settings: StoreSettings,
+    ) -> io::Result<(Self, Vec<SealedFile>, RecoveryReport)> {
+        fs::create_dir_all(dir)?;
+        let found = scan(dir)?;
+        let mut store = Self {
+            dir: dir.to_owned(),
+            settings,
+            next_id: journal::next_id(found.keys().copied()),
+            active: HashMap::new(),
+            staged_bytes: Arc::new(AtomicU64::new(0)),
+            rng: Rng::from_entropy(),
+            key_problems: 0,
+        };
+        let mut report = RecoveryReport::default();
+        let mut sealed = Vec::new();
+        for (id, action) in journal::plan_recovery(&found) {
+            let meta = found
+                .get(&id)
+                .and_then(|f| f.meta.as_ref())
+                .and_then(|m| m.as_ref().ok())
+                .cloned();
+            match (action, meta) {
+                (Recovery::Upload | Recovery::ResumeMultipart { .. }, Some(meta)) => {
+                    sealed.push(SealedFile { id, meta });
+                }
+                (Recovery::RepairAndSeal, Some(meta)) => {
+                    sealed.push(store.repair_and_seal(id, meta, &mut report)?);
+                }
+                (Recovery::AdoptOrphanData, _) => {
+                    let meta = store.adopt_orphan(id)?;
+                    tracing::warn!(id, dir = %dir.display(),
+                        "staged data without metadata: uploading it with the tag `unknown`");
+                    sealed.push(store.repair_and_seal(id, meta, &mut report)?);
+                }
+                (Recovery::AbortThenDelete { upload_id }, Some(meta)) => {
+                    let key = meta.sealed.map(|s| s.key).unwrap_or_default();
+                    report.to_abort.push((id, key, upload_id));
+                }
+                (Recovery::DeleteLeftovers, _) => journal::remove_files(dir, id)?,
+                (Recovery::Unreadable { reason }, _) => report.unreadable.push((id, reason)),
+                (_, None) => {
+                    report.unreadable.push((id, "metadata vanished".to_owned()));
+                }
+            }
+        }
+        let staged: u64 = sealed
+            .iter()
+            .filter_map(|f| f.sealed().map(|s| s.disk_bytes))
+            .sum();
+        store.staged_bytes.store(staged, Ordering::Relaxed);
+        report.to_upload = sealed.len() as u64;
+        report.key_problems = store.key_problems;
+        Ok((store, sealed, report))
+    }
+
+    /// The directory of this store.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes on disk not yet uploaded; the uploads subtract what they finish.
+    pub fn staged_bytes(&self) -> Arc<AtomicU64> {
+        self.staged_bytes.clone()
+    }
+
+    /// Files currently open for writing.
+    pub fn open_files(&self) -> usize {
+        self.active.len()
+    }
+
+    /// Appends whole lines (`records` of them) for `tag`; opens its file first if needed, with
+    /// `first_event` as the time its key shows. Nothing is durable before [`Store::commit`].
+    pub fn append(
+        &mut self,
+        tag: &Arc<str>,
+        first_event: EventTime,
+        lines: &[u8],
+        records: u64,
+    ) -> io::Result<()> {
+        if !self.active.contains_key(tag) {
+            let active = self.create(tag, first_event)?;
+            self.active.insert(tag.clone(), active);
+        }
+        let Some(active) = self.active.get_mut(tag) else {
+            return Ok(()); // inserted just above
+        };
+        active.writer.append(lines)?;
+        active.records += records;
+        active.dirty = true;
+        Ok(())
+    }
+
+    /// Makes every line appended to `tag`'s file durable.
+    pub fn commit(&mut self, tag: &str) -> io::Result<()> {
+        let Some(active) = self.active.get_mut(tag) else {
+            return Ok(());
+        };
+        if !active.dirty {
+            return Ok(());
+        }
+        active.writer.commit()?;
+        active.dirty = false;
+        let disk = active.writer.disk_bytes();
+        self.staged_bytes
+            .fetch_add(disk.saturating_sub(active.counted_bytes), Ordering::Relaxed);
+        active.counted_bytes = disk;
+        Ok(())
+    }
+
+    /// A file whose write or commit failed: its stream may be inconsistent, so it is closed and
+    /// repaired from disk (keeping every committed line) and sealed. Returns it for upload.
+    pub fn abandon(&mut self, tag: &str) -> io::Result<Option<SealedFile>> {
+        let Some(active) = self.active.remove(tag) else {
+            return Ok(None);
+        };
+        let Active {
+            id,
+            writer,
+            meta,
+            counted_bytes,
+            ..
+        } = active;
+        drop(writer);
+        self.uncount(counted_bytes);
+        let mut report = RecoveryReport::default();
+        let sealed = self.repair_and_seal(id, meta, &mut report)?;
+        Ok(Some(sealed))
+    }
+
+    /// Seals every file that reached the size limit or the age limit.
+    pub fn seal_due(&mut self, now: Instant, out: &mut Vec<SealedFile>) -> io::Result<()> {
+        let due: Vec<Arc<str>> = self
+            .active
+            .iter()
+            .filter(|(_, a)| {
+                !a.dirty
+                    && (a.counted_bytes >= self.settings.total_file_bytes
+                        || now.duration_since(a.opened) >= self.settings.upload_timeout)
+            })
+            .map(|(tag, _)| tag.clone())
+            .collect();
+        for tag in due {
+            self.seal(&tag, out)?;
+        }
+        Ok(())
+    }
+
+    /// Seals every open file (shutdown).
+    pub fn seal_all(&mut self, out: &mut Vec<SealedFile>) -> io::Result<()> {
+        let tags: Vec<Arc<str>> = self.active.keys().cloned().collect();
+        for tag in tags {
+            self.commit(&tag)?;
+            self.seal(&tag, out)?;
+        }
+        Ok(())
+    }
+
+    /// When the oldest open file reaches `upload_timeout`.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.active
+            .values()
+            .map(|a| a.opened + self.settings.upload_timeout)
+            .min()
+    }
+
+    fn seal(&mut self, tag: &str, out: &mut Vec<SealedFile>) -> io::Result<()> {
+        let Some(active) = self.active.remove(tag) else {
+            return Ok(());
+        };
+        let Active {
+            id,
+            writer,
+            mut meta,
+            records,
+            counted_bytes,
+            ..
+        } = active;
+        let finished = writer.finish()?;
+        self.uncount(counted_bytes);
+        self.staged_bytes
+            .fetch_add(finished.disk_bytes, Ordering::Relaxed);
+        let key = self.render_key(&meta)?;
+        meta.sealed = Some(Sealed {
+            key,
+            disk_bytes: finished.disk_bytes,
+            raw_bytes: finished.raw_bytes,
+            records,
+        });
+        journal::write_meta(&self.dir, id, &meta)?;
+        out.push(SealedFile { id, meta });
+        Ok(())
+    }
+
+    fn create(&mut self, tag: &Arc<str>, first_event: EventTime) -> io::Result<Active> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let meta = Meta::unsealed(
+            tag.to_string(),
+            self.settings.compression,
+            unix_ms(SystemTime::now()),
+            first_event,
+        );
+        journal::write_meta(&self.dir, id, &meta)?;
+        let writer = StageWriter::create(&self.dir.join(data_name(id)), self.settings.compression)?;
+        Ok(Active {
+            id,
+            writer,
+            meta,
+            opened: Instant::now(),
+            records: 0,
+            counted_bytes: 0,
+            dirty: false,
+        })
+    }
+
+    /// Renders the key of a file being sealed; persists the next `$INDEX` first.
+    fn render_key(&mut self, meta: &Meta) -> io::Result<String> {
+        let template = &self.settings.key;
+        let index = if template.uses_index() {
+            let index = journal::read_index(&self.dir)?;
+            journal::write_index(&self.dir, index + 1)?;
+            index
+        } else {
+            0
+        };
+        let uuid = if template.needs_uuid() {
+            random_uuid(&mut self.rng)
+        } else {
+            String::new()
+        };
+        let mut key = String::new();
+        let info = template.render(
+            &KeyContext {
+                tag: &meta.tag,
+                unix_secs: meta.first_event.secs,
+                index,
+                uuid: &uuid,
+            },
+            &mut key,
+        );
+        if info.missing_tag_part || info.truncated {
+            self.key_problems += 1;
+        }
+        Ok(key)
+    }
+
+    /// Repairs the stream of an unsealed file (crash or failed write) and seals it.
+    fn repair_and_seal(
+        &mut self,
+        id: u64,
+        mut meta: Meta,
+        report: &mut RecoveryReport,
+    ) -> io::Result<SealedFile> {
+        let data = self.dir.join(data_name(id));
+        let repaired = self.dir.join(format!("{id}.data.repaired"));
+        let recovered = stage::recover(&data, &repaired, meta.compression)?;
+        fs::rename(&repaired, &data)?;
+        sync_dir(&self.dir)?;
+        report.repaired += 1;
+        report.dropped_tail_bytes += recovered.dropped_tail_bytes;
+        let key = self.render_key(&meta)?;
+        meta.sealed = Some(Sealed {
+            key,
+            disk_bytes: recovered.finished.disk_bytes,
+            raw_bytes: recovered.finished.raw_bytes,
+            // Not counted while writing: the lines were not parsed back.
+            records: 0,
+        });
+        journal::write_meta(&self.dir, id, &meta)?;
+        self.staged_bytes
+            .fetch_add(recovered.finished.disk_bytes, Ordering::Relaxed);
+        Ok(SealedFile { id, meta })
+    }
+
+    /// Metadata for data whose metadata is gone (see [`Recovery::AdoptOrphanData`]).
+    fn adopt_orphan(&mut self, id: u64) -> io::Result<Meta> {
+        let data = self.dir.join(data_name(id));
+        let mut head = [0u8; 4];
+        let n = {
+            use std::io::Read as _;
+            fs::File::open(&data)?.read(&mut head)?
+        };
+        let modified = fs::metadata(&data)?
+            .modified()
+            .unwrap_or_else(|_| SystemTime::now());
+        let first = modified.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let meta = Meta::unsealed(
+            ORPHAN_TAG.to_owned(),
+            journal::sniff_compression(&head[..n]),
+            unix_ms(SystemTime::now()),
+            EventTime {
+                secs: i64::try_from(first.as_secs()).unwrap_or(0),
+                nanos: first.subsec_nanos(),
+            },
+        );
+        journal::write_meta(&self.dir, id, &meta)?;
+        Ok(meta)
+    }
+
+    fn uncount(&self, bytes: u64) {
+        let _ = self
+            .staged_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(bytes))
+            });
+    }
+}
+
+/// Deletes an uploaded file and subtracts its bytes from the staged total.
+pub fn forget(dir: &Path, file: &SealedFile, staged_bytes: &AtomicU64) -> io::Result<()> {
+    journal::remove_files(dir, file.id)?;
+    let bytes = file.sealed().map_or(0, |s| s.disk_bytes);
+    let _ = staged_bytes.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+        Some(v.saturating_sub(bytes))
+    });
+    Ok(())
+}
+
+/// The files of every staging id in `dir`, with metadata parsed.
+fn scan(dir: &Path) -> io::Result<BTreeMap<u64, Found>> {
+    let mut found: BTreeMap<u64, Found> = BTreeMap::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        match journal::classify_name(name) {
+            FileName::Data(id) => found.entry(id).or_default().data = true,
+            FileName::MetaTmp(id) => found.entry(id).or_default().meta_tmp = true,
+            FileName::Parts(id) => found.entry(id).or_default().parts = true,
+            FileName::Meta(id) => {
+                let parsed = fs::read(dir.join(meta_name(id)))
+                    .map_err(|e| journal::JournalError::Json(e.to_string()))
+                    .and_then(|bytes| Meta::from_json(&bytes));
+                found.entry(id).or_default().meta = Some(parsed);
+            }
+            FileName::Index | FileName::Other => {}
+        }
+    }
+    // Leftover repair outputs of an interrupted recovery are rebuilt from the data file.
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        if name.to_str().is_some_and(|n| n.ends_with(".data.repaired")) {
+            fs::remove_file(dir.join(name))?;
+        }
+    }
+    Ok(found)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

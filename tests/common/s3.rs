@@ -1,0 +1,147 @@
+//! Reads what moto's S3 holds, through the real SDK (path-style, static test credentials).
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+
+use super::moto::{ACCESS_KEY, Moto, REGION, SECRET_KEY};
+
+/// One object as stored.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub content_encoding: Option<String>,
+    pub content_type: Option<String>,
+    pub storage_class: Option<String>,
+}
+
+impl Object {
+    /// The body decompressed by its Content-Encoding.
+    pub fn text(&self) -> String {
+        use std::io::Read as _;
+        let raw = match self.content_encoding.as_deref() {
+            Some("gzip") => {
+                let mut out = Vec::new();
+                flate2::read::MultiGzDecoder::new(&self.body[..])
+                    .read_to_end(&mut out)
+                    .unwrap();
+                out
+            }
+            Some("zstd") => zstd::decode_all(&self.body[..]).unwrap(),
+            _ => self.body.clone(),
+        };
+        String::from_utf8(raw).unwrap()
+    }
+
+    /// The JSON lines of the object.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// A bucket in moto.
+pub struct Bucket {
+    rt: tokio::runtime::Runtime,
+    pub client: Client,
+    pub name: String,
+}
+
+impl Bucket {
+    /// Creates `name` in `moto`.
+    pub fn create(moto: &Moto, name: &str) -> Self {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(REGION))
+            .endpoint_url(moto.endpoint())
+            .force_path_style(true)
+            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test"))
+            .build();
+        let b = Bucket {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: Client::from_conf(conf),
+            name: name.to_owned(),
+        };
+        b.rt.block_on(b.client.create_bucket().bucket(name).send())
+            .unwrap();
+        b
+    }
+
+    /// Keys in the bucket, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.rt.block_on(async {
+            let mut keys = Vec::new();
+            let mut token = None;
+            loop {
+                let Ok(resp) = self
+                    .client
+                    .list_objects_v2()
+                    .bucket(&self.name)
+                    .set_continuation_token(token)
+                    .send()
+                    .await
+                else {
+                    return keys;
+                };
+                keys.extend(
+                    resp.contents()
+                        .iter()
+                        .filter_map(|o| o.key().map(str::to_owned)),
+                );
+                match resp.next_continuation_token() {
+                    Some(t) => token = Some(t.to_owned()),
+                    None => break,
+                }
+            }
+            keys.sort();
+            keys
+        })
+    }
+
+    /// Every object, sorted by key.
+    pub fn objects(&self) -> Vec<Object> {
+        self.keys().into_iter().map(|k| self.get(&k)).collect()
+    }
+
+    pub fn get(&self, key: &str) -> Object {
+        self.rt.block_on(async {
+            let resp = self
+                .client
+                .get_object()
+                .bucket(&self.name)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            let content_encoding = resp.content_encoding().map(str::to_owned);
+            let content_type = resp.content_type().map(str::to_owned);
+            let storage_class = resp.storage_class().map(|s| s.as_str().to_owned());
+            let body = resp.body.collect().await.unwrap().into_bytes().to_vec();
+            Object {
+                key: key.to_owned(),
+                body,
+                content_encoding,
+                content_type,
+                storage_class,
+            }
+        })
+    }
+
+    /// Multipart uploads still open.
+    pub fn open_uploads(&self) -> usize {
+        self.rt.block_on(async {
+            self.client
+                .list_multipart_uploads()
+                .bucket(&self.name)
+                .send()
+                .await
+                .map(|r| r.uploads().len())
+                .unwrap_or(0)
+        })
+    }
+}
