@@ -5,7 +5,8 @@
 //!
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
 //! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
-//! (extra TOML lines for the forward input, e.g. `mem_buf_limit = "8MiB"`).
+//! (extra TOML lines for the forward input, e.g. `mem_buf_limit = "8MiB"`), SCENARIOS (run only the
+//! scenarios whose name contains it, e.g. `cloudwatch`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -335,7 +336,14 @@ fn main() {
             Sink::CloudWatch(cw_port),
         ),
     ];
+    // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those.
+    let only = std::env::var("SCENARIOS")
+        .unwrap_or_default()
+        .to_lowercase();
     for (name, stream, sink) in scenarios {
+        if !only.is_empty() && !name.to_lowercase().contains(&only) {
+            continue;
+        }
         let mb = stream.bytes.len() as f64 / 1e6;
         let raw = raw_drain(&stream);
         let m = firelane_run(&bin, &stream, sink);

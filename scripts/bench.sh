@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks: criterion micro-benchmarks (decode, transcode) and the end-to-end throughput harness
+# Benchmarks: criterion micro-benchmarks (decode, transcode, cloudwatch) and the end-to-end throughput harness
 # (firelane forward -> null vs a raw read-and-discard socket, measured in the same run).
 # Usage: scripts/bench.sh [throughput|criterion|all]   (default all). RECORDS=N to change the burst.
 set -euo pipefail
@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 cargo build --locked --release --bin firelane
 if [ "$what" = all ] || [ "$what" = criterion ]; then
-    cargo bench --locked --bench decode --bench transcode
+    cargo bench --locked --bench decode --bench transcode --bench cloudwatch
 fi
 if [ "$what" = all ] || [ "$what" = throughput ]; then
     cargo bench --locked --bench throughput

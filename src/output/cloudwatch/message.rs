@@ -86,6 +86,16 @@ impl MessageEncoder {
     }
 }
 
+/// Copies an encoded message out of the encoder's buffer into an exactly sized `String` (the
+/// buffer keeps its capacity for the next record). The encoder's output is valid UTF-8, so this
+/// is one validation pass and one copy; the lossy path never runs.
+pub fn message_string(buf: &[u8]) -> String {
+    match std::str::from_utf8(buf) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(buf).into_owned(),
+    }
+}
+
 /// Appends `bytes` as text, each invalid UTF-8 sequence replaced by one U+FFFD and counted (the
 /// same rule as `String::from_utf8_lossy` and the JSON string writer).
 fn write_lossy_utf8(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {

@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use super::batcher::{Batcher, Limits, Request, Window, check_window};
 use super::client::CwClient;
-use super::message::MessageEncoder;
+use super::message::{MessageEncoder, message_string};
 use super::naming::Naming;
 use super::sender::{self, CreatePolicy, SendMetrics, Shared};
 use crate::config::cloudwatch::CloudWatchOutputConfig;
@@ -189,7 +189,7 @@ impl CloudWatchOutput {
                     .invalid_utf8
                     .increment(info.invalid_utf8);
             }
-            let message = String::from_utf8_lossy(scratch).into_owned();
+            let message = message_string(scratch);
             let key = self.naming.key(&event.tag, &event.record);
             batcher.push(&key, timestamp_ms, message, batch, now, ready);
         }
