@@ -1,7 +1,9 @@
 //! Throughput harness: firelane (release binary) against a raw read-and-discard socket, measured
 //! in the same run, on the same pre-encoded Docker-shaped stream. Scenarios: Message and
-//! PackedForward into `null`, and Message into `cloudwatch_logs` against a local endpoint that
-//! answers every PutLogEvents with `{}` at once (so the output's own cost is what is measured).
+//! PackedForward into `null`, Message into `cloudwatch_logs` against a local endpoint that
+//! answers every PutLogEvents with `{}` at once (so the output's own cost is what is measured), and
+//! Message into `s3` (gzip) against a local endpoint that accepts every upload, timed until every
+//! record is staged on disk (the output's durable, acknowledged point).
 //!
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
 //! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/fake_cloudwatch.rs"]
 mod fake_cloudwatch;
+#[path = "support/fake_s3.rs"]
+mod fake_s3;
 
 struct Stream {
     name: &'static str,
@@ -154,10 +158,13 @@ enum Sink {
     Null,
     /// `cloudwatch_logs` against the local `{}` endpoint on this port.
     CloudWatch(u16),
+    /// `s3` (gzip, default sizes) against the local accept-everything endpoint on this port;
+    /// done once every record is staged (durable and acknowledged).
+    S3(u16),
 }
 
 impl Sink {
-    fn output_toml(self) -> String {
+    fn output_toml(self, dir: &std::path::Path) -> String {
         match self {
             Sink::Null => "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n".to_owned(),
             Sink::CloudWatch(port) => format!(
@@ -165,6 +172,19 @@ impl Sink {
                  endpoint = \"http://127.0.0.1:{port}\"\nlog_group_name = \"bench\"\n\
                  log_stream_prefix = \"app/\"\n"
             ),
+            Sink::S3(port) => format!(
+                "[[outputs]]\nname = \"s3\"\nmatch = \"*\"\nregion = \"us-east-1\"\nbucket = \"bench\"\n\
+                 endpoint = \"http://127.0.0.1:{port}\"\ncompression = \"gzip\"\nstore_dir = \"{}\"\n",
+                dir.join("s3").display()
+            ),
+        }
+    }
+
+    /// The counter that reaches the record count once the scenario is done.
+    fn done_metric(self) -> &'static str {
+        match self {
+            Sink::S3(_) => "firelane_s3_staged_records_total",
+            _ => "firelane_output_records_total",
         }
     }
 }
@@ -181,7 +201,7 @@ fn start_firelane(bin: &PathBuf, dir: &std::path::Path, sink: Sink) -> (Proc, u1
         &cfg,
         format!(
             "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n{}",
-            sink.output_toml()
+            sink.output_toml(dir)
         ),
     )
     .unwrap();
@@ -267,7 +287,7 @@ fn firelane_run(bin: &PathBuf, stream: &Stream, sink: Sink) -> Measured {
     loop {
         peak_in_flight =
             peak_in_flight.max(metric(p.http_port, "firelane_input_buffer_bytes").unwrap_or(0.0));
-        if metric(p.http_port, "firelane_output_records_total").unwrap_or(0.0) >= want {
+        if metric(p.http_port, sink.done_metric()).unwrap_or(0.0) >= want {
             break;
         }
         assert!(
@@ -322,6 +342,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let cw_port = fake_cloudwatch::start();
+    let s3_port = fake_s3::start();
     let message = std::sync::Arc::new(message_mode(records));
     let scenarios = [
         ("Message -> null", message.clone(), Sink::Null),
@@ -332,9 +353,10 @@ fn main() {
         ),
         (
             "Message -> cloudwatch_logs",
-            message,
+            message.clone(),
             Sink::CloudWatch(cw_port),
         ),
+        ("Message -> s3 (gzip, staged)", message, Sink::S3(s3_port)),
     ];
     // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those.
     let only = std::env::var("SCENARIOS")

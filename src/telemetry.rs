@@ -51,6 +51,8 @@ pub const S3_PARTS: &str = "firelane_s3_parts_total";
 pub const S3_UPLOAD_SECONDS: &str = "firelane_s3_upload_duration_seconds";
 /// Bytes staged on disk, not yet uploaded. Labels: component.
 pub const S3_STAGED_BYTES: &str = "firelane_s3_staged_bytes";
+/// Records staged on disk (durable; acknowledged from here). Labels: component.
+pub const S3_STAGED_RECORDS: &str = "firelane_s3_staged_records_total";
 /// Files staged on disk (open and sealed), not yet uploaded. Labels: component.
 pub const S3_STAGED_FILES: &str = "firelane_s3_staged_files";
 /// Uploads given up on for now (file kept on disk). Labels: component, reason.
@@ -229,6 +231,11 @@ pub fn describe_metrics() {
         S3_STAGED_BYTES,
         Unit::Bytes,
         "Bytes staged on disk, not yet uploaded."
+    );
+    describe_counter!(
+        S3_STAGED_RECORDS,
+        Unit::Count,
+        "Records staged on disk (durable; acknowledged from here)."
     );
     describe_gauge!(
         S3_STAGED_FILES,

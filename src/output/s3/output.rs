@@ -29,7 +29,7 @@ use crate::output::backoff::{Backoff, Rng, ThrottleGate};
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::{
-    OUTPUT_LOG_KEY_MISSING, S3_RECOVERED_FILES, S3_STAGED_BYTES, S3_STAGED_FILES,
+    OUTPUT_LOG_KEY_MISSING, S3_RECOVERED_FILES, S3_STAGED_BYTES, S3_STAGED_FILES, S3_STAGED_RECORDS,
 };
 
 /// Backoff of one failing call: 500 ms doubling up to 60 s, full jitter.
@@ -53,6 +53,7 @@ pub struct S3Output {
     files_gauge: Gauge,
     store_full: Counter,
     log_key_missing: Counter,
+    staged_records: Counter,
     full_log: RateLimiter,
 }
 
@@ -124,6 +125,7 @@ impl S3Output {
             staged_gauge: metrics::gauge!(S3_STAGED_BYTES, "component" => c.clone()),
             files_gauge: metrics::gauge!(S3_STAGED_FILES, "component" => c.clone()),
             log_key_missing: metrics::counter!(OUTPUT_LOG_KEY_MISSING, "component" => c.clone()),
+            staged_records: metrics::counter!(S3_STAGED_RECORDS, "component" => c.clone()),
             full_log: RateLimiter::default(),
         })
         .inspect(|_| {
@@ -197,10 +199,11 @@ impl S3Output {
         })
         .await;
         match joined {
-            Ok((store, batches, sealed, log_key_missing)) => {
+            Ok((store, batches, sealed, counts)) => {
                 self.store = Some(store);
                 self.pending.extend(sealed);
-                self.log_key_missing.increment(log_key_missing);
+                self.log_key_missing.increment(counts.log_key_missing);
+                self.staged_records.increment(counts.staged);
                 drop(batches); // durable: resolves the acks
             }
             Err(e) => {
@@ -266,19 +269,29 @@ struct TagLines {
     batches: Vec<usize>,
 }
 
-/// Stages a round: one buffer per tag, one append and one commit per file. Returns the number of
-/// records whose `log_key` was missing.
+/// What one round staged.
+struct RoundCounts {
+    /// Records now durable in a staging file.
+    staged: u64,
+    /// Records whose `log_key` was missing (written whole).
+    log_key_missing: u64,
+}
+
+/// Stages a round: one buffer per tag, one append and one commit per file.
 fn stage(
     store: &mut Store,
     encoder: &LineEncoder,
     reporter: &Reporter,
     batches: &[Arc<Batch>],
     sealed: &mut Vec<SealedFile>,
-) -> u64 {
+) -> RoundCounts {
     let mut by_tag: HashMap<Arc<str>, TagLines> = HashMap::new();
     let mut stats = TranscodeStats::default();
     let mut scratch = Vec::new();
-    let mut log_key_missing = 0;
+    let mut counts = RoundCounts {
+        staged: 0,
+        log_key_missing: 0,
+    };
     for (i, batch) in batches.iter().enumerate() {
         for ev in &batch.events {
             let lines = by_tag.entry(ev.tag.clone()).or_default();
@@ -289,7 +302,7 @@ fn stage(
                     if lines.batches.last() != Some(&i) {
                         lines.batches.push(i);
                     }
-                    log_key_missing += u64::from(info.log_key_missing);
+                    counts.log_key_missing += u64::from(info.log_key_missing);
                 }
                 Err(e) => reporter.encode_failed(batch, &ev.tag, &e),
             }
@@ -306,6 +319,9 @@ fn stage(
         let written = store
             .append(&tag, first, &lines.buf, lines.records)
             .and_then(|()| store.commit(&tag));
+        if written.is_ok() {
+            counts.staged += lines.records;
+        }
         if let Err(e) = written {
             let failed = lines.batches.iter().map(|&i| &batches[i]);
             reporter.write_failed(failed, lines.records, &e);
@@ -321,7 +337,7 @@ fn stage(
         tracing::error!(component = %reporter.name, error = %e,
             "could not seal a staging file; it stays in store_dir for the next start");
     }
-    log_key_missing
+    counts
 }
 
 fn log_recovery(name: &str, dir: &std::path::Path, report: &RecoveryReport) {
