@@ -21,7 +21,7 @@ use firelane::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use firelane::output::cloudwatch::batcher::{Batcher, Limits, Request};
 use firelane::output::cloudwatch::body::request_body;
 use firelane::output::cloudwatch::client::CwClient;
-use firelane::output::cloudwatch::message::{MessageEncoder, message_string};
+use firelane::output::cloudwatch::message::MessageEncoder;
 use firelane::output::cloudwatch::naming::Naming;
 
 const RECORDS: usize = 20_000;
@@ -113,8 +113,7 @@ impl Builder {
     fn build(&mut self, records: &[Vec<u8>], ready: &mut Vec<Request<Arc<()>>>) {
         let now = Instant::now();
         for (i, rec) in records.iter().enumerate() {
-            self.encoder.encode(rec, &mut self.scratch).unwrap();
-            let message = message_string(&self.scratch);
+            let (message, _) = self.encoder.encode_message(rec, &mut self.scratch).unwrap();
             let key = self.naming.key(&self.tag, rec);
             let ts = 1_800_000_000_000 + i as i64;
             self.batcher

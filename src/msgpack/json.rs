@@ -12,20 +12,24 @@
 //!   (`1` -> `"1"`), bin as base64, arrays/maps/other ext as their JSON text escaped into a string.
 //!   Duplicate keys are written as they come (JSON readers usually keep the last).
 //!
+//! The same text can be written escaped as the content of a JSON string ([`write_value_escaped`]),
+//! for documents that carry a record as a string, in one pass instead of two.
+//!
 //! Invariants: never panics on arbitrary bytes; nesting deeper than [`MAX_DEPTH`] containers is an
 //! error; on any error the output buffer and the stats are left exactly as they were on entry.
 
 mod escape;
 mod number;
+mod sink;
 #[cfg(test)]
 mod tests;
 
 use thiserror::Error;
 
 use super::reader::{MAX_DEPTH, ReadError, Token, read_token};
-use escape::write_base64_str;
-pub use escape::{write_str, write_str_valid};
+pub use escape::{write_str, write_str_content, write_str_content_valid, write_str_valid};
 pub use number::{write_f32, write_f64, write_int, write_padded, write_seconds_nanos};
+use sink::{Escaped, Plain, Sink};
 
 /// Counters of lossy repairs made while transcoding (callers turn them into metrics).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +51,15 @@ pub enum TranscodeError {
     NotAMap,
 }
 
+/// What [`write_value_escaped`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EscapedJson {
+    /// msgpack bytes consumed.
+    pub consumed: usize,
+    /// Length of the plain JSON text (what [`write_value`] would have written).
+    pub plain_len: usize,
+}
+
 /// Ext type of Fluent's EventTime.
 const EVENT_TIME_EXT: i8 = 0;
 
@@ -56,7 +69,25 @@ pub fn write_value(
     out: &mut Vec<u8>,
     stats: &mut TranscodeStats,
 ) -> Result<usize, TranscodeError> {
-    transactional(out, stats, |w| w.value(0, 0), value)
+    let (consumed, _) = transactional(value, Plain(out), stats, |w| w.value(0, 0))?;
+    Ok(consumed)
+}
+
+/// Writes the msgpack value at the start of `value` as JSON text escaped as the content of a JSON
+/// string (no enclosing quotes), in one pass: exactly what [`write_str_valid`] makes of the
+/// [`write_value`] text, between its quotes. Invalid UTF-8 is counted as by [`write_value`].
+pub fn write_value_escaped(
+    value: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut TranscodeStats,
+) -> Result<EscapedJson, TranscodeError> {
+    let start = out.len();
+    let sink = Escaped { out, added: 0 };
+    let (consumed, sink) = transactional(value, sink, stats, |w| w.value(0, 0))?;
+    Ok(EscapedJson {
+        consumed,
+        plain_len: sink.out.len() - start - sink.added,
+    })
 }
 
 /// Writes the pairs of the msgpack map `map` as `"k":v` separated by commas, WITHOUT braces, so
@@ -67,76 +98,74 @@ pub fn write_map_entries(
     out: &mut Vec<u8>,
     stats: &mut TranscodeStats,
 ) -> Result<usize, TranscodeError> {
-    transactional(
-        out,
-        stats,
-        |w| {
-            let (tok, p) = read_token(w.buf, 0)?;
-            let Token::Map(pairs) = tok else {
-                return Err(TranscodeError::NotAMap);
-            };
-            w.entries(p, pairs, 1)?;
-            Ok(pairs as usize)
-        },
-        map,
-    )
+    let (pairs, _) = transactional(map, Plain(out), stats, |w| {
+        let (tok, p) = read_token(w.buf, 0)?;
+        let Token::Map(pairs) = tok else {
+            return Err(TranscodeError::NotAMap);
+        };
+        w.entries(p, pairs, 1)?;
+        Ok(pairs as usize)
+    })?;
+    Ok(pairs)
 }
 
-/// Runs `f` and undoes its output and stats changes if it fails.
-fn transactional<T>(
-    out: &mut Vec<u8>,
-    stats: &mut TranscodeStats,
-    f: impl FnOnce(&mut Writer<'_, '_>) -> Result<T, TranscodeError>,
+/// Runs `f` and undoes its output and stats changes if it fails; gives the sink back on success.
+fn transactional<S: Sink, T>(
     buf: &[u8],
-) -> Result<T, TranscodeError> {
-    let out_len = out.len();
+    mut sink: S,
+    stats: &mut TranscodeStats,
+    f: impl FnOnce(&mut Writer<'_, '_, S>) -> Result<T, TranscodeError>,
+) -> Result<(T, S), TranscodeError> {
+    let out_len = sink.out().len();
     let stats_before = *stats;
-    let mut w = Writer { buf, out, stats };
-    let result = f(&mut w);
-    if result.is_err() {
-        out.truncate(out_len);
-        *stats = stats_before;
+    let mut w = Writer { buf, sink, stats };
+    match f(&mut w) {
+        Ok(v) => Ok((v, w.sink)),
+        Err(err) => {
+            w.sink.out().truncate(out_len);
+            *w.stats = stats_before;
+            Err(err)
+        }
     }
-    result
 }
 
-struct Writer<'b, 'o> {
+struct Writer<'b, 's, S> {
     buf: &'b [u8],
-    out: &'o mut Vec<u8>,
-    stats: &'o mut TranscodeStats,
+    sink: S,
+    stats: &'s mut TranscodeStats,
 }
 
-impl Writer<'_, '_> {
+impl<S: Sink> Writer<'_, '_, S> {
     /// Writes the value at `pos`, which sits inside `depth` containers; returns the end position.
     fn value(&mut self, pos: usize, depth: usize) -> Result<usize, TranscodeError> {
         let (tok, mut p) = read_token(self.buf, pos)?;
         match tok {
-            Token::Nil => self.out.extend_from_slice(b"null"),
-            Token::Bool(true) => self.out.extend_from_slice(b"true"),
-            Token::Bool(false) => self.out.extend_from_slice(b"false"),
-            Token::UInt(v) => write_int(v, self.out),
-            Token::Int(v) => write_int(v, self.out),
-            Token::F32(v) => write_f32(v, self.out),
-            Token::F64(v) => write_f64(v, self.out),
-            Token::Str(s) => write_str(s, self.out, self.stats),
-            Token::Bin(b) => write_base64_str(b, self.out),
+            Token::Nil => self.sink.out().extend_from_slice(b"null"),
+            Token::Bool(true) => self.sink.out().extend_from_slice(b"true"),
+            Token::Bool(false) => self.sink.out().extend_from_slice(b"false"),
+            Token::UInt(v) => write_int(v, self.sink.out()),
+            Token::Int(v) => write_int(v, self.sink.out()),
+            Token::F32(v) => write_f32(v, self.sink.out()),
+            Token::F64(v) => write_f64(v, self.sink.out()),
+            Token::Str(s) => self.sink.str(s, self.stats),
+            Token::Bin(b) => self.sink.base64(b),
             Token::Ext(ty, data) => self.ext(ty, data),
             Token::Array(n) => {
                 check_depth(depth)?;
-                self.out.push(b'[');
+                self.sink.out().push(b'[');
                 for i in 0..n {
                     if i > 0 {
-                        self.out.push(b',');
+                        self.sink.out().push(b',');
                     }
                     p = self.value(p, depth + 1)?;
                 }
-                self.out.push(b']');
+                self.sink.out().push(b']');
             }
             Token::Map(n) => {
                 check_depth(depth)?;
-                self.out.push(b'{');
+                self.sink.out().push(b'{');
                 p = self.entries(p, n, depth + 1)?;
-                self.out.push(b'}');
+                self.sink.out().push(b'}');
             }
         }
         Ok(p)
@@ -151,10 +180,10 @@ impl Writer<'_, '_> {
     ) -> Result<usize, TranscodeError> {
         for i in 0..pairs {
             if i > 0 {
-                self.out.push(b',');
+                self.sink.out().push(b',');
             }
             pos = self.key(pos, depth)?;
-            self.out.push(b':');
+            self.sink.out().push(b':');
             pos = self.value(pos, depth)?;
         }
         Ok(pos)
@@ -163,23 +192,27 @@ impl Writer<'_, '_> {
     /// Writes a map key as a JSON string, whatever its msgpack type.
     fn key(&mut self, pos: usize, depth: usize) -> Result<usize, TranscodeError> {
         if let (Token::Str(s), end) = read_token(self.buf, pos)? {
-            write_str(s, self.out, self.stats);
+            self.sink.str(s, self.stats);
             return Ok(end);
         }
-        let start = self.out.len();
-        let end = self.value(pos, depth)?;
-        let text = &self.out[start..];
-        if text.first() == Some(&b'"') {
-            // bin: already a base64 string.
-        } else if !text.iter().any(|&b| b == b'"' || b == b'\\') {
-            // nil, bool, numbers: their text is a valid string body; quote it in place.
-            self.out.insert(start, b'"');
-            self.out.push(b'"');
-        } else {
-            // Arrays, maps, ext objects as keys are rare enough to afford a copy.
-            let json = self.out.split_off(start);
-            write_str(&json, self.out, self.stats);
+        let (buf, stats) = (self.buf, &mut *self.stats);
+        if let Some(out) = self.sink.plain() {
+            return Writer {
+                buf,
+                sink: Plain(out),
+                stats,
+            }
+            .non_string_key(pos, depth);
         }
+        // Escaped: make the plain key, then escape it (non-string keys are rare).
+        let mut key = Vec::new();
+        let end = Writer {
+            buf,
+            sink: Plain(&mut key),
+            stats,
+        }
+        .non_string_key(pos, depth)?;
+        self.sink.json(&key);
         Ok(end)
     }
 
@@ -189,16 +222,38 @@ impl Writer<'_, '_> {
                 let secs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
                 let nanos = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
                 if nanos < 1_000_000_000 {
-                    write_seconds_nanos(i64::from(secs), nanos, self.out);
+                    write_seconds_nanos(i64::from(secs), nanos, self.sink.out());
                     return;
                 }
             }
         }
-        self.out.extend_from_slice(b"{\"type\":");
-        write_int(ty, self.out);
-        self.out.extend_from_slice(b",\"data\":");
-        write_base64_str(data, self.out);
-        self.out.push(b'}');
+        self.sink.json(b"{\"type\":");
+        write_int(ty, self.sink.out());
+        self.sink.json(b",\"data\":");
+        self.sink.base64(data);
+        self.sink.out().push(b'}');
+    }
+}
+
+impl Writer<'_, '_, Plain<'_>> {
+    /// Writes a map key that is not a msgpack str as a JSON string, editing the plain text in place.
+    fn non_string_key(&mut self, pos: usize, depth: usize) -> Result<usize, TranscodeError> {
+        let start = self.sink.0.len();
+        let end = self.value(pos, depth)?;
+        let out = &mut *self.sink.0;
+        let text = &out[start..];
+        if text.first() == Some(&b'"') {
+            // bin: already a base64 string.
+        } else if !text.iter().any(|&b| b == b'"' || b == b'\\') {
+            // nil, bool, numbers: their text is a valid string body; quote it in place.
+            out.insert(start, b'"');
+            out.push(b'"');
+        } else {
+            // Arrays, maps, ext objects as keys are rare enough to afford a copy.
+            let json = out.split_off(start);
+            write_str(&json, out, self.stats);
+        }
+        Ok(end)
     }
 }
 

@@ -1,6 +1,8 @@
 //! JSON string literals from raw bytes: escaping and UTF-8 repair.
 //!
-//! Invariants: the output is always a valid JSON string literal in valid UTF-8. Each invalid UTF-8
+//! Invariants: the output is always valid UTF-8 and a valid JSON string literal, or the content of
+//! one (no quotes), or, for the "twice" forms, a literal escaped again as the content of an
+//! enclosing string. Each invalid UTF-8
 //! sequence (as delimited by `Utf8Error::error_len`, the same rule as `String::from_utf8_lossy`) is
 //! replaced by exactly one U+FFFD and counted once. Bytes are scanned once; runs that need no
 //! escaping are copied with `extend_from_slice`.
@@ -37,26 +39,9 @@ static ESCAPE: [u8; 256] = {
 pub fn write_str(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut rest = bytes;
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(valid) => {
-                escape_valid(valid.as_bytes(), out);
-                break;
-            }
-            Err(err) => {
-                let (valid, after) = rest.split_at(err.valid_up_to());
-                escape_valid(valid, out);
-                out.extend_from_slice(REPLACEMENT);
-                stats.invalid_utf8_sequences += 1;
-                match err.error_len() {
-                    Some(bad_len) => rest = &after[bad_len..],
-                    // A sequence cut short by the end of the string: one replacement for all of it.
-                    None => break,
-                }
-            }
-        }
-    }
+    for_each_repaired(bytes, stats, |run| {
+        escape_valid::<false>(run, out);
+    });
     out.push(b'"');
 }
 
@@ -64,14 +49,76 @@ pub fn write_str(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {
 pub fn write_str_valid(text: &str, out: &mut Vec<u8>) {
     out.reserve(text.len() + 2);
     out.push(b'"');
-    escape_valid(text.as_bytes(), out);
+    escape_valid::<false>(text.as_bytes(), out);
     out.push(b'"');
 }
 
-/// Escapes bytes already known to be valid UTF-8 (so multi-byte characters are copied whole).
-/// Skips 8 bytes at a time while none of them needs escaping (most log text).
+/// Writes raw bytes as the content of a JSON string (no quotes), invalid UTF-8 replaced and
+/// counted as in [`write_str`]. Returns the length of the repaired, unescaped text.
+pub fn write_str_content(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) -> usize {
+    out.reserve(bytes.len());
+    let start = out.len();
+    let mut added = 0;
+    for_each_repaired(bytes, stats, |run| added += escape_valid::<false>(run, out));
+    out.len() - start - added
+}
+
+/// Writes valid UTF-8 `text` as the content of a JSON string (no quotes). Returns the bytes that
+/// escaping added (`out` grew by `text.len()` plus that).
+pub fn write_str_content_valid(text: &str, out: &mut Vec<u8>) -> usize {
+    escape_valid::<false>(text.as_bytes(), out)
+}
+
+/// Writes the JSON string literal of raw bytes (with its quotes) escaped once more, as the content
+/// of an enclosing JSON string: `"a\nb"` becomes `\"a\\nb\"`. Invalid UTF-8 is replaced and
+/// counted as in [`write_str`]. Returns the bytes the second escaping added, so the plain literal
+/// is that many bytes shorter than what was written.
+pub(super) fn write_str_escaped(
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut TranscodeStats,
+) -> usize {
+    out.reserve(bytes.len() + 4);
+    out.extend_from_slice(b"\\\"");
+    let mut added = 2;
+    for_each_repaired(bytes, stats, |run| added += escape_valid::<true>(run, out));
+    out.extend_from_slice(b"\\\"");
+    added
+}
+
+/// Calls `write` with each valid UTF-8 run of `bytes` and with U+FFFD for each invalid sequence
+/// (counted in `stats`), in order.
 #[inline]
-fn escape_valid(bytes: &[u8], out: &mut Vec<u8>) {
+fn for_each_repaired(bytes: &[u8], stats: &mut TranscodeStats, mut write: impl FnMut(&[u8])) {
+    let mut rest = bytes;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                write(valid.as_bytes());
+                return;
+            }
+            Err(err) => {
+                let (valid, after) = rest.split_at(err.valid_up_to());
+                write(valid);
+                write(REPLACEMENT);
+                stats.invalid_utf8_sequences += 1;
+                match err.error_len() {
+                    Some(bad_len) => rest = &after[bad_len..],
+                    // A sequence cut short by the end of the string: one replacement for all of it.
+                    None => return,
+                }
+            }
+        }
+    }
+}
+
+/// Escapes bytes already known to be valid UTF-8 (so multi-byte characters are copied whole), once
+/// or, with `TWICE`, a second time as the content of an enclosing JSON string (`\n` -> `\\n`,
+/// `"` -> `\\\"`). Returns the bytes added by the last level of escaping. Skips 8 bytes at a time
+/// while none of them needs escaping (most log text).
+#[inline]
+pub(super) fn escape_valid<const TWICE: bool>(bytes: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut added = 0;
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
@@ -91,17 +138,27 @@ fn escape_valid(bytes: &[u8], out: &mut Vec<u8>) {
         }
         let i = i - 1;
         out.extend_from_slice(&bytes[run_start..i]);
-        if esc == b'u' {
-            out.extend_from_slice(b"\\u00");
+        added += if esc == b'u' {
+            // Once: `\u00XX` for one byte. Twice: its backslash doubled.
+            out.extend_from_slice(if TWICE { b"\\\\u00" } else { b"\\u00" });
             out.push(HEX_DIGITS[usize::from(b >> 4)]);
             out.push(HEX_DIGITS[usize::from(b & 0x0f)]);
+            if TWICE { 1 } else { 5 }
+        } else if !TWICE {
+            out.extend_from_slice(&[b'\\', esc]);
+            1
+        } else if esc == b'"' || esc == b'\\' {
+            // `\"` and `\\` each hold two characters that need escaping again.
+            out.extend_from_slice(&[b'\\', b'\\', b'\\', esc]);
+            2
         } else {
-            out.push(b'\\');
-            out.push(esc);
-        }
+            out.extend_from_slice(&[b'\\', b'\\', esc]);
+            1
+        };
         run_start = i + 1;
     }
     out.extend_from_slice(&bytes[run_start..]);
+    added
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -123,9 +180,8 @@ fn has_zero_byte(v: u64) -> u64 {
     v.wrapping_sub(ONES) & !v & HIGHS
 }
 
-/// Writes `data` as a quoted base64 string (standard alphabet, padded).
-pub(super) fn write_base64_str(data: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
+/// Writes `data` as base64 (standard alphabet, padded), without quotes.
+pub(super) fn write_base64(data: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
     // Cannot overflow: a slice holds at most isize::MAX bytes, and 4/3 of that fits in usize.
     let encoded_len = data.len().div_ceil(3) * 4;
@@ -135,7 +191,6 @@ pub(super) fn write_base64_str(data: &[u8], out: &mut Vec<u8>) {
         // Unreachable: the buffer has exactly the padded length; leave an empty string rather than junk.
         Err(_) => out.truncate(start),
     }
-    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -219,14 +274,14 @@ mod tests {
     #[test]
     fn base64_is_standard_and_padded() {
         for (data, want) in [
-            (&b""[..], "\"\""),
-            (b"f", "\"Zg==\""),
-            (b"fo", "\"Zm8=\""),
-            (b"foo", "\"Zm9v\""),
-            (b"\xfb\xff", "\"+/8=\""),
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"\xfb\xff", "+/8="),
         ] {
             let mut out = b"x".to_vec();
-            write_base64_str(data, &mut out);
+            write_base64(data, &mut out);
             assert_eq!(&out[1..], want.as_bytes());
         }
     }

@@ -25,6 +25,42 @@ fn to_json(msgpack: &[u8]) -> Result<(String, u64), TranscodeError> {
     ))
 }
 
+/// Checks `write_value_escaped` against `write_value` then `write_str_valid`: same text between the
+/// quotes, same plain length, same stats, same error (with the buffer untouched).
+fn check_escaped(msgpack: &[u8]) -> Result<(), TestCaseError> {
+    let (mut plain, mut escaped) = (b"p".to_vec(), b"e".to_vec());
+    let (mut plain_stats, mut stats) = (TranscodeStats::default(), TranscodeStats::default());
+    let want = write_value(msgpack, &mut plain, &mut plain_stats);
+    let got = write_value_escaped(msgpack, &mut escaped, &mut stats);
+    prop_assert_eq!(plain_stats, stats);
+    match (want, got) {
+        (Ok(consumed), Ok(got)) => {
+            let text = std::str::from_utf8(&plain[1..]).unwrap();
+            let mut literal = b"e".to_vec();
+            write_str_valid(text, &mut literal);
+            literal.pop();
+            literal.remove(1);
+            prop_assert_eq!(
+                String::from_utf8(escaped).unwrap(),
+                String::from_utf8(literal).unwrap()
+            );
+            prop_assert_eq!(
+                got,
+                EscapedJson {
+                    consumed,
+                    plain_len: text.len()
+                }
+            );
+        }
+        (Err(want), Err(got)) => {
+            prop_assert_eq!(want, got);
+            prop_assert_eq!(escaped, b"e");
+        }
+        (want, got) => prop_assert!(false, "{:?} vs {:?}", want, got),
+    }
+    Ok(())
+}
+
 #[test]
 fn every_msgpack_type_has_the_documented_json() {
     let cases: &[(&str, &str)] = &[
@@ -98,6 +134,7 @@ fn every_msgpack_type_has_the_documented_json() {
         let parsed: Value = serde_json::from_str(&got).unwrap_or_else(|e| panic!("{h}: {e}"));
         let reparsed: Value = serde_json::from_str(want).unwrap();
         assert_eq!(parsed, reparsed);
+        check_escaped(&hex(h)).unwrap_or_else(|e| panic!("{h}: {e}"));
     }
 }
 
@@ -275,6 +312,7 @@ proptest! {
             }
             Err(_) => prop_assert_eq!(&out, b"x"),
         }
+        check_escaped(&bytes)?;
         let mut out = Vec::new();
         if write_map_entries(&bytes, &mut out, &mut stats).is_ok() {
             let text = format!("{{{}}}", std::str::from_utf8(&out).unwrap());
@@ -292,5 +330,30 @@ proptest! {
         let back: Value = serde_json::from_slice(&out).unwrap();
         prop_assert!(same_json(&back, &v), "{} vs {}", back, v);
         prop_assert_eq!(stats.invalid_utf8_sequences, 0);
+        check_escaped(&msgpack)?;
+    }
+
+    #[test]
+    fn escaped_json_of_tricky_strings_and_keys_is_the_json_escaped(
+        strings in prop::collection::vec(prop::collection::vec(
+            prop::sample::select(&b"a\"\\\n\x01\x1f\x7f\xc3\xa9\xff\xe2\x82"[..]), 0..12), 1..6),
+        key_kind in 0u8..4,
+    ) {
+        // A map of these strings keyed by a str, an int, a bin or an array (non-string keys).
+        let mut msgpack = Vec::new();
+        rmp::encode::write_map_len(&mut msgpack, strings.len() as u32).unwrap();
+        for (i, s) in strings.iter().enumerate() {
+            match key_kind {
+                0 => crate::msgpack::writer::write_str(&mut msgpack, s),
+                1 => drop(rmp::encode::write_uint(&mut msgpack, i as u64).unwrap()),
+                2 => rmp::encode::write_bin(&mut msgpack, s).unwrap(),
+                _ => {
+                    rmp::encode::write_array_len(&mut msgpack, 1).unwrap();
+                    crate::msgpack::writer::write_str(&mut msgpack, s);
+                }
+            }
+            crate::msgpack::writer::write_str(&mut msgpack, s);
+        }
+        check_escaped(&msgpack)?;
     }
 }

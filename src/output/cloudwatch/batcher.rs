@@ -1,7 +1,8 @@
 //! Groups events per (log group, log stream) into PutLogEvents requests; pure, with an injected clock.
 //!
 //! Invariants of every [`Request`] (the PutLogEvents rules, exactly):
-//! - at most `max_events` events and at most `max_bytes` bytes, counting message bytes + 26 per event;
+//! - at most `max_events` events and at most `max_bytes` bytes, counting message bytes + 26 per event
+//!   (the bytes of the message text itself, [`Message::raw_len`], not of its escaped form);
 //! - events sorted by timestamp, stable: equal timestamps keep their arrival order;
 //! - newest minus oldest timestamp is below `max_span_ms` (24 h);
 //! - each event's holder is in `holders`, consecutive events from one holder sharing one entry.
@@ -16,6 +17,8 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use super::message::Message;
 
 /// PutLogEvents: at most 1 MiB per request, counted as message bytes + 26 per event.
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -53,7 +56,7 @@ pub struct StreamKey {
 #[derive(Debug)]
 pub struct PendingEvent {
     pub timestamp_ms: i64,
-    pub message: String,
+    pub message: Message,
     /// Index into the request's `holders`.
     pub holder: u32,
 }
@@ -159,7 +162,7 @@ impl<H: Holder> Buffer<H> {
             && span_ms < i128::from(limits.max_span_ms)
     }
 
-    fn add(&mut self, timestamp_ms: i64, message: String, event_bytes: usize, holder: &H) {
+    fn add(&mut self, timestamp_ms: i64, message: Message, event_bytes: usize, holder: &H) {
         let holder_index = match self.holders.last() {
             Some(last) if last.same(holder) => self.holders.len() - 1,
             _ => {
@@ -214,18 +217,19 @@ impl<H: Holder> Batcher<H> {
         }
     }
 
-    /// Adds one event (message already encoded, non-empty, at most `MAX_BATCH_BYTES - 26` bytes).
+    /// Adds one event (message already encoded, non-empty, at most `MAX_BATCH_BYTES - 26` bytes of
+    /// text).
     /// Any request that became ready is appended to `ready`. `now` must not go backwards.
     pub fn push(
         &mut self,
         key: &StreamKey,
         timestamp_ms: i64,
-        message: String,
+        message: Message,
         holder: &H,
         now: Instant,
         ready: &mut Vec<Request<H>>,
     ) {
-        let event_bytes = message.len() + EVENT_OVERHEAD_BYTES;
+        let event_bytes = message.raw_len() + EVENT_OVERHEAD_BYTES;
         self.pending_bytes += event_bytes;
         self.pending_events += 1;
         let full = match self.buffers.get_mut(key) {

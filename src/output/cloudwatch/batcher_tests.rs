@@ -27,12 +27,22 @@ fn small_limits() -> Limits {
 }
 
 /// A message of exactly `len` bytes.
-fn msg(len: usize) -> String {
-    "m".repeat(len)
+fn msg(len: usize) -> Message {
+    Message::from_text(&"m".repeat(len))
+}
+
+/// A message whose text is `n` written out.
+fn num(n: impl ToString) -> Message {
+    Message::from_text(&n.to_string())
+}
+
+/// The text of a message that needs no escaping (all messages here but the escaping test's).
+fn text(m: &Message) -> &str {
+    std::str::from_utf8(m.escaped()).unwrap()
 }
 
 fn messages(req: &Request<H>) -> Vec<&str> {
-    req.events.iter().map(|e| e.message.as_str()).collect()
+    req.events.iter().map(|e| text(&e.message)).collect()
 }
 
 #[test]
@@ -80,6 +90,20 @@ fn byte_limit_counts_26_per_event_and_splits_before_the_overflowing_event() {
 }
 
 #[test]
+fn bytes_count_the_message_text_not_its_escaped_form() {
+    let mut b = Batcher::new(small_limits());
+    let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
+    // 474 quotes are 948 bytes escaped, but CloudWatch counts 474 + 26: two fill a request exactly.
+    let quotes = Message::from_text(&"\"".repeat(474));
+    assert_eq!((quotes.raw_len(), quotes.escaped().len()), (474, 948));
+    b.push(&key("a"), 0, quotes.clone(), &h, now, &mut ready);
+    assert_eq!(b.pending_bytes(), 500);
+    b.push(&key("a"), 0, quotes, &h, now, &mut ready);
+    assert_eq!(ready.len(), 1);
+    assert_eq!((ready[0].events.len(), ready[0].bytes), (2, 1_000));
+}
+
+#[test]
 fn a_maximal_event_is_a_request_of_its_own() {
     let mut b = Batcher::new(Limits::default());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
@@ -94,7 +118,7 @@ fn count_limit_sends_a_full_request_at_once() {
     let mut b = Batcher::new(Limits::default());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for i in 0..MAX_BATCH_EVENTS + 1 {
-        b.push(&key("a"), 0, i.to_string(), &h, now, &mut ready);
+        b.push(&key("a"), 0, num(i), &h, now, &mut ready);
     }
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].events.len(), MAX_BATCH_EVENTS);
@@ -119,13 +143,13 @@ fn many_equal_timestamps_keep_arrival_order() {
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for i in 0..2_000usize {
         let ts = [4, 1, 3, 0, 2][i % 5];
-        b.push(&key("s"), ts, i.to_string(), &h, now, &mut ready);
+        b.push(&key("s"), ts, num(i), &h, now, &mut ready);
     }
     b.flush_all(&mut ready);
     let got: Vec<(i64, usize)> = ready[0]
         .events
         .iter()
-        .map(|e| (e.timestamp_ms, e.message.parse().unwrap()))
+        .map(|e| (e.timestamp_ms, text(&e.message).parse().unwrap()))
         .collect();
     let mut want = got.clone();
     want.sort();
@@ -216,7 +240,7 @@ fn a_quiet_old_stream_does_not_let_the_age_queue_grow() {
     b.push(&key("quiet"), 0, "q".into(), &h, t0, &mut ready);
     for i in 0..10_000 {
         // Every second push fills the busy stream's buffer and sends it.
-        b.push(&key("busy"), 0, i.to_string(), &h, t0, &mut ready);
+        b.push(&key("busy"), 0, num(i), &h, t0, &mut ready);
     }
     assert_eq!(ready.len(), 5_000);
     assert!(b.by_age.len() <= 2 * b.streams() + 16);
@@ -232,13 +256,13 @@ fn consecutive_events_of_one_source_share_a_holder_entry() {
     let (x, y) = (Arc::new(1), Arc::new(2));
     let (now, mut ready) = (Instant::now(), Vec::new());
     for (ts, h) in [(10, &x), (11, &x), (5, &y), (12, &x), (1, &y)] {
-        b.push(&key("s"), ts, ts.to_string(), h, now, &mut ready);
+        b.push(&key("s"), ts, num(ts), h, now, &mut ready);
     }
     b.flush_all(&mut ready);
     let req = &ready[0];
     assert_eq!(req.holders.len(), 4, "x, y, x, y: only runs are merged");
     let holder_of = |m: &str| {
-        let ev = req.events.iter().find(|e| e.message == m).unwrap();
+        let ev = req.events.iter().find(|e| text(&e.message) == m).unwrap();
         *req.holders[ev.holder as usize]
     };
     assert_eq!(["10", "11", "5", "12", "1"].map(holder_of), [1, 1, 2, 1, 2]);
@@ -289,7 +313,7 @@ fn run(limits: Limits, ops: &[Op]) -> Vec<Request<H>> {
         b.push(
             &keys[stream],
             ts,
-            m,
+            Message::from_text(&m),
             &holders[holder as usize],
             now,
             &mut ready,
@@ -310,7 +334,7 @@ fn check(limits: Limits, ops: &[Op], reqs: &[Request<H>]) -> Result<(), TestCase
     for req in reqs {
         prop_assert!(!req.events.is_empty());
         prop_assert!(req.events.len() <= limits.max_events);
-        let bytes: usize = req.events.iter().map(|e| e.message.len() + 26).sum();
+        let bytes: usize = req.events.iter().map(|e| e.message.raw_len() + 26).sum();
         prop_assert_eq!(req.bytes, bytes);
         prop_assert!(bytes <= limits.max_bytes);
         let first = req.events[0].timestamp_ms;
@@ -321,7 +345,8 @@ fn check(limits: Limits, ops: &[Op], reqs: &[Request<H>]) -> Result<(), TestCase
         }
         let mut prev: Option<(i64, usize)> = None;
         for ev in &req.events {
-            let index: usize = ev.message.split(':').next().unwrap().parse().unwrap();
+            let (index, _) = text(&ev.message).split_once(':').unwrap();
+            let index: usize = index.parse().unwrap();
             if let Some((ts, i)) = prev {
                 prop_assert!(ts < ev.timestamp_ms || (ts == ev.timestamp_ms && i < index));
             }

@@ -4,9 +4,14 @@
 //! it is never longer than the encoder's `max_bytes` (a longer one is cut at a character boundary
 //! and ends with [`TRUNCATED_SUFFIX`], so the cut is visible in CloudWatch); a record that cannot be
 //! transcoded is an error and leaves `out` empty. JSON comes from [`crate::msgpack::json`], the one
-//! encoder of the crate.
+//! encoder of the crate. A [`Message`] holds the text already escaped for the request body (escaped
+//! once, straight from msgpack) and the length of the text itself, which is what CloudWatch counts;
+//! its escaped bytes are exactly what escaping [`MessageEncoder::encode`]'s text would give.
 
-use crate::msgpack::json::{TranscodeError, TranscodeStats, write_value};
+use crate::msgpack::json::{
+    TranscodeError, TranscodeStats, write_str_content, write_str_content_valid, write_value,
+    write_value_escaped,
+};
 use crate::msgpack::reader::{Token, map_get, read_token};
 
 /// Largest message of one event: CloudWatch counts message bytes + 26 against its 1 MiB event and
@@ -28,6 +33,56 @@ pub struct MessageInfo {
     pub invalid_utf8: u64,
     /// `log_key` was configured but absent from the record: the whole record was sent as JSON.
     pub log_key_missing: bool,
+}
+
+/// One encoded message, ready for the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The text escaped as the content of a JSON string (valid UTF-8, no enclosing quotes).
+    escaped: Box<[u8]>,
+    /// UTF-8 bytes of the text itself, before escaping.
+    raw_len: usize,
+}
+
+impl Message {
+    /// The message whose text is `text` (escapes it; for callers that hold plain text).
+    pub fn from_text(text: &str) -> Self {
+        let mut escaped = Vec::with_capacity(text.len());
+        write_str_content_valid(text, &mut escaped);
+        Self {
+            escaped: escaped.into_boxed_slice(),
+            raw_len: text.len(),
+        }
+    }
+
+    /// The text escaped as the content of a JSON string: what goes between the quotes.
+    pub fn escaped(&self) -> &[u8] {
+        &self.escaped
+    }
+
+    /// Length of the text itself in bytes: what CloudWatch counts against its limits.
+    pub fn raw_len(&self) -> usize {
+        self.raw_len
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw_len == 0
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Self::from_text(text)
+    }
+}
+
+/// Where the message of a record comes from.
+enum Source<'r> {
+    /// A msgpack value, written as JSON.
+    Json(&'r [u8]),
+    /// Raw str/bin bytes, written as text.
+    Text(&'r [u8]),
 }
 
 /// Turns records into CloudWatch messages; shared read-only by the output task.
@@ -52,7 +107,7 @@ impl MessageEncoder {
         Self { max_bytes, ..self }
     }
 
-    /// Writes the message for `record` (one msgpack map) into `out` (cleared first).
+    /// Writes the message for `record` (one msgpack map) as plain text into `out` (cleared first).
     ///
     /// Without `log_key`: the record as JSON. With `log_key`: the value of that top-level key, a
     /// str/bin value as raw text, anything else as JSON; when the key is missing, the whole record
@@ -61,20 +116,12 @@ impl MessageEncoder {
         out.clear();
         let mut stats = TranscodeStats::default();
         let mut info = MessageInfo::default();
-        let key_value = self.log_key.as_deref().map(|key| map_get(record, key));
-        let result = match key_value {
-            None => write_value(record, out, &mut stats).map(drop),
-            Some(None) => {
-                info.log_key_missing = true;
-                write_value(record, out, &mut stats).map(drop)
+        let result = match self.source(record, &mut info) {
+            Source::Json(value) => write_value(value, out, &mut stats).map(drop),
+            Source::Text(raw) => {
+                write_lossy_utf8(raw, out, &mut stats);
+                Ok(())
             }
-            Some(Some(value)) => match read_token(value, 0) {
-                Ok((Token::Str(raw) | Token::Bin(raw), _)) => {
-                    write_lossy_utf8(raw, out, &mut stats);
-                    Ok(())
-                }
-                _ => write_value(value, out, &mut stats).map(drop),
-            },
         };
         if let Err(err) = result {
             out.clear();
@@ -84,15 +131,50 @@ impl MessageEncoder {
         info.truncated = truncate(out, self.max_bytes);
         Ok(info)
     }
-}
 
-/// Copies an encoded message out of the encoder's buffer into an exactly sized `String` (the
-/// buffer keeps its capacity for the next record). The encoder's output is valid UTF-8, so this
-/// is one validation pass and one copy; the lossy path never runs.
-pub fn message_string(buf: &[u8]) -> String {
-    match std::str::from_utf8(buf) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(buf).into_owned(),
+    /// The message for `record`, as [`encode`](Self::encode) describes, escaped for the request
+    /// body in the same pass. `scratch` is working space (its contents are replaced); the message
+    /// gets an exactly sized copy.
+    pub fn encode_message(
+        &self,
+        record: &[u8],
+        scratch: &mut Vec<u8>,
+    ) -> Result<(Message, MessageInfo), TranscodeError> {
+        scratch.clear();
+        let mut stats = TranscodeStats::default();
+        let mut info = MessageInfo::default();
+        let raw_len = match self.source(record, &mut info) {
+            Source::Json(value) => write_value_escaped(value, scratch, &mut stats)?.plain_len,
+            Source::Text(raw) => write_str_content(raw, scratch, &mut stats),
+        };
+        if raw_len > self.max_bytes {
+            // Rare: cut the plain text exactly as `encode` does, then escape what is left.
+            let info = self.encode(record, scratch)?;
+            // `encode` writes valid UTF-8, so this borrows and never replaces anything.
+            let message = Message::from_text(&String::from_utf8_lossy(scratch));
+            return Ok((message, info));
+        }
+        info.invalid_utf8 = stats.invalid_utf8_sequences;
+        let message = Message {
+            escaped: Box::from(&scratch[..]),
+            raw_len,
+        };
+        Ok((message, info))
+    }
+
+    /// Where the message of `record` comes from; notes a missing `log_key` in `info`.
+    fn source<'r>(&self, record: &'r [u8], info: &mut MessageInfo) -> Source<'r> {
+        let Some(key) = self.log_key.as_deref() else {
+            return Source::Json(record);
+        };
+        let Some(value) = map_get(record, key) else {
+            info.log_key_missing = true;
+            return Source::Json(record);
+        };
+        match read_token(value, 0) {
+            Ok((Token::Str(raw) | Token::Bin(raw), _)) => Source::Text(raw),
+            _ => Source::Json(value),
+        }
     }
 }
 
@@ -145,192 +227,5 @@ fn truncate(text: &mut Vec<u8>, max_bytes: usize) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-    use crate::msgpack::writer::{write_map_len, write_str};
-
-    /// A msgpack map of string keys to already-encoded msgpack values.
-    fn record(pairs: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_map_len(&mut out, pairs.len() as u32);
-        for (k, v) in pairs {
-            write_str(&mut out, k.as_bytes());
-            out.extend_from_slice(v);
-        }
-        out
-    }
-
-    fn mp_str(s: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        write_str(&mut out, s);
-        out
-    }
-
-    fn encode(enc: &MessageEncoder, rec: &[u8]) -> (String, MessageInfo) {
-        let mut out = b"left over".to_vec();
-        let info = enc.encode(rec, &mut out).unwrap();
-        (String::from_utf8(out).unwrap(), info)
-    }
-
-    #[test]
-    fn without_log_key_the_record_is_json() {
-        let rec = record(&[("log", &mp_str(b"hi \"x\"")), ("n", &[0x07])]);
-        let (msg, info) = encode(&MessageEncoder::new(None), &rec);
-        assert_eq!(msg, r#"{"log":"hi \"x\"","n":7}"#);
-        assert_eq!(info, MessageInfo::default());
-    }
-
-    #[test]
-    fn log_key_string_value_is_sent_raw() {
-        let rec = record(&[
-            ("source", &mp_str(b"stdout")),
-            ("log", &mp_str(b"a \"q\"\n")),
-        ]);
-        let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-        assert_eq!(msg, "a \"q\"\n");
-        assert_eq!(info, MessageInfo::default());
-    }
-
-    #[test]
-    fn log_key_bin_value_is_sent_raw() {
-        let rec = record(&[("log", &[0xc4, 0x03, b'a', b'b', b'c'])]);
-        assert_eq!(encode(&MessageEncoder::new(Some("log")), &rec).0, "abc");
-    }
-
-    #[test]
-    fn log_key_non_string_value_is_json() {
-        let inner = record(&[("level", &mp_str(b"info"))]);
-        let rec = record(&[("log", &inner), ("n", &[0x01])]);
-        let enc = MessageEncoder::new(Some("log"));
-        assert_eq!(encode(&enc, &rec).0, r#"{"level":"info"}"#);
-        let rec = record(&[("log", &[0xcd, 0x01, 0x00])]);
-        assert_eq!(encode(&enc, &rec).0, "256");
-        let rec = record(&[("log", &[0xc0])]);
-        assert_eq!(encode(&enc, &rec).0, "null");
-    }
-
-    #[test]
-    fn missing_log_key_falls_back_to_the_whole_record() {
-        let rec = record(&[("message", &mp_str(b"hi"))]);
-        let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-        assert_eq!(msg, r#"{"message":"hi"}"#);
-        assert!(info.log_key_missing);
-        assert!(!info.truncated);
-    }
-
-    #[test]
-    fn empty_log_value_is_an_empty_message() {
-        let rec = record(&[("log", &mp_str(b""))]);
-        let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-        assert_eq!(msg, "");
-        assert_eq!(info, MessageInfo::default());
-    }
-
-    #[test]
-    fn invalid_utf8_is_replaced_and_counted_raw_and_json() {
-        let rec = record(&[("log", &mp_str(b"a\xffb\xe2\x82"))]);
-        let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-        assert_eq!(msg, "a\u{FFFD}b\u{FFFD}");
-        assert_eq!(info.invalid_utf8, 2);
-        let (msg, info) = encode(&MessageEncoder::new(None), &rec);
-        assert_eq!(msg, "{\"log\":\"a\u{FFFD}b\u{FFFD}\"}");
-        assert_eq!(info.invalid_utf8, 2);
-    }
-
-    #[test]
-    fn long_message_is_cut_with_the_suffix_to_exactly_the_limit() {
-        let rec = record(&[("log", &mp_str(&[b'x'; 100]))]);
-        let enc = MessageEncoder::new(Some("log")).with_max_bytes(50);
-        let (msg, info) = encode(&enc, &rec);
-        assert!(info.truncated);
-        assert_eq!(msg.len(), 50);
-        assert_eq!(msg, format!("{}{TRUNCATED_SUFFIX}", "x".repeat(36)));
-    }
-
-    #[test]
-    fn message_at_the_limit_is_not_cut() {
-        let rec = record(&[("log", &mp_str(&[b'x'; 50]))]);
-        let enc = MessageEncoder::new(Some("log")).with_max_bytes(50);
-        let (msg, info) = encode(&enc, &rec);
-        assert!(!info.truncated);
-        assert_eq!(msg.len(), 50);
-    }
-
-    #[test]
-    fn cut_never_splits_a_character() {
-        // 'é' is 2 bytes; after the leading 'x' the 36-byte cut point falls inside the 18th 'é'.
-        let text = format!("x{}", "é".repeat(50));
-        let rec = record(&[("log", &mp_str(text.as_bytes()))]);
-        let enc = MessageEncoder::new(Some("log")).with_max_bytes(50);
-        let (msg, info) = encode(&enc, &rec);
-        assert!(info.truncated);
-        assert_eq!(msg, format!("x{}{TRUNCATED_SUFFIX}", "é".repeat(17)));
-        assert_eq!(msg.len(), 49);
-    }
-
-    #[test]
-    fn json_record_over_the_limit_is_cut_too() {
-        let rec = record(&[("log", &mp_str(&[b'y'; 200]))]);
-        let (msg, info) = encode(&MessageEncoder::new(None).with_max_bytes(64), &rec);
-        assert!(info.truncated);
-        assert_eq!(
-            msg,
-            format!("{{\"log\":\"{}{TRUNCATED_SUFFIX}", "y".repeat(42))
-        );
-    }
-
-    #[test]
-    fn default_limit_keeps_message_plus_overhead_within_one_mebibyte() {
-        let rec = record(&[("log", &mp_str(&vec![b'z'; 1 << 20]))]);
-        let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-        assert!(info.truncated);
-        assert_eq!(msg.len(), MAX_EVENT_BYTES);
-        assert_eq!(msg.len() + 26, 1 << 20);
-        assert!(msg.ends_with(TRUNCATED_SUFFIX));
-    }
-
-    #[test]
-    fn corrupt_record_is_an_error_and_leaves_nothing() {
-        let mut rec = record(&[("log", &mp_str(b"hello"))]);
-        rec.truncate(rec.len() - 2);
-        for enc in [MessageEncoder::new(None), MessageEncoder::new(Some("log"))] {
-            let mut out = b"old".to_vec();
-            assert!(enc.encode(&rec, &mut out).is_err());
-            assert!(out.is_empty());
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn any_value_gives_valid_utf8_within_the_limit(
-            raw in proptest::collection::vec(any::<u8>(), 0..300),
-            max_bytes in 0usize..120,
-            use_key in any::<bool>(),
-        ) {
-            let rec = record(&[("log", &mp_str(&raw))]);
-            let enc = MessageEncoder::new(use_key.then_some("log")).with_max_bytes(max_bytes);
-            let mut out = Vec::new();
-            let info = enc.encode(&rec, &mut out).unwrap();
-            let msg = String::from_utf8(out).unwrap();
-            prop_assert!(msg.len() <= max_bytes);
-            let full = if use_key {
-                String::from_utf8_lossy(&raw).into_owned()
-            } else {
-                let mut json = Vec::new();
-                let mut stats = TranscodeStats::default();
-                write_value(&rec, &mut json, &mut stats).unwrap();
-                String::from_utf8(json).unwrap()
-            };
-            prop_assert_eq!(info.truncated, full.len() > max_bytes);
-            if info.truncated {
-                let kept = msg.strip_suffix(TRUNCATED_SUFFIX).unwrap_or(&msg);
-                prop_assert!(full.starts_with(kept));
-                prop_assert!(kept.len() + 4 > max_bytes.saturating_sub(TRUNCATED_SUFFIX.len()));
-            } else {
-                prop_assert_eq!(msg, full);
-            }
-        }
-    }
-}
+#[path = "message_tests.rs"]
+mod tests;

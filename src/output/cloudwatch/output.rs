@@ -16,7 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use super::batcher::{Batcher, Limits, Request, Window, check_window};
 use super::client::CwClient;
-use super::message::{MessageEncoder, message_string};
+use super::message::MessageEncoder;
 use super::naming::Naming;
 use super::sender::{self, CreatePolicy, SendMetrics, Shared};
 use crate::config::cloudwatch::CloudWatchOutputConfig;
@@ -165,14 +165,14 @@ impl CloudWatchOutput {
                     continue;
                 }
             }
-            let info = match self.encoder.encode(&event.record, scratch) {
-                Ok(info) => info,
+            let (message, info) = match self.encoder.encode_message(&event.record, scratch) {
+                Ok(encoded) => encoded,
                 Err(_) => {
                     self.drop_event(batch, &self.events.encode_error, "cannot be encoded");
                     continue;
                 }
             };
-            if scratch.is_empty() {
+            if message.is_empty() {
                 self.drop_event(batch, &self.events.empty, "has an empty message");
                 continue;
             }
@@ -189,7 +189,6 @@ impl CloudWatchOutput {
                     .invalid_utf8
                     .increment(info.invalid_utf8);
             }
-            let message = message_string(scratch);
             let key = self.naming.key(&event.tag, &event.record);
             batcher.push(&key, timestamp_ms, message, batch, now, ready);
         }
