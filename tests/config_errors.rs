@@ -141,3 +141,51 @@ workers = 0
     );
     assert!(errors.to_string().contains("3653"), "{errors}");
 }
+
+#[test]
+fn s3_mistakes_are_all_listed_with_their_lines() {
+    let text = r#"[[inputs]]
+name = "forward"
+
+[[outputs]]
+name = "s3"
+match = "*"
+bucket = "My_Bucket"
+total_file_size = "500K"
+upload_chunk_size = "1M"
+s3_key_format = "/logs/$TAG[x]/%Q"
+storage_class = "COLDEST"
+canned_acl = "everyone"
+workers = 0
+external_id = "x"
+"#;
+    let errors = load_str(text, "s3.toml").unwrap_err();
+    let got: Vec<(Option<usize>, &str)> = errors
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(7), "outputs[0].bucket"),
+            (Some(8), "outputs[0].total_file_size"),
+            (Some(9), "outputs[0].upload_chunk_size"),
+            (Some(10), "outputs[0].s3_key_format"),
+            (Some(11), "outputs[0].storage_class"),
+            (Some(12), "outputs[0].canned_acl"),
+            (Some(13), "outputs[0].workers"),
+            (Some(14), "outputs[0].external_id"),
+        ],
+        "{errors}"
+    );
+    let text = errors.to_string();
+    assert!(
+        text.contains("STANDARD_IA"),
+        "allowed values listed: {text}"
+    );
+    assert!(text.contains("%Q") || text.contains("$TAG[x]"), "{text}");
+    // A minimal block is enough: everything else has Fluent Bit's defaults.
+    let ok = "[[inputs]]\nname = \"forward\"\n\n[[outputs]]\nname = \"s3\"\nmatch = \"*\"\nbucket = \"logs\"\n";
+    load_str(ok, "s3.toml").unwrap();
+}

@@ -306,3 +306,52 @@ fn an_s3_outage_loses_nothing() {
     let sent = lines("outage", 0..500);
     assert_exactly(&logs_in(&bucket2, &sent), &sent);
 }
+
+#[test]
+fn a_full_store_drops_newest_when_told_to_and_counts_it() {
+    let mut moto = Moto::start();
+    let store = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let fl = start(
+        port,
+        &moto,
+        store.path(),
+        "upload_timeout = \"1s\"\nstore_dir_limit_size = \"6M\"\nstore_dir_overflow = \"drop_newest\"",
+    );
+    moto.stop(); // Nothing can be uploaded: staged bytes only grow.
+    let pad = "z".repeat(500);
+    let mut conn = connect(port);
+    for f in 0..20 {
+        let logs: Vec<String> = (0..1000).map(|i| format!("{f}-{i} {pad}")).collect();
+        conn.write_all(&forward_frame("app", &logs, None)).unwrap();
+    }
+    fl.wait_for("drops to be counted", Duration::from_secs(30), || {
+        fl.metric(
+            "firelane_output_dropped_records_total",
+            "reason=\"store_full\"",
+        ) > 0.0
+    });
+    let staged = fl.metric("firelane_s3_staged_bytes", "s3.0");
+    assert!(
+        (6_000_000.0..10_000_000.0).contains(&staged),
+        "staging stopped near the limit (one round past it at most): {staged}"
+    );
+    let kept = fl.metric("firelane_s3_staged_records_total", "s3.0");
+    let dropped = fl.metric(
+        "firelane_output_dropped_records_total",
+        "reason=\"store_full\"",
+    );
+    fl.wait_for(
+        "every record staged or dropped",
+        Duration::from_secs(30),
+        || {
+            fl.metric("firelane_s3_staged_records_total", "s3.0")
+                + fl.metric(
+                    "firelane_output_dropped_records_total",
+                    "reason=\"store_full\"",
+                )
+                >= 20_000.0
+        },
+    );
+    assert!(kept > 0.0 && dropped > 0.0);
+}

@@ -132,6 +132,39 @@ impl Bucket {
         })
     }
 
+    /// Starts a multipart upload; returns its id.
+    pub fn create_multipart(&self, key: &str) -> String {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .create_multipart_upload()
+                .bucket(&self.name)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            out.upload_id().unwrap().to_owned()
+        })
+    }
+
+    /// Uploads one part; returns its ETag.
+    pub fn upload_part(&self, key: &str, upload_id: &str, number: i32, body: Vec<u8>) -> String {
+        self.rt.block_on(async {
+            let out = self
+                .client
+                .upload_part()
+                .bucket(&self.name)
+                .key(key)
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap();
+            out.e_tag().unwrap().to_owned()
+        })
+    }
+
     /// Multipart uploads still open.
     pub fn open_uploads(&self) -> usize {
         self.rt.block_on(async {
