@@ -355,3 +355,57 @@ fn a_full_store_drops_newest_when_told_to_and_counts_it() {
     );
     assert!(kept > 0.0 && dropped > 0.0);
 }
+
+#[test]
+fn fluent_logger_records_arrive_whole_one_object_per_tag() {
+    let moto = Moto::start();
+    let bucket = Bucket::create(&moto, "logs");
+    let store = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut fl = start(
+        port,
+        &moto,
+        store.path(),
+        "compression = \"zstd\"\njson_date_key = false\ns3_key_format = \"/py/$TAG[1]/$UUID.json.zst\"",
+    );
+    let out = std::process::Command::new(common::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/fluent_send.py"
+        ))
+        .args(["127.0.0.1", &port.to_string(), "py", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(fl.terminate(), 0, "SIGTERM uploads what is staged");
+    for sub in 0..3 {
+        let tag = format!("py.sub{sub}");
+        let want: Vec<&serde_json::Value> = sent
+            .iter()
+            .filter(|s| s["tag"] == tag.as_str())
+            .map(|s| &s["record"])
+            .collect();
+        let objects: Vec<_> = bucket
+            .objects()
+            .into_iter()
+            .filter(|o| o.key.starts_with(&format!("py/sub{sub}/")))
+            .collect();
+        assert_eq!(objects.len(), 1, "one object for {tag}");
+        assert!(objects[0].key.ends_with(".json.zst"), "{}", objects[0].key);
+        let got = objects[0].lines();
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            want,
+            "records of {tag}, whole and in order"
+        );
+    }
+}
