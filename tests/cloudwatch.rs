@@ -346,35 +346,14 @@ fn fluent_logger_records_arrive_as_json_through_an_assumed_role() {
         moto.endpoint()
     );
     let fl = start(port, &moto, &extra);
-    let out = std::process::Command::new(common::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/fluent_send.py"
-        ))
-        .args(["127.0.0.1", &port.to_string(), "py", "60"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let sent = common::fluent_send(port, "py", 60);
     fl.wait_for("every record delivered", Duration::from_secs(30), || {
         fl.metric("firelane_output_records_total", "cloudwatch_logs.0") == 60.0
     });
     let cw = moto.logs();
     for sub in 0..3 {
         let tag = format!("py.sub{sub}");
-        let want: Vec<&serde_json::Value> = sent
-            .iter()
-            .filter(|s| s["tag"] == tag.as_str())
-            .map(|s| &s["record"])
-            .collect();
+        let want = common::records_of(&sent, &tag);
         let got: Vec<serde_json::Value> = cw
             .events("/firelane/e2e", &format!("py/{tag}"))
             .iter()

@@ -25,17 +25,22 @@ name = "null"
 match_regex = "app.(["
 "#;
 
+/// Each problem's line and key path, in order.
+fn lines_and_keys(errors: &firelane::config::ConfigErrors) -> Vec<(Option<usize>, &str)> {
+    errors
+        .problems
+        .iter()
+        .map(|p| (p.line, p.key.as_str()))
+        .collect()
+}
+
 #[test]
 fn every_mistake_is_reported_with_file_line_and_key() {
     let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
     file.write_all(BROKEN.as_bytes()).unwrap();
     let errors = load_file(file.path()).unwrap_err();
     let origin = file.path().display().to_string();
-    let got: Vec<(Option<usize>, &str)> = errors
-        .problems
-        .iter()
-        .map(|p| (p.line, p.key.as_str()))
-        .collect();
+    let got = lines_and_keys(&errors);
     assert_eq!(
         got,
         [
@@ -112,21 +117,13 @@ retry_limit = "sometimes"
 workers = 0
 "#;
     let errors = load_str(text, "fb.toml").unwrap_err();
-    let got: Vec<(Option<usize>, &str)> = errors
-        .problems
-        .iter()
-        .map(|p| (p.line, p.key.as_str()))
-        .collect();
+    let got = lines_and_keys(&errors);
     // retry_limit fails to deserialize, which hides the semantic checks of that table; fix it
     // and the rest show up together.
     assert_eq!(got, [(Some(13), "outputs[0].retry_limit")], "{errors}");
     let fixed = text.replace("retry_limit = \"sometimes\"", "retry_limit = 3");
     let errors = load_str(&fixed, "fb.toml").unwrap_err();
-    let got: Vec<(Option<usize>, &str)> = errors
-        .problems
-        .iter()
-        .map(|p| (p.line, p.key.as_str()))
-        .collect();
+    let got = lines_and_keys(&errors);
     assert_eq!(
         got,
         [
@@ -160,11 +157,7 @@ workers = 0
 external_id = "x"
 "#;
     let errors = load_str(text, "s3.toml").unwrap_err();
-    let got: Vec<(Option<usize>, &str)> = errors
-        .problems
-        .iter()
-        .map(|p| (p.line, p.key.as_str()))
-        .collect();
+    let got = lines_and_keys(&errors);
     assert_eq!(
         got,
         [

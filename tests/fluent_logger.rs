@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -14,21 +13,7 @@ use common::*;
 fn python_fluent_logger_records_arrive_exactly() {
     let port = free_port();
     let fl = Firelane::start(&forward_to_file(port, ""));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fluent_send.py");
-    let out = Command::new(python())
-        .args([script, "127.0.0.1", &port.to_string(), "py", "400"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sender failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let sent = common::fluent_send(port, "py", 400);
     assert_eq!(sent.len(), 400);
 
     let path = fl.path("out.log");

@@ -44,6 +44,32 @@ store_dir = "{store}"
     )
 }
 
+/// moto with the bucket `logs`, a store directory, and a port for firelane's Forward input.
+struct Env {
+    moto: Moto,
+    bucket: Bucket,
+    store: tempfile::TempDir,
+    port: u16,
+}
+
+impl Env {
+    /// Starts firelane with the output's `extra` options.
+    fn start(&self, extra: &str) -> Firelane {
+        start(self.port, &self.moto, self.store.path(), extra)
+    }
+
+    fn new() -> Self {
+        let moto = Moto::start();
+        let bucket = Bucket::create(&moto, "logs");
+        Env {
+            moto,
+            bucket,
+            store: tempfile::tempdir().unwrap(),
+            port: free_port(),
+        }
+    }
+}
+
 fn start(port: u16, moto: &Moto, store: &std::path::Path, extra: &str) -> Firelane {
     Firelane::start_env(
         &config(port, moto, store, extra),
@@ -103,23 +129,17 @@ fn assert_exactly(got: &[String], sent: &[String]) {
 
 #[test]
 fn objects_get_their_keys_and_hold_exactly_the_records_gzip_and_time_rotation() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let fl = start(
-        port,
-        &moto,
-        store.path(),
+    let env = Env::new();
+    let fl = env.start(
         "compression = \"gzip\"\nupload_timeout = \"1s\"\nstatic_file_path = true\n\
          s3_key_format = \"/app/$TAG[1]/%Y/%m/%d/%H%M%S-$INDEX.gz\"",
     );
-    send_acked(port, "ecs.web", "web", 5, 200);
-    send_acked(port, "ecs.worker", "worker", 1, 50);
+    send_acked(env.port, "ecs.web", "web", 5, 200);
+    send_acked(env.port, "ecs.worker", "worker", 1, 50);
     fl.wait_for("two objects", Duration::from_secs(30), || {
-        bucket.keys().len() == 2
+        env.bucket.keys().len() == 2
     });
-    let keys = bucket.keys();
+    let keys = env.bucket.keys();
     // Keys: the tag part, the first record's time (1700000000 = 2023-11-14 22:13:20 UTC), $INDEX.
     let names: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
     assert!(
@@ -131,7 +151,8 @@ fn objects_get_their_keys_and_hold_exactly_the_records_gzip_and_time_rotation() 
         keys.iter().all(|k| k.starts_with("app/")),
         "no leading slash: {keys:?}"
     );
-    let web = bucket
+    let web = env
+        .bucket
         .objects()
         .into_iter()
         .find(|o| o.key.starts_with("app/web/"))
@@ -150,30 +171,23 @@ fn objects_get_their_keys_and_hold_exactly_the_records_gzip_and_time_rotation() 
     );
     assert_eq!(first["container_name"], "/app");
     // Time rotation: a later record goes into a new object once the first was uploaded.
-    send_acked(port, "ecs.web", "late", 1, 10);
+    send_acked(env.port, "ecs.web", "late", 1, 10);
     fl.wait_for("a third object", Duration::from_secs(30), || {
-        bucket.keys().len() == 3
+        env.bucket.keys().len() == 3
     });
     assert_eq!(fl.metric("firelane_s3_objects_total", "put_object"), 3.0);
     assert_eq!(fl.metric("firelane_output_records_total", "s3.0"), 1060.0);
-    assert_eq!(bucket.open_uploads(), 0);
+    assert_eq!(env.bucket.open_uploads(), 0);
 }
 
 #[test]
 fn large_files_go_by_multipart_and_arrive_whole() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let fl = start(
-        port,
-        &moto,
-        store.path(),
-        "total_file_size = \"12M\"\nupload_chunk_size = \"5M\"\nupload_timeout = \"2s\"",
-    );
+    let env = Env::new();
+    let fl =
+        env.start("total_file_size = \"12M\"\nupload_chunk_size = \"5M\"\nupload_timeout = \"2s\"");
     // ~13 MB of plain JSON lines: one 12M+ object by multipart, the rest later.
     let pad = "x".repeat(900);
-    let mut conn = connect(port);
+    let mut conn = connect(env.port);
     let mut sent = Vec::new();
     for f in 0..130 {
         let logs: Vec<String> = (0..100).map(|i| format!("{f}-{i} {pad}")).collect();
@@ -184,14 +198,14 @@ fn large_files_go_by_multipart_and_arrive_whole() {
         assert_eq!(read_ack(&mut conn), chunk);
     }
     fl.wait_for("every record in S3", Duration::from_secs(60), || {
-        logs_in(&bucket, &sent).len() >= sent.len()
+        logs_in(&env.bucket, &sent).len() >= sent.len()
     });
-    assert_exactly(&logs_in(&bucket, &sent), &sent);
+    assert_exactly(&logs_in(&env.bucket, &sent), &sent);
     assert!(fl.metric("firelane_s3_objects_total", "multipart") >= 1.0);
     // 12M+ in 5 MiB parts: the short tail joins the last part.
     assert!(fl.metric("firelane_s3_parts_total", "s3.0") >= 2.0);
-    assert_eq!(bucket.open_uploads(), 0, "no upload left open");
-    let store_files = std::fs::read_dir(store.path().join("s3.0"))
+    assert_eq!(env.bucket.open_uploads(), 0, "no upload left open");
+    let store_files = std::fs::read_dir(env.store.path().join("s3.0"))
         .unwrap()
         .count();
     assert!(
@@ -202,22 +216,16 @@ fn large_files_go_by_multipart_and_arrive_whole() {
 
 #[test]
 fn zstd_log_key_and_object_settings() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let fl = start(
-        port,
-        &moto,
-        store.path(),
+    let env = Env::new();
+    let fl = env.start(
         "compression = \"zstd\"\nlog_key = \"log\"\nupload_timeout = \"1s\"\n\
          content_type = \"text/plain\"\nstorage_class = \"STANDARD_IA\"\nsend_content_md5 = true",
     );
-    send_acked(port, "app", "raw", 2, 100);
+    send_acked(env.port, "app", "raw", 2, 100);
     fl.wait_for("an object", Duration::from_secs(30), || {
-        !bucket.keys().is_empty()
+        !env.bucket.keys().is_empty()
     });
-    let objects = bucket.objects();
+    let objects = env.bucket.objects();
     assert_eq!(objects.len(), 1);
     let o = &objects[0];
     assert!(
@@ -243,61 +251,47 @@ fn zstd_log_key_and_object_settings() {
 
 #[test]
 fn sigterm_uploads_everything_staged() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut fl = start(port, &moto, store.path(), "compression = \"gzip\"");
-    send_acked(port, "app", "term", 10, 100);
+    let env = Env::new();
+    let mut fl = env.start("compression = \"gzip\"");
+    send_acked(env.port, "app", "term", 10, 100);
     assert!(
-        bucket.keys().is_empty(),
+        env.bucket.keys().is_empty(),
         "nothing due yet (10m timeout, 100M size)"
     );
     assert_eq!(fl.terminate(), 0);
     let sent = lines("term", 0..1000);
-    assert_exactly(&logs_in(&bucket, &sent), &sent);
+    assert_exactly(&logs_in(&env.bucket, &sent), &sent);
 }
 
 #[test]
 fn sigkill_then_restart_uploads_every_acked_record() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut fl = start(port, &moto, store.path(), "compression = \"gzip\"");
-    send_acked(port, "app", "kill", 20, 100);
+    let env = Env::new();
+    let mut fl = env.start("compression = \"gzip\"");
+    send_acked(env.port, "app", "kill", 20, 100);
     common::signal(&fl.child, "KILL");
     fl.child.wait().unwrap();
-    assert!(bucket.keys().is_empty());
-    let fl2 = start(port, &moto, store.path(), "compression = \"gzip\"");
+    assert!(env.bucket.keys().is_empty());
+    let fl2 = env.start("compression = \"gzip\"");
     fl2.wait_for("the recovered object", Duration::from_secs(30), || {
-        !bucket.keys().is_empty()
+        !env.bucket.keys().is_empty()
     });
     let sent = lines("kill", 0..2000);
-    assert_exactly(&logs_in(&bucket, &sent), &sent);
+    assert_exactly(&logs_in(&env.bucket, &sent), &sent);
     assert_eq!(fl2.metric("firelane_s3_recovered_files_total", "s3.0"), 1.0);
 }
 
 #[test]
 fn an_s3_outage_loses_nothing() {
-    let mut moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let fl = start(
-        port,
-        &moto,
-        store.path(),
-        "upload_timeout = \"1s\"\ncompression = \"gzip\"",
-    );
-    moto.stop();
-    send_acked(port, "app", "outage", 5, 100);
+    let mut env = Env::new();
+    let fl = env.start("upload_timeout = \"1s\"\ncompression = \"gzip\"");
+    env.moto.stop();
+    send_acked(env.port, "app", "outage", 5, 100);
     fl.wait_for("failed upload attempts", Duration::from_secs(30), || {
         fl.metric("firelane_output_retries_total", "s3.0") >= 2.0
     });
     // The stand-in comes back empty: the bucket is re-created, the upload goes through.
-    moto.restart();
-    let bucket2 = Bucket::create(&moto, &bucket.name);
+    env.moto.restart();
+    let bucket2 = Bucket::create(&env.moto, &env.bucket.name);
     fl.wait_for(
         "the object after the outage",
         Duration::from_secs(90),
@@ -309,18 +303,14 @@ fn an_s3_outage_loses_nothing() {
 
 #[test]
 fn a_full_store_drops_newest_when_told_to_and_counts_it() {
-    let mut moto = Moto::start();
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let fl = start(
-        port,
-        &moto,
-        store.path(),
-        "upload_timeout = \"1s\"\nstore_dir_limit_size = \"6M\"\nstore_dir_overflow = \"drop_newest\"",
+    let mut env = Env::new();
+    let fl = env.start(
+        "upload_timeout = \"1s\"\nstore_dir_limit_size = \"6M\"\n\
+         store_dir_overflow = \"drop_newest\"",
     );
-    moto.stop(); // Nothing can be uploaded: staged bytes only grow.
+    env.moto.stop(); // Nothing can be uploaded: staged bytes only grow.
     let pad = "z".repeat(500);
-    let mut conn = connect(port);
+    let mut conn = connect(env.port);
     for f in 0..20 {
         let logs: Vec<String> = (0..1000).map(|i| format!("{f}-{i} {pad}")).collect();
         conn.write_all(&forward_frame("app", &logs, None)).unwrap();
@@ -358,43 +348,18 @@ fn a_full_store_drops_newest_when_told_to_and_counts_it() {
 
 #[test]
 fn fluent_logger_records_arrive_whole_one_object_per_tag() {
-    let moto = Moto::start();
-    let bucket = Bucket::create(&moto, "logs");
-    let store = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut fl = start(
-        port,
-        &moto,
-        store.path(),
-        "compression = \"zstd\"\njson_date_key = false\ns3_key_format = \"/py/$TAG[1]/$UUID.json.zst\"",
+    let env = Env::new();
+    let mut fl = env.start(
+        "compression = \"zstd\"\njson_date_key = false\n\
+         s3_key_format = \"/py/$TAG[1]/$UUID.json.zst\"",
     );
-    let out = std::process::Command::new(common::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/fluent_send.py"
-        ))
-        .args(["127.0.0.1", &port.to_string(), "py", "60"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let sent = common::fluent_send(env.port, "py", 60);
     assert_eq!(fl.terminate(), 0, "SIGTERM uploads what is staged");
     for sub in 0..3 {
         let tag = format!("py.sub{sub}");
-        let want: Vec<&serde_json::Value> = sent
-            .iter()
-            .filter(|s| s["tag"] == tag.as_str())
-            .map(|s| &s["record"])
-            .collect();
-        let objects: Vec<_> = bucket
+        let want = common::records_of(&sent, &tag);
+        let objects: Vec<_> = env
+            .bucket
             .objects()
             .into_iter()
             .filter(|o| o.key.starts_with(&format!("py/sub{sub}/")))

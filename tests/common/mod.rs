@@ -341,3 +341,37 @@ pub fn python() -> PathBuf {
     );
     venv
 }
+
+/// Sends `n` records with Python's fluent-logger (tests/py/fluent_send.py) to 127.0.0.1:`port`
+/// under tags `<prefix>.sub0..2`; returns what it sent, one `{"tag", "record"}` object per record.
+pub fn fluent_send(port: u16, prefix: &str, n: usize) -> Vec<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/fluent_send.py");
+    let out = Command::new(python())
+        .args([
+            script,
+            "127.0.0.1",
+            &port.to_string(),
+            prefix,
+            &n.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sender failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The records `fluent_send` sent under `tag`, in order.
+pub fn records_of<'a>(sent: &'a [serde_json::Value], tag: &str) -> Vec<&'a serde_json::Value> {
+    sent.iter()
+        .filter(|s| s["tag"] == tag)
+        .map(|s| &s["record"])
+        .collect()
+}
