@@ -142,6 +142,11 @@ pub struct S3OutputConfig {
     pub external_id: Option<String>,
     /// Shared config/credentials profile to use.
     pub profile: Option<String>,
+    /// Upload each tag's files one at a time, in the order they were sealed, so a retried upload
+    /// never lands after a later file of the same tag (default true, as in Fluent Bit). Files of
+    /// different tags still go up `workers` at a time.
+    #[serde(default = "default_true")]
+    pub preserve_data_ordering: Flag,
     /// Files uploaded at once (default 2).
     #[serde(default = "default_workers")]
     pub workers: usize,
@@ -173,6 +178,9 @@ fn default_date_format() -> DateFormat {
 }
 fn default_retry_limit() -> RetryLimit {
     RetryLimit::Unlimited
+}
+fn default_true() -> Flag {
+    Flag(true)
 }
 fn default_workers() -> usize {
     2

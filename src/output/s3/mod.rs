@@ -16,6 +16,8 @@ pub mod lines;
 pub mod output;
 /// PutObject or multipart, and the byte range of every part.
 pub mod parts;
+/// Staging one round of batches durably.
+pub mod round;
 /// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
 pub mod stage;
 /// The store directory: staging files per tag, sealing, start-up recovery.

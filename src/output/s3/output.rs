@@ -7,7 +7,7 @@
 //! (shutdown) every open file is sealed and the task waits for its uploads; what the grace period
 //! cuts short stays on disk and is uploaded at the next start.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,12 +19,12 @@ use tokio::task::JoinSet;
 
 use super::client::{ObjectSettings, S3Client};
 use super::lines::LineEncoder;
+use super::round::stage_round;
 use super::store::{RecoveryReport, SealedFile, Store, StoreSettings};
 use super::upload::{Outcome, UploadMetrics, Uploader};
 use crate::config::s3::{S3OutputConfig, StoreOverflow};
 use crate::event::Batch;
 use crate::health::ComponentHealth;
-use crate::msgpack::json::TranscodeStats;
 use crate::output::backoff::{Backoff, Rng, ThrottleGate};
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
@@ -46,6 +46,8 @@ pub struct S3Output {
     pending: VecDeque<SealedFile>,
     to_abort: Vec<(u64, String, String)>,
     workers: usize,
+    /// Upload one tag's files one at a time, in the order they were sealed.
+    preserve_order: bool,
     limit_bytes: u64,
     overflow: StoreOverflow,
     reporter: Arc<Reporter>,
@@ -118,6 +120,7 @@ impl S3Output {
             pending: recovered.into(),
             to_abort: report.to_abort,
             workers: cfg.workers.max(1),
+            preserve_order: cfg.preserve_data_ordering.0,
             limit_bytes: cfg.store_dir_limit_size.0,
             overflow: cfg.store_dir_overflow,
             store_full: reporter.metrics.dropped("store_full"),
@@ -137,12 +140,14 @@ impl S3Output {
 
     /// Runs until the channel is closed, everything is sealed and every upload has ended.
     pub async fn run(mut self, mut rx: Receiver<Arc<Batch>>) {
-        let mut uploads: JoinSet<Outcome> = JoinSet::new();
+        // Each upload task returns the tag it held (none for aborts of leftovers).
+        let mut uploads: JoinSet<Option<String>> = JoinSet::new();
+        let mut busy_tags: HashSet<String> = HashSet::new();
         for (id, key, upload_id) in std::mem::take(&mut self.to_abort) {
             let up = self.uploader.clone();
             uploads.spawn(async move {
                 up.abort_leftover(id, &key, &upload_id).await;
-                Outcome::Uploaded
+                None
             });
         }
         let staged = self.uploader.staged_bytes.clone();
@@ -150,11 +155,16 @@ impl S3Output {
         let mut open = true;
         loop {
             while uploads.len() < self.workers {
-                let Some(file) = self.pending.pop_front() else {
+                let Some(file) = self.next_upload(&busy_tags) else {
                     break;
                 };
+                let tag = file.meta.tag.clone();
+                busy_tags.insert(tag.clone());
                 let up = self.uploader.clone();
-                uploads.spawn(async move { up.upload(file).await });
+                uploads.spawn(async move {
+                    let _: Outcome = up.upload(file).await;
+                    Some(tag)
+                });
             }
             self.update_gauges(&staged, uploads.len());
             if !open && self.pending.is_empty() && uploads.is_empty() {
@@ -175,13 +185,24 @@ impl S3Output {
                     }
                     round.clear();
                 }
-                Some(_) = uploads.join_next(), if !uploads.is_empty() => {}
+                Some(done) = uploads.join_next(), if !uploads.is_empty() => {
+                    if let Ok(Some(tag)) = done {
+                        busy_tags.remove(&tag);
+                    }
+                }
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.blocking(|store, sealed| store.seal_due(Instant::now(), sealed)).await;
                 }
             }
         }
         self.update_gauges(&staged, 0);
+    }
+
+    /// The next sealed file to upload: the oldest, or with `preserve_data_ordering` the oldest
+    /// whose tag has no upload running (a tag's files go up in the order they were sealed).
+    fn next_upload(&mut self, busy_tags: &HashSet<String>) -> Option<SealedFile> {
+        let i = next_index(&self.pending, busy_tags, self.preserve_order)?;
+        self.pending.remove(i)
     }
 
     /// Encodes, appends and commits one round on a blocking thread, then releases its batches.
@@ -194,7 +215,7 @@ impl S3Output {
         let reporter = self.reporter.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let mut sealed = Vec::new();
-            let stats = stage(&mut store, &encoder, &reporter, &batches, &mut sealed);
+            let stats = stage_round(&mut store, &encoder, &reporter, &batches, &mut sealed);
             (store, batches, sealed, stats)
         })
         .await;
@@ -260,84 +281,21 @@ impl S3Output {
     }
 }
 
-/// Lines of one tag within a round, and the batches they came from.
-#[derive(Default)]
-struct TagLines {
-    buf: Vec<u8>,
-    records: u64,
-    first: Option<crate::event::EventTime>,
-    batches: Vec<usize>,
-}
-
-/// What one round staged.
-struct RoundCounts {
-    /// Records now durable in a staging file.
-    staged: u64,
-    /// Records whose `log_key` was missing (written whole).
-    log_key_missing: u64,
-}
-
-/// Stages a round: one buffer per tag, one append and one commit per file.
-fn stage(
-    store: &mut Store,
-    encoder: &LineEncoder,
-    reporter: &Reporter,
-    batches: &[Arc<Batch>],
-    sealed: &mut Vec<SealedFile>,
-) -> RoundCounts {
-    let mut by_tag: HashMap<Arc<str>, TagLines> = HashMap::new();
-    let mut stats = TranscodeStats::default();
-    let mut scratch = Vec::new();
-    let mut counts = RoundCounts {
-        staged: 0,
-        log_key_missing: 0,
-    };
-    for (i, batch) in batches.iter().enumerate() {
-        for ev in &batch.events {
-            let lines = by_tag.entry(ev.tag.clone()).or_default();
-            match encoder.write(ev, &mut lines.buf, &mut scratch, &mut stats) {
-                Ok(info) => {
-                    lines.records += 1;
-                    lines.first.get_or_insert(ev.time);
-                    if lines.batches.last() != Some(&i) {
-                        lines.batches.push(i);
-                    }
-                    counts.log_key_missing += u64::from(info.log_key_missing);
-                }
-                Err(e) => reporter.encode_failed(batch, &ev.tag, &e),
-            }
-        }
+/// Which pending file to upload next (see [`S3Output::next_upload`]).
+fn next_index(
+    pending: &VecDeque<SealedFile>,
+    busy_tags: &HashSet<String>,
+    preserve_order: bool,
+) -> Option<usize> {
+    if preserve_order {
+        pending
+            .iter()
+            .position(|f| !busy_tags.contains(&f.meta.tag))
+    } else if pending.is_empty() {
+        None
+    } else {
+        Some(0)
     }
-    if stats.invalid_utf8_sequences > 0 {
-        reporter
-            .metrics
-            .invalid_utf8
-            .increment(stats.invalid_utf8_sequences);
-    }
-    for (tag, lines) in by_tag {
-        let Some(first) = lines.first else { continue };
-        let written = store
-            .append(&tag, first, &lines.buf, lines.records)
-            .and_then(|()| store.commit(&tag));
-        if written.is_ok() {
-            counts.staged += lines.records;
-        }
-        if let Err(e) = written {
-            let failed = lines.batches.iter().map(|&i| &batches[i]);
-            reporter.write_failed(failed, lines.records, &e);
-            // The file's stream may be broken mid-line: keep what was committed, seal it.
-            match store.abandon(&tag) {
-                Ok(file) => sealed.extend(file),
-                Err(e) => tracing::error!(component = %reporter.name, error = %e,
-                    "could not repair a staging file after a failed write; it is repaired at the next start"),
-            }
-        }
-    }
-    if let Err(e) = store.seal_due(Instant::now(), sealed) {
-        tracing::error!(component = %reporter.name, error = %e,
-            "could not seal a staging file; it stays in store_dir for the next start");
-    }
-    counts
 }
 
 fn log_recovery(name: &str, dir: &std::path::Path, report: &RecoveryReport) {
@@ -356,5 +314,46 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventTime;
+    use crate::output::s3::journal::{Compression, Meta};
+
+    fn file(id: u64, tag: &str) -> SealedFile {
+        SealedFile {
+            id,
+            meta: Meta::unsealed(
+                tag.to_owned(),
+                Compression::None,
+                0,
+                EventTime { secs: 0, nanos: 0 },
+            ),
+        }
+    }
+
+    #[test]
+    fn preserved_order_uploads_one_file_per_tag_at_a_time_oldest_first() {
+        let pending: VecDeque<SealedFile> =
+            [file(1, "a"), file(2, "a"), file(3, "b"), file(4, "b")].into();
+        let mut busy = HashSet::new();
+        assert_eq!(next_index(&pending, &busy, true), Some(0));
+        busy.insert("a".to_owned());
+        assert_eq!(
+            next_index(&pending, &busy, true),
+            Some(2),
+            "a's second file waits"
+        );
+        busy.insert("b".to_owned());
+        assert_eq!(next_index(&pending, &busy, true), None);
+        assert_eq!(
+            next_index(&pending, &busy, false),
+            Some(0),
+            "without it: oldest first"
+        );
+        assert_eq!(next_index(&VecDeque::new(), &HashSet::new(), false), None);
     }
 }
