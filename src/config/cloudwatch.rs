@@ -130,34 +130,34 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
         ("log_group_template", &c.log_group_template),
         ("log_stream_template", &c.log_stream_template),
     ] {
-        if let Some(t) = template {
-            if let Err(e) = NameTemplate::parse(t) {
-                issues.push(Issue::new(
-                    path.key(key),
-                    format!("invalid template `{t}`: {e}"),
-                ));
-            }
-        }
-    }
-    if let Some(days) = c.log_retention_days {
-        if !RETENTION_DAYS.contains(&days) {
-            let allowed: Vec<String> = RETENTION_DAYS.iter().map(u32::to_string).collect();
+        if let Some(t) = template
+            && let Err(e) = NameTemplate::parse(t)
+        {
             issues.push(Issue::new(
-                path.key("log_retention_days"),
-                format!(
-                    "{days} is not a retention CloudWatch accepts: use one of {}",
-                    allowed.join(", ")
-                ),
+                path.key(key),
+                format!("invalid template `{t}`: {e}"),
             ));
         }
     }
-    if let Some(class) = &c.log_group_class {
-        if !LOG_GROUP_CLASSES.contains(&class.as_str()) {
-            issues.push(Issue::new(
-                path.key("log_group_class"),
-                format!("`{class}`: use {}", LOG_GROUP_CLASSES.join(" or ")),
-            ));
-        }
+    if let Some(days) = c.log_retention_days
+        && !RETENTION_DAYS.contains(&days)
+    {
+        let allowed: Vec<String> = RETENTION_DAYS.iter().map(u32::to_string).collect();
+        issues.push(Issue::new(
+            path.key("log_retention_days"),
+            format!(
+                "{days} is not a retention CloudWatch accepts: use one of {}",
+                allowed.join(", ")
+            ),
+        ));
+    }
+    if let Some(class) = &c.log_group_class
+        && !LOG_GROUP_CLASSES.contains(&class.as_str())
+    {
+        issues.push(Issue::new(
+            path.key("log_group_class"),
+            format!("`{class}`: use {}", LOG_GROUP_CLASSES.join(" or ")),
+        ));
     }
     if c.workers == 0 || c.workers > MAX_WORKERS {
         issues.push(Issue::new(
@@ -175,10 +175,10 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
         ));
     }
     for (key, value) in [("endpoint", &c.endpoint), ("sts_endpoint", &c.sts_endpoint)] {
-        if let Some(v) = value {
-            if let Err(e) = endpoint_url(v) {
-                issues.push(Issue::new(path.key(key), e));
-            }
+        if let Some(v) = value
+            && let Err(e) = endpoint_url(v)
+        {
+            issues.push(Issue::new(path.key(key), e));
         }
     }
 }

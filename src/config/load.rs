@@ -80,10 +80,10 @@ pub fn embedded_default() -> Config {
 pub(crate) fn embedded_default_in(socket_dir: &Path) -> Config {
     #[allow(clippy::expect_used)] // A constant file, loaded by the `embedded_default_*` tests.
     let mut cfg = load_str(DEFAULT_TOML, "default.toml").expect("the embedded default loads");
-    if dir_is_writable(socket_dir) {
-        if let Some(InputConfig::Forward(forward)) = cfg.inputs.first_mut() {
-            forward.unix_path = Some(socket_dir.join(FIRELENS_SOCKET_FILE).display().to_string());
-        }
+    if dir_is_writable(socket_dir)
+        && let Some(InputConfig::Forward(forward)) = cfg.inputs.first_mut()
+    {
+        forward.unix_path = Some(socket_dir.join(FIRELENS_SOCKET_FILE).display().to_string());
     }
     cfg
 }

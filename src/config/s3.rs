@@ -255,13 +255,13 @@ pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>)
         ("storage_class", &c.storage_class, &STORAGE_CLASSES[..]),
         ("canned_acl", &c.canned_acl, &CANNED_ACLS[..]),
     ] {
-        if let Some(v) = value {
-            if !allowed.contains(&v.as_str()) {
-                issues.push(Issue::new(
-                    path.key(key),
-                    format!("`{v}`: use one of {}", allowed.join(", ")),
-                ));
-            }
+        if let Some(v) = value
+            && !allowed.contains(&v.as_str())
+        {
+            issues.push(Issue::new(
+                path.key(key),
+                format!("`{v}`: use one of {}", allowed.join(", ")),
+            ));
         }
     }
     if c.log_key.as_deref() == Some("") {
@@ -280,10 +280,10 @@ pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>)
         ));
     }
     for (key, value) in [("endpoint", &c.endpoint), ("sts_endpoint", &c.sts_endpoint)] {
-        if let Some(v) = value {
-            if let Err(e) = endpoint_url(v) {
-                issues.push(Issue::new(path.key(key), e));
-            }
+        if let Some(v) = value
+            && let Err(e) = endpoint_url(v)
+        {
+            issues.push(Issue::new(path.key(key), e));
         }
     }
 }

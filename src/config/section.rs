@@ -27,18 +27,18 @@ pub fn deserialize_table<T: DeserializeOwned>(
     let mut bad_value = false;
     let mut known = toml::Table::new();
     for (key, value) in table {
-        if let Some(fields) = fields {
-            if !fields.contains(&key.as_str()) {
-                issues.push(Issue::new(path.key(key), unknown_key_message(key, fields)));
-                continue;
-            }
+        if let Some(fields) = fields
+            && !fields.contains(&key.as_str())
+        {
+            issues.push(Issue::new(path.key(key), unknown_key_message(key, fields)));
+            continue;
         }
         let single = toml::Table::from_iter([(key.clone(), value.clone())]);
-        if let Err(message) = from_table::<T>(single) {
-            if baseline_error.as_ref() != Some(&message) {
-                issues.push(Issue::new(path.key(key), message));
-                bad_value = true;
-            }
+        if let Err(message) = from_table::<T>(single)
+            && baseline_error.as_ref() != Some(&message)
+        {
+            issues.push(Issue::new(path.key(key), message));
+            bad_value = true;
         }
         known.insert(key.clone(), value.clone());
     }

@@ -103,10 +103,10 @@ fn check_service(c: &ServiceConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
 }
 
 fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
-    if let Some(perm) = &c.unix_perm {
-        if let Err(e) = parse_unix_perm(perm) {
-            issues.push(Issue::new(path.key("unix_perm"), e));
-        }
+    if let Some(perm) = &c.unix_perm
+        && let Err(e) = parse_unix_perm(perm)
+    {
+        issues.push(Issue::new(path.key("unix_perm"), e));
     }
     if c.port == Some(0) {
         issues.push(Issue::new(path.key("port"), "must not be 0"));
@@ -190,13 +190,13 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
         )),
         _ => {}
     }
-    if let Some(re) = match_regex {
-        if let Err(e) = regex::Regex::new(re) {
-            issues.push(Issue::new(
-                path.key("match_regex"),
-                format!("invalid regex `{re}`: {}", regex_error_reason(&e)),
-            ));
-        }
+    if let Some(re) = match_regex
+        && let Err(e) = regex::Regex::new(re)
+    {
+        issues.push(Issue::new(
+            path.key("match_regex"),
+            format!("invalid regex `{re}`: {}", regex_error_reason(&e)),
+        ));
     }
 }
 

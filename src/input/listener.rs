@@ -45,10 +45,10 @@ pub struct UnixSocketFile(PathBuf);
 
 impl Drop for UnixSocketFile {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_file(&self.0) {
-            if e.kind() != io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.0.display(), error = %e, "could not remove unix socket file");
-            }
+        if let Err(e) = std::fs::remove_file(&self.0)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.0.display(), error = %e, "could not remove unix socket file");
         }
     }
 }

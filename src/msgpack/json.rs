@@ -217,14 +217,14 @@ impl<S: Sink> Writer<'_, '_, S> {
     }
 
     fn ext(&mut self, ty: i8, data: &[u8]) {
-        if ty == EVENT_TIME_EXT {
-            if let Ok(bytes) = <[u8; 8]>::try_from(data) {
-                let secs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-                let nanos = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
-                if nanos < 1_000_000_000 {
-                    write_seconds_nanos(i64::from(secs), nanos, self.sink.out());
-                    return;
-                }
+        if ty == EVENT_TIME_EXT
+            && let Ok(bytes) = <[u8; 8]>::try_from(data)
+        {
+            let secs = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let nanos = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+            if nanos < 1_000_000_000 {
+                write_seconds_nanos(i64::from(secs), nanos, self.sink.out());
+                return;
             }
         }
         self.sink.json(b"{\"type\":");

@@ -161,10 +161,10 @@ pub fn map_get<'a>(record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     for _ in 0..n {
         let key_end = skip_value(record, p).ok()?;
         let val_end = skip_value(record, key_end).ok()?;
-        if let Ok((Token::Str(k), _)) = read_token(record, p) {
-            if k == key {
-                found = Some(&record[key_end..val_end]);
-            }
+        if let Ok((Token::Str(k), _)) = read_token(record, p)
+            && k == key
+        {
+            found = Some(&record[key_end..val_end]);
         }
         p = val_end;
     }

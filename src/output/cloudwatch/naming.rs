@@ -74,12 +74,11 @@ impl Naming {
 
     /// The stream key of an event with this tag and record (one msgpack map).
     pub fn key(&mut self, tag: &Arc<str>, record: &[u8]) -> StreamKey {
-        if !self.reads_record {
-            if let Some((last_tag, key)) = &self.last {
-                if Arc::ptr_eq(last_tag, tag) || **last_tag == **tag {
-                    return key.clone();
-                }
-            }
+        if !self.reads_record
+            && let Some((last_tag, key)) = &self.last
+            && (Arc::ptr_eq(last_tag, tag) || **last_tag == **tag)
+        {
+            return key.clone();
         }
         let group = self.group_name(tag, record);
         let stream = self.stream_name(tag, record);
@@ -91,19 +90,21 @@ impl Naming {
     }
 
     fn group_name(&mut self, tag: &str, record: &[u8]) -> Arc<str> {
-        if let Some(t) = &self.group_template {
-            if t.render(tag, record, &mut self.scratch) && sanitize_group(&mut self.scratch) {
-                return self.intern_scratch();
-            }
+        if let Some(t) = &self.group_template
+            && t.render(tag, record, &mut self.scratch)
+            && sanitize_group(&mut self.scratch)
+        {
+            return self.intern_scratch();
         }
         self.group.clone()
     }
 
     fn stream_name(&mut self, tag: &str, record: &[u8]) -> Arc<str> {
-        if let Some(t) = &self.stream_template {
-            if t.render(tag, record, &mut self.scratch) && sanitize_stream(&mut self.scratch) {
-                return self.intern_scratch();
-            }
+        if let Some(t) = &self.stream_template
+            && t.render(tag, record, &mut self.scratch)
+            && sanitize_stream(&mut self.scratch)
+        {
+            return self.intern_scratch();
         }
         match &self.stream {
             StreamRule::Fixed(name) => name.clone(),

@@ -195,12 +195,12 @@ async fn create_missing(shared: &Shared, group: &str, stream: &str) -> Result<()
         .await?;
     shared.metrics.created("group");
     tracing::info!(component = %shared.name, group, "created log group");
-    if let Some(days) = shared.create.retention_days {
-        if let Err(e) = shared.client.put_retention_policy(group, days).await {
-            // The events still go out; retention can be fixed by hand.
-            tracing::warn!(component = %shared.name, group, days, error = %e.detail,
+    if let Some(days) = shared.create.retention_days
+        && let Err(e) = shared.client.put_retention_policy(group, days).await
+    {
+        // The events still go out; retention can be fixed by hand.
+        tracing::warn!(component = %shared.name, group, days, error = %e.detail,
                 "could not set the retention of the new log group");
-        }
     }
     shared.client.create_log_stream(group, stream).await?;
     shared.metrics.created("stream");

@@ -84,10 +84,16 @@ struct Active {
     dirty: bool,
 }
 
+/// Name of the lock file that keeps a second process out of a store directory.
+pub const LOCK_FILE: &str = ".lock";
+
 /// The store of one output.
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    /// Held (exclusive `flock`) for as long as the store is open: two processes staging into
+    /// and recovering from one directory would upload and delete each other's files.
+    _lock: fs::File,
     settings: StoreSettings,
     next_id: u64,
     active: HashMap<Arc<str>, Active>,
@@ -106,9 +112,11 @@ impl Store {
         settings: StoreSettings,
     ) -> io::Result<(Self, Vec<SealedFile>, RecoveryReport)> {
         fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
         let found = scan(dir)?;
         let mut store = Self {
             dir: dir.to_owned(),
+            _lock: lock,
             settings,
             next_id: journal::next_id(found.keys().copied()),
             active: HashMap::new(),
@@ -419,6 +427,23 @@ pub fn forget(dir: &Path, file: &SealedFile, staged_bytes: &AtomicU64) -> io::Re
         Some(v.saturating_sub(bytes))
     });
     Ok(())
+}
+
+/// Takes the directory's lock file, or fails naming the reason (another process has it).
+fn lock_dir(dir: &Path) -> io::Result<fs::File> {
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "another process is using this store directory (give each firelane its own store_dir)",
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// The files of every staging id in `dir`, with metadata parsed.

@@ -135,7 +135,13 @@ fn forget_removes_the_files_and_their_bytes() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(left, ["index"], "only the $INDEX file stays");
+    let mut left = left;
+    left.sort();
+    assert_eq!(
+        left,
+        [LOCK_FILE, "index"],
+        "only the lock and the $INDEX file stay"
+    );
 }
 
 #[test]
@@ -173,4 +179,14 @@ fn unreadable_metadata_is_reported_and_left_alone() {
     let tag: Arc<str> = Arc::from("app");
     store.append(&tag, t0(), &lines("n", 1), 1).unwrap();
     assert!(dir.path().join(data_name(5)).exists());
+}
+
+#[test]
+fn a_second_store_on_the_same_directory_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path(), settings(1 << 30, Duration::from_secs(600))).unwrap();
+    let err = Store::open(dir.path(), settings(1 << 30, Duration::from_secs(600))).unwrap_err();
+    assert!(err.to_string().contains("another process"), "{err}");
+    drop(first);
+    Store::open(dir.path(), settings(1 << 30, Duration::from_secs(600))).unwrap();
 }
