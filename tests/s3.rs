@@ -277,6 +277,11 @@ fn sigkill_then_restart_uploads_every_acked_record() {
     let sent = lines("kill", 0..2000);
     assert_exactly(&logs_in(&env.bucket, &sent), &sent);
     assert_eq!(fl2.metric("firelane_s3_recovered_files_total", "s3.0"), 1.0);
+    fl2.wait_for(
+        "the recovered records counted",
+        Duration::from_secs(10),
+        || fl2.metric("firelane_output_records_total", "s3.0") == 2000.0,
+    );
 }
 
 #[test]

@@ -376,8 +376,7 @@ impl Store {
             key,
             disk_bytes: recovered.finished.disk_bytes,
             raw_bytes: recovered.finished.raw_bytes,
-            // Not counted while writing: the lines were not parsed back.
-            records: 0,
+            records: recovered.lines,
         });
         journal::write_meta(&self.dir, id, &meta)?;
         self.staged_bytes

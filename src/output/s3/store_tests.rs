@@ -53,6 +53,7 @@ fn committed_lines_survive_a_crash_and_come_back_sealed() {
     assert_eq!(s.key, "logs/app/2023-0");
     assert_eq!(content(dir.path(), &sealed[0]), lines("a", 100));
     assert_eq!(s.raw_bytes, lines("a", 100).len() as u64);
+    assert_eq!(s.records, 100, "recovered lines are counted");
 }
 
 #[test]

@@ -35,6 +35,8 @@ const RECOVER_BUFFER_BYTES: usize = 64 << 10;
 pub struct Recovered {
     /// Uncompressed bytes of the complete lines kept (they end with `\n`).
     pub lines_bytes: u64,
+    /// Number of lines kept.
+    pub lines: u64,
     /// Bytes of the damaged file after the point up to which it was kept: a torn or uncommitted
     /// tail, garbage, or for plain files the partial last line.
     pub dropped_tail_bytes: u64,
@@ -55,10 +57,12 @@ pub fn recover(damaged: &Path, repaired: &Path, compression: Compression) -> io:
     let mut scan = Scan::default();
     decode(damaged, compression, &mut scan)?;
     let mut writer = StageWriter::create(repaired, compression)?;
+    let mut lines = 0;
     if scan.kept_lines_end > 0 {
         let mut copy = CopyOut {
             writer: &mut writer,
             remaining: scan.kept_lines_end,
+            lines: 0,
         };
         decode(damaged, compression, &mut copy)?;
         if copy.remaining != 0 {
@@ -67,6 +71,7 @@ pub fn recover(damaged: &Path, repaired: &Path, compression: Compression) -> io:
                 "staging file changed while it was being recovered",
             ));
         }
+        lines = copy.lines;
     }
     let kept_input_end = match compression {
         Compression::None => scan.kept_lines_end,
@@ -74,6 +79,7 @@ pub fn recover(damaged: &Path, repaired: &Path, compression: Compression) -> io:
     };
     Ok(Recovered {
         lines_bytes: scan.kept_lines_end,
+        lines,
         dropped_tail_bytes: damaged_bytes.saturating_sub(kept_input_end),
         finished: writer.finish()?,
     })
@@ -116,6 +122,8 @@ impl Sink for Scan {
 struct CopyOut<'a> {
     writer: &'a mut StageWriter,
     remaining: u64,
+    /// Lines copied (`\n` seen).
+    lines: u64,
 }
 
 impl Sink for CopyOut<'_> {
@@ -124,6 +132,7 @@ impl Sink for CopyOut<'_> {
             .len()
             .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         self.writer.append(&bytes[..take])?;
+        self.lines += bytes[..take].iter().filter(|&&b| b == b'\n').count() as u64;
         self.remaining -= take as u64;
         Ok(self.remaining > 0)
     }
