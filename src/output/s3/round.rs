@@ -2,7 +2,6 @@
 //! one durable commit per staging file. A file whose write fails is repaired and sealed (its
 //! committed lines kept) and the batches with lines in it are reported as dropped.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,7 +36,10 @@ pub(crate) fn stage_round(
     batches: &[Arc<Batch>],
     sealed: &mut Vec<SealedFile>,
 ) -> RoundCounts {
-    let mut by_tag: HashMap<Arc<str>, TagLines> = HashMap::new();
+    // Events come in runs of one tag (the router splits batches by tag): look the tag up only
+    // when it changes, and compare pointers first.
+    let mut by_tag: Vec<(Arc<str>, TagLines)> = Vec::new();
+    let mut current = usize::MAX;
     let mut stats = TranscodeStats::default();
     let mut scratch = Vec::new();
     let mut counts = RoundCounts {
@@ -46,7 +48,19 @@ pub(crate) fn stage_round(
     };
     for (i, batch) in batches.iter().enumerate() {
         for ev in &batch.events {
-            let lines = by_tag.entry(ev.tag.clone()).or_default();
+            let same = by_tag
+                .get(current)
+                .is_some_and(|(t, _)| Arc::ptr_eq(t, &ev.tag) || *t == ev.tag);
+            if !same {
+                current = match by_tag.iter().position(|(t, _)| *t == ev.tag) {
+                    Some(i) => i,
+                    None => {
+                        by_tag.push((ev.tag.clone(), TagLines::default()));
+                        by_tag.len() - 1
+                    }
+                };
+            }
+            let lines = &mut by_tag[current].1;
             match encoder.write(ev, &mut lines.buf, &mut scratch, &mut stats) {
                 Ok(info) => {
                     lines.records += 1;
