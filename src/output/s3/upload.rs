@@ -3,8 +3,8 @@
 //!
 //! Each call retries on its own: throttling (`SlowDown`) pauses every upload of the output,
 //! transient failures back off this call, both with full jitter, until `retry_limit` is spent. A
-//! permanent failure (access denied, missing bucket) is logged as an error and retried at the
-//! longest backoff (such problems are usually fixed while running). A spent limit sets the file
+//! permanent failure (access denied, missing bucket) is logged as an error and retried with the
+//! same backoff (such problems are usually fixed while running, by a policy change). A spent limit sets the file
 //! aside: it stays on disk, counted and logged, and is uploaded at the next start. A multipart
 //! upload that S3 no longer knows (`NoSuchUpload`) is started again, once per upload.
 
@@ -333,9 +333,9 @@ impl Uploader {
             }
             if permanent {
                 // Access denied or a missing bucket is usually fixed while we run (a policy
-                // change): keep the file and keep trying at the longest backoff.
+                // change): keep the file and keep trying with backoff.
                 tracing::error!(component = %self.name, code = err.code.as_deref().unwrap_or(""),
-                    error = %err.detail, "S3 refused the upload; retrying at the longest backoff");
+                    error = %err.detail, "S3 refused the upload; retrying with backoff");
             }
             retries += 1;
             self.metrics.retry(err.class.reason());
@@ -354,8 +354,7 @@ impl Uploader {
             } else {
                 self.health
                     .record_error(now, format!("upload call failed: {}", err.class.reason()));
-                let attempt = if permanent { u32::MAX } else { retries - 1 };
-                let delay = self.backoff.delay(attempt, &mut lock(&self.rng));
+                let delay = self.backoff.delay(retries - 1, &mut lock(&self.rng));
                 tokio::time::sleep(delay).await;
             }
         }
