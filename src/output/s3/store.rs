@@ -13,7 +13,7 @@
 //! - `$INDEX` is persisted (the next value) before a key using it is recorded, so no index is
 //!   used twice.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -21,11 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::journal::{
-    self, FileName, Found, Meta, ORPHAN_TAG, Recovery, Sealed, data_name, meta_name,
-};
+use super::journal::{self, Meta, Recovery, Sealed, data_name};
 use super::key::{KeyContext, KeyTemplate, random_uuid};
-use super::stage::{self, Compression, StageWriter};
+use super::stage::{Compression, StageWriter};
 use crate::event::EventTime;
 use crate::output::backoff::Rng;
 
@@ -112,8 +110,8 @@ impl Store {
         settings: StoreSettings,
     ) -> io::Result<(Self, Vec<SealedFile>, RecoveryReport)> {
         fs::create_dir_all(dir)?;
-        let lock = lock_dir(dir)?;
-        let found = scan(dir)?;
+        let lock = recovery::lock_dir(dir)?;
+        let found = recovery::scan(dir)?;
         let mut store = Self {
             dir: dir.to_owned(),
             _lock: lock,
@@ -357,58 +355,6 @@ impl Store {
         Ok(key)
     }
 
-    /// Repairs the stream of an unsealed file (crash or failed write) and seals it.
-    fn repair_and_seal(
-        &mut self,
-        id: u64,
-        mut meta: Meta,
-        report: &mut RecoveryReport,
-    ) -> io::Result<SealedFile> {
-        let data = self.dir.join(data_name(id));
-        let repaired = self.dir.join(format!("{id}.data.repaired"));
-        let recovered = stage::recover(&data, &repaired, meta.compression)?;
-        fs::rename(&repaired, &data)?;
-        sync_dir(&self.dir)?;
-        report.repaired += 1;
-        report.dropped_tail_bytes += recovered.dropped_tail_bytes;
-        let key = self.render_key(&meta)?;
-        meta.sealed = Some(Sealed {
-            key,
-            disk_bytes: recovered.finished.disk_bytes,
-            raw_bytes: recovered.finished.raw_bytes,
-            records: recovered.lines,
-        });
-        journal::write_meta(&self.dir, id, &meta)?;
-        self.staged_bytes
-            .fetch_add(recovered.finished.disk_bytes, Ordering::Relaxed);
-        Ok(SealedFile { id, meta })
-    }
-
-    /// Metadata for data whose metadata is gone (see [`Recovery::AdoptOrphanData`]).
-    fn adopt_orphan(&mut self, id: u64) -> io::Result<Meta> {
-        let data = self.dir.join(data_name(id));
-        let mut head = [0u8; 4];
-        let n = {
-            use std::io::Read as _;
-            fs::File::open(&data)?.read(&mut head)?
-        };
-        let modified = fs::metadata(&data)?
-            .modified()
-            .unwrap_or_else(|_| SystemTime::now());
-        let first = modified.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let meta = Meta::unsealed(
-            ORPHAN_TAG.to_owned(),
-            journal::sniff_compression(&head[..n]),
-            unix_ms(SystemTime::now()),
-            EventTime {
-                secs: i64::try_from(first.as_secs()).unwrap_or(0),
-                nanos: first.subsec_nanos(),
-            },
-        );
-        journal::write_meta(&self.dir, id, &meta)?;
-        Ok(meta)
-    }
-
     fn uncount(&self, bytes: u64) {
         let _ = self
             .staged_bytes
@@ -428,53 +374,6 @@ pub fn forget(dir: &Path, file: &SealedFile, staged_bytes: &AtomicU64) -> io::Re
     Ok(())
 }
 
-/// Takes the directory's lock file, or fails naming the reason (another process has it).
-fn lock_dir(dir: &Path) -> io::Result<fs::File> {
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK_FILE))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            "another process is using this store directory (give each firelane its own store_dir)",
-        )),
-        Err(fs::TryLockError::Error(e)) => Err(e),
-    }
-}
-
-/// The files of every staging id in `dir`, with metadata parsed.
-fn scan(dir: &Path) -> io::Result<BTreeMap<u64, Found>> {
-    let mut found: BTreeMap<u64, Found> = BTreeMap::new();
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        match journal::classify_name(name) {
-            FileName::Data(id) => found.entry(id).or_default().data = true,
-            FileName::MetaTmp(id) => found.entry(id).or_default().meta_tmp = true,
-            FileName::Parts(id) => found.entry(id).or_default().parts = true,
-            FileName::Meta(id) => {
-                let parsed = fs::read(dir.join(meta_name(id)))
-                    .map_err(|e| journal::JournalError::Json(e.to_string()))
-                    .and_then(|bytes| Meta::from_json(&bytes));
-                found.entry(id).or_default().meta = Some(parsed);
-            }
-            FileName::Index | FileName::Other => {}
-        }
-    }
-    // Leftover repair outputs of an interrupted recovery are rebuilt from the data file.
-    for entry in fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        if name.to_str().is_some_and(|n| n.ends_with(".data.repaired")) {
-            fs::remove_file(dir.join(name))?;
-        }
-    }
-    Ok(found)
-}
-
 fn sync_dir(dir: &Path) -> io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
@@ -483,6 +382,9 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
+
+/// Start-up recovery: scanning the directory, repairing and adopting files, the lock.
+mod recovery;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

@@ -1,6 +1,7 @@
 use std::io::Read as _;
 
 use super::*;
+use crate::output::s3::journal::{ORPHAN_TAG, meta_name};
 
 fn settings(total_file_bytes: u64, upload_timeout: Duration) -> StoreSettings {
     StoreSettings {
