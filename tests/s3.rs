@@ -327,8 +327,9 @@ fn a_full_store_drops_newest_when_told_to_and_counts_it() {
     });
     let staged = fl.metric("firelane_s3_staged_bytes", "s3.0");
     assert!(
-        (6_000_000.0..10_000_000.0).contains(&staged),
-        "staging stopped near the limit (one round past it at most): {staged}"
+        (6_000_000.0..12_000_000.0).contains(&staged),
+        "staging stopped near the limit (one round past it at most: <= 4 MiB of msgpack, \
+         a little more as JSON lines): {staged}"
     );
     let kept = fl.metric("firelane_s3_staged_records_total", "s3.0");
     let dropped = fl.metric(
