@@ -11,6 +11,8 @@ pub mod config;
 pub mod event;
 /// Component health registry behind /health.
 pub mod health;
+/// Filters between inputs and routing (grep, modify, parser, multiline, ...).
+pub mod filter;
 /// HTTP admin server: /health, /metrics and Fluent Bit's aliases.
 pub mod http;
 /// Inputs: Forward (TCP and Unix socket) and TCP lines.
