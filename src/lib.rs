@@ -9,10 +9,10 @@ pub mod cli;
 pub mod config;
 /// Events and batches: msgpack records as shared bytes.
 pub mod event;
-/// Component health registry behind /health.
-pub mod health;
 /// Filters between inputs and routing (grep, modify, parser, multiline, ...).
 pub mod filter;
+/// Component health registry behind /health.
+pub mod health;
 /// HTTP admin server: /health, /metrics and Fluent Bit's aliases.
 pub mod http;
 /// Inputs: Forward (TCP and Unix socket) and TCP lines.

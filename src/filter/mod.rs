@@ -15,3 +15,6 @@ pub enum RecordOutcome {
     /// Drop the record.
     Dropped,
 }
+
+/// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
+pub mod record_modifier;

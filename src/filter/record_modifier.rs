@@ -1,0 +1,288 @@
+//! Fluent Bit's `record_modifier`: append fixed fields (`Record KEY VALUE`, `${ENV}` already
+//! expanded by the config loader), remove fields (`Remove_key`) or keep only some
+//! (`Allowlist_key`, alias `Whitelist_key`), and add a random UUID (`UUID_key`).
+//!
+//! Works on the msgpack bytes: the map header is rewritten, kept entries are copied as they are,
+//! new entries appended. A record the rules do not change is passed through untouched. A `Record`
+//! key the record already has is not added a second time (the record's own value is kept), so a
+//! record never ends up with duplicate keys. A record that is not a map is left unchanged.
+
+use thiserror::Error;
+
+use super::RecordOutcome;
+use crate::msgpack::reader::{Token, read_token, skip_value};
+use crate::msgpack::writer::{write_map_len, write_str};
+use crate::output::backoff::Rng;
+
+/// Why a `record_modifier` configuration cannot be used.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RecordModifierError {
+    #[error("remove_key and allowlist_key cannot be used together")]
+    RemoveAndAllowlist,
+    #[error("`{0}`: a record rule needs a key and a value separated by a space")]
+    RecordWithoutValue(String),
+}
+
+/// A `Record` rule: key and value, as msgpack string payloads.
+type Field = (Box<[u8]>, Box<[u8]>);
+
+/// A configured `record_modifier`.
+#[derive(Debug, Clone)]
+pub struct RecordModifier {
+    records: Vec<Field>,
+    remove: Vec<Box<[u8]>>,
+    allow: Vec<Box<[u8]>>,
+    uuid_key: Option<Box<[u8]>>,
+}
+
+impl RecordModifier {
+    /// `records` are Fluent Bit `Record` values, `KEY VALUE` (split at the first space; the value
+    /// may contain spaces).
+    pub fn new(
+        records: &[String],
+        remove_keys: &[String],
+        allowlist_keys: &[String],
+        uuid_key: Option<&str>,
+    ) -> Result<Self, RecordModifierError> {
+        if !remove_keys.is_empty() && !allowlist_keys.is_empty() {
+            return Err(RecordModifierError::RemoveAndAllowlist);
+        }
+        let records = records
+            .iter()
+            .map(|r| {
+                let (k, v) = r
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| RecordModifierError::RecordWithoutValue(r.clone()))?;
+                Ok((bytes(k), bytes(v.trim_start())))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            records,
+            remove: remove_keys.iter().map(|k| bytes(k)).collect(),
+            allow: allowlist_keys.iter().map(|k| bytes(k)).collect(),
+            uuid_key: uuid_key.map(bytes),
+        })
+    }
+
+    /// Applies the rules to `record`; a replacement goes to `out` (cleared first).
+    pub fn apply(&self, record: &[u8], rng: &mut Rng, out: &mut Vec<u8>) -> RecordOutcome {
+        let Ok((Token::Map(n), body)) = read_token(record, 0) else {
+            return RecordOutcome::Unchanged;
+        };
+        // First pass: which entries stay and which `Record` keys are already there.
+        let mut present = vec![false; self.records.len()];
+        let mut removed = 0u32;
+        let mut p = body;
+        for _ in 0..n {
+            let Ok(key_end) = skip_value(record, p) else {
+                return RecordOutcome::Unchanged;
+            };
+            let Ok(val_end) = skip_value(record, key_end) else {
+                return RecordOutcome::Unchanged;
+            };
+            let key = key_str(record, p);
+            if !self.keeps(key) {
+                removed += 1;
+            } else if let Some(k) = key {
+                for (i, (rk, _)) in self.records.iter().enumerate() {
+                    present[i] |= **rk == *k;
+                }
+            }
+            p = val_end;
+        }
+        let missing: Vec<usize> = (0..self.records.len()).filter(|&i| !present[i]).collect();
+        if removed == 0 && missing.is_empty() && self.uuid_key.is_none() {
+            return RecordOutcome::Unchanged;
+        }
+        // Second pass: write the new map.
+        out.clear();
+        let added = missing.len() as u32 + u32::from(self.uuid_key.is_some());
+        write_map_len(out, n - removed + added);
+        let mut p = body;
+        for _ in 0..n {
+            // Both ends were checked in the first pass.
+            let key_end = skip_value(record, p).unwrap_or(record.len());
+            let val_end = skip_value(record, key_end).unwrap_or(record.len());
+            if self.keeps(key_str(record, p)) {
+                out.extend_from_slice(&record[p..val_end]);
+            }
+            p = val_end;
+        }
+        for i in missing {
+            let (k, v) = &self.records[i];
+            write_str(out, k);
+            write_str(out, v);
+        }
+        if let Some(k) = &self.uuid_key {
+            write_str(out, k);
+            write_str(out, uuid_v4(rng).as_bytes());
+        }
+        RecordOutcome::Replaced
+    }
+
+    /// Whether an entry with this key survives `Remove_key` / `Allowlist_key` (non-string keys
+    /// never match a rule).
+    fn keeps(&self, key: Option<&[u8]>) -> bool {
+        let listed = |list: &[Box<[u8]>]| key.is_some_and(|k| list.iter().any(|l| **l == *k));
+        if !self.allow.is_empty() {
+            listed(&self.allow)
+        } else {
+            !listed(&self.remove)
+        }
+    }
+}
+
+fn bytes(s: &str) -> Box<[u8]> {
+    Box::from(s.as_bytes())
+}
+
+fn key_str(record: &[u8], pos: usize) -> Option<&[u8]> {
+    match read_token(record, pos) {
+        Ok((Token::Str(k), _)) => Some(k),
+        _ => None,
+    }
+}
+
+/// A random (version 4) UUID in its usual text form.
+fn uuid_v4(rng: &mut Rng) -> String {
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    let mut x = (u128::from(a) << 64) | u128::from(b);
+    x = (x & !(0xf << 76)) | (0x4 << 76); // version 4
+    x = (x & !(0x3 << 62)) | (0x2 << 62); // variant 10
+    let h = format!("{x:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msgpack::writer::json_object_to_msgpack;
+
+    fn msgpack(json: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        json_object_to_msgpack(json.as_bytes(), &mut out).unwrap();
+        out
+    }
+
+    fn json(record: &[u8]) -> serde_json::Value {
+        let mut out = Vec::new();
+        let mut stats = crate::msgpack::json::TranscodeStats::default();
+        crate::msgpack::json::write_value(record, &mut out, &mut stats).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const MEM: &str = r#"{"Mem.total":1016024,"Mem.used":716672,"Mem.free":299352,"Swap.total":2064380,"Swap.used":32656,"Swap.free":2031724}"#;
+
+    #[test]
+    fn records_are_appended_as_in_the_fluent_bit_example() {
+        let f = RecordModifier::new(
+            &strings(&["hostname localhost", "product Awesome_Tool"]),
+            &[],
+            &[],
+            None,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let outcome = f.apply(&msgpack(MEM), &mut Rng::new(1), &mut out);
+        assert_eq!(outcome, RecordOutcome::Replaced);
+        let mut want: serde_json::Value = serde_json::from_str(MEM).unwrap();
+        want["hostname"] = "localhost".into();
+        want["product"] = "Awesome_Tool".into();
+        assert_eq!(json(&out), want);
+    }
+
+    #[test]
+    fn remove_and_allowlist_keep_the_documented_fields() {
+        let mut out = Vec::new();
+        let remove = RecordModifier::new(
+            &[],
+            &strings(&["Swap.total", "Swap.used", "Swap.free"]),
+            &[],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            remove.apply(&msgpack(MEM), &mut Rng::new(1), &mut out),
+            RecordOutcome::Replaced
+        );
+        assert_eq!(
+            json(&out),
+            serde_json::json!({"Mem.total":1016024,"Mem.used":716672,"Mem.free":299352})
+        );
+        let allow =
+            RecordModifier::new(&[], &[], &strings(&["Mem.total", "Mem.free"]), None).unwrap();
+        assert_eq!(
+            allow.apply(&msgpack(MEM), &mut Rng::new(1), &mut out),
+            RecordOutcome::Replaced
+        );
+        assert_eq!(
+            json(&out),
+            serde_json::json!({"Mem.total":1016024,"Mem.free":299352})
+        );
+        assert_eq!(
+            RecordModifier::new(&[], &strings(&["a"]), &strings(&["b"]), None).unwrap_err(),
+            RecordModifierError::RemoveAndAllowlist
+        );
+    }
+
+    #[test]
+    fn a_record_that_needs_nothing_is_passed_through_untouched() {
+        let f =
+            RecordModifier::new(&strings(&["env prod"]), &strings(&["absent"]), &[], None).unwrap();
+        let rec = msgpack(r#"{"env":"staging","log":"x"}"#);
+        let mut out = b"junk".to_vec();
+        assert_eq!(
+            f.apply(&rec, &mut Rng::new(1), &mut out),
+            RecordOutcome::Unchanged
+        );
+        assert_eq!(out, b"junk", "the output buffer is not touched");
+        // Not a map: left alone.
+        assert_eq!(
+            f.apply(&[0x92, 1, 2], &mut Rng::new(1), &mut out),
+            RecordOutcome::Unchanged
+        );
+    }
+
+    #[test]
+    fn uuid_key_adds_a_fresh_v4_uuid_and_values_may_hold_spaces() {
+        let f =
+            RecordModifier::new(&strings(&["msg  hello  world"]), &[], &[], Some("uuid")).unwrap();
+        let mut rng = Rng::new(7);
+        let mut out = Vec::new();
+        f.apply(&msgpack(r#"{"log":"x"}"#), &mut rng, &mut out);
+        let first = json(&out);
+        assert_eq!(first["msg"], "hello  world");
+        let id = first["uuid"].as_str().unwrap().to_owned();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        f.apply(&msgpack(r#"{"log":"x"}"#), &mut rng, &mut out);
+        assert_ne!(json(&out)["uuid"], first["uuid"]);
+        assert!(RecordModifier::new(&strings(&["novalue"]), &[], &[], None).is_err());
+    }
+
+    #[test]
+    fn maps_of_sixteen_or_more_entries_get_a_wider_header() {
+        let fields: Vec<String> = (0..15).map(|i| format!("\"k{i}\":{i}")).collect();
+        let rec = msgpack(&format!("{{{}}}", fields.join(",")));
+        let f = RecordModifier::new(&strings(&["a 1", "b 2"]), &[], &[], None).unwrap();
+        let mut out = Vec::new();
+        f.apply(&rec, &mut Rng::new(1), &mut out);
+        let v = json(&out);
+        assert_eq!(v.as_object().unwrap().len(), 17);
+        assert_eq!(v["k14"], 14);
+        assert_eq!(v["b"], "2");
+    }
+}
