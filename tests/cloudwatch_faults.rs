@@ -188,3 +188,53 @@ flush = "100ms"
         200.0
     );
 }
+
+#[test]
+fn an_output_still_retrying_when_the_grace_period_ends_gets_no_ack_sent() {
+    // Every PutLogEvents fails with a 500, forever.
+    let (cw_port, seen) = start_endpoint(0, usize::MAX);
+    let port = free_port();
+    let config = format!(
+        r#"[service]
+http_port = {{http_port}}
+grace = "2s"
+
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+ack = "delivered"
+
+[[outputs]]
+name = "cloudwatch_logs"
+match = "*"
+region = "us-east-1"
+endpoint = "http://127.0.0.1:{cw_port}"
+log_group_name = "g"
+log_stream_name = "s"
+flush = "100ms"
+"#
+    );
+    let envs = [
+        ("AWS_ACCESS_KEY_ID", "AKIDTEST".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "secret".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ];
+    let mut fl = Firelane::start_env(&config, Stdio::null(), &envs);
+    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as u32;
+    conn.write_all(&common::message_frame("t", now, "stuck", Some("c1")))
+        .unwrap();
+    fl.wait_for("failing puts", Duration::from_secs(20), || {
+        seen.lock().unwrap().rejected_calls >= 2
+    });
+    assert_eq!(fl.terminate(), 1, "the stuck output is reported");
+    assert!(fl.log().contains("did not finish"), "{}", fl.log());
+    // The connection ends without an ack: the client keeps the chunk and resends it.
+    assert_eq!(common::try_read_ack(&mut conn), None);
+}

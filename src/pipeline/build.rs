@@ -278,7 +278,9 @@ impl Running {
                     .unfinished
                     .push(format!("output {name}: task failed: {e}")),
                 Err(_) => {
-                    task.abort();
+                    // Not aborted: dropping its batches would resolve their ack handles as
+                    // delivered while connection tasks can still send acks. The process exits
+                    // right after this report and the runtime drops every task unpolled.
                     report
                         .unfinished
                         .push(format!("output {name}: still flushing"));
