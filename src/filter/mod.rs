@@ -1,6 +1,6 @@
 //! Filters: they sit between the inputs and the router, select events by `match` / `match_regex`
-//! like outputs, and run in config order (issue 5). This module holds the pure parts so far; the
-//! chain that runs them is wired in a later step.
+//! like outputs, and run in config order. Each filter is pure code over msgpack records; the
+//! [`chain::FilterChain`] runs them inside the input's task, before routing.
 //!
 //! Contract of a record filter: it reads one record (a msgpack map, `&[u8]`) and either leaves it
 //! as it is (no bytes copied), writes a replacement into a caller-owned buffer, or drops it.
@@ -18,3 +18,8 @@ pub enum RecordOutcome {
 
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
+
+/// The chain that runs the configured filters over a batch.
+pub mod chain;
+/// The kinds of filter a chain runs.
+pub mod stage;
