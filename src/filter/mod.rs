@@ -5,6 +5,13 @@
 //! Contract of a record filter: it reads one record (a msgpack map, `&[u8]`) and either leaves it
 //! as it is (no bytes copied), writes a replacement into a caller-owned buffer, or drops it.
 
+/// Option-value helpers shared by the filters (word splitting, regex errors on one line).
+mod args;
+/// Fluent Bit `grep`: keep or drop records by regular expressions on their values.
+pub mod grep;
+/// Fluent Bit `modify`: set, add, remove, rename, copy and move keys, under conditions.
+pub mod modify;
+
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordOutcome {
