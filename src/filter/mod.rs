@@ -11,6 +11,8 @@ mod args;
 pub mod grep;
 /// Fluent Bit `modify`: set, add, remove, rename, copy and move keys, under conditions.
 pub mod modify;
+/// Fluent Bit `nest`: move keys into a new map (nest) or a map's entries to the top (lift).
+pub mod nest;
 
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -86,6 +86,24 @@ impl<'a> Iterator for MapEntries<'a> {
     }
 }
 
+/// Appends one str whose payload is the concatenation of `parts` (a prefixed key, no copy).
+pub fn write_str_parts(out: &mut Vec<u8>, parts: &[&[u8]]) {
+    let n = parts.iter().map(|p| p.len()).sum::<usize>();
+    if n < 32 {
+        out.push(0xa0 | n as u8);
+    } else if n <= 0xff {
+        out.extend_from_slice(&[0xd9, n as u8]);
+    } else if n <= 0xffff {
+        out.push(0xda);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        // A payload past u32::MAX cannot occur: every part comes from one record.
+        out.push(0xdb);
+        out.extend_from_slice(&(n.min(u32::MAX as usize) as u32).to_be_bytes());
+    }
+    parts.iter().for_each(|p| out.extend_from_slice(p));
+}
+
 /// True when `map` is one whole well-formed map (every entry readable).
 pub fn is_whole_map(map: &[u8]) -> bool {
     matches!(read_token(map, 0), Ok((Token::Map(_), _))) && skip_value(map, 0) == Ok(map.len())
@@ -239,6 +257,18 @@ mod tests {
         assert!(!is_whole_map(cut));
         assert!(MapEntries::new(&[0x91, 0x01]).is_err());
         assert!(MapEntries::new(&[]).is_err());
+    }
+
+    #[test]
+    fn str_parts_match_one_write_str() {
+        for (a, b) in [(3usize, 4usize), (20, 20), (200, 100), (60_000, 10_000)] {
+            let (x, y) = (vec![b'x'; a], vec![b'y'; b]);
+            let mut joined = Vec::new();
+            write_str(&mut joined, &[x.clone(), y.clone()].concat());
+            let mut parts = Vec::new();
+            write_str_parts(&mut parts, &[&x, &y]);
+            assert_eq!(parts, joined, "{a}+{b}");
+        }
     }
 
     fn arb_value() -> impl Strategy<Value = Vec<u8>> {
