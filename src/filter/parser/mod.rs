@@ -218,14 +218,12 @@ impl Parser {
                         parser: parser.clone(),
                     })?;
                 let re = regex::bytes::Regex::new(&ruby::to_rust_syntax(pattern)).map_err(|e| {
+                    // A syntax error's message spans lines (pattern, caret, `error: reason`).
+                    let msg = e.to_string();
+                    let reason = msg.rsplit_once("error: ").map_or(&*msg, |(_, r)| r);
                     ParserError::BadRegex {
                         parser: parser.clone(),
-                        // The regex crate's message spans lines (pattern, caret, reason).
-                        reason: e
-                            .to_string()
-                            .split_whitespace()
-                            .collect::<Vec<_>>()
-                            .join(" "),
+                        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
                     }
                 })?;
                 let names = re

@@ -281,10 +281,19 @@ fn compile_errors_name_the_parser() {
         Parser::compile(&bad_offset),
         Err(ParserError::BadTimeOffset { .. })
     ));
+    assert_eq!(
+        Parser::compile(&regex_def("(?<a>x"))
+            .unwrap_err()
+            .to_string(),
+        "parser `t`: invalid regex: unclosed group"
+    );
     let err = Parser::compile(&regex_def("(?<a>x)(?=y)"))
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with("parser `t`: invalid regex:"), "{err}");
+    assert!(
+        err.starts_with("parser `t`: invalid regex: look-around"),
+        "{err}"
+    );
     assert!(!err.contains('\n'), "one line: {err}");
 }
 
