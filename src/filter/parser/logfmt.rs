@@ -1,8 +1,10 @@
 //! logfmt: `key=value key2="quoted \"value\"" flag` pairs separated by whitespace.
 //!
-//! Invariants: a bare key (no `=`) is `true` unless bare keys are refused; a line without a single
-//! `key=value` pair, an empty key or an unterminated quote does not match (so a chain of parsers
-//! can fall through to the next one instead of turning a plain sentence into flags).
+//! Invariants: a bare key (no `=`) is `true` unless bare keys are refused; `key=` is an empty
+//! string; a line without a single `key=value` pair, an empty key or an unterminated quote does
+//! not match, so a chain of parsers can fall through to the next one instead of turning a plain
+//! sentence into flags. (Fluent Bit differs on these edges: it turns `just some words` into three
+//! `true` flags, `key=` into `true`, skips a stray `=`, and reads an unterminated quote to the end.)
 
 use super::Parsed;
 use super::fields::{Fields, Value};

@@ -6,8 +6,11 @@
 //! does not match leaves `out` exactly as it found it; on a match it appends one map with a map32
 //! header (so the filter can add entries and patch the count in place). A time field that parses
 //! is taken out of the fields (unless `time_keep`); one that does not parse stays an ordinary
-//! field and the event keeps its time, as in Fluent Bit. JSON text becomes msgpack in one pass
-//! (serde's visitor writes msgpack as it parses; no `serde_json::Value`).
+//! field and the event keeps its time (as Fluent Bit's json parser does; its regex parser drops
+//! the field and its logfmt parser fails the line, both of which lose the text). JSON text
+//! becomes msgpack in one pass (serde's visitor writes msgpack as it parses; no
+//! `serde_json::Value`); integers keep their exact value up to the u64/i64 range, larger ones
+//! become floats; invalid JSON (including a lone UTF-16 surrogate escape) does not match.
 
 mod builtin;
 mod fields;
