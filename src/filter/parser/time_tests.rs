@@ -53,6 +53,30 @@ fn iso8601_with_fraction_and_zones() {
 }
 
 #[test]
+fn space_before_zone_may_be_absent_in_the_text() {
+    // Fluent Bit's json parser example: format `... %z`, text ending in `Z` right after seconds.
+    assert_eq!(
+        parse("%Y-%m-%dT%H:%M:%S %z", "2006-07-28T13:22:04Z"),
+        Some(EventTime::new(1_154_092_924, 0))
+    );
+    // Time_Offset: zone-less text is read at the given offset; a zone in the text still wins.
+    let f = TimeFormat::compile("%F %T")
+        .unwrap()
+        .with_default_offset(-3 * 3600);
+    assert_eq!(
+        f.parse(b"2006-07-28 10:22:04", REF),
+        Some(EventTime::new(1_154_092_924, 0))
+    );
+    assert_eq!(
+        f.parse(b"2006-07-28 13:22:04Z", REF),
+        Some(EventTime::new(1_154_092_924, 0))
+    );
+    assert_eq!(parse_offset("-03:00"), Some(-3 * 3600));
+    assert_eq!(parse_offset("+0530"), Some(5 * 3600 + 30 * 60));
+    assert_eq!(parse_offset("+05:30 x"), None);
+}
+
+#[test]
 fn short_directives_and_epoch() {
     let want = Some(EventTime::new(1_546_344_000, 0));
     assert_eq!(parse("%F %T", "2019-01-01 12:00:00"), want);
