@@ -25,6 +25,8 @@ pub enum RecordOutcome {
     Dropped,
 }
 
+/// The `parser` filter and its parsers (json, regex, logfmt, Fluent Bit's built-ins).
+pub mod parser;
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
 

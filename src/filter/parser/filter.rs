@@ -1,0 +1,137 @@
+//! The `parser` filter: parses one string field of each record with the first parser that matches
+//! (Fluent Bit's `Key_Name`, `Parser` (repeatable), `Reserve_Data`, `Preserve_Key`).
+//!
+//! Invariants: a record that is not a map, lacks the field, has a non-string field, or that no
+//! parser matches is left unchanged. A replaced record is the parsed fields first, then (in their
+//! original order) the `Key_Name` field if `Preserve_Key`, and the other fields if
+//! `Reserve_Data`, as Fluent Bit appends them. An original field whose key the parser also
+//! produced is dropped: the parsed value wins and the record never holds a key twice (Fluent Bit
+//! would emit both). A time the parser read replaces the event time; otherwise it is kept.
+
+use std::sync::Arc;
+
+use super::{Parser, ParserSet};
+use crate::event::EventTime;
+use crate::filter::RecordOutcome;
+use crate::msgpack::reader::{Token, as_str_bytes, map_get, read_token, skip_value};
+
+/// Why a `parser` filter configuration cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ParserFilterError {
+    #[error("parser filter: key_name must be set")]
+    NoKeyName,
+    #[error("parser filter: at least one parser is required")]
+    NoParser,
+    #[error("parser filter: unknown parser `{name}` (known: {known})")]
+    UnknownParser { name: String, known: String },
+}
+
+/// One configured `parser` filter.
+#[derive(Debug, Clone)]
+pub struct ParserFilter {
+    key_name: Box<[u8]>,
+    parsers: Vec<Arc<Parser>>,
+    reserve_data: bool,
+    preserve_key: bool,
+}
+
+impl ParserFilter {
+    /// `parsers` are names in `set`, tried in order; the first that matches wins.
+    pub fn new(
+        key_name: &str,
+        parsers: &[String],
+        reserve_data: bool,
+        preserve_key: bool,
+        set: &ParserSet,
+    ) -> Result<Self, ParserFilterError> {
+        if key_name.is_empty() {
+            return Err(ParserFilterError::NoKeyName);
+        }
+        if parsers.is_empty() {
+            return Err(ParserFilterError::NoParser);
+        }
+        let parsers = parsers
+            .iter()
+            .map(|name| {
+                let name = name.trim();
+                set.get(name)
+                    .cloned()
+                    .ok_or_else(|| ParserFilterError::UnknownParser {
+                        name: name.to_owned(),
+                        known: set.names().join(", "),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            key_name: key_name.as_bytes().into(),
+            parsers,
+            reserve_data,
+            preserve_key,
+        })
+    }
+
+    /// Parses `record`'s `Key_Name` field. On [`RecordOutcome::Replaced`] `out` holds the new
+    /// record (cleared first) and `time` is the parsed time if the parser read one. On
+    /// [`RecordOutcome::Unchanged`] `time` is untouched and `out` holds nothing useful (it may
+    /// have been cleared). `time` on entry is the event time (it gives year-less formats a year).
+    /// Never drops.
+    pub fn apply(&self, record: &[u8], time: &mut EventTime, out: &mut Vec<u8>) -> RecordOutcome {
+        let Some(text) = map_get(record, &self.key_name).and_then(as_str_bytes) else {
+            return RecordOutcome::Unchanged;
+        };
+        out.clear();
+        let Some(parsed) = self.parsers.iter().find_map(|p| p.parse(text, *time, out)) else {
+            return RecordOutcome::Unchanged;
+        };
+        // `out` is one map with a map32 header: entries start at byte 5.
+        let fields_end = out.len();
+        let mut entries = parsed.entries;
+        if (self.reserve_data || self.preserve_key)
+            && let Ok((Token::Map(n), mut p)) = read_token(record, 0)
+        {
+            for _ in 0..n {
+                let Ok(val_end) = skip_value(record, p).and_then(|k| skip_value(record, k)) else {
+                    break;
+                };
+                let key = match read_token(record, p) {
+                    Ok((Token::Str(k), _)) => Some(k),
+                    _ => None,
+                };
+                let keep = if key == Some(&*self.key_name) {
+                    self.preserve_key
+                } else {
+                    self.reserve_data
+                };
+                if keep && !key.is_some_and(|k| has_key(&out[5..fields_end], parsed.entries, k)) {
+                    out.extend_from_slice(&record[p..val_end]);
+                    entries += 1;
+                }
+                p = val_end;
+            }
+        }
+        out[1..5].copy_from_slice(&entries.to_be_bytes());
+        if let Some(t) = parsed.time {
+            *time = t;
+        }
+        RecordOutcome::Replaced
+    }
+}
+
+/// Whether `entries` msgpack pairs in `buf` include the string key `key`.
+fn has_key(buf: &[u8], entries: u32, key: &[u8]) -> bool {
+    let mut p = 0;
+    for _ in 0..entries {
+        if matches!(read_token(buf, p), Ok((Token::Str(k), _)) if k == key) {
+            return true;
+        }
+        let Ok(next) = skip_value(buf, p).and_then(|k| skip_value(buf, k)) else {
+            return false;
+        };
+        p = next;
+    }
+    false
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;
