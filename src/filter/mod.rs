@@ -18,3 +18,5 @@ pub enum RecordOutcome {
 
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
+/// Fluent Bit's `throttle`: sliding-window average rate limit, with an injected clock.
+pub mod throttle;
