@@ -16,6 +16,8 @@ pub enum RecordOutcome {
     Dropped,
 }
 
+/// ECS task metadata (endpoint v4) added to records, like Fluent Bit's `ecs` filter.
+pub mod ecs;
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
 /// Fluent Bit's `throttle`: sliding-window average rate limit, with an injected clock.
