@@ -1,5 +1,9 @@
 //! msgpack handling: records stay msgpack bytes until an output encodes them.
 
+/// Record accessors (`$key['sub'][0]`): parse once, look values up in records.
+pub mod accessor;
+/// Rebuilding a msgpack map: iterate its entries, write a new one with entries skipped or added.
+pub mod edit;
 /// msgpack to JSON, straight into an output buffer.
 pub mod json;
 /// Token-level zero-copy reader.

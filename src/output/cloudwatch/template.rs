@@ -25,7 +25,8 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use crate::msgpack::reader::{Token, map_get, read_token, skip_value};
+use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
+use crate::msgpack::reader::{Token, read_token};
 
 /// CloudWatch Logs limit for log group and log stream names (the API counts characters; after
 /// [`sanitize_group`] they are ASCII, and a stream name cut at 512 bytes is at most 512 chars).
@@ -42,14 +43,7 @@ enum Part {
     Literal(String),
     Tag,
     TagPiece(usize),
-    Field { key: Box<[u8]>, path: Box<[Step]> },
-}
-
-/// One `[...]` after a record key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(Box<[u8]>),
-    Index(u32),
+    Field(RecordAccessor),
 }
 
 /// Why a template cannot be used; `at` is the byte offset of the offending `[` or quote.
@@ -63,6 +57,21 @@ pub enum TemplateError {
     BadSubscript { at: usize },
     #[error("$TAG[n] at byte {at} needs a non-negative integer n")]
     BadTagIndex { at: usize },
+}
+
+impl From<AccessorError> for TemplateError {
+    fn from(e: AccessorError) -> Self {
+        match e {
+            AccessorError::UnclosedBracket { at } => Self::UnclosedBracket { at },
+            AccessorError::UnterminatedQuote { at } => Self::UnterminatedQuote { at },
+            // An embedded accessor starts at an identifier byte and ends wherever the identifier
+            // and its subscripts end, so these two cannot occur; they map to the closest kind.
+            AccessorError::BadSubscript { at } | AccessorError::TrailingText { at } => {
+                Self::BadSubscript { at }
+            }
+            AccessorError::EmptyKey => Self::BadSubscript { at: 0 },
+        }
+    }
 }
 
 impl NameTemplate {
@@ -83,7 +92,8 @@ impl NameTemplate {
                 .get(name_start)
                 .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
             {
-                parse_field(b, name_start)?
+                let (accessor, end) = RecordAccessor::parse_embedded(b, name_start)?;
+                (Part::Field(accessor), end)
             } else {
                 i += 1;
                 continue;
@@ -100,7 +110,7 @@ impl NameTemplate {
 
     /// True when rendering reads the record (else the result depends only on the tag: callers cache per tag).
     pub fn uses_record(&self) -> bool {
-        self.parts.iter().any(|p| matches!(p, Part::Field { .. }))
+        self.parts.iter().any(|p| matches!(p, Part::Field(_)))
     }
 
     /// Appends the rendered name to `out` (cleared first). `record` is one msgpack map (bytes).
@@ -127,9 +137,9 @@ impl NameTemplate {
                     }
                     None => false,
                 },
-                Part::Field { key, path } => {
-                    lookup(record, key, path).is_some_and(|value| push_scalar(value, out))
-                }
+                Part::Field(accessor) => accessor
+                    .get(record)
+                    .is_some_and(|value| push_scalar(value, out)),
             };
             if !found {
                 out.clear();
@@ -154,101 +164,6 @@ fn parse_tag(b: &[u8], pos: usize) -> Result<(Part, usize), TemplateError> {
     let close = find_byte(b, pos + 1, b']').ok_or(TemplateError::UnclosedBracket { at: pos })?;
     let index = parse_index(&b[pos + 1..close]).ok_or(TemplateError::BadTagIndex { at: pos })?;
     Ok((Part::TagPiece(index), close + 1))
-}
-
-/// `pos` is at the first character of a key name; returns the part and the position after it.
-fn parse_field(b: &[u8], pos: usize) -> Result<(Part, usize), TemplateError> {
-    let mut end = pos;
-    while b
-        .get(end)
-        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
-    {
-        end += 1;
-    }
-    let key: Box<[u8]> = b[pos..end].into();
-    let mut path = Vec::new();
-    while b.get(end) == Some(&b'[') {
-        let (step, next) = parse_subscript(b, end)?;
-        path.push(step);
-        end = next;
-    }
-    let path = path.into_boxed_slice();
-    Ok((Part::Field { key, path }, end))
-}
-
-/// `open` is at a `[`: parses `['key']` or `[n]`, returns the step and the position after `]`.
-fn parse_subscript(b: &[u8], open: usize) -> Result<(Step, usize), TemplateError> {
-    let unclosed = TemplateError::UnclosedBracket { at: open };
-    let bad = TemplateError::BadSubscript { at: open };
-    let first = open + 1;
-    if b.get(first) == Some(&b'\'') {
-        let mut key = Vec::new();
-        let mut p = first + 1;
-        loop {
-            match b.get(p) {
-                None => return Err(TemplateError::UnterminatedQuote { at: first }),
-                Some(b'\'') if b.get(p + 1) == Some(&b'\'') => {
-                    key.push(b'\'');
-                    p += 2;
-                }
-                Some(b'\'') => break,
-                Some(c) => {
-                    key.push(*c);
-                    p += 1;
-                }
-            }
-        }
-        return match b.get(p + 1) {
-            Some(b']') => Ok((Step::Key(key.into_boxed_slice()), p + 2)),
-            None => Err(unclosed),
-            Some(_) => Err(bad),
-        };
-    }
-    let close = find_byte(b, first, b']').ok_or(unclosed)?;
-    let index = parse_index(&b[first..close])
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or(bad)?;
-    Ok((Step::Index(index), close + 1))
-}
-
-fn find_byte(b: &[u8], from: usize, byte: u8) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|c| *c == byte)
-        .map(|off| from + off)
-}
-
-/// ASCII digits only: no sign, no spaces, not empty.
-fn parse_index(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-fn lookup<'a>(record: &'a [u8], key: &[u8], path: &[Step]) -> Option<&'a [u8]> {
-    let mut value = map_get(record, key)?;
-    for step in path {
-        value = match step {
-            Step::Key(k) => map_get(value, k)?,
-            Step::Index(i) => array_get(value, *i)?,
-        };
-    }
-    Some(value)
-}
-
-fn array_get(value: &[u8], index: u32) -> Option<&[u8]> {
-    let (Token::Array(len), mut p) = read_token(value, 0).ok()? else {
-        return None;
-    };
-    if index >= len {
-        return None;
-    }
-    for _ in 0..index {
-        p = skip_value(value, p).ok()?;
-    }
-    let end = skip_value(value, p).ok()?;
-    value.get(p..end)
 }
 
 /// Appends a scalar as text; false for nil, containers, ext and unreadable bytes.
