@@ -20,5 +20,7 @@ pub enum RecordOutcome {
 pub mod ecs;
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
+/// Fluent Bit's `rewrite_tag`: re-emit matching records under a new tag.
+pub mod rewrite_tag;
 /// Fluent Bit's `throttle`: sliding-window average rate limit, with an injected clock.
 pub mod throttle;
