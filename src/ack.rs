@@ -23,11 +23,19 @@ pub enum AckOutcome {
 struct Inner {
     dropped: AtomicU8,
     tx: std::sync::Mutex<Option<oneshot::Sender<AckOutcome>>>,
+    /// Tokens this one stands for (see [`AckToken::merge`]): they learn its outcome when it ends.
+    parents: Vec<AckToken>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let outcome = if self.dropped.load(Ordering::Acquire) != 0 {
+        let dropped = self.dropped.load(Ordering::Acquire) != 0;
+        if dropped {
+            for p in &self.parents {
+                p.dropped();
+            }
+        }
+        let outcome = if dropped {
             AckOutcome::Dropped
         } else {
             AckOutcome::Delivered
@@ -62,6 +70,7 @@ impl AckToken {
         let inner = Inner {
             dropped: AtomicU8::new(0),
             tx: std::sync::Mutex::new(Some(tx)),
+            parents: Vec::new(),
         };
         (
             Self {
@@ -74,6 +83,24 @@ impl AckToken {
     /// A token nobody waits for (no ack requested): costs nothing.
     pub fn none() -> Self {
         Self { inner: None }
+    }
+
+    /// One token standing for all of `tokens` (records from several batches travelling together,
+    /// e.g. lines a multiline filter joined): each of them resolves once the merged token does,
+    /// with its outcome. Tokens nobody waits for are left out; one remaining token is returned as is.
+    pub fn merge(tokens: Vec<AckToken>) -> Self {
+        let mut parents: Vec<AckToken> = tokens.into_iter().filter(|t| t.inner.is_some()).collect();
+        match parents.len() {
+            0 => Self::none(),
+            1 => parents.pop().unwrap_or_else(Self::none),
+            _ => Self {
+                inner: Some(Arc::new(Inner {
+                    dropped: AtomicU8::new(0),
+                    tx: std::sync::Mutex::new(None),
+                    parents,
+                })),
+            },
+        }
     }
 
     /// Records that a holder gave up on (part of) the batch; the reason is counted by the caller.
@@ -114,6 +141,27 @@ mod tests {
         drop(t2);
         drop(t);
         assert_eq!(w.wait().await, AckOutcome::Dropped);
+    }
+
+    #[tokio::test]
+    async fn a_merged_token_resolves_its_parts_with_its_outcome() {
+        let (a, wa) = AckToken::new();
+        let (b, wb) = AckToken::new();
+        let merged = AckToken::merge(vec![a, AckToken::none(), b]);
+        let holder = merged.clone();
+        drop(merged);
+        let mut wa = Box::pin(wa.wait());
+        assert!(futures_poll_once(&mut wa).is_none(), "still held");
+        holder.dropped();
+        drop(holder);
+        assert_eq!(wa.await, AckOutcome::Dropped);
+        assert_eq!(wb.wait().await, AckOutcome::Dropped);
+
+        let (c, wc) = AckToken::new();
+        let (d, wd) = AckToken::new();
+        drop(AckToken::merge(vec![c, d]));
+        assert_eq!(wc.wait().await, AckOutcome::Delivered);
+        assert_eq!(wd.wait().await, AckOutcome::Delivered);
     }
 
     fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {

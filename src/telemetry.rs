@@ -59,6 +59,8 @@ pub const S3_STAGED_FILES: &str = "firelane_s3_staged_files";
 pub const S3_UPLOAD_FAILURES: &str = "firelane_s3_upload_failures_total";
 /// Staging files repaired at start-up (left unsealed by a crash). Labels: component.
 pub const S3_RECOVERED_FILES: &str = "firelane_s3_recovered_files_total";
+/// Records seen by a filter, by outcome (matched, modified, dropped, emitted). Labels: component, outcome.
+pub const FILTER_RECORDS: &str = "firelane_filter_records_total";
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
@@ -108,6 +110,11 @@ const REQUEST_SECONDS_BUCKETS: [f64; 12] = [
 /// Help texts of every metric, shown as `# HELP` in /metrics.
 pub fn describe_metrics() {
     describe_counter!(INPUT_RECORDS, Unit::Count, "Records received by an input.");
+    describe_counter!(
+        FILTER_RECORDS,
+        Unit::Count,
+        "Records a filter saw, by outcome: matched (selected by its match), modified, dropped, emitted (created: re-tagged or joined)."
+    );
     describe_counter!(
         INPUT_BYTES,
         Unit::Bytes,

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::cloudwatch::CloudWatchOutputConfig;
 use super::errors::{ConfigErrors, Issue, Problem};
+use super::filters::{self, FILTER_PLUGINS, FilterConfig};
 use super::model::{
     Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
     ServiceConfig, StdoutOutputConfig, TcpInputConfig,
@@ -134,6 +135,7 @@ fn syntax_error(e: &toml::de::Error, text: &str, origin: &str) -> ConfigErrors {
 struct Parsed {
     service: Option<ServiceConfig>,
     inputs: Vec<(usize, InputConfig)>,
+    filters: Vec<(usize, FilterConfig)>,
     outputs: Vec<(usize, OutputConfig)>,
     input_entries: usize,
     output_entries: usize,
@@ -144,6 +146,7 @@ impl Parsed {
         Sections {
             service: self.service.as_ref(),
             inputs: self.inputs.iter().map(|(i, c)| (*i, c)).collect(),
+            filters: self.filters.iter().map(|(i, c)| (*i, c)).collect(),
             outputs: self.outputs.iter().map(|(i, c)| (*i, c)).collect(),
             input_entries: self.input_entries,
             output_entries: self.output_entries,
@@ -154,7 +157,7 @@ impl Parsed {
         Config {
             service: self.service.unwrap_or_default(),
             inputs: self.inputs.into_iter().map(|(_, c)| c).collect(),
-            filters: Vec::new(),
+            filters: self.filters.into_iter().map(|(_, c)| c).collect(),
             outputs: self.outputs.into_iter().map(|(_, c)| c).collect(),
         }
     }
@@ -198,8 +201,16 @@ fn parse_sections(doc: &toml::Table, issues: &mut Vec<Issue>) -> Parsed {
                 }
             }
             "filters" => {
-                for (i, _) in as_entries(value, &path, "filters", issues) {
-                    issues.push(Issue::new(path.index(i), "filters are not available yet"));
+                let mut aliases = AliasCounter::default();
+                for (i, entry) in as_entries(value, &path, "filters", issues) {
+                    let entry_path = path.index(i);
+                    if let Some((plugin, rest)) =
+                        plugin_name(entry, &entry_path, "filter", &FILTER_PLUGINS, issues)
+                        && let Some(f) =
+                            filters::parse(plugin, &rest, &entry_path, &mut aliases, issues)
+                    {
+                        parsed.filters.push((i, f));
+                    }
                 }
             }
             other => {

@@ -149,13 +149,14 @@ fn plugin_names_are_checked_and_listed() {
 #[test]
 fn filters_unknown_sections_and_wrong_shapes() {
     let got = problems(
-        "servce = 1\n[[inputs]]\nname = \"forward\"\n[[filters]]\nname = \"grep\"\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n",
+        "servce = 1\n[[inputs]]\nname = \"forward\"\n[[filters]]\nname = \"lua\"\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n",
     );
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got[0].starts_with("t.toml:1: servce: unknown key `servce` (did you mean `service`?)"));
-    assert_eq!(
-        got[1],
-        "t.toml:4: filters[0]: filters are not available yet"
+    assert!(
+        got[1].starts_with("t.toml:5: filters[0].name: unknown filter plugin `lua`; known: "),
+        "{}",
+        got[1]
     );
     let got = problems("inputs = 3\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n");
     assert_eq!(
@@ -185,4 +186,56 @@ fn default_aliases_count_per_plugin_in_file_order() {
     .unwrap();
     let names: Vec<&str> = cfg.inputs.iter().map(crate::config::input_alias).collect();
     assert_eq!(names, ["forward.0", "tcp.0", "forward.1"]);
+}
+
+#[test]
+fn filter_problems_are_all_reported_with_their_lines() {
+    let got = problems(
+        r#"[[inputs]]
+name = "forward"
+
+[[filters]]
+name = "record_modifier"
+match = "*"
+remove_key = "a"
+allowlist_key = ["b"]
+
+[[filters]]
+name = "record_modifier"
+record = "lonely"
+
+[[filters]]
+name = "record_modifier"
+match = "*"
+match_regex = "("
+colour = "red"
+
+[[outputs]]
+name = "null"
+match = "*"
+"#,
+    );
+    assert_eq!(
+        got,
+        [
+            "t.toml:4: filters[0]: remove_key and allowlist_key cannot be used together",
+            "t.toml:10: filters[1]: `lonely`: a record rule needs a key and a value separated by a space",
+            "t.toml:10: filters[1]: filter matches nothing: set match or match_regex",
+            "t.toml:17: filters[2].match_regex: set either match or match_regex, not both",
+            "t.toml:17: filters[2].match_regex: invalid regex `(`: unclosed group",
+            "t.toml:18: filters[2].colour: unknown key `colour`; known keys: alias, match, match_regex, record, remove_key, allowlist_key, whitelist_key, uuid_key",
+        ],
+        "{got:#?}"
+    );
+}
+
+#[test]
+fn a_valid_filter_loads_with_its_default_alias() {
+    let cfg = load_str(
+        "[[inputs]]\nname = \"forward\"\n[[filters]]\nname = \"record_modifier\"\nmatch = \"*\"\nrecord = [\"a 1\", \"b two words\"]\n[[outputs]]\nname = \"null\"\nmatch = \"*\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(cfg.filters.len(), 1);
+    assert_eq!(cfg.filters[0].alias(), "record_modifier.0");
 }

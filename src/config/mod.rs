@@ -5,6 +5,7 @@
 
 pub mod cloudwatch;
 pub mod errors;
+pub mod filters;
 pub mod load;
 pub mod model;
 pub mod resolve;

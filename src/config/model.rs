@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::cloudwatch::CloudWatchOutputConfig;
+use super::filters::FilterConfig;
 use super::s3::S3OutputConfig;
 use super::units::{ByteSize, DurationValue, Flag};
 
@@ -21,8 +22,8 @@ pub struct Config {
     /// Where events come from. At least one is required.
     #[serde(default)]
     pub inputs: Vec<InputConfig>,
-    /// Filters (grep, modify, parser, ...). None are available yet: any entry is an error.
-    #[serde(default)]
+    /// Filters (grep, modify, parser, ...), run in this order on the events their match selects.
+    #[serde(skip)]
     pub filters: Vec<FilterConfig>,
     /// Where events go, chosen by tag with `match` / `match_regex`. At least one is required.
     #[serde(default)]
@@ -205,11 +206,6 @@ pub struct TcpInputConfig {
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
 }
-
-/// One `[[filters]]` entry. No filter plugins exist yet, so every entry is rejected.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "name", rename_all = "snake_case")]
-pub enum FilterConfig {}
 
 /// One `[[outputs]]` entry; `name` selects the plugin.
 #[derive(Debug, Clone, Deserialize)]

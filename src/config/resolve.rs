@@ -90,13 +90,14 @@ impl AliasCounter {
     }
 }
 
-/// Gives every input and output without an alias its default one. Idempotent.
+/// Gives every input, filter and output without an alias its default one. Idempotent.
 pub fn resolve_aliases(cfg: &mut Config) {
     let mut inputs = AliasCounter::default();
     for input in &mut cfg.inputs {
         let default = inputs.next(input_plugin(input));
         input_alias_slot(input).get_or_insert(default);
     }
+    super::filters::resolve_aliases(&mut cfg.filters);
     let mut outputs = AliasCounter::default();
     for output in &mut cfg.outputs {
         let default = outputs.next(output_plugin(output));

@@ -7,6 +7,7 @@
 use std::net::IpAddr;
 
 use super::errors::Issue;
+use super::filters::FilterConfig;
 use super::model::{
     Config, ForwardInputConfig, InputConfig, OutputConfig, ServiceConfig, TcpInputConfig,
 };
@@ -23,6 +24,7 @@ const MIN_BUFFER_MAX_SIZE_BYTES: u64 = 1024;
 pub(crate) struct Sections<'a> {
     pub service: Option<&'a ServiceConfig>,
     pub inputs: Vec<(usize, &'a InputConfig)>,
+    pub filters: Vec<(usize, &'a FilterConfig)>,
     pub outputs: Vec<(usize, &'a OutputConfig)>,
     /// Entries in the file, including those that failed to deserialize.
     pub input_entries: usize,
@@ -37,6 +39,7 @@ pub fn validate(cfg: &Config) -> Vec<Issue> {
     check(&Sections {
         service: Some(&resolved.service),
         inputs: resolved.inputs.iter().enumerate().collect(),
+        filters: resolved.filters.iter().enumerate().collect(),
         outputs: resolved.outputs.iter().enumerate().collect(),
         input_entries: resolved.inputs.len(),
         output_entries: resolved.outputs.len(),
@@ -67,6 +70,9 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
             InputConfig::Forward(c) => check_forward(c, &path, &mut issues),
             InputConfig::Tcp(c) => check_tcp(c, &path, &mut issues),
         }
+    }
+    for &(i, filter) in &s.filters {
+        check_filter(filter, &root.key("filters").index(i), &mut issues);
     }
     for &(i, output) in &s.outputs {
         check_output(output, &root.key("outputs").index(i), &mut issues);
@@ -179,6 +185,23 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
         OutputConfig::S3(s3) => super::s3::check(s3, path, issues),
         _ => {}
     }
+    check_matcher("output", match_, match_regex, path, issues);
+}
+
+fn check_filter(c: &FilterConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    let (match_, match_regex) = c.match_rules();
+    super::filters::check(c, path, issues);
+    check_matcher("filter", match_, match_regex, path, issues);
+}
+
+/// `match` xor `match_regex`, and a regex that compiles.
+fn check_matcher(
+    kind: &str,
+    match_: Option<&str>,
+    match_regex: Option<&str>,
+    path: &KeyPath,
+    issues: &mut Vec<Issue>,
+) {
     match (match_, match_regex) {
         (Some(_), Some(_)) => issues.push(Issue::new(
             path.key("match_regex"),
@@ -186,7 +209,7 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
         )),
         (None, None) => issues.push(Issue::new(
             path.clone(),
-            "output matches nothing: set match or match_regex",
+            format!("{kind} matches nothing: set match or match_regex"),
         )),
         _ => {}
     }
@@ -213,6 +236,11 @@ fn check_unique_aliases(s: &Sections<'_>, issues: &mut Vec<Issue>) {
         .inputs
         .iter()
         .map(|&(i, c)| (root.key("inputs").index(i), input_alias(c)))
+        .chain(
+            s.filters
+                .iter()
+                .map(|&(i, c)| (root.key("filters").index(i), c.alias())),
+        )
         .chain(
             s.outputs
                 .iter()

@@ -1,9 +1,16 @@
 //! Filters: they sit between the inputs and the router, select events by `match` / `match_regex`
-//! like outputs, and run in config order (issue 5). This module holds the pure parts so far; the
-//! chain that runs them is wired in a later step.
+//! like outputs, and run in config order. Each filter is pure code over msgpack records; the
+//! [`chain::FilterChain`] runs them inside the input's task, before routing.
 //!
 //! Contract of a record filter: it reads one record (a msgpack map, `&[u8]`) and either leaves it
 //! as it is (no bytes copied), writes a replacement into a caller-owned buffer, or drops it.
+
+/// Option-value helpers shared by the filters (word splitting, regex errors on one line).
+mod args;
+/// Fluent Bit `grep`: keep or drop records by regular expressions on their values.
+pub mod grep;
+/// Fluent Bit `modify`: set, add, remove, rename, copy and move keys, under conditions.
+pub mod modify;
 
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,3 +31,8 @@ pub mod record_modifier;
 pub mod rewrite_tag;
 /// Fluent Bit's `throttle`: sliding-window average rate limit, with an injected clock.
 pub mod throttle;
+
+/// The chain that runs the configured filters over a batch.
+pub mod chain;
+/// The kinds of filter a chain runs.
+pub mod stage;

@@ -21,7 +21,12 @@ pub enum RecordModifierError {
     RemoveAndAllowlist,
     #[error("`{0}`: a record rule needs a key and a value separated by a space")]
     RecordWithoutValue(String),
+    #[error("{0} record rules: at most {MAX_RECORDS} are supported")]
+    TooManyRecords(usize),
 }
+
+/// Most `Record` rules one filter takes (their presence is tracked in a 64-bit mask).
+pub const MAX_RECORDS: usize = 64;
 
 /// A `Record` rule: key and value, as msgpack string payloads.
 type Field = (Box<[u8]>, Box<[u8]>);
@@ -47,6 +52,9 @@ impl RecordModifier {
         if !remove_keys.is_empty() && !allowlist_keys.is_empty() {
             return Err(RecordModifierError::RemoveAndAllowlist);
         }
+        if records.len() > MAX_RECORDS {
+            return Err(RecordModifierError::TooManyRecords(records.len()));
+        }
         let records = records
             .iter()
             .map(|r| {
@@ -70,8 +78,8 @@ impl RecordModifier {
         let Ok((Token::Map(n), body)) = read_token(record, 0) else {
             return RecordOutcome::Unchanged;
         };
-        // First pass: which entries stay and which `Record` keys are already there.
-        let mut present = vec![false; self.records.len()];
+        // First pass: which entries stay and which `Record` keys are already there (bit i: rule i).
+        let mut present = 0u64;
         let mut removed = 0u32;
         let mut p = body;
         for _ in 0..n {
@@ -86,18 +94,23 @@ impl RecordModifier {
                 removed += 1;
             } else if let Some(k) = key {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
-                    present[i] |= **rk == *k;
+                    present |= u64::from(**rk == *k) << i;
                 }
             }
             p = val_end;
         }
-        let missing: Vec<usize> = (0..self.records.len()).filter(|&i| !present[i]).collect();
-        if removed == 0 && missing.is_empty() && self.uuid_key.is_none() {
+        let all = if self.records.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.records.len()) - 1
+        };
+        let missing = all & !present;
+        if removed == 0 && missing == 0 && self.uuid_key.is_none() {
             return RecordOutcome::Unchanged;
         }
         // Second pass: write the new map.
         out.clear();
-        let added = missing.len() as u32 + u32::from(self.uuid_key.is_some());
+        let added = missing.count_ones() + u32::from(self.uuid_key.is_some());
         write_map_len(out, n - removed + added);
         let mut p = body;
         for _ in 0..n {
@@ -109,10 +122,11 @@ impl RecordModifier {
             }
             p = val_end;
         }
-        for i in missing {
-            let (k, v) = &self.records[i];
-            write_str(out, k);
-            write_str(out, v);
+        for (i, (k, v)) in self.records.iter().enumerate() {
+            if missing & (1 << i) != 0 {
+                write_str(out, k);
+                write_str(out, v);
+            }
         }
         if let Some(k) = &self.uuid_key {
             write_str(out, k);

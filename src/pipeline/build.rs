@@ -44,6 +44,8 @@ pub enum StartError {
     },
     #[error("output {component}: {message}")]
     Output { component: String, message: String },
+    #[error("filter {component}: {message}")]
+    Filter { component: String, message: String },
     #[error("{component}: invalid match_regex: {source}")]
     Regex {
         component: String,
@@ -84,6 +86,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         outputs.push((name, task));
     }
     let router = Arc::new(Router::new(routes));
+    let chain = super::filters::build_chain(&cfg.filters)?;
+    let chain = (!chain.is_empty()).then(|| Arc::new(chain));
 
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
@@ -97,7 +101,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     c.mem_buf_limit.as_usize(),
                     c.overflow,
                     router.clone(),
-                );
+                )
+                .with_filters(chain.clone());
                 let handler = Arc::new(ForwardHandler {
                     intake,
                     limits: DecodeLimits {
@@ -146,7 +151,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     c.mem_buf_limit.as_usize(),
                     c.overflow,
                     router.clone(),
-                );
+                )
+                .with_filters(chain.clone());
                 let handler = Arc::new(TcpHandler {
                     intake,
                     tag: c

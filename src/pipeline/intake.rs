@@ -11,6 +11,7 @@ use metrics::{Counter, Gauge};
 use crate::ack::AckToken;
 use crate::config::model::Overflow;
 use crate::event::{Batch, Event};
+use crate::filter::chain::FilterChain;
 use crate::pipeline::budget::Budget;
 use crate::pipeline::router::Router;
 use crate::telemetry as t;
@@ -78,6 +79,7 @@ struct Inner {
     budget: Budget,
     overflow: Overflow,
     router: Arc<Router>,
+    filters: Option<Arc<FilterChain>>,
     metrics: InputMetrics,
 }
 
@@ -99,9 +101,18 @@ impl Intake {
                 budget,
                 overflow,
                 router,
+                filters: None,
                 metrics,
             }),
         }
+    }
+
+    /// Runs `filters` over every batch before routing it. Call before cloning the intake.
+    pub fn with_filters(mut self, filters: Option<Arc<FilterChain>>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.filters = filters;
+        }
+        self
     }
 
     pub fn metrics(&self) -> &InputMetrics {
@@ -121,20 +132,46 @@ impl Intake {
         if n == 0 {
             return Submitted::Accepted;
         }
+        // Filters run before the budget is charged: what they write is charged with the rest.
+        let (events, written, ack) = match &inner.filters {
+            Some(chain) => {
+                let out = chain.run(events, &ack);
+                let ack = if out.acks.is_empty() {
+                    ack
+                } else {
+                    let mut all = out.acks;
+                    all.push(ack);
+                    AckToken::merge(all)
+                };
+                (out.events, out.written_bytes, ack)
+            }
+            None => (events, 0, ack),
+        };
+        let received_bytes = data_bytes as u64;
+        if events.is_empty() {
+            // Every record was filtered out (counted by its filter) or is held by one.
+            inner.metrics.records.increment(n);
+            inner.metrics.bytes.increment(received_bytes);
+            return Submitted::Accepted;
+        }
+        let data_bytes = data_bytes + written;
         let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
         let permit = match inner.overflow {
             Overflow::Block => inner.budget.acquire(charge_bytes).await,
             Overflow::DropNewest => match inner.budget.try_acquire(charge_bytes) {
                 Some(p) => p,
                 None => {
-                    inner.metrics.dropped_buffer_full.increment(n);
+                    inner
+                        .metrics
+                        .dropped_buffer_full
+                        .increment(events.len() as u64);
                     ack.dropped();
                     return Submitted::DroppedBufferFull;
                 }
             },
         };
         inner.metrics.records.increment(n);
-        inner.metrics.bytes.increment(data_bytes as u64);
+        inner.metrics.bytes.increment(received_bytes);
         let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
         let stats = inner.router.route(batch).await;
         if stats.unmatched > 0 {

@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod build;
+pub mod filters;
 pub mod intake;
 pub mod router;
 pub mod tagmatch;
