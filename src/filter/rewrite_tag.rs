@@ -6,7 +6,8 @@
 //! - KEY is a record accessor (`$name`, `$kubernetes['labels']['app']`, `$list[0]`). Only string
 //!   values can match: numbers, booleans, maps, arrays and missing keys never do.
 //! - REGEX is matched against the value's bytes (Rust `regex` syntax, unanchored as in Fluent
-//!   Bit). A rule part with spaces can be written in double quotes (`"a b"`, `\"` inside).
+//!   Bit). Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
+//!   (`"a b"` or `'a b'`, with `\"`, `\'`, `\\` inside).
 //! - NEW_TAG is a template: `$0`..`$9` are regex captures, `$TAG` the whole tag (a prefix, as in
 //!   Fluent Bit: `$TAGS` is the tag then `S`), `$TAG[n]` its n-th `.`-separated part (0-based),
 //!   `$name['sub']` / `${name}` a record value (strings as is, numbers and booleans as text).
@@ -24,6 +25,7 @@ use std::fmt::Write as _;
 use regex::bytes::Regex;
 use thiserror::Error;
 
+use super::args::{compile_regex, split_words};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
 use crate::msgpack::reader::{Token, read_token};
 
@@ -36,7 +38,9 @@ pub enum RewriteTagError {
     Parts(String),
     #[error("rule `{rule}`: key: {err}")]
     Key { rule: String, err: AccessorError },
-    #[error("rule `{rule}`: invalid regex: {err}")]
+    #[error("rule `{0}` has a quote that is never closed")]
+    Quote(String),
+    #[error("rule `{rule}`: {err}")]
     Regex { rule: String, err: String },
     #[error("rule `{rule}`: new tag: {err}")]
     NewTag { rule: String, err: String },
@@ -130,7 +134,7 @@ impl RewriteTag {
 
 impl Rule {
     fn parse(rule: &str) -> Result<Self, RewriteTagError> {
-        let parts = split_tokens(rule);
+        let parts = split_words(rule).ok_or_else(|| RewriteTagError::Quote(rule.to_owned()))?;
         let [key, regex, new_tag, keep] = parts.as_slice() else {
             return Err(RewriteTagError::Parts(rule.to_owned()));
         };
@@ -138,9 +142,9 @@ impl Rule {
             rule: rule.to_owned(),
             err,
         })?;
-        let regex = Regex::new(regex).map_err(|e| RewriteTagError::Regex {
+        let regex = compile_regex(regex).map_err(|err| RewriteTagError::Regex {
             rule: rule.to_owned(),
-            err: one_line(&e),
+            err,
         })?;
         let new_tag = parse_new_tag(new_tag).map_err(|err| RewriteTagError::NewTag {
             rule: rule.to_owned(),
@@ -164,53 +168,6 @@ impl Rule {
             keep,
         })
     }
-}
-
-/// Splits on whitespace; a token may be double-quoted (`\"` inside is a quote, `\\` a backslash;
-/// other backslashes are kept, so regex escapes survive).
-fn split_tokens(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut chars = text.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let Some(first) = chars.next() else {
-            return tokens;
-        };
-        let mut token = String::new();
-        if first == '"' {
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
-                        token.extend(chars.next());
-                    }
-                    c => token.push(c),
-                }
-            }
-        } else {
-            token.push(first);
-            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
-                token.push(c);
-            }
-        }
-        tokens.push(token);
-    }
-}
-
-/// A regex error on one line (the crate's syntax errors span several, with a caret diagram).
-fn one_line(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    lines
-        .iter()
-        .find_map(|l| l.strip_prefix("error: "))
-        .or(lines.last().copied())
-        .unwrap_or("")
-        .to_owned()
 }
 
 fn parse_new_tag(template: &str) -> Result<Vec<Part>, String> {

@@ -127,10 +127,17 @@ fn literal_dollars_missing_groups_and_quoted_parts() {
         run(&f, "t", r#"{"msg":"a b"}"#),
         (Some(true), "cost$.$-a b".to_owned())
     );
-    let f = rules(&[r#"$msg "say \"hi\"" greeted off"#]);
+    let f = rules(&[
+        r#"$msg "say \"hi\"" greeted off"#,
+        r#"$msg 'it\'s' quoted on"#,
+    ]);
     assert_eq!(
         run(&f, "t", r#"{"msg":"they say \"hi\" here"}"#),
         (Some(false), "greeted".to_owned())
+    );
+    assert_eq!(
+        run(&f, "t", r#"{"msg":"it's"}"#),
+        (Some(true), "quoted".to_owned())
     );
 }
 
@@ -151,11 +158,15 @@ fn bad_rules_are_refused_with_a_reason() {
     );
     let e = err(&["$a ^(x$ new true"]);
     assert!(
-        e.starts_with("rule `$a ^(x$ new true`: invalid regex: "),
+        e.starts_with("rule `$a ^(x$ new true`: invalid regular expression"),
         "{e}"
     );
     assert!(!e.contains('\n'), "{e}");
     assert!(err(&["$a['b' ^x$ new true"]).starts_with("rule `$a['b' ^x$ new true`: key: "));
+    assert_eq!(
+        err(&[r#"$a "^x new true"#]),
+        r#"rule `$a "^x new true` has a quote that is never closed"#
+    );
     assert!(err(&["$a ^x$ t.$TAG[x] true"]).contains("new tag: $TAG[n]"));
     assert!(err(&["$a ^x$ t.${b true"]).contains("new tag: "));
     assert!(err(&["$a ^x$ t.$b['c' true"]).contains("new tag: "));
