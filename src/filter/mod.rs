@@ -25,10 +25,16 @@ pub enum RecordOutcome {
     Dropped,
 }
 
+/// ECS task metadata (endpoint v4) added to records, like Fluent Bit's `ecs` filter.
+pub mod ecs;
 /// The `parser` filter and its parsers (json, regex, logfmt, Fluent Bit's built-ins).
 pub mod parser;
 /// Fluent Bit's `record_modifier`: append, remove or allowlist fields, add a UUID.
 pub mod record_modifier;
+/// Fluent Bit's `rewrite_tag`: re-emit matching records under a new tag.
+pub mod rewrite_tag;
+/// Fluent Bit's `throttle`: sliding-window average rate limit, with an injected clock.
+pub mod throttle;
 
 /// The chain that runs the configured filters over a batch.
 pub mod chain;
