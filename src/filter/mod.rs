@@ -5,6 +5,9 @@
 //! Contract of a record filter: it reads one record (a msgpack map, `&[u8]`) and either leaves it
 //! as it is (no bytes copied), writes a replacement into a caller-owned buffer, or drops it.
 
+/// The `multiline` filter: Docker partial-message reassembly and multiline parsers (pure).
+pub mod multiline;
+
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordOutcome {
