@@ -1,8 +1,9 @@
 use std::time::Instant;
 
+use proptest::prelude::*;
 use serde_json::json;
 
-use super::test_support::{log_of, rec, tag};
+use super::test_support::{at, json, log_of, rec, tag};
 use super::*;
 
 fn user_parser() -> ParserDef {
@@ -162,4 +163,133 @@ fn the_filter_drives_either_mode_with_marks() {
     p.flush_all(&mut emit);
     assert_eq!(p.low_watermark(), None);
     assert_eq!(p.stats().flushed_all, 1);
+}
+
+/// A piece as Docker's fluentd log driver sends it.
+fn piece(id: &str, ordinal: usize, last: bool, log: &str) -> Bytes {
+    rec(&json!({
+        "source": "stdout",
+        "log": log,
+        "partial_message": "true",
+        "partial_id": id,
+        "partial_ordinal": ordinal.to_string(),
+        "partial_last": if last { "true" } else { "false" },
+    }))
+}
+
+fn config() -> MultilineConfig {
+    MultilineConfig::default()
+}
+
+fn parsers(names: &[&str]) -> Vec<ParserDef> {
+    names.iter().map(|n| builtin(n).unwrap()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn an_arbitrarily_split_line_is_reassembled_exactly(
+        line in "\\PC{0,200}",
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        other in "[a-z]{1,20}",
+    ) {
+        let chars: Vec<char> = line.chars().collect();
+        let mut at_chars: Vec<usize> = cuts.iter().map(|c| c.index(chars.len() + 1)).collect();
+        at_chars.push(0);
+        at_chars.push(chars.len());
+        at_chars.sort_unstable();
+        at_chars.dedup();
+        let pieces: Vec<String> = at_chars
+            .windows(2)
+            .map(|w| chars[w[0]..w[1]].iter().collect())
+            .collect();
+        let pieces = if pieces.is_empty() { vec![String::new()] } else { pieces };
+        let mut f = Partials::new(config());
+        let now = Instant::now();
+        let mut emit = Vec::new();
+        let t = tag("t");
+        let n = pieces.len();
+        for (i, p) in pieces.iter().enumerate() {
+            f.push(now, &t, EventTime::default(), &piece("line", i + 1, i + 1 == n, p), 0, &mut emit);
+            // Another container's whole line in between changes nothing.
+            f.push(now, &t, EventTime::default(), &rec(&json!({"log": other})), 0, &mut emit);
+        }
+        let joined: Vec<&Emitted> = emit.iter().filter(|e| e.outcome != EmitOutcome::Unchanged).collect();
+        prop_assert_eq!(joined.len(), 1);
+        prop_assert_eq!(log_of(joined[0]), line);
+        prop_assert_eq!(emit.len(), n + 1);
+        prop_assert_eq!(f.open_groups(), 0);
+    }
+
+    /// Lines never contain `\n` here, so each emitted content is its lines joined by `\n`:
+    /// splitting the emitted contents again gives back exactly the lines pushed, per tag.
+    #[test]
+    fn regex_grouping_never_loses_or_duplicates_lines(
+        pushes in proptest::collection::vec((0usize..2, "[S x][a-z]{0,6}"), 0..60),
+        max_group_bytes in 1usize..40,
+        max_total_bytes in 1usize..300,
+        ticks in proptest::collection::vec(0u64..3000, 0..60),
+    ) {
+        let parser = ParserDef::regex("p", &[
+            r#""start_state" "/^S/" "cont""#.to_owned(),
+            r#""cont" "/^ /" "cont""#.to_owned(),
+        ], None).unwrap();
+        let mut f = Multiline::new(
+            MultilineConfig { max_group_bytes, max_total_bytes, ..config() },
+            &[parser],
+        ).unwrap();
+        let t0 = Instant::now();
+        let tags = [tag("t0"), tag("t1")];
+        let mut emit = Vec::new();
+        for (i, (which, line)) in pushes.iter().enumerate() {
+            let now = at(t0, i as u64 * 100);
+            f.push(now, &tags[*which], EventTime::default(), &rec(&json!({ "log": line })), i as u64, &mut emit);
+            prop_assert!(f.held_bytes() <= max_total_bytes);
+            if let Some(&dt) = ticks.get(i) {
+                f.tick(at(now, dt), &mut emit);
+            }
+        }
+        f.flush_all(&mut emit);
+        prop_assert_eq!(f.open_groups(), 0);
+        for t in &tags {
+            let pushed: Vec<&str> = pushes.iter().filter(|(w, _)| &tags[*w] == t).map(|(_, l)| l.as_str()).collect();
+            let got: Vec<String> = emit
+                .iter()
+                .filter(|e| &e.tag == t)
+                .flat_map(|e| log_of(e).split('\n').map(str::to_owned).collect::<Vec<_>>())
+                .collect();
+            prop_assert_eq!(got, pushed);
+        }
+    }
+
+    /// `docker` adds nothing between pieces: the emitted contents concatenated are the pushed
+    /// contents concatenated, per stream.
+    #[test]
+    fn docker_grouping_never_loses_or_duplicates_bytes(
+        pushes in proptest::collection::vec((0usize..2, "[ab\n]{0,8}"), 0..60),
+        max_group_bytes in 1usize..40,
+    ) {
+        let mut f = Multiline::new(
+            MultilineConfig { max_group_bytes, ..config() },
+            &parsers(&["docker"]),
+        ).unwrap();
+        let now = Instant::now();
+        let streams = ["stdout", "stderr"];
+        let mut emit = Vec::new();
+        for (which, piece) in &pushes {
+            let r = rec(&json!({ "log": piece, "stream": streams[*which] }));
+            f.push(now, &tag("t"), EventTime::default(), &r, 0, &mut emit);
+        }
+        f.flush_all(&mut emit);
+        for (s, stream) in streams.iter().enumerate() {
+            let pushed: String = pushes.iter().filter(|(w, _)| *w == s).map(|(_, p)| p.as_str()).collect();
+            let got: String = emit
+                .iter()
+                .filter(|e| json(&e.record)["stream"] == *stream)
+                .map(log_of)
+                .collect();
+            prop_assert_eq!(got, pushed);
+        }
+    }
 }

@@ -20,10 +20,15 @@ use crate::event::EventTime;
 /// An open group: the first record (its keys and time are kept) and the content so far.
 #[derive(Debug)]
 pub(crate) struct Group {
+    /// The first record's time.
     pub time: EventTime,
+    /// A copy of the first record.
     pub first: Bytes,
+    /// The joined content so far.
     pub content: Vec<u8>,
+    /// Records joined so far.
     pub pieces: usize,
+    /// When the group was opened.
     pub started: Instant,
     /// The group is emitted by `tick` once it has been open this long.
     pub flush_after: Duration,
@@ -102,10 +107,14 @@ impl Group {
 /// One open group and what its mode needs to continue it.
 #[derive(Debug)]
 pub(crate) struct Slot<S> {
+    /// The tag of the group's records.
     pub tag: Arc<str>,
+    /// `partial_id`, or the parser's `key_group` value.
     pub sub: Option<Box<[u8]>>,
     hash: u64,
+    /// Parser state (which parser owns the group and where it is).
     pub state: S,
+    /// What the group holds.
     pub group: Group,
 }
 
@@ -122,6 +131,7 @@ pub(crate) struct GroupTable<S> {
 }
 
 impl<S> GroupTable<S> {
+    /// An empty table.
     pub fn new() -> Self {
         Self {
             hasher: RandomState::new(),
@@ -173,10 +183,12 @@ impl<S> GroupTable<S> {
         }
     }
 
+    /// The open group `age`.
     pub fn get(&self, age: u64) -> Option<&Slot<S>> {
         self.by_age.get(&age)
     }
 
+    /// The parser state of the open group `age`.
     pub fn state_mut(&mut self, age: u64) -> Option<&mut S> {
         self.by_age.get_mut(&age).map(|s| &mut s.state)
     }
@@ -223,10 +235,12 @@ impl<S> GroupTable<S> {
         self.by_age.values().map(|s| s.group.min_mark).min()
     }
 
+    /// Number of open groups.
     pub fn len(&self) -> usize {
         self.by_age.len()
     }
 
+    /// Bytes held by the open groups (see the module invariants).
     pub fn held_bytes(&self) -> usize {
         self.held_bytes
     }

@@ -1,6 +1,5 @@
 use std::time::Instant;
 
-use proptest::prelude::*;
 use serde_json::json;
 
 use super::super::test_support::{at, json, log_of, rec, tag};
@@ -292,40 +291,4 @@ fn low_watermark_is_the_smallest_mark_still_held() {
         &mut emit,
     );
     assert_eq!(f.low_watermark(), None);
-}
-
-proptest! {
-    #[test]
-    fn an_arbitrarily_split_line_is_reassembled_exactly(
-        line in "\\PC{0,200}",
-        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
-        other in "[a-z]{1,20}",
-    ) {
-        let chars: Vec<char> = line.chars().collect();
-        let mut at_chars: Vec<usize> = cuts.iter().map(|c| c.index(chars.len() + 1)).collect();
-        at_chars.push(0);
-        at_chars.push(chars.len());
-        at_chars.sort_unstable();
-        at_chars.dedup();
-        let pieces: Vec<String> = at_chars
-            .windows(2)
-            .map(|w| chars[w[0]..w[1]].iter().collect())
-            .collect();
-        let pieces = if pieces.is_empty() { vec![String::new()] } else { pieces };
-        let mut f = Partials::new(config());
-        let now = Instant::now();
-        let mut emit = Vec::new();
-        let t = tag("t");
-        let n = pieces.len();
-        for (i, p) in pieces.iter().enumerate() {
-            f.push(now, &t, EventTime::default(), &piece("a", "line", i + 1, i + 1 == n, p), 0, &mut emit);
-            // Another container's whole line in between changes nothing.
-            f.push(now, &t, EventTime::default(), &rec(&json!({"log": other})), 0, &mut emit);
-        }
-        let joined: Vec<&Emitted> = emit.iter().filter(|e| e.outcome != EmitOutcome::Unchanged).collect();
-        prop_assert_eq!(joined.len(), 1);
-        prop_assert_eq!(log_of(joined[0]), line);
-        prop_assert_eq!(emit.len(), n + 1);
-        prop_assert_eq!(f.open_groups(), 0);
-    }
 }

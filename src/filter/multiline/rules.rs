@@ -78,7 +78,9 @@ pub enum ParserKind {
 /// One multiline parser, built in or user defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParserDef {
+    /// The name `multiline.parser` refers to.
     pub name: String,
+    /// How it decides that lines belong together.
     pub kind: ParserKind,
     /// Records with different values of this key never join (`stream` for docker and cri).
     pub key_group: Option<String>,
@@ -126,15 +128,17 @@ pub struct BuiltinError(pub String);
 /// A regex parser that cannot be compiled.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum RulesError {
-    /// `index` counts rules from 1.
+    /// A rule's regex does not compile (`index` counts rules from 1).
     #[error("multiline parser {parser:?}: rule {index} regex: {message}")]
     Regex {
         parser: String,
         index: usize,
         message: String,
     },
+    /// No rule applies in `start_state`, so no group could ever start.
     #[error("multiline parser {0:?} has no rule from start_state")]
     NoStartRule(String),
+    /// A `rule` value that is not three quoted strings (`index` counts rules from 1).
     #[error(
         "multiline parser {parser:?}: rule {index} `{line}` is not three quoted strings \"state\" \"/regex/\" \"next_state\""
     )]
@@ -255,7 +259,7 @@ pub(crate) type StateId = usize;
 pub(crate) struct Rule {
     from: Vec<StateId>,
     regex: Regex,
-    pub to: StateId,
+    to: StateId,
 }
 
 /// Compiled regex rules of one parser.

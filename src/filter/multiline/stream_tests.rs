@@ -1,6 +1,5 @@
 use std::time::Instant;
 
-use proptest::prelude::*;
 use serde_json::json;
 
 use super::super::rules::{ParserDef, builtin};
@@ -52,66 +51,7 @@ fn summary(emit: &[Emitted]) -> Vec<(String, EmitOutcome)> {
 }
 
 /// `test.log` of the documentation's example (a custom Java stack trace and a Go stack trace).
-const DOC_TEST_LOG: &str = r#"single line...
-Dec 14 06:41:08 Exception in thread "main" java.lang.RuntimeException: Something has gone wrong, aborting!
-    at com.myproject.module.MyProject.badMethod(MyProject.java:22)
-    at com.myproject.module.MyProject.oneMoreMethod(MyProject.java:18)
-    at com.myproject.module.MyProject.anotherMethod(MyProject.java:14)
-    at com.myproject.module.MyProject.someMethod(MyProject.java:10)
-    at com.myproject.module.MyProject.main(MyProject.java:6)
-another line...
-panic: my panic
-
-goroutine 4 [running]:
-panic(0x45cb40, 0x47ad70)
-  /usr/local/go/src/runtime/panic.go:542 +0x46c fp=0xc42003f7b8 sp=0xc42003f710 pc=0x422f7c
-main.main.func1(0xc420024120)
-  foo.go:6 +0x39 fp=0xc42003f7d8 sp=0xc42003f7b8 pc=0x451339
-runtime.goexit()
-  /usr/local/go/src/runtime/asm_amd64.s:2337 +0x1 fp=0xc42003f7e0 sp=0xc42003f7d8 pc=0x44b4d1
-created by main.main
-  foo.go:5 +0x58
-
-goroutine 1 [chan receive]:
-runtime.gopark(0x4739b8, 0xc420024178, 0x46fcd7, 0xc, 0xc420028e17, 0x3)
-  /usr/local/go/src/runtime/proc.go:280 +0x12c fp=0xc420053e30 sp=0xc420053e00 pc=0x42503c
-runtime.goparkunlock(0xc420024178, 0x46fcd7, 0xc, 0x1000f010040c217, 0x3)
-  /usr/local/go/src/runtime/proc.go:286 +0x5e fp=0xc420053e70 sp=0xc420053e30 pc=0x42512e
-runtime.chanrecv(0xc420024120, 0x0, 0xc420053f01, 0x4512d8)
-  /usr/local/go/src/runtime/chan.go:506 +0x304 fp=0xc420053f20 sp=0xc420053e70 pc=0x4046b4
-runtime.chanrecv1(0xc420024120, 0x0)
-  /usr/local/go/src/runtime/chan.go:388 +0x2b fp=0xc420053f50 sp=0xc420053f20 pc=0x40439b
-main.main()
-  foo.go:9 +0x6f fp=0xc420053f80 sp=0xc420053f50 pc=0x4512ef
-runtime.main()
-  /usr/local/go/src/runtime/proc.go:185 +0x20d fp=0xc420053fe0 sp=0xc420053f80 pc=0x424bad
-runtime.goexit()
-  /usr/local/go/src/runtime/asm_amd64.s:2337 +0x1 fp=0xc420053fe8 sp=0xc420053fe0 pc=0x44b4d1
-
-goroutine 2 [force gc (idle)]:
-runtime.gopark(0x4739b8, 0x4ad720, 0x47001e, 0xf, 0x14, 0x1)
-  /usr/local/go/src/runtime/proc.go:280 +0x12c fp=0xc42003e768 sp=0xc42003e738 pc=0x42503c
-runtime.goparkunlock(0x4ad720, 0x47001e, 0xf, 0xc420000114, 0x1)
-  /usr/local/go/src/runtime/proc.go:286 +0x5e fp=0xc42003e7a8 sp=0xc42003e768 pc=0x42512e
-runtime.forcegchelper()
-  /usr/local/go/src/runtime/proc.go:238 +0xcc fp=0xc42003e7e0 sp=0xc42003e7a8 pc=0x424e5c
-runtime.goexit()
-  /usr/local/go/src/runtime/asm_amd64.s:2337 +0x1 fp=0xc42003e7e8 sp=0xc42003e7e0 pc=0x44b4d1
-created by runtime.init.4
-  /usr/local/go/src/runtime/proc.go:227 +0x35
-
-goroutine 3 [GC sweep wait]:
-runtime.gopark(0x4739b8, 0x4ad7e0, 0x46fdd2, 0xd, 0x419914, 0x1)
-  /usr/local/go/src/runtime/proc.go:280 +0x12c fp=0xc42003ef60 sp=0xc42003ef30 pc=0x42503c
-runtime.goparkunlock(0x4ad7e0, 0x46fdd2, 0xd, 0x14, 0x1)
-  /usr/local/go/src/runtime/proc.go:286 +0x5e fp=0xc42003efa0 sp=0xc42003ef60 pc=0x42512e
-runtime.bgsweep(0xc42001e150)
-  /usr/local/go/src/runtime/mgcsweep.go:52 +0xa3 fp=0xc42003efd8 sp=0xc42003efa0 pc=0x419973
-runtime.goexit()
-  /usr/local/go/src/runtime/asm_amd64.s:2337 +0x1 fp=0xc42003efe0 sp=0xc42003efd8 pc=0x44b4d1
-created by runtime.gcenable
-  /usr/local/go/src/runtime/mgc.go:216 +0x58
-one more line, no multiline"#;
+const DOC_TEST_LOG: &str = include_str!("testdata/fluent_bit_doc_test.log");
 
 #[test]
 fn the_documented_example_gives_the_documented_five_records() {
@@ -470,79 +410,4 @@ fn low_watermark_follows_the_oldest_record_held() {
     f.flush_all(&mut emit);
     assert_eq!(f.low_watermark(), None);
     assert_eq!(f.held_bytes(), 0);
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
-
-    /// Lines never contain `\n` here, so each emitted content is its lines joined by `\n`:
-    /// splitting the emitted contents again gives back exactly the lines pushed, per tag.
-    #[test]
-    fn regex_grouping_never_loses_or_duplicates_lines(
-        pushes in proptest::collection::vec((0usize..2, "[S x][a-z]{0,6}"), 0..60),
-        max_group_bytes in 1usize..40,
-        max_total_bytes in 1usize..300,
-        ticks in proptest::collection::vec(0u64..3000, 0..60),
-    ) {
-        let parser = ParserDef::regex("p", &[
-            r#""start_state" "/^S/" "cont""#.to_owned(),
-            r#""cont" "/^ /" "cont""#.to_owned(),
-        ], None).unwrap();
-        let mut f = Multiline::new(
-            MultilineConfig { max_group_bytes, max_total_bytes, ..config() },
-            &[parser],
-        ).unwrap();
-        let t0 = Instant::now();
-        let tags = [tag("t0"), tag("t1")];
-        let mut emit = Vec::new();
-        for (i, (which, line)) in pushes.iter().enumerate() {
-            let now = at(t0, i as u64 * 100);
-            f.push(now, &tags[*which], EventTime::default(), &rec(&json!({ "log": line })), i as u64, &mut emit);
-            prop_assert!(f.held_bytes() <= max_total_bytes);
-            if let Some(&dt) = ticks.get(i) {
-                f.tick(at(now, dt), &mut emit);
-            }
-        }
-        f.flush_all(&mut emit);
-        prop_assert_eq!(f.open_groups(), 0);
-        for t in &tags {
-            let pushed: Vec<&str> = pushes.iter().filter(|(w, _)| &tags[*w] == t).map(|(_, l)| l.as_str()).collect();
-            let got: Vec<String> = emit
-                .iter()
-                .filter(|e| &e.tag == t)
-                .flat_map(|e| log_of(e).split('\n').map(str::to_owned).collect::<Vec<_>>())
-                .collect();
-            prop_assert_eq!(got, pushed);
-        }
-    }
-
-    /// `docker` adds nothing between pieces: the emitted contents concatenated are the pushed
-    /// contents concatenated, per stream.
-    #[test]
-    fn docker_grouping_never_loses_or_duplicates_bytes(
-        pushes in proptest::collection::vec((0usize..2, "[ab\n]{0,8}"), 0..60),
-        max_group_bytes in 1usize..40,
-    ) {
-        let mut f = Multiline::new(
-            MultilineConfig { max_group_bytes, ..config() },
-            &parsers(&["docker"]),
-        ).unwrap();
-        let now = Instant::now();
-        let streams = ["stdout", "stderr"];
-        let mut emit = Vec::new();
-        for (which, piece) in &pushes {
-            let r = rec(&json!({ "log": piece, "stream": streams[*which] }));
-            f.push(now, &tag("t"), EventTime::default(), &r, 0, &mut emit);
-        }
-        f.flush_all(&mut emit);
-        for (s, stream) in streams.iter().enumerate() {
-            let pushed: String = pushes.iter().filter(|(w, _)| *w == s).map(|(_, p)| p.as_str()).collect();
-            let got: String = emit
-                .iter()
-                .filter(|e| json(&e.record)["stream"] == *stream)
-                .map(log_of)
-                .collect();
-            prop_assert_eq!(got, pushed);
-        }
-    }
 }
