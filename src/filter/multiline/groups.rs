@@ -1,8 +1,9 @@
 //! The open groups of both modes: a table keyed by tag and a sub-key (`partial_id`, or the
 //! parser's `key_group` value), ordered by age, with the bytes it holds counted.
 //!
-//! Invariants: `held_bytes` is the sum over open groups of the first record's length plus the
-//! content buffer's capacity (what the groups really keep allocated); a group's first record is
+//! Invariants: `held_bytes` is the sum over open groups of the first record's length, the
+//! content buffer's capacity and the group's bookkeeping (slot, sub-key, index entries), so it
+//! bounds what the groups really keep allocated even when they are many and tiny; a group's first record is
 //! a copy, so holding it never keeps a whole received network buffer alive; lookups by borrowed
 //! tag and sub-key never allocate (the pass-through path stays allocation free).
 
@@ -16,6 +17,10 @@ use bytes::Bytes;
 
 use super::record::{has_key, rebuild_record, str_field};
 use crate::event::EventTime;
+
+/// Estimated bytes of one group's entries in the hash index and the age map (keys, vector,
+/// tree node share).
+const INDEX_ENTRY_BYTES: usize = 64;
 
 /// An open group: the first record (its keys and time are kept) and the content so far.
 #[derive(Debug)]
@@ -112,6 +117,8 @@ pub(crate) struct Slot<S> {
     /// `partial_id`, or the parser's `key_group` value.
     pub sub: Option<Box<[u8]>>,
     hash: u64,
+    /// Bytes of bookkeeping counted in `held_bytes` besides the group's buffers.
+    overhead: usize,
     /// Parser state (which parser owns the group and where it is).
     pub state: S,
     /// What the group holds.
@@ -162,11 +169,14 @@ impl<S> GroupTable<S> {
         let age = self.next_age;
         self.next_age += 1;
         self.index.entry(hash).or_default().push(age);
-        self.held_bytes += group.held_bytes();
+        let overhead =
+            std::mem::size_of::<Slot<S>>() + sub.map_or(0, <[u8]>::len) + INDEX_ENTRY_BYTES;
+        self.held_bytes += group.held_bytes() + overhead;
         let slot = Slot {
             tag: Arc::clone(tag),
             sub: sub.map(Box::from),
             hash,
+            overhead,
             state,
             group,
         };
@@ -202,7 +212,7 @@ impl<S> GroupTable<S> {
                 self.index.remove(&slot.hash);
             }
         }
-        self.held_bytes -= slot.group.held_bytes();
+        self.held_bytes -= slot.group.held_bytes() + slot.overhead;
         Some(slot)
     }
 

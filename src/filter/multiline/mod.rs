@@ -23,8 +23,9 @@
 //! - A group never grows past `max_group_bytes` of content: a piece that would push it past is
 //!   preceded by the group's emission ([`EmitOutcome::FlushedSizeCap`]) and starts a new group;
 //!   a single piece as large as the cap is emitted at once, also counted as size cap.
-//! - After every call the groups hold at most `max_total_bytes` (first records plus content
-//!   buffers' capacity): past it, the oldest groups are emitted early, counted as size cap.
+//! - After every call the groups hold at most `max_total_bytes` (first records, content
+//!   buffers' capacity and per-group bookkeeping): past it, the oldest groups are emitted
+//!   early, counted as size cap.
 //! - A record this filter does not touch is forwarded as the same bytes (no copy, no allocation).
 
 use std::sync::Arc;
