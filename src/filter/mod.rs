@@ -13,6 +13,8 @@ pub mod grep;
 pub mod modify;
 /// Fluent Bit `nest`: move keys into a new map (nest) or a map's entries to the top (lift).
 pub mod nest;
+/// The `multiline` filter: Docker partial-message reassembly and multiline parsers (pure).
+pub mod multiline;
 
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
