@@ -7,13 +7,29 @@
 use serde::Deserialize;
 
 use super::errors::Issue;
+use super::filter_options::{
+    EcsConfig, MultilineFilterConfig, NestConfig, ParserFilterConfig, Parsers, RewriteTagConfig,
+    ThrottleConfig,
+};
 use super::resolve::AliasCounter;
 use super::section::deserialize_table;
 use super::spans::KeyPath;
+use crate::filter::grep::{Grep, GrepKind, GrepRule, LogicalOp};
+use crate::filter::modify::Modify;
 use crate::filter::record_modifier::RecordModifier;
 
 /// Filter plugins, as written in `name`.
-pub const FILTER_PLUGINS: [&str; 1] = ["record_modifier"];
+pub const FILTER_PLUGINS: [&str; 9] = [
+    "grep",
+    "modify",
+    "record_modifier",
+    "nest",
+    "parser",
+    "throttle",
+    "rewrite_tag",
+    "ecs",
+    "multiline",
+];
 
 /// A string or a list of strings (`record = "k v"` or `record = ["k v", "k2 v2"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,8 +53,106 @@ impl<'de> Deserialize<'de> for StringList {
 /// One `[[filters]]` entry; `name` selects the plugin.
 #[derive(Debug, Clone)]
 pub enum FilterConfig {
+    /// Keep or drop records by regexes on their values.
+    Grep(GrepConfig),
+    /// Set, add, remove, rename or copy keys, under conditions.
+    Modify(ModifyConfig),
     /// Append, remove or allowlist fields; add a UUID.
     RecordModifier(RecordModifierConfig),
+    /// Move keys into a map, or a map's entries to the top.
+    Nest(NestConfig),
+    /// Parse a field's text (json, regex, logfmt, ...) into fields.
+    Parser(ParserFilterConfig),
+    /// Drop records above an average rate.
+    Throttle(ThrottleConfig),
+    /// Re-emit matching records under a new tag.
+    RewriteTag(RewriteTagConfig),
+    /// Add ECS task metadata.
+    Ecs(EcsConfig),
+    /// Join lines of one message; reassemble Docker's partial messages.
+    Multiline(MultilineFilterConfig),
+}
+
+/// `name = "grep"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrepConfig {
+    /// Component name (default `grep.<index>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`: tags this filter applies to.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+    /// `KEY REGEX`: keep records whose KEY (a record accessor such as `$kubernetes['labels']['app']`)
+    /// matches REGEX.
+    #[serde(default)]
+    pub regex: StringList,
+    /// `KEY REGEX`: drop records whose KEY matches REGEX.
+    #[serde(default)]
+    pub exclude: StringList,
+    /// `legacy` (default: every regex matches and no exclude does), `AND` or `OR` (rules of one kind).
+    pub logical_op: Option<String>,
+}
+
+impl GrepConfig {
+    pub fn build(&self) -> Result<Grep, String> {
+        let rules = (self.regex.0.iter().map(|r| (GrepKind::Regex, r)))
+            .chain(self.exclude.0.iter().map(|r| (GrepKind::Exclude, r)))
+            .map(|(kind, r)| GrepRule::parse(kind, r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let op = match &self.logical_op {
+            Some(op) => LogicalOp::parse(op).map_err(|e| e.to_string())?,
+            None => LogicalOp::default(),
+        };
+        Grep::new(rules, op).map_err(|e| e.to_string())
+    }
+}
+
+/// `name = "modify"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyConfig {
+    /// Component name (default `modify.<index>`).
+    pub alias: Option<String>,
+    /// Fluent Bit `Match`: tags this filter applies to.
+    #[serde(rename = "match")]
+    pub match_: Option<String>,
+    /// A regex matched against the tag from its start.
+    pub match_regex: Option<String>,
+    /// Rules applied in order, each as Fluent Bit writes it: `Set KEY VALUE`, `Add KEY VALUE`,
+    /// `Remove KEY`, `Remove_wildcard PREFIX`, `Remove_regex REGEX`, `Rename KEY NEW`,
+    /// `Hard_rename KEY NEW`, `Copy KEY NEW`, `Hard_copy KEY NEW`.
+    #[serde(default)]
+    pub rules: StringList,
+    /// Conditions that must all hold for the rules to apply: `Key_exists KEY`,
+    /// `Key_does_not_exist KEY`, `A_key_matches REGEX`, `No_key_matches REGEX`,
+    /// `Key_value_equals KEY VALUE`, `Key_value_does_not_equal KEY VALUE`,
+    /// `Key_value_matches KEY REGEX`, `Key_value_does_not_match KEY REGEX`,
+    /// `Matching_keys_have_matching_values KEY_REGEX VALUE_REGEX`,
+    /// `Matching_keys_do_not_have_matching_values KEY_REGEX VALUE_REGEX`.
+    #[serde(default)]
+    pub condition: StringList,
+}
+
+impl ModifyConfig {
+    pub fn build(&self) -> Result<Modify, String> {
+        let rules: Vec<(&str, &str)> = self
+            .rules
+            .0
+            .iter()
+            .map(|r| {
+                let r = r.trim();
+                r.split_once(char::is_whitespace)
+                    .map_or((r, ""), |(name, args)| (name, args.trim_start()))
+            })
+            .collect();
+        if rules.is_empty() {
+            return Err("no rules: set `rules`, e.g. [\"Set key value\"]".to_owned());
+        }
+        Modify::from_config(&rules, &self.condition.0).map_err(|e| e.to_string())
+    }
 }
 
 /// `name = "record_modifier"`.
@@ -86,28 +200,60 @@ impl FilterConfig {
     /// Plugin name, as written in `name`.
     pub fn plugin(&self) -> &'static str {
         match self {
+            FilterConfig::Grep(_) => "grep",
+            FilterConfig::Modify(_) => "modify",
             FilterConfig::RecordModifier(_) => "record_modifier",
+            FilterConfig::Nest(_) => "nest",
+            FilterConfig::Parser(_) => "parser",
+            FilterConfig::Throttle(_) => "throttle",
+            FilterConfig::RewriteTag(_) => "rewrite_tag",
+            FilterConfig::Ecs(_) => "ecs",
+            FilterConfig::Multiline(_) => "multiline",
         }
     }
 
     /// The component name: the alias, or the plugin name when aliases were not resolved.
     pub fn alias(&self) -> &str {
         let alias = match self {
+            FilterConfig::Grep(c) => c.alias.as_deref(),
+            FilterConfig::Modify(c) => c.alias.as_deref(),
             FilterConfig::RecordModifier(c) => c.alias.as_deref(),
+            FilterConfig::Nest(c) => c.alias.as_deref(),
+            FilterConfig::Parser(c) => c.alias.as_deref(),
+            FilterConfig::Throttle(c) => c.alias.as_deref(),
+            FilterConfig::RewriteTag(c) => c.alias.as_deref(),
+            FilterConfig::Ecs(c) => c.alias.as_deref(),
+            FilterConfig::Multiline(c) => c.alias.as_deref(),
         };
         alias.unwrap_or_else(|| self.plugin())
     }
 
     fn alias_slot(&mut self) -> &mut Option<String> {
         match self {
+            FilterConfig::Grep(c) => &mut c.alias,
+            FilterConfig::Modify(c) => &mut c.alias,
             FilterConfig::RecordModifier(c) => &mut c.alias,
+            FilterConfig::Nest(c) => &mut c.alias,
+            FilterConfig::Parser(c) => &mut c.alias,
+            FilterConfig::Throttle(c) => &mut c.alias,
+            FilterConfig::RewriteTag(c) => &mut c.alias,
+            FilterConfig::Ecs(c) => &mut c.alias,
+            FilterConfig::Multiline(c) => &mut c.alias,
         }
     }
 
     /// The filter's `match` and `match_regex`.
     pub fn match_rules(&self) -> (Option<&str>, Option<&str>) {
         let (glob, regex) = match self {
+            FilterConfig::Grep(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Modify(c) => (&c.match_, &c.match_regex),
             FilterConfig::RecordModifier(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Nest(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Parser(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Throttle(c) => (&c.match_, &c.match_regex),
+            FilterConfig::RewriteTag(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Ecs(c) => (&c.match_, &c.match_regex),
+            FilterConfig::Multiline(c) => (&c.match_, &c.match_regex),
         };
         (glob.as_deref(), regex.as_deref())
     }
@@ -132,8 +278,24 @@ pub(crate) fn parse(
 ) -> Option<FilterConfig> {
     let default_alias = aliases.next(plugin);
     let mut f = match plugin {
+        "grep" => deserialize_table::<GrepConfig>(rest, path, issues).map(FilterConfig::Grep)?,
+        "modify" => {
+            deserialize_table::<ModifyConfig>(rest, path, issues).map(FilterConfig::Modify)?
+        }
         "record_modifier" => deserialize_table::<RecordModifierConfig>(rest, path, issues)
             .map(FilterConfig::RecordModifier)?,
+        "nest" => deserialize_table::<NestConfig>(rest, path, issues).map(FilterConfig::Nest)?,
+        "parser" => {
+            deserialize_table::<ParserFilterConfig>(rest, path, issues).map(FilterConfig::Parser)?
+        }
+        "throttle" => {
+            deserialize_table::<ThrottleConfig>(rest, path, issues).map(FilterConfig::Throttle)?
+        }
+        "rewrite_tag" => deserialize_table::<RewriteTagConfig>(rest, path, issues)
+            .map(FilterConfig::RewriteTag)?,
+        "ecs" => deserialize_table::<EcsConfig>(rest, path, issues).map(FilterConfig::Ecs)?,
+        "multiline" => deserialize_table::<MultilineFilterConfig>(rest, path, issues)
+            .map(FilterConfig::Multiline)?,
         other => {
             issues.push(Issue::new(
                 path.key("name"),
@@ -147,8 +309,16 @@ pub(crate) fn parse(
 }
 
 /// Checks one filter: its matcher, and that the filter can be built from its options.
-pub(crate) fn check(c: &FilterConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+pub(crate) fn check(c: &FilterConfig, parsers: &Parsers, path: &KeyPath, issues: &mut Vec<Issue>) {
     let built = match c {
+        FilterConfig::Multiline(f) => f.build(&parsers.multiline).map(|_| ()),
+        FilterConfig::Nest(f) => f.build().map(|_| ()),
+        FilterConfig::Parser(f) => f.build(&parsers.set).map(|_| ()),
+        FilterConfig::Throttle(f) => f.build().map(|_| ()),
+        FilterConfig::RewriteTag(f) => f.build().map(|_| ()),
+        FilterConfig::Ecs(f) => f.rules().map(|_| ()),
+        FilterConfig::Grep(f) => f.build().map(|_| ()),
+        FilterConfig::Modify(f) => f.build().map(|_| ()),
         FilterConfig::RecordModifier(f) => f.build().map(|_| ()),
     };
     if let Err(message) = built {

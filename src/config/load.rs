@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::cloudwatch::CloudWatchOutputConfig;
 use super::errors::{ConfigErrors, Issue, Problem};
+use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{self, FILTER_PLUGINS, FilterConfig};
 use super::model::{
     Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
@@ -136,6 +137,8 @@ struct Parsed {
     service: Option<ServiceConfig>,
     inputs: Vec<(usize, InputConfig)>,
     filters: Vec<(usize, FilterConfig)>,
+    parsers: Vec<(usize, ParserConfig)>,
+    multiline_parsers: Vec<(usize, MultilineParserConfig)>,
     outputs: Vec<(usize, OutputConfig)>,
     input_entries: usize,
     output_entries: usize,
@@ -147,6 +150,12 @@ impl Parsed {
             service: self.service.as_ref(),
             inputs: self.inputs.iter().map(|(i, c)| (*i, c)).collect(),
             filters: self.filters.iter().map(|(i, c)| (*i, c)).collect(),
+            parsers: self.parsers.iter().map(|(i, c)| (*i, c)).collect(),
+            multiline_parsers: self
+                .multiline_parsers
+                .iter()
+                .map(|(i, c)| (*i, c))
+                .collect(),
             outputs: self.outputs.iter().map(|(i, c)| (*i, c)).collect(),
             input_entries: self.input_entries,
             output_entries: self.output_entries,
@@ -158,6 +167,8 @@ impl Parsed {
             service: self.service.unwrap_or_default(),
             inputs: self.inputs.into_iter().map(|(_, c)| c).collect(),
             filters: self.filters.into_iter().map(|(_, c)| c).collect(),
+            parsers: self.parsers.into_iter().map(|(_, c)| c).collect(),
+            multiline_parsers: self.multiline_parsers.into_iter().map(|(_, c)| c).collect(),
             outputs: self.outputs.into_iter().map(|(_, c)| c).collect(),
         }
     }
@@ -197,6 +208,24 @@ fn parse_sections(doc: &toml::Table, issues: &mut Vec<Issue>) -> Parsed {
                     let entry_path = path.index(i);
                     if let Some(output) = parse_output(entry, &entry_path, &mut aliases, issues) {
                         parsed.outputs.push((i, output));
+                    }
+                }
+            }
+            "parsers" => {
+                for (i, entry) in as_entries(value, &path, "parsers", issues) {
+                    if let Some(p) =
+                        deserialize_table::<ParserConfig>(entry, &path.index(i), issues)
+                    {
+                        parsed.parsers.push((i, p));
+                    }
+                }
+            }
+            "multiline_parsers" => {
+                for (i, entry) in as_entries(value, &path, "multiline_parsers", issues) {
+                    if let Some(p) =
+                        deserialize_table::<MultilineParserConfig>(entry, &path.index(i), issues)
+                    {
+                        parsed.multiline_parsers.push((i, p));
                     }
                 }
             }

@@ -5,6 +5,7 @@
 
 pub mod cloudwatch;
 pub mod errors;
+pub mod filter_options;
 pub mod filters;
 pub mod load;
 pub mod model;

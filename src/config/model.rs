@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::cloudwatch::CloudWatchOutputConfig;
-use super::filters::FilterConfig;
+use super::filter_options::{MultilineParserConfig, ParserConfig};
+use super::filters::{FilterConfig, StringList};
 use super::s3::S3OutputConfig;
 use super::units::{ByteSize, DurationValue, Flag};
 
@@ -25,6 +26,13 @@ pub struct Config {
     /// Filters (grep, modify, parser, ...), run in this order on the events their match selects.
     #[serde(skip)]
     pub filters: Vec<FilterConfig>,
+    /// Parsers the `parser` filter can use besides the built-ins (Fluent Bit's `[PARSER]`).
+    #[serde(default)]
+    pub parsers: Vec<ParserConfig>,
+    /// Multiline parsers the `multiline` filter can use besides the built-ins
+    /// (Fluent Bit's `[MULTILINE_PARSER]`).
+    #[serde(default)]
+    pub multiline_parsers: Vec<MultilineParserConfig>,
     /// Where events go, chosen by tag with `match` / `match_regex`. At least one is required.
     #[serde(default)]
     pub outputs: Vec<OutputConfig>,
@@ -62,6 +70,9 @@ pub struct ServiceConfig {
     /// Window for `hc_errors_count` (default 60s).
     #[serde(default = "default_hc_period")]
     pub hc_period: DurationValue,
+    /// Fluent Bit parsers files (`[PARSER]` and `[MULTILINE_PARSER]` sections) to load.
+    #[serde(default)]
+    pub parsers_file: StringList,
 }
 
 impl Default for ServiceConfig {
@@ -76,6 +87,7 @@ impl Default for ServiceConfig {
             http_port: default_http_port(),
             hc_errors_count: default_hc_errors_count(),
             hc_period: default_hc_period(),
+            parsers_file: StringList::default(),
         }
     }
 }

@@ -7,6 +7,9 @@
 use std::net::IpAddr;
 
 use super::errors::Issue;
+use super::filter_options::{
+    MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set,
+};
 use super::filters::FilterConfig;
 use super::model::{
     Config, ForwardInputConfig, InputConfig, OutputConfig, ServiceConfig, TcpInputConfig,
@@ -25,6 +28,8 @@ pub(crate) struct Sections<'a> {
     pub service: Option<&'a ServiceConfig>,
     pub inputs: Vec<(usize, &'a InputConfig)>,
     pub filters: Vec<(usize, &'a FilterConfig)>,
+    pub parsers: Vec<(usize, &'a ParserConfig)>,
+    pub multiline_parsers: Vec<(usize, &'a MultilineParserConfig)>,
     pub outputs: Vec<(usize, &'a OutputConfig)>,
     /// Entries in the file, including those that failed to deserialize.
     pub input_entries: usize,
@@ -40,6 +45,8 @@ pub fn validate(cfg: &Config) -> Vec<Issue> {
         service: Some(&resolved.service),
         inputs: resolved.inputs.iter().enumerate().collect(),
         filters: resolved.filters.iter().enumerate().collect(),
+        parsers: resolved.parsers.iter().enumerate().collect(),
+        multiline_parsers: resolved.multiline_parsers.iter().enumerate().collect(),
         outputs: resolved.outputs.iter().enumerate().collect(),
         input_entries: resolved.inputs.len(),
         output_entries: resolved.outputs.len(),
@@ -71,8 +78,18 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
             InputConfig::Tcp(c) => check_tcp(c, &path, &mut issues),
         }
     }
+    let files = s.service.map_or(&[][..], |c| &c.parsers_file.0[..]);
+    let (parsers, problems) = parser_set(&s.parsers, &s.multiline_parsers, files);
+    for (at, message) in problems {
+        let path = match at {
+            ParserProblemAt::Entry(i) => root.key("parsers").index(i),
+            ParserProblemAt::Multiline(i) => root.key("multiline_parsers").index(i),
+            ParserProblemAt::File(i) => root.key("service").key("parsers_file").index(i),
+        };
+        issues.push(Issue::new(path, message));
+    }
     for &(i, filter) in &s.filters {
-        check_filter(filter, &root.key("filters").index(i), &mut issues);
+        check_filter(filter, &parsers, &root.key("filters").index(i), &mut issues);
     }
     for &(i, output) in &s.outputs {
         check_output(output, &root.key("outputs").index(i), &mut issues);
@@ -188,9 +205,9 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     check_matcher("output", match_, match_regex, path, issues);
 }
 
-fn check_filter(c: &FilterConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+fn check_filter(c: &FilterConfig, parsers: &Parsers, path: &KeyPath, issues: &mut Vec<Issue>) {
     let (match_, match_regex) = c.match_rules();
-    super::filters::check(c, path, issues);
+    super::filters::check(c, parsers, path, issues);
     check_matcher("filter", match_, match_regex, path, issues);
 }
 

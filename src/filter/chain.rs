@@ -11,6 +11,7 @@
 //!   filter, but never through a rewrite_tag filter they already passed: the chain ends.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use metrics::Counter;
@@ -18,7 +19,7 @@ use metrics::Counter;
 use super::RecordOutcome;
 use super::stage::{Ctx, StageKind};
 use crate::ack::AckToken;
-use crate::event::Event;
+use crate::event::{Batch, Event};
 use crate::pipeline::tagmatch::TagMatcher;
 use crate::telemetry as t;
 
@@ -100,14 +101,36 @@ impl FilterChain {
         out
     }
 
-    /// Runs the filters from `first` on (used for events a filter emits on a timer).
-    pub fn run_after(&self, first: usize, events: Vec<Event>) -> ChainOutput {
-        let mut out = ChainOutput::default();
-        let none = AckToken::none();
-        let mut ctx = Ctx::new(&none);
-        self.run_from(first, events, Lineage::default(), &mut ctx, &mut out);
-        out.acks = std::mem::take(&mut ctx.released);
-        out
+    /// Whether a stage holds records between batches (then the pipeline must call [`Self::tick`]).
+    pub fn holds_records(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| matches!(s.kind, StageKind::Multiline(_)))
+    }
+
+    /// Emits what holding filters kept too long (`all`: everything, at shutdown) and runs the
+    /// filters after them. One output per filter that emitted something.
+    pub fn tick(&self, now: Instant, all: bool) -> Vec<ChainOutput> {
+        let mut outputs = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            let StageKind::Multiline(m) = &stage.kind else {
+                continue;
+            };
+            let (events, acks) = m.flush(stage, now, all);
+            if events.is_empty() {
+                continue;
+            }
+            let written = Batch::record_bytes(&events);
+            let ack = AckToken::merge(acks);
+            let mut out = ChainOutput::default();
+            let mut ctx = Ctx::new(&ack);
+            self.run_from(i + 1, events, Lineage::default(), &mut ctx, &mut out);
+            out.written_bytes += written;
+            out.acks = std::mem::take(&mut ctx.released);
+            out.acks.push(ack);
+            outputs.push(out);
+        }
+        outputs
     }
 
     fn run_from(
@@ -149,7 +172,7 @@ impl FilterChain {
 impl Stage {
     /// Runs this filter over `events` in place; returns the bytes of records it wrote.
     fn run(&self, events: &mut Vec<Event>, ctx: &mut Ctx<'_>, reemitted: &mut Vec<Event>) -> usize {
-        if let Some(written) = self.kind.run_batch(self, events, ctx, reemitted) {
+        if let Some(written) = self.kind.run_batch(self, events, ctx) {
             return written;
         }
         let mut arena = BytesMut::new();
@@ -168,7 +191,7 @@ impl Stage {
             };
             let outcome = if selected {
                 matched += 1;
-                self.kind.apply(&mut events[r], ctx, reemitted)
+                self.kind.apply(self, &mut events[r], ctx, reemitted)
             } else {
                 RecordOutcome::Unchanged
             };

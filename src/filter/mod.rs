@@ -11,10 +11,10 @@ mod args;
 pub mod grep;
 /// Fluent Bit `modify`: set, add, remove, rename, copy and move keys, under conditions.
 pub mod modify;
-/// Fluent Bit `nest`: move keys into a new map (nest) or a map's entries to the top (lift).
-pub mod nest;
 /// The `multiline` filter: Docker partial-message reassembly and multiline parsers (pure).
 pub mod multiline;
+/// Fluent Bit `nest`: move keys into a new map (nest) or a map's entries to the top (lift).
+pub mod nest;
 
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,5 +40,7 @@ pub mod throttle;
 
 /// The chain that runs the configured filters over a batch.
 pub mod chain;
+/// Chain stages with state across batches: throttle and multiline (with the acks it holds).
+pub mod held;
 /// The kinds of filter a chain runs.
 pub mod stage;

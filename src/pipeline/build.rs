@@ -1,9 +1,10 @@
 //! Builds the running pipeline from a [`Config`] and drains it on shutdown.
 //!
-//! Start order: outputs (each a task reading its channel), the router over their senders, then
-//! inputs (bind every listener; a bind failure stops start-up). Shutdown order: inputs stop
-//! accepting and finish reading; when the last input task ends, the router and its senders drop,
-//! so each output sees its channel close, flushes and returns. Nothing is cut short before `grace`.
+//! Start order: outputs (each a task reading its channel), the router over their senders, the
+//! filter chain (and its timer when a filter holds records), then inputs (bind every listener; a
+//! bind failure stops start-up). Shutdown order: inputs stop accepting and finish reading; the
+//! filter timer emits what filters hold and ends; when the last holder of the router drops, each
+//! output sees its channel close, flushes and returns. Nothing is cut short before `grace`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub struct Running {
     shutdown: CancellationToken,
     inputs: TaskTracker,
     input_health: Vec<ComponentHealth>,
+    /// The timer flushing records held by filters, and how to stop it.
+    ticker: Option<(CancellationToken, JoinHandle<()>)>,
     outputs: Vec<(Arc<str>, JoinHandle<()>)>,
 }
 
@@ -86,8 +89,13 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         outputs.push((name, task));
     }
     let router = Arc::new(Router::new(routes));
-    let chain = super::filters::build_chain(&cfg.filters)?;
+    let chain = super::filters::build_chain(&cfg).await?;
     let chain = (!chain.is_empty()).then(|| Arc::new(chain));
+    let ticker_stop = CancellationToken::new();
+    let ticker = chain
+        .as_ref()
+        .filter(|c| c.holds_records())
+        .map(|c| super::filters::spawn_ticker(c.clone(), router.clone(), ticker_stop.clone()));
 
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
@@ -188,6 +196,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         shutdown,
         inputs,
         input_health,
+        ticker: ticker.map(|t| (ticker_stop, t)),
         outputs,
     })
 }
@@ -276,6 +285,15 @@ impl Running {
         }
         for h in &self.input_health {
             h.set_running(false);
+        }
+        // Inputs are done: what filters still hold is emitted now, while outputs still run.
+        if let Some((stop, task)) = self.ticker {
+            stop.cancel();
+            if tokio::time::timeout_at(deadline, task).await.is_err() {
+                report
+                    .unfinished
+                    .push("filters: held records not flushed".to_owned());
+            }
         }
         for (name, mut task) in self.outputs {
             match tokio::time::timeout_at(deadline, &mut task).await {

@@ -1,19 +1,45 @@
-//! Builds the filter chain from the `[[filters]]` config. The chain itself runs inside each
-//! input's task (see `intake`), so filters use the cores the inputs use.
+//! Builds the filter chain from the `[[filters]]` config, and runs the timer that flushes what
+//! holding filters (multiline) keep. The chain itself runs inside each input's task (see
+//! `intake`), so filters use the cores the inputs use.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::ack::AckToken;
+use crate::config::filter_options::{EcsConfig, parser_set};
 use crate::config::filters::FilterConfig;
-use crate::filter::chain::{FilterChain, Stage, StageMetrics};
+use crate::config::model::Config;
+use crate::event::Batch;
+use crate::filter::chain::{ChainOutput, FilterChain, Stage, StageMetrics};
+use crate::filter::ecs::fetch::fetch_task_metadata;
+use crate::filter::held::{MultilineStage, ThrottleStage};
 use crate::filter::stage::StageKind;
 use crate::pipeline::build::StartError;
+use crate::pipeline::router::Router;
 use crate::pipeline::tagmatch::TagMatcher;
+
+/// How often held records are checked against their flush timeout.
+pub const TICK: Duration = Duration::from_millis(100);
+/// The variable FireLens (ECS agent) sets to the task metadata endpoint.
+pub const ECS_METADATA_ENV: &str = "ECS_CONTAINER_METADATA_URI_V4";
 
 /// Builds every configured filter, in config order. Configs passed the loader's checks, so an
 /// error here means a config built in code skipped them.
-pub fn build_chain(filters: &[FilterConfig]) -> Result<FilterChain, StartError> {
-    let mut stages = Vec::with_capacity(filters.len());
-    for fc in filters {
+pub async fn build_chain(cfg: &Config) -> Result<FilterChain, StartError> {
+    let parsers: Vec<_> = cfg.parsers.iter().enumerate().collect();
+    let multiline: Vec<_> = cfg.multiline_parsers.iter().enumerate().collect();
+    let (parsers, problems) = parser_set(&parsers, &multiline, &cfg.service.parsers_file.0);
+    if let Some((_, message)) = problems.into_iter().next() {
+        return Err(StartError::Filter {
+            component: "parsers".to_owned(),
+            message,
+        });
+    }
+    let mut stages = Vec::with_capacity(cfg.filters.len());
+    for fc in &cfg.filters {
         let name: Arc<str> = fc.alias().into();
         let invalid = |message: String| StartError::Filter {
             component: name.to_string(),
@@ -22,9 +48,25 @@ pub fn build_chain(filters: &[FilterConfig]) -> Result<FilterChain, StartError> 
         let (glob, regex) = fc.match_rules();
         let matcher = TagMatcher::new(glob, regex).map_err(|e| invalid(e.to_string()))?;
         let kind = match fc {
+            FilterConfig::Grep(c) => StageKind::Grep(c.build().map_err(invalid)?),
+            FilterConfig::Modify(c) => StageKind::Modify(c.build().map_err(invalid)?),
             FilterConfig::RecordModifier(c) => {
                 StageKind::RecordModifier(c.build().map_err(invalid)?)
             }
+            FilterConfig::Nest(c) => StageKind::Nest(c.build().map_err(invalid)?),
+            FilterConfig::Parser(c) => StageKind::Parser(c.build(&parsers.set).map_err(invalid)?),
+            FilterConfig::Throttle(c) => StageKind::Throttle(ThrottleStage::new(
+                c.build().map_err(invalid)?,
+                c.print_status.0,
+            )),
+            FilterConfig::RewriteTag(c) => StageKind::RewriteTag(c.build().map_err(invalid)?),
+            FilterConfig::Multiline(c) => StageKind::Multiline(Box::new(MultilineStage::new(
+                c.build(&parsers.multiline).map_err(invalid)?,
+            ))),
+            FilterConfig::Ecs(c) => match ecs_stage(&name, c).await? {
+                Some(kind) => kind,
+                None => continue,
+            },
         };
         stages.push(Stage {
             metrics: StageMetrics::new(&name),
@@ -34,4 +76,71 @@ pub fn build_chain(filters: &[FilterConfig]) -> Result<FilterChain, StartError> 
         });
     }
     Ok(FilterChain::new(stages))
+}
+
+/// Reads the task metadata once. Without an endpoint (not on ECS) or when it cannot be read,
+/// the filter is left out with a logged reason, so records still flow.
+async fn ecs_stage(name: &str, c: &EcsConfig) -> Result<Option<StageKind>, StartError> {
+    let rules = c.rules().map_err(|message| StartError::Filter {
+        component: name.to_owned(),
+        message,
+    })?;
+    let uri = c.metadata_uri.clone().or_else(|| {
+        std::env::var(ECS_METADATA_ENV)
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    let Some(uri) = uri else {
+        tracing::warn!(
+            filter = name,
+            "{ECS_METADATA_ENV} is not set (not running on ECS?): the ecs filter is disabled"
+        );
+        return Ok(None);
+    };
+    match fetch_task_metadata(&uri, c.attempts(), c.retry_delay()).await {
+        Ok(meta) => Ok(Some(StageKind::Ecs(rules.render(&meta)))),
+        Err(e) => {
+            tracing::error!(filter = name, error = %e, "the ecs filter is disabled: records pass without task metadata");
+            Ok(None)
+        }
+    }
+}
+
+/// Flushes held records every [`TICK`] and routes them; at `stop`, flushes everything held and
+/// ends (the pipeline stops it after the inputs finished, before the outputs drain).
+pub fn spawn_ticker(
+    chain: Arc<FilterChain>,
+    router: Arc<Router>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let all = tokio::select! {
+                _ = interval.tick() => false,
+                _ = stop.cancelled() => true,
+            };
+            for out in chain.tick(Instant::now(), all) {
+                route(&router, out).await;
+            }
+            if all {
+                return;
+            }
+        }
+    })
+}
+
+async fn route(router: &Router, out: ChainOutput) {
+    if out.events.is_empty() {
+        return;
+    }
+    // Memory of held records is bounded by the filter's own caps, not an input budget.
+    let batch = Batch::new(
+        out.events,
+        out.written_bytes,
+        AckToken::merge(out.acks),
+        None,
+    );
+    router.route(batch).await;
 }
