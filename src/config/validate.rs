@@ -17,6 +17,9 @@ use super::model::{
 use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
 use super::spans::KeyPath;
 
+/// Most filters in one chain (a re-tagged record remembers the rewrite_tag filters it passed in a
+/// 64-bit mask).
+pub const MAX_FILTERS: usize = 64;
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
 /// Below this an input could not hold one ordinary Forward chunk.
 const MIN_MEM_BUF_LIMIT_BYTES: u64 = 64 * 1024;
@@ -87,6 +90,12 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
             ParserProblemAt::File(i) => root.key("service").key("parsers_file").index(i),
         };
         issues.push(Issue::new(path, message));
+    }
+    if let Some(&(i, _)) = s.filters.get(MAX_FILTERS) {
+        issues.push(Issue::new(
+            root.key("filters").index(i),
+            format!("at most {MAX_FILTERS} filters are supported"),
+        ));
     }
     for &(i, filter) in &s.filters {
         check_filter(filter, &parsers, &root.key("filters").index(i), &mut issues);

@@ -146,6 +146,7 @@ impl FilterChain {
             if events.is_empty() {
                 break;
             }
+            // The config allows at most 64 filters (`validate::MAX_FILTERS`).
             let skip_rewrite = i < 64 && lineage.passed & (1 << i) != 0;
             if skip_rewrite {
                 continue;

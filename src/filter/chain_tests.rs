@@ -81,3 +81,97 @@ fn an_empty_chain_passes_everything() {
     assert_eq!(out.events.len(), 1);
     assert!(chain.is_empty());
 }
+
+fn stage(name: &str, matcher: &str, kind: StageKind) -> Stage {
+    Stage {
+        name: name.into(),
+        matcher: TagMatcher::new(Some(matcher), None).unwrap(),
+        kind,
+        metrics: StageMetrics::new(name),
+    }
+}
+
+#[test]
+fn a_rewrite_rule_that_matches_its_own_output_does_not_loop() {
+    use crate::filter::rewrite_tag::RewriteTag;
+    let rewrite = RewriteTag::new(&["$log ^. x.$TAG false".to_owned()]).unwrap();
+    let chain = FilterChain::new(vec![
+        stage("rw", "*", StageKind::RewriteTag(rewrite)),
+        modifier("m", "x.*", "seen yes"),
+    ]);
+    let tag: Arc<str> = "app".into();
+    let out = chain.run(
+        vec![event(&tag, r#"{"log":"a"}"#), event(&tag, r#"{"log":"b"}"#)],
+        &AckToken::none(),
+    );
+    let tags: Vec<&str> = out.events.iter().map(|e| &*e.tag).collect();
+    assert_eq!(
+        tags,
+        ["x.app", "x.app"],
+        "re-tagged once, originals dropped"
+    );
+    assert_eq!(
+        json(&out.events[0].record),
+        serde_json::json!({"log":"a","seen":"yes"}),
+        "the re-emitted record ran the filters after the rewrite too"
+    );
+}
+
+#[tokio::test]
+async fn held_records_keep_their_batch_acks_until_the_joined_record_goes_out() {
+    use crate::ack::AckOutcome;
+    use crate::filter::held::MultilineStage;
+    use crate::filter::multiline::{MultilineConfig, MultilineFilter};
+    let ml = MultilineFilter::new(
+        Some("partial_message"),
+        None,
+        &[],
+        MultilineConfig::default(),
+    )
+    .unwrap();
+    let chain = FilterChain::new(vec![stage(
+        "ml",
+        "*",
+        StageKind::Multiline(Box::new(MultilineStage::new(ml))),
+    )]);
+    let tag: Arc<str> = "app".into();
+    let piece = |log: &str, last: &str| {
+        event(
+            &tag,
+            &format!(
+                r#"{{"log":"{log}","partial_message":"true","partial_id":"p1","partial_ordinal":"1","partial_last":"{last}"}}"#
+            ),
+        )
+    };
+    let (ack1, wait1) = AckToken::new();
+    let first = chain.run(vec![piece("he", "false")], &ack1);
+    drop(ack1);
+    assert!(first.events.is_empty(), "held");
+    assert!(first.acks.is_empty());
+    let mut wait1 = Box::pin(wait1.wait());
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(20), &mut wait1)
+            .await
+            .is_err(),
+        "the first batch's ack waits for the joined record"
+    );
+    let (ack2, wait2) = AckToken::new();
+    let second = chain.run(vec![piece("llo", "true")], &ack2);
+    assert_eq!(second.events.len(), 1);
+    assert_eq!(
+        json(&second.events[0].record),
+        serde_json::json!({"log":"hello"})
+    );
+    assert_eq!(
+        second.acks.len(),
+        1,
+        "the first batch's ack travels with it"
+    );
+    // The output gives up on the joined record: both batches learn it.
+    let merged = AckToken::merge(second.acks.into_iter().chain([ack2]).collect());
+    merged.dropped();
+    drop(merged);
+    drop(second.events);
+    assert_eq!(wait1.await, AckOutcome::Dropped);
+    assert_eq!(wait2.wait().await, AckOutcome::Dropped);
+}

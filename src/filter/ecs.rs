@@ -22,6 +22,8 @@
 pub mod fetch;
 /// Parsing the `/task` response; the template variables.
 pub mod metadata;
+/// ECS metadata as variables of fixed output templates (the S3 key format).
+pub mod vars;
 
 use thiserror::Error;
 

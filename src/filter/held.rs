@@ -76,6 +76,8 @@ struct Held {
     filter: MultilineFilter,
     /// (run mark, ack) of runs that may have records in open groups, oldest first.
     acks: VecDeque<(u64, AckToken)>,
+    /// The next run's mark: taken under the lock, so marks grow in the order records are pushed.
+    next_mark: u64,
 }
 
 impl MultilineStage {
@@ -84,6 +86,7 @@ impl MultilineStage {
             state: Mutex::new(Held {
                 filter,
                 acks: VecDeque::new(),
+                next_mark: 0,
             }),
         }
     }
@@ -95,6 +98,8 @@ impl MultilineStage {
         let mut emit = Vec::new();
         let mut matched = 0u64;
         let mut held = lock(&self.state);
+        let mark = held.next_mark;
+        held.next_mark += 1;
         for ev in events.drain(..) {
             if !stage.matcher.matches(&ev.tag) {
                 out.push(ev);
@@ -102,10 +107,10 @@ impl MultilineStage {
             }
             matched += 1;
             held.filter
-                .push(now, &ev.tag, ev.time, &ev.record, ctx.mark, &mut emit);
+                .push(now, &ev.tag, ev.time, &ev.record, mark, &mut emit);
         }
         let written = collect(stage, &mut emit, &mut out);
-        held.settle_acks(Some((ctx.mark, ctx.ack)), &mut ctx.released);
+        held.settle_acks(Some((mark, ctx.ack)), &mut ctx.released);
         drop(held);
         stage.metrics.matched.increment(matched);
         *events = out;

@@ -4,8 +4,6 @@
 //! with state across records (throttle, multiline) take the whole batch (`run_batch`, in
 //! `held.rs`).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use super::RecordOutcome;
 use super::chain::Stage;
 use super::ecs::EcsFilter;
@@ -30,21 +28,17 @@ pub struct Ctx<'a> {
     pub tag: String,
     /// The ack of the batch being filtered.
     pub ack: &'a AckToken,
-    /// This run's place in the order of runs (multiline remembers which runs it holds records of).
-    pub mark: u64,
     /// Acks of earlier batches released by a holding filter during this run.
     pub released: Vec<AckToken>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(ack: &'a AckToken) -> Self {
-        static RUNS: AtomicU64 = AtomicU64::new(0);
         Self {
             out: Vec::new(),
             rng: Rng::from_entropy(),
             tag: String::new(),
             ack,
-            mark: RUNS.fetch_add(1, Ordering::Relaxed),
             released: Vec::new(),
         }
     }

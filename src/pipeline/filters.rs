@@ -12,6 +12,7 @@ use crate::ack::AckToken;
 use crate::config::filter_options::{EcsConfig, parser_set};
 use crate::config::filters::FilterConfig;
 use crate::config::model::Config;
+use crate::config::validate::MAX_FILTERS;
 use crate::event::Batch;
 use crate::filter::chain::{ChainOutput, FilterChain, Stage, StageMetrics};
 use crate::filter::ecs::fetch::fetch_task_metadata;
@@ -36,6 +37,12 @@ pub async fn build_chain(cfg: &Config) -> Result<FilterChain, StartError> {
         return Err(StartError::Filter {
             component: "parsers".to_owned(),
             message,
+        });
+    }
+    if cfg.filters.len() > MAX_FILTERS {
+        return Err(StartError::Filter {
+            component: "filters".to_owned(),
+            message: format!("at most {MAX_FILTERS} filters are supported"),
         });
     }
     let mut stages = Vec::with_capacity(cfg.filters.len());

@@ -76,8 +76,9 @@ impl S3Output {
             send_content_md5: cfg.send_content_md5.0,
         };
         let client = S3Client::build(cfg, settings).await?;
+        let format = ecs_key_format(&cfg.s3_key_format, &name).await;
         let key = super::key::KeyTemplate::parse(
-            &cfg.s3_key_format,
+            &format,
             &cfg.s3_key_format_tag_delimiters,
             cfg.static_file_path.0,
         )
@@ -315,6 +316,36 @@ async fn sleep_until(deadline: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// The key format with the `$ecs_*` variables filled in from the task metadata endpoint, read
+/// once (`unknown` where it cannot be read, with a logged reason).
+async fn ecs_key_format(format: &str, name: &str) -> String {
+    use crate::filter::ecs::{fetch::fetch_task_metadata, vars};
+    if !vars::uses_variables(format) {
+        return format.to_owned();
+    }
+    let uri = std::env::var(crate::pipeline::filters::ECS_METADATA_ENV)
+        .ok()
+        .filter(|v| !v.is_empty());
+    let meta = match uri {
+        Some(uri) => match fetch_task_metadata(&uri, 5, std::time::Duration::from_secs(1)).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::error!(output = name, error = %e, "s3_key_format uses $ecs_* variables but the task metadata cannot be read: they render as `unknown`");
+                None
+            }
+        },
+        None => {
+            tracing::warn!(
+                output = name,
+                "s3_key_format uses $ecs_* variables but {} is not set (not on ECS?): they render as `unknown`",
+                crate::pipeline::filters::ECS_METADATA_ENV
+            );
+            None
+        }
+    };
+    vars::substitute(format, meta.as_ref())
 }
 
 #[cfg(test)]
