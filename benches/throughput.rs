@@ -3,7 +3,10 @@
 //! PackedForward into `null`, Message into `cloudwatch_logs` against a local endpoint that
 //! answers every PutLogEvents with `{}` at once (so the output's own cost is what is measured), and
 //! Message into `s3` (gzip) against a local endpoint that accepts every upload, timed until every
-//! record is staged on disk (the output's durable, acknowledged point).
+//! record is staged on disk (the output's durable, acknowledged point). And Message whose `log` is
+//! JSON text through the FireLens-typical filter chain (parser json, record_modifier, grep) into
+//! `null`; its rate is also printed as a share of the plain `Message -> null` rate of the same run
+//! (selecting it with SCENARIOS runs `Message -> null` too, as its reference).
 //!
 //! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
 //! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
@@ -29,10 +32,22 @@ struct Stream {
     records: usize,
 }
 
-fn docker_record(out: &mut Vec<u8>, i: usize) {
-    let log = format!(
+/// A plain-text application line (~200 bytes).
+fn text_log(i: usize) -> String {
+    format!(
         "{i:>10} 2024-01-01T00:00:00.000Z INFO request handled method=GET path=/api/v1/items/{i} status=200 duration_ms=12 user_agent=\"Mozilla/5.0 (X11; Linux x86_64)\" trace=abcdef0123456789"
-    );
+    )
+}
+
+/// The same line as a JSON object (~220 bytes), what a `parser json` filter expands.
+fn json_log(i: usize) -> String {
+    format!(
+        r#"{{"n":{i},"ts":"2024-01-01T00:00:00.000Z","level":"info","msg":"request handled","method":"GET","path":"/api/v1/items/{i}","status":200,"duration_ms":12,"user_agent":"Mozilla/5.0 (X11; Linux x86_64)","trace":"abcdef0123456789"}}"#
+    )
+}
+
+fn docker_record(out: &mut Vec<u8>, i: usize, log: fn(usize) -> String) {
+    let log = log(i);
     rmp::encode::write_map_len(out, 4).unwrap();
     for (k, v) in [
         (
@@ -65,17 +80,17 @@ fn event_time(out: &mut Vec<u8>, i: usize) {
 
 const TAG: &str = "app-firelens-0123456789abcdef";
 
-fn message_mode(n: usize) -> Stream {
+fn message_mode(n: usize, name: &'static str, log: fn(usize) -> String) -> Stream {
     let mut out = Vec::with_capacity(n * 340);
     for i in 0..n {
         rmp::encode::write_array_len(&mut out, 4).unwrap();
         rmp::encode::write_str(&mut out, TAG).unwrap();
         event_time(&mut out, i);
-        docker_record(&mut out, i);
+        docker_record(&mut out, i, log);
         rmp::encode::write_map_len(&mut out, 0).unwrap();
     }
     Stream {
-        name: "Message",
+        name,
         bytes: out.into(),
         records: n,
     }
@@ -89,7 +104,7 @@ fn packed_forward(n: usize) -> Stream {
         for i in start..(start + 1000).min(n) {
             rmp::encode::write_array_len(&mut entries, 2).unwrap();
             event_time(&mut entries, i);
-            docker_record(&mut entries, i);
+            docker_record(&mut entries, i, text_log);
         }
         rmp::encode::write_array_len(&mut out, 3).unwrap();
         rmp::encode::write_str(&mut out, TAG).unwrap();
@@ -191,7 +206,29 @@ impl Sink {
     }
 }
 
-fn start_firelane(bin: &PathBuf, dir: &std::path::Path, sink: Sink) -> (Proc, u16) {
+/// The FireLens-typical chain: parse the JSON `log` (keeping the other keys), add three keys,
+/// drop health checks (none in the stream: every record passes all three filters).
+const FIRELENS_FILTERS: &str = r#"
+[[filters]]
+name = "parser"
+match = "*"
+key_name = "log"
+parser = "json"
+reserve_data = true
+
+[[filters]]
+name = "record_modifier"
+match = "*"
+record = ["ecs_cluster prod", "ecs_task_arn arn:aws:ecs:us-east-1:123456789012:task/prod/0123456789abcdef", "region us-east-1"]
+
+[[filters]]
+name = "grep"
+match = "*"
+exclude = "path ^/health"
+"#;
+
+/// Starts firelane: forward input -> `filters` (TOML, may be empty) -> `sink`.
+fn start_firelane(bin: &PathBuf, dir: &std::path::Path, filters: &str, sink: Sink) -> (Proc, u16) {
     let port = free_port();
     // Extra TOML lines for the forward input, e.g. INPUT_OPTIONS='mem_buf_limit = "8MiB"'.
     let budget = std::env::var("INPUT_OPTIONS")
@@ -202,7 +239,7 @@ fn start_firelane(bin: &PathBuf, dir: &std::path::Path, sink: Sink) -> (Proc, u1
     std::fs::write(
         &cfg,
         format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n{}",
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n{filters}\n{}",
             sink.output_toml(dir)
         ),
     )
@@ -270,9 +307,9 @@ struct Measured {
     peak_rss_mib: f64,
 }
 
-fn firelane_run(bin: &PathBuf, stream: &Stream, sink: Sink) -> Measured {
+fn firelane_run(bin: &PathBuf, stream: &Stream, filters: &str, sink: Sink) -> Measured {
     let dir = tempfile::tempdir().unwrap();
-    let (p, port) = start_firelane(bin, dir.path(), sink);
+    let (p, port) = start_firelane(bin, dir.path(), filters, sink);
     let pid = p.child.id();
     let cpu0 = cpu_seconds(pid);
     let start = Instant::now();
@@ -345,37 +382,55 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     let cw_port = fake_cloudwatch::start();
     let s3_port = fake_s3::start();
-    let message = std::sync::Arc::new(message_mode(records));
     let scenarios = [
-        ("Message -> null", message.clone(), Sink::Null),
-        (
-            "PackedForward -> null",
-            std::sync::Arc::new(packed_forward(records)),
-            Sink::Null,
-        ),
-        (
+        Scenario::new("Message -> null", Input::Message, Sink::Null),
+        Scenario::new("PackedForward -> null", Input::PackedForward, Sink::Null),
+        Scenario::new(
             "Message -> cloudwatch_logs",
-            message.clone(),
+            Input::Message,
             Sink::CloudWatch(cw_port),
         ),
-        ("Message -> s3 (gzip, staged)", message, Sink::S3(s3_port)),
+        Scenario::new(
+            "Message -> s3 (gzip, staged)",
+            Input::Message,
+            Sink::S3(s3_port),
+        ),
+        Scenario {
+            filters: FIRELENS_FILTERS,
+            reference: Some(NULL_REFERENCE),
+            ..Scenario::new(
+                "Message -> parser+record_modifier+grep -> null",
+                Input::MessageJson,
+                Sink::Null,
+            )
+        },
     ];
-    // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those.
+    // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those, and the
+    // scenarios they are compared with.
     let only = std::env::var("SCENARIOS")
         .unwrap_or_default()
         .to_lowercase();
-    for (name, stream, sink) in scenarios {
-        if !only.is_empty() && !name.to_lowercase().contains(&only) {
+    let selected = |s: &Scenario| only.is_empty() || s.name.to_lowercase().contains(&only);
+    let references: Vec<&str> = scenarios
+        .iter()
+        .filter(|s| selected(s))
+        .filter_map(|s| s.reference)
+        .collect();
+    let mut streams = Streams::new(records);
+    let mut rates: Vec<(&str, f64)> = Vec::new();
+    for sc in &scenarios {
+        if !selected(sc) && !references.contains(&sc.name) {
             continue;
         }
+        let stream = streams.get(sc.input);
         let mb = stream.bytes.len() as f64 / 1e6;
         let raw = raw_drain(&stream);
-        let m = firelane_run(&bin, &stream, sink);
+        let m = firelane_run(&bin, &stream, sc.filters, sc.sink);
         let raw_rate = stream.records as f64 / raw.as_secs_f64();
         let rate = stream.records as f64 / m.elapsed.as_secs_f64();
         println!(
             "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} % | {:.2} | {:.2} | {:.1} |",
-            name,
+            sc.name,
             mb,
             raw_rate,
             rate,
@@ -385,5 +440,88 @@ fn main() {
             m.cpu_s / (mb / 1000.0),
             m.peak_rss_mib
         );
+        rates.push((sc.name, rate));
+    }
+    // Shares of a reference measured in the same run (the raw-drain ratio above swings with the
+    // machine; two firelane runs side by side compare the added work).
+    for sc in scenarios.iter().filter(|s| selected(s)) {
+        let rate_of = |name: &str| rates.iter().find(|(n, _)| *n == name).map(|&(_, r)| r);
+        if let (Some(reference), Some(rate)) = (sc.reference, rate_of(sc.name))
+            && let Some(reference_rate) = rate_of(reference)
+        {
+            println!(
+                "{}: {:.1} % of {} ({:.0} / {:.0} rec/s)",
+                sc.name,
+                100.0 * rate / reference_rate,
+                reference,
+                rate,
+                reference_rate
+            );
+        }
+    }
+}
+
+/// The scenario the filter chain is compared with: the same input path without filters.
+const NULL_REFERENCE: &str = "Message -> null";
+
+/// Which pre-encoded stream a scenario sends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// Message mode, plain-text `log`.
+    Message,
+    /// PackedForward, 1000 entries a frame, plain-text `log`.
+    PackedForward,
+    /// Message mode, `log` holding a JSON object.
+    MessageJson,
+}
+
+struct Scenario {
+    name: &'static str,
+    input: Input,
+    /// `[[filters]]` tables (TOML), empty for none.
+    filters: &'static str,
+    sink: Sink,
+    /// A scenario of the same run this one's rate is reported as a share of.
+    reference: Option<&'static str>,
+}
+
+impl Scenario {
+    fn new(name: &'static str, input: Input, sink: Sink) -> Self {
+        Self {
+            name,
+            input,
+            filters: "",
+            sink,
+            reference: None,
+        }
+    }
+}
+
+/// Streams are encoded on first use (each is hundreds of MB) and shared by the scenarios after.
+struct Streams {
+    records: usize,
+    built: Vec<(Input, std::sync::Arc<Stream>)>,
+}
+
+impl Streams {
+    fn new(records: usize) -> Self {
+        Self {
+            records,
+            built: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, input: Input) -> std::sync::Arc<Stream> {
+        if let Some((_, s)) = self.built.iter().find(|(i, _)| *i == input) {
+            return s.clone();
+        }
+        let n = self.records;
+        let stream = std::sync::Arc::new(match input {
+            Input::Message => message_mode(n, "Message", text_log),
+            Input::PackedForward => packed_forward(n),
+            Input::MessageJson => message_mode(n, "Message (JSON log)", json_log),
+        });
+        self.built.push((input, stream.clone()));
+        stream
     }
 }
