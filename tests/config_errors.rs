@@ -182,3 +182,56 @@ external_id = "x"
     let ok = "[[inputs]]\nname = \"forward\"\n\n[[outputs]]\nname = \"s3\"\nmatch = \"*\"\nbucket = \"logs\"\n";
     load_str(ok, "s3.toml").unwrap();
 }
+
+#[test]
+fn filter_mistakes_point_at_the_key_they_are_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.toml");
+    std::fs::write(
+        &path,
+        r#"[[inputs]]
+name = "forward"
+
+[[filters]]
+name = "parser"
+match = "*"
+key_name = "log"
+parser = ["jsno"]
+
+[[filters]]
+name = "multiline"
+match = "*"
+multiline_parser = "ruby"
+
+[[filters]]
+name = "rewrite_tag"
+match = "*"
+rule = "$log x"
+
+[[parsers]]
+name = "p"
+format = "ltsv"
+
+[[outputs]]
+name = "null"
+match = "*"
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firelane"))
+        .args(["validate", "-c"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    for want in [
+        ":8: filters[0].parser: parser filter: unknown parser `jsno`",
+        ":13: filters[1].multiline_parser: unknown multiline parser \"ruby\"",
+        ":18: filters[2].rule: rule `$log x` must have four parts",
+        ":20: parsers[0]: parser `p`: unknown format `ltsv`",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+}

@@ -336,8 +336,71 @@ pub(crate) fn check(c: &FilterConfig, parsers: &Parsers, path: &KeyPath, issues:
         FilterConfig::RecordModifier(f) => f.build().map(|_| ()),
     };
     if let Err(message) = built {
-        issues.push(Issue::new(path.clone(), message));
+        let at = match blamed_key(c, &message) {
+            Some(key) => path.key(key),
+            None => path.clone(),
+        };
+        issues.push(Issue::new(at, message));
     }
+}
+
+/// The key a build error is about, so the problem points at its line: the first key the entry
+/// sets whose hint the message contains (an empty hint always matches).
+fn blamed_key(c: &FilterConfig, message: &str) -> Option<&'static str> {
+    let set = |v: &StringList| !v.0.is_empty();
+    let candidates: Vec<(&'static str, bool, &str)> = match c {
+        FilterConfig::Grep(f) => vec![
+            ("logical_op", f.logical_op.is_some(), "Logical_Op"),
+            ("exclude", set(&f.exclude), "Exclude"),
+            ("regex", set(&f.regex), "Regex"),
+        ],
+        FilterConfig::Modify(f) => vec![
+            ("condition", set(&f.condition), "condition"),
+            ("rules", set(&f.rules), ""),
+        ],
+        FilterConfig::RecordModifier(f) => vec![
+            ("allowlist_key", set(&f.allowlist_key), "allowlist"),
+            ("record", set(&f.record), "record"),
+        ],
+        FilterConfig::Nest(f) => vec![
+            ("wildcard", set(&f.wildcard), "Wildcard"),
+            ("nest_under", f.nest_under.is_some(), "Nest_under"),
+            ("nested_under", f.nested_under.is_some(), "Nested_under"),
+            ("add_prefix", f.add_prefix.is_some(), "Add_prefix"),
+            ("remove_prefix", f.remove_prefix.is_some(), "Remove_prefix"),
+            ("operation", !f.operation.is_empty(), "Operation"),
+        ],
+        FilterConfig::Parser(f) => vec![
+            ("key_name", !f.key_name.is_empty(), "key_name"),
+            ("parser", set(&f.parser), "parser"),
+        ],
+        FilterConfig::Throttle(f) => vec![
+            ("interval", f.interval.is_some(), "interval"),
+            ("window", f.window.is_some(), "window"),
+            ("rate", true, "rate"),
+        ],
+        FilterConfig::RewriteTag(f) => vec![("rule", set(&f.rule), "")],
+        FilterConfig::Ecs(f) => vec![("add", set(&f.add), "")],
+        FilterConfig::Multiline(f) => vec![
+            ("mode", f.mode.is_some(), "mode"),
+            ("key_content", f.key_content.is_some(), "key_content"),
+            (
+                "max_total_bytes",
+                f.max_total_bytes.is_some(),
+                "max_total_bytes",
+            ),
+            (
+                "max_group_bytes",
+                f.max_group_bytes.is_some(),
+                "max_group_bytes",
+            ),
+            ("multiline_parser", f.multiline_parser.is_some(), ""),
+        ],
+    };
+    candidates
+        .into_iter()
+        .find(|(_, is_set, hint)| *is_set && message.contains(hint))
+        .map(|(key, _, _)| key)
 }
 
 /// Replaces each `${NAME}` in `text` with the variable's value; an unset variable is an error

@@ -218,9 +218,9 @@ match = "*"
     assert_eq!(
         got,
         [
-            "t.toml:4: filters[0]: remove_key and allowlist_key cannot be used together",
-            "t.toml:10: filters[1]: `lonely`: a record rule needs a key and a value separated by a space",
+            "t.toml:8: filters[0].allowlist_key: remove_key and allowlist_key cannot be used together",
             "t.toml:10: filters[1]: filter matches nothing: set match or match_regex",
+            "t.toml:12: filters[1].record: `lonely`: a record rule needs a key and a value separated by a space",
             "t.toml:17: filters[2].match_regex: set either match or match_regex, not both",
             "t.toml:17: filters[2].match_regex: invalid regex `(`: unclosed group",
             "t.toml:18: filters[2].colour: unknown key `colour`; known keys: alias, match, match_regex, record, remove_key, allowlist_key, whitelist_key, uuid_key",
