@@ -202,6 +202,10 @@ impl Stage {
                     continue;
                 }
                 RecordOutcome::Replaced => {
+                    if arena.capacity() == 0 {
+                        // Sized once from the first rewritten record, not grown by doubling.
+                        arena.reserve((events.len() - r) * (ctx.out.len() + ctx.out.len() / 4));
+                    }
                     let start = arena.len();
                     arena.extend_from_slice(&ctx.out);
                     spans.push((w, start, arena.len()));

@@ -112,15 +112,20 @@ impl RecordModifier {
         out.clear();
         let added = missing.count_ones() + u32::from(self.uuid_key.is_some());
         write_map_len(out, n - removed + added);
-        let mut p = body;
-        for _ in 0..n {
-            // Both ends were checked in the first pass.
-            let key_end = skip_value(record, p).unwrap_or(record.len());
-            let val_end = skip_value(record, key_end).unwrap_or(record.len());
-            if self.keeps(key_str(record, p)) {
-                out.extend_from_slice(&record[p..val_end]);
+        if removed == 0 {
+            // Every entry stays: one copy of them all (`p` is the end of the last one).
+            out.extend_from_slice(&record[body..p]);
+        } else {
+            let mut p = body;
+            for _ in 0..n {
+                // Both ends were checked in the first pass.
+                let key_end = skip_value(record, p).unwrap_or(record.len());
+                let val_end = skip_value(record, key_end).unwrap_or(record.len());
+                if self.keeps(key_str(record, p)) {
+                    out.extend_from_slice(&record[p..val_end]);
+                }
+                p = val_end;
             }
-            p = val_end;
         }
         for (i, (k, v)) in self.records.iter().enumerate() {
             if missing & (1 << i) != 0 {

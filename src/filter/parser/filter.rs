@@ -89,6 +89,9 @@ impl ParserFilter {
         if (self.reserve_data || self.preserve_key)
             && let Ok((Token::Map(n), mut p)) = read_token(record, 0)
         {
+            // The parsed keys, found once (not once per kept key); more than fit: walk each time.
+            let mut keys = [(0usize, 0usize); FAST_KEYS];
+            let known = key_spans(&out[5..fields_end], parsed.entries, &mut keys);
             for _ in 0..n {
                 let Ok(val_end) = skip_value(record, p).and_then(|k| skip_value(record, k)) else {
                     break;
@@ -102,7 +105,11 @@ impl ParserFilter {
                 } else {
                     self.reserve_data
                 };
-                if keep && !key.is_some_and(|k| has_key(&out[5..fields_end], parsed.entries, k)) {
+                let parsed_has = |k: &[u8]| match known {
+                    Some(n) => keys[..n].iter().any(|&(s, e)| out[5 + s..5 + e] == *k),
+                    None => has_key(&out[5..fields_end], parsed.entries, k),
+                };
+                if keep && !key.is_some_and(parsed_has) {
                     out.extend_from_slice(&record[p..val_end]);
                     entries += 1;
                 }
@@ -115,6 +122,28 @@ impl ParserFilter {
         }
         RecordOutcome::Replaced
     }
+}
+
+/// Parsed keys remembered by position before falling back to a walk per lookup.
+const FAST_KEYS: usize = 32;
+
+/// The byte ranges of the string keys of `entries` msgpack pairs in `buf`, in `spans`; `None`
+/// when there are more than `spans` holds or the pairs do not read.
+fn key_spans(buf: &[u8], entries: u32, spans: &mut [(usize, usize)]) -> Option<usize> {
+    let n = usize::try_from(entries)
+        .ok()
+        .filter(|&n| n <= spans.len())?;
+    let mut p = 0;
+    let mut found = 0;
+    for _ in 0..n {
+        if let Ok((Token::Str(k), _)) = read_token(buf, p) {
+            let start = k.as_ptr() as usize - buf.as_ptr() as usize;
+            spans[found] = (start, start + k.len());
+            found += 1;
+        }
+        p = skip_value(buf, p).and_then(|k| skip_value(buf, k)).ok()?;
+    }
+    Some(found)
 }
 
 /// Whether `entries` msgpack pairs in `buf` include the string key `key`.
