@@ -2,17 +2,10 @@ use super::*;
 use crate::event::EventTime;
 use crate::filter::record_modifier::RecordModifier;
 
-pub(crate) fn msgpack(json: &str) -> Bytes {
-    let mut out = Vec::new();
-    crate::msgpack::writer::json_object_to_msgpack(json.as_bytes(), &mut out).unwrap();
-    Bytes::from(out)
-}
+use crate::filter::test_support::json;
 
-pub(crate) fn json(record: &[u8]) -> serde_json::Value {
-    let mut out = Vec::new();
-    let mut stats = crate::msgpack::json::TranscodeStats::default();
-    crate::msgpack::json::write_value(record, &mut out, &mut stats).unwrap();
-    serde_json::from_slice(&out).unwrap()
+fn msgpack(json: &str) -> Bytes {
+    Bytes::from(crate::filter::test_support::msgpack(json))
 }
 
 fn event(tag: &Arc<str>, json: &str) -> Event {

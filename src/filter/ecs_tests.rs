@@ -1,5 +1,5 @@
 use super::*;
-use crate::msgpack::writer::json_object_to_msgpack;
+use crate::filter::test_support::{json, msgpack};
 
 const FARGATE_TASK: &[u8] = include_bytes!("../../tests/data/ecs_task_v4.json");
 
@@ -14,19 +14,6 @@ const EC2_TASK: &str = r#"{
     "KnownStatus": "RUNNING",
     "Containers": [{"DockerId": "ea32192c8553fbff06c9340478a2ff089b2bb5646fb718b4ee206641c9086d66", "Name": "curl"}]
 }"#;
-
-fn msgpack(json: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    json_object_to_msgpack(json.as_bytes(), &mut out).unwrap();
-    out
-}
-
-fn json(record: &[u8]) -> serde_json::Value {
-    let mut out = Vec::new();
-    let mut stats = crate::msgpack::json::TranscodeStats::default();
-    crate::msgpack::json::write_value(record, &mut out, &mut stats).unwrap();
-    serde_json::from_slice(&out).unwrap()
-}
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()

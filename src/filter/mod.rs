@@ -44,3 +44,5 @@ pub mod chain;
 pub mod held;
 /// The kinds of filter a chain runs.
 pub mod stage;
+#[cfg(test)]
+mod test_support;

@@ -183,20 +183,7 @@ fn uuid_v4(rng: &mut Rng) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msgpack::writer::json_object_to_msgpack;
-
-    fn msgpack(json: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        json_object_to_msgpack(json.as_bytes(), &mut out).unwrap();
-        out
-    }
-
-    fn json(record: &[u8]) -> serde_json::Value {
-        let mut out = Vec::new();
-        let mut stats = crate::msgpack::json::TranscodeStats::default();
-        crate::msgpack::json::write_value(record, &mut out, &mut stats).unwrap();
-        serde_json::from_slice(&out).unwrap()
-    }
+    use crate::filter::test_support::{json, msgpack};
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()

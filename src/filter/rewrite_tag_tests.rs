@@ -1,11 +1,5 @@
 use super::*;
-use crate::msgpack::writer::json_object_to_msgpack;
-
-fn msgpack(json: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    json_object_to_msgpack(json.as_bytes(), &mut out).unwrap();
-    out
-}
+use crate::filter::test_support::msgpack;
 
 fn rules(v: &[&str]) -> RewriteTag {
     RewriteTag::new(&v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()
