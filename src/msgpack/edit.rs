@@ -88,19 +88,7 @@ impl<'a> Iterator for MapEntries<'a> {
 
 /// Appends one str whose payload is the concatenation of `parts` (a prefixed key, no copy).
 pub fn write_str_parts(out: &mut Vec<u8>, parts: &[&[u8]]) {
-    let n = parts.iter().map(|p| p.len()).sum::<usize>();
-    if n < 32 {
-        out.push(0xa0 | n as u8);
-    } else if n <= 0xff {
-        out.extend_from_slice(&[0xd9, n as u8]);
-    } else if n <= 0xffff {
-        out.push(0xda);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        // A payload past u32::MAX cannot occur: every part comes from one record.
-        out.push(0xdb);
-        out.extend_from_slice(&(n.min(u32::MAX as usize) as u32).to_be_bytes());
-    }
+    crate::msgpack::writer::write_str_header(out, parts.iter().map(|p| p.len()).sum());
     parts.iter().for_each(|p| out.extend_from_slice(p));
 }
 

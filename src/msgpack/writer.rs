@@ -9,7 +9,12 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// Appends a str header and payload.
 pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len();
+    write_str_header(out, s.len());
+    out.extend_from_slice(s);
+}
+
+/// Appends the header of a str whose payload is `n` bytes (the payload follows separately).
+pub fn write_str_header(out: &mut Vec<u8>, n: usize) {
     if n < 32 {
         out.push(0xa0 | n as u8);
     } else if n <= 0xff {
@@ -21,7 +26,6 @@ pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
         out.push(0xdb);
         out.extend_from_slice(&(n.min(u32::MAX as usize) as u32).to_be_bytes());
     }
-    out.extend_from_slice(s);
 }
 
 /// Appends a map header for `n` pairs.
