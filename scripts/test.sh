@@ -19,5 +19,4 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
     cargo test --locked --no-fail-fast
 fi
-# Benches must keep compiling (they are run by scripts/bench.sh, not here).
-cargo bench --locked --no-run
+# Benches are type-checked by `clippy --all-targets` above; scripts/bench.sh builds and runs them.

@@ -13,10 +13,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use metrics::Counter;
 
 use super::RecordOutcome;
+use super::fused;
 use super::stage::{Ctx, StageKind};
 use crate::ack::AckToken;
 use crate::event::{Batch, Event};
@@ -127,6 +127,7 @@ impl FilterChain {
             self.run_from(i + 1, events, Lineage::default(), &mut ctx, &mut out);
             out.written_bytes += written;
             out.acks = std::mem::take(&mut ctx.released);
+            drop(ctx);
             out.acks.push(ack);
             outputs.push(out);
         }
@@ -142,25 +143,33 @@ impl FilterChain {
         out: &mut ChainOutput,
     ) {
         let mut reemitted: Vec<Event> = Vec::new();
-        for (i, stage) in self.stages.iter().enumerate().skip(first) {
-            if events.is_empty() {
-                break;
-            }
-            // The config allows at most 64 filters (`validate::MAX_FILTERS`).
-            let skip_rewrite = i < 64 && lineage.passed & (1 << i) != 0;
-            if skip_rewrite {
+        let mut i = first;
+        while i < self.stages.len() && !events.is_empty() {
+            let stage = &self.stages[i];
+            if stage.kind.is_record_filter() {
+                let run = self.stages[i..]
+                    .iter()
+                    .take_while(|s| s.kind.is_record_filter())
+                    .count();
+                out.written_bytes += fused::run(&self.stages[i..i + run], &mut events, ctx);
+                i += run;
                 continue;
             }
-            let before = reemitted.len();
-            out.written_bytes += stage.run(&mut events, ctx, &mut reemitted);
-            if reemitted.len() > before {
-                let mut next = lineage;
-                if i < 64 {
-                    next.passed |= 1 << i;
+            // The config allows at most 64 filters (`validate::MAX_FILTERS`).
+            let passed = i < 64 && lineage.passed & (1 << i) != 0;
+            if !passed {
+                let before = reemitted.len();
+                out.written_bytes += stage.run(&mut events, ctx, &mut reemitted);
+                if reemitted.len() > before {
+                    let mut next = lineage;
+                    if i < 64 {
+                        next.passed |= 1 << i;
+                    }
+                    let batch = reemitted.split_off(before);
+                    self.run_from(0, batch, next, ctx, out);
                 }
-                let batch = reemitted.split_off(before);
-                self.run_from(0, batch, next, ctx, out);
             }
+            i += 1;
         }
         if out.events.is_empty() {
             out.events = events;
@@ -171,62 +180,35 @@ impl FilterChain {
 }
 
 impl Stage {
-    /// Runs this filter over `events` in place; returns the bytes of records it wrote.
+    /// Runs a filter that is not a record filter (rewrite_tag, throttle, multiline) over `events`
+    /// in place; returns the bytes of records it wrote.
     fn run(&self, events: &mut Vec<Event>, ctx: &mut Ctx<'_>, reemitted: &mut Vec<Event>) -> usize {
         if let Some(written) = self.kind.run_batch(self, events, ctx) {
             return written;
         }
-        let mut arena = BytesMut::new();
-        let mut spans: Vec<(usize, usize, usize)> = Vec::new();
         let (mut matched, mut dropped) = (0u64, 0u64);
         let mut last_tag: Option<(Arc<str>, bool)> = None;
-        let mut w = 0;
-        for r in 0..events.len() {
+        events.retain_mut(|event| {
             let selected = match &last_tag {
-                Some((tag, m)) if Arc::ptr_eq(tag, &events[r].tag) => *m,
+                Some((tag, m)) if Arc::ptr_eq(tag, &event.tag) => *m,
                 _ => {
-                    let m = self.matcher.matches(&events[r].tag);
-                    last_tag = Some((events[r].tag.clone(), m));
+                    let m = self.matcher.matches(&event.tag);
+                    last_tag = Some((event.tag.clone(), m));
                     m
                 }
             };
-            let outcome = if selected {
-                matched += 1;
-                self.kind.apply(self, &mut events[r], ctx, reemitted)
-            } else {
-                RecordOutcome::Unchanged
-            };
-            match outcome {
-                RecordOutcome::Dropped => {
-                    dropped += 1;
-                    continue;
-                }
-                RecordOutcome::Replaced => {
-                    if arena.capacity() == 0 {
-                        // Sized once from the first rewritten record, not grown by doubling.
-                        arena.reserve((events.len() - r) * (ctx.out.len() + ctx.out.len() / 4));
-                    }
-                    let start = arena.len();
-                    arena.extend_from_slice(&ctx.out);
-                    spans.push((w, start, arena.len()));
-                }
-                RecordOutcome::Unchanged => {}
+            if !selected {
+                return true;
             }
-            events.swap(w, r);
-            w += 1;
-        }
-        events.truncate(w);
-        let written = arena.len();
-        if !spans.is_empty() {
-            let arena: Bytes = arena.freeze();
-            for &(i, start, end) in &spans {
-                events[i].record = arena.slice(start..end);
-            }
-        }
+            matched += 1;
+            // Only rewrite_tag gets here: it re-emits or drops, and never rewrites in place.
+            let outcome = self.kind.apply(self, event, ctx, reemitted);
+            dropped += u64::from(outcome == RecordOutcome::Dropped);
+            outcome != RecordOutcome::Dropped
+        });
         self.metrics.matched.increment(matched);
-        self.metrics.modified.increment(spans.len() as u64);
         self.metrics.dropped.increment(dropped);
-        written
+        0
     }
 }
 

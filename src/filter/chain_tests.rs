@@ -1,6 +1,7 @@
 use super::*;
 use crate::event::EventTime;
 use crate::filter::record_modifier::RecordModifier;
+use bytes::Bytes;
 
 use crate::filter::test_support::json;
 
@@ -167,4 +168,58 @@ async fn held_records_keep_their_batch_acks_until_the_joined_record_goes_out() {
     drop(second.events);
     assert_eq!(wait1.await, AckOutcome::Dropped);
     assert_eq!(wait2.wait().await, AckOutcome::Dropped);
+}
+
+/// A FireLens-like chain with filters of every record kind, some on a narrower match.
+fn record_filters() -> Vec<Stage> {
+    use crate::filter::grep::{Grep, GrepKind};
+    use crate::filter::parser::{ParserFilter, ParserSet};
+    let parser = ParserFilter::new(
+        "log",
+        &["json".to_owned()],
+        true,
+        false,
+        &ParserSet::with_builtins(),
+    )
+    .unwrap();
+    let grep = Grep::from_config(&[(GrepKind::Exclude, "level ^debug")], None).unwrap();
+    vec![
+        stage("p", "app.*", StageKind::Parser(parser)),
+        modifier("m", "*", "cluster prod"),
+        stage("g", "*", StageKind::Grep(grep)),
+        modifier("n", "app.b", "team b"),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Record filters run fused (record by record) give what running them one at a time over
+    /// the whole batch gives: same records, times, tags and order.
+    #[test]
+    fn fused_filters_equal_one_filter_at_a_time(
+        recs in proptest::collection::vec((0usize..3, 0usize..4, 0usize..3), 0..40)
+    ) {
+        let tags: [Arc<str>; 3] = ["app.a".into(), "app.b".into(), "sys".into()];
+        let logs = [
+            r#"{\"level\":\"info\",\"ts\":1}"#,
+            r#"{\"level\":\"debug\"}"#,
+            "plain text",
+            r#"{\"cluster\":\"mine\"}"#,
+        ];
+        let levels = ["info", "debug", "warn"];
+        let events: Vec<Event> = recs
+            .iter()
+            .map(|&(t, l, v)| {
+                event(&tags[t], &format!(r#"{{"log":"{}","level":"{}"}}"#, logs[l], levels[v]))
+            })
+            .collect();
+        let fused = FilterChain::new(record_filters()).run(events.clone(), &AckToken::none());
+        let mut one_by_one = events;
+        for stage in record_filters() {
+            one_by_one = FilterChain::new(vec![stage])
+                .run(one_by_one, &AckToken::none())
+                .events;
+        }
+        proptest::prop_assert_eq!(fused.events, one_by_one);
+    }
 }

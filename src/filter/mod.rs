@@ -40,6 +40,7 @@ pub mod throttle;
 
 /// The chain that runs the configured filters over a batch.
 pub mod chain;
+mod fused;
 /// Chain stages with state across batches: throttle and multiline (with the acks it holds).
 pub mod held;
 /// The kinds of filter a chain runs.

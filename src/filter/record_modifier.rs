@@ -10,7 +10,7 @@
 use thiserror::Error;
 
 use super::RecordOutcome;
-use crate::msgpack::reader::{Token, read_token, skip_value};
+use crate::msgpack::reader::MapEntries;
 use crate::msgpack::writer::{write_map_len, write_str};
 use crate::output::backoff::Rng;
 
@@ -75,29 +75,27 @@ impl RecordModifier {
 
     /// Applies the rules to `record`; a replacement goes to `out` (cleared first).
     pub fn apply(&self, record: &[u8], rng: &mut Rng, out: &mut Vec<u8>) -> RecordOutcome {
-        let Ok((Token::Map(n), body)) = read_token(record, 0) else {
+        let Some(entries) = MapEntries::new(record) else {
             return RecordOutcome::Unchanged;
         };
+        let n = entries.len();
+        let body = entries.pos();
         // First pass: which entries stay and which `Record` keys are already there (bit i: rule i).
         let mut present = 0u64;
         let mut removed = 0u32;
-        let mut p = body;
-        for _ in 0..n {
-            let Ok(key_end) = skip_value(record, p) else {
+        let mut end = body;
+        for entry in entries.clone() {
+            let Ok(e) = entry else {
                 return RecordOutcome::Unchanged;
             };
-            let Ok(val_end) = skip_value(record, key_end) else {
-                return RecordOutcome::Unchanged;
-            };
-            let key = key_str(record, p);
-            if !self.keeps(key) {
+            if !self.keeps(e.key) {
                 removed += 1;
-            } else if let Some(k) = key {
+            } else if let Some(k) = e.key {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
                     present |= u64::from(**rk == *k) << i;
                 }
             }
-            p = val_end;
+            end = e.end;
         }
         let all = if self.records.len() == 64 {
             u64::MAX
@@ -113,18 +111,14 @@ impl RecordModifier {
         let added = missing.count_ones() + u32::from(self.uuid_key.is_some());
         write_map_len(out, n - removed + added);
         if removed == 0 {
-            // Every entry stays: one copy of them all (`p` is the end of the last one).
-            out.extend_from_slice(&record[body..p]);
+            // Every entry stays: one copy of them all.
+            out.extend_from_slice(&record[body..end]);
         } else {
-            let mut p = body;
-            for _ in 0..n {
-                // Both ends were checked in the first pass.
-                let key_end = skip_value(record, p).unwrap_or(record.len());
-                let val_end = skip_value(record, key_end).unwrap_or(record.len());
-                if self.keeps(key_str(record, p)) {
-                    out.extend_from_slice(&record[p..val_end]);
+            // Every pair read in the first pass.
+            for e in entries.flatten() {
+                if self.keeps(e.key) {
+                    out.extend_from_slice(&record[e.start..e.end]);
                 }
-                p = val_end;
             }
         }
         for (i, (k, v)) in self.records.iter().enumerate() {
@@ -154,13 +148,6 @@ impl RecordModifier {
 
 fn bytes(s: &str) -> Box<[u8]> {
     Box::from(s.as_bytes())
-}
-
-fn key_str(record: &[u8], pos: usize) -> Option<&[u8]> {
-    match read_token(record, pos) {
-        Ok((Token::Str(k), _)) => Some(k),
-        _ => None,
-    }
 }
 
 /// A random (version 4) UUID in its usual text form.

@@ -4,6 +4,10 @@
 //! with state across records (throttle, multiline) take the whole batch (`run_batch`, in
 //! `held.rs`).
 
+use std::cell::Cell;
+
+use bytes::BytesMut;
+
 use super::RecordOutcome;
 use super::chain::Stage;
 use super::ecs::EcsFilter;
@@ -15,14 +19,21 @@ use super::parser::ParserFilter;
 use super::record_modifier::RecordModifier;
 use super::rewrite_tag::RewriteTag;
 use crate::ack::AckToken;
-use crate::event::Event;
+use crate::event::{Event, EventTime};
 use crate::output::backoff::Rng;
 
-/// Scratch space of one chain run: the replacement record buffer and what filters need besides.
+/// Scratch space of one chain run: the replacement record buffers and what filters need besides.
+/// Its buffers and random generator are kept per thread between runs (taken back when the run
+/// ends), so a run allocates nothing up front.
 #[derive(Debug)]
 pub struct Ctx<'a> {
     /// Where a record filter writes a replacement record.
     pub out: Vec<u8>,
+    /// A second buffer, so filters run back to back can read one record while writing the next.
+    pub spare: Vec<u8>,
+    /// Where the records a run keeps are copied: frozen pieces of it go out with the events, and
+    /// the rest of its capacity (or the whole, once every piece is dropped) serves the next run.
+    pub arena: BytesMut,
     pub rng: Rng,
     /// A rewrite_tag filter's new tag.
     pub tag: String,
@@ -32,15 +43,60 @@ pub struct Ctx<'a> {
     pub released: Vec<AckToken>,
 }
 
+/// The part of [`Ctx`] a thread keeps between runs.
+#[derive(Debug, Default)]
+struct Scratch {
+    out: Vec<u8>,
+    spare: Vec<u8>,
+    arena: BytesMut,
+    rng: Option<Rng>,
+}
+
+/// Buffers larger than this (a huge record went through) are not kept between runs.
+const KEEP_BUFFER_BYTES: usize = 1 << 20;
+/// An arena with more room than this left is not kept between runs.
+const KEEP_ARENA_BYTES: usize = 8 << 20;
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+}
+
 impl<'a> Ctx<'a> {
     pub fn new(ack: &'a AckToken) -> Self {
+        let s = SCRATCH.take();
         Self {
-            out: Vec::new(),
-            rng: Rng::from_entropy(),
+            out: s.out,
+            spare: s.spare,
+            arena: s.arena,
+            rng: s.rng.unwrap_or_else(Rng::from_entropy),
             tag: String::new(),
             ack,
             released: Vec::new(),
         }
+    }
+}
+
+impl Drop for Ctx<'_> {
+    fn drop(&mut self) {
+        let keep = |v: &mut Vec<u8>| {
+            let v = std::mem::take(v);
+            if v.capacity() <= KEEP_BUFFER_BYTES {
+                v
+            } else {
+                Vec::new()
+            }
+        };
+        let arena = std::mem::take(&mut self.arena);
+        SCRATCH.set(Scratch {
+            out: keep(&mut self.out),
+            spare: keep(&mut self.spare),
+            arena: if arena.capacity() <= KEEP_ARENA_BYTES {
+                arena
+            } else {
+                BytesMut::new()
+            },
+            rng: Some(self.rng.clone()),
+        });
     }
 }
 
@@ -68,12 +124,6 @@ impl StageKind {
         reemitted: &mut Vec<Event>,
     ) -> RecordOutcome {
         match self {
-            StageKind::Grep(f) => f.apply(&event.record),
-            StageKind::Modify(f) => f.apply(&event.record, &mut ctx.out),
-            StageKind::RecordModifier(f) => f.apply(&event.record, &mut ctx.rng, &mut ctx.out),
-            StageKind::Nest(f) => f.apply(&event.record, &mut ctx.out),
-            StageKind::Parser(f) => f.apply(&event.record, &mut event.time, &mut ctx.out),
-            StageKind::Ecs(f) => f.apply(&event.record, &mut ctx.out),
             StageKind::RewriteTag(f) => {
                 ctx.tag.clear();
                 match f.apply(&event.tag, &event.record, &mut ctx.tag) {
@@ -95,6 +145,44 @@ impl StageKind {
             }
             // Batch filters never get here (`run_batch` handled them).
             StageKind::Throttle(_) | StageKind::Multiline(_) => RecordOutcome::Unchanged,
+            _ => self.transform(&event.record, &mut event.time, &mut ctx.rng, &mut ctx.out),
+        }
+    }
+
+    /// Whether this filter turns one record into at most one record and does nothing else (no
+    /// new events, no state across records): such filters run fused, record by record.
+    pub(crate) fn is_record_filter(&self) -> bool {
+        matches!(
+            self,
+            StageKind::Grep(_)
+                | StageKind::Modify(_)
+                | StageKind::RecordModifier(_)
+                | StageKind::Nest(_)
+                | StageKind::Parser(_)
+                | StageKind::Ecs(_)
+        )
+    }
+
+    /// Applies a record filter (see [`Self::is_record_filter`]) to `record`; a replacement goes to
+    /// `out`. Other filters leave every record unchanged here.
+    #[inline]
+    pub(crate) fn transform(
+        &self,
+        record: &[u8],
+        time: &mut EventTime,
+        rng: &mut Rng,
+        out: &mut Vec<u8>,
+    ) -> RecordOutcome {
+        match self {
+            StageKind::Grep(f) => f.apply(record),
+            StageKind::Modify(f) => f.apply(record, out),
+            StageKind::RecordModifier(f) => f.apply(record, rng, out),
+            StageKind::Nest(f) => f.apply(record, out),
+            StageKind::Parser(f) => f.apply(record, time, out),
+            StageKind::Ecs(f) => f.apply(record, out),
+            StageKind::RewriteTag(_) | StageKind::Throttle(_) | StageKind::Multiline(_) => {
+                RecordOutcome::Unchanged
+            }
         }
     }
 

@@ -130,7 +130,30 @@ pub fn read_token(buf: &[u8], pos: usize) -> Result<(Token<'_>, usize), ReadErro
 /// without allocating or recursing: one counter of values still to skip is enough, since every
 /// container just adds its elements to it. Nesting depth is therefore not limited here (it costs
 /// nothing); the transcoder, which does recurse, enforces [`MAX_DEPTH`].
+#[inline]
 pub fn skip_value(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
+    match skip_scalar(buf, pos) {
+        Some(end) => Ok(end),
+        None => skip_any(buf, pos),
+    }
+}
+
+/// The end of the value at `pos` when it is one of the common small scalars (fixint, nil, bool,
+/// str up to 64 KiB) and complete; `None` otherwise (the general walk decides).
+#[inline(always)]
+fn skip_scalar(buf: &[u8], pos: usize) -> Option<usize> {
+    let m = *buf.get(pos)?;
+    let end = match m {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => pos + 1,
+        0xa0..=0xbf => pos + 1 + usize::from(m & 0x1f),
+        0xd9 => pos + 2 + usize::from(*buf.get(pos + 1)?),
+        0xda => pos + 3 + usize::from(u16::from_be_bytes([*buf.get(pos + 1)?, *buf.get(pos + 2)?])),
+        _ => return None,
+    };
+    (end <= buf.len()).then_some(end)
+}
+
+fn skip_any(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
     let mut remaining: u64 = 1;
     let mut p = pos;
     while remaining > 0 {
@@ -155,20 +178,117 @@ pub fn skip_value(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
 /// Looks up `key` in the msgpack map at the start of `record`; returns the value's byte range.
 /// Non-map records and non-string keys never match. The last duplicate key wins, as in JSON parsers.
 pub fn map_get<'a>(record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    let (tok, mut p) = read_token(record, 0).ok()?;
-    let Token::Map(n) = tok else { return None };
     let mut found = None;
-    for _ in 0..n {
-        let key_end = skip_value(record, p).ok()?;
-        let val_end = skip_value(record, key_end).ok()?;
-        if let Ok((Token::Str(k), _)) = read_token(record, p)
-            && k == key
-        {
-            found = Some(&record[key_end..val_end]);
+    for entry in MapEntries::new(record)? {
+        let e = entry.ok()?;
+        if e.key == Some(key) {
+            found = Some(&record[e.value..e.end]);
         }
-        p = val_end;
     }
     found
+}
+
+/// One key/value pair of a map, as positions in the map's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<'a> {
+    /// The key's payload when it is a str (other key types: `None`).
+    pub key: Option<&'a [u8]>,
+    /// Where the pair (its key) starts.
+    pub start: usize,
+    /// Where the value starts.
+    pub value: usize,
+    /// Just after the value.
+    pub end: usize,
+}
+
+/// The pairs of the msgpack map at the start of a buffer, each read once (the key's token gives
+/// its end, so only the value is skipped). Yields an error, then stops, at a pair that does not read.
+#[derive(Debug, Clone)]
+pub struct MapEntries<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    left: u32,
+}
+
+impl<'a> MapEntries<'a> {
+    /// `None` when `buf` does not start with a map header.
+    #[inline]
+    pub fn new(buf: &'a [u8]) -> Option<Self> {
+        match read_token(buf, 0) {
+            Ok((Token::Map(n), pos)) => Some(Self { buf, pos, left: n }),
+            _ => None,
+        }
+    }
+
+    /// The `n` pairs that start at `pos` in `buf` (a map whose header was read elsewhere).
+    pub fn at(buf: &'a [u8], pos: usize, n: u32) -> Self {
+        Self { buf, pos, left: n }
+    }
+
+    /// Pairs not yet yielded.
+    pub fn len(&self) -> u32 {
+        self.left
+    }
+
+    /// Where the next pair starts (after the last: the map's end).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
+}
+
+impl<'a> Iterator for MapEntries<'a> {
+    type Item = Result<Entry<'a>, ReadError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let start = self.pos;
+        let read = read_entry(self.buf, start);
+        match read {
+            Ok(e) => {
+                self.left -= 1;
+                self.pos = e.end;
+                Some(Ok(e))
+            }
+            Err(e) => {
+                self.left = 0;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Reads the key/value pair at `start`: a fixstr key (the usual case) without the general token
+/// reader.
+#[inline(always)]
+fn read_entry(buf: &[u8], start: usize) -> Result<Entry<'_>, ReadError> {
+    let fixstr = buf.get(start).filter(|m| (0xa0..=0xbf).contains(*m));
+    let (key, value) = match fixstr {
+        Some(m) => {
+            let value = start + 1 + usize::from(m & 0x1f);
+            (
+                Some(buf.get(start + 1..value).ok_or(ReadError::Incomplete)?),
+                value,
+            )
+        }
+        None => match read_token(buf, start)? {
+            (Token::Str(k), next) => (Some(k), next),
+            _ => (None, skip_value(buf, start)?),
+        },
+    };
+    let end = skip_value(buf, value)?;
+    Ok(Entry {
+        key,
+        start,
+        value,
+        end,
+    })
 }
 
 /// Reads a string value (str or bin) as bytes.
@@ -204,83 +324,5 @@ fn be<const N: usize>(buf: &[u8], p: usize) -> Result<[u8; N], ReadError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    #[test]
-    fn skips_message_vector_and_reports_incomplete_prefixes() {
-        let v = hex("93a87461672e6e616d65ce55ece6f881a76d657373616765a3626172");
-        assert_eq!(skip_value(&v, 0), Ok(v.len()));
-        for cut in 0..v.len() {
-            assert_eq!(
-                skip_value(&v[..cut], 0),
-                Err(ReadError::Incomplete),
-                "cut {cut}"
-            );
-        }
-    }
-
-    #[test]
-    fn reads_every_integer_encoding() {
-        let cases: &[(&str, Token)] = &[
-            ("7f", Token::UInt(127)),
-            ("ff", Token::Int(-1)),
-            ("cc80", Token::UInt(128)),
-            ("cd0100", Token::UInt(256)),
-            ("ce55ece6f8", Token::UInt(1441588984)),
-            ("cf0000000100000000", Token::UInt(1 << 32)),
-            ("d0ff", Token::Int(-1)),
-            ("d1ff00", Token::Int(-256)),
-            ("d255ece6f8", Token::Int(1441588984)),
-            ("d30000000055ece6f8", Token::Int(1441588984)),
-        ];
-        for (h, want) in cases {
-            let b = hex(h);
-            assert_eq!(read_token(&b, 0), Ok((*want, b.len())), "{h}");
-        }
-    }
-
-    #[test]
-    fn rejects_reserved_marker_and_skips_deep_nesting_without_recursion() {
-        assert!(matches!(read_token(&[0xc1], 0), Err(ReadError::Invalid(_))));
-        let mut deep = vec![0x91u8; 100_000];
-        deep.push(0xc0);
-        assert_eq!(skip_value(&deep, 0), Ok(deep.len()));
-        assert_eq!(
-            skip_value(&deep[..deep.len() - 1], 0),
-            Err(ReadError::Incomplete)
-        );
-        assert!(matches!(
-            skip_value(&[0x92, 0x01, 0xc1], 0),
-            Err(ReadError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn huge_container_count_is_incomplete_not_a_hang() {
-        assert_eq!(
-            skip_value(&[0xdd, 0xff, 0xff, 0xff, 0xff], 0),
-            Err(ReadError::Incomplete)
-        );
-    }
-
-    #[test]
-    fn map_get_finds_string_keys_only() {
-        // {"a": 1, 2: "x", "log": "hi"}
-        let rec = hex("83a16101 02a178 a36c6f67a26869".replace(' ', "").as_str());
-        assert_eq!(map_get(&rec, b"a"), Some(&[0x01][..]));
-        assert_eq!(
-            as_str_bytes(map_get(&rec, b"log").unwrap()),
-            Some(&b"hi"[..])
-        );
-        assert_eq!(map_get(&rec, b"zz"), None);
-        assert_eq!(map_get(&[0x92, 1, 2], b"a"), None);
-    }
-}
+#[path = "reader_tests.rs"]
+mod tests;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::{Parser, ParserSet};
 use crate::event::EventTime;
 use crate::filter::RecordOutcome;
-use crate::msgpack::reader::{Token, as_str_bytes, map_get, read_token, skip_value};
+use crate::msgpack::reader::{MapEntries, as_str_bytes, map_get};
 
 /// Why a `parser` filter configuration cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -87,20 +87,16 @@ impl ParserFilter {
         let fields_end = out.len();
         let mut entries = parsed.entries;
         if (self.reserve_data || self.preserve_key)
-            && let Ok((Token::Map(n), mut p)) = read_token(record, 0)
+            && let Some(pairs) = MapEntries::new(record)
         {
             // The parsed keys, found once (not once per kept key); more than fit: walk each time.
             let mut keys = [(0usize, 0usize); FAST_KEYS];
             let known = key_spans(&out[5..fields_end], parsed.entries, &mut keys);
-            for _ in 0..n {
-                let Ok(val_end) = skip_value(record, p).and_then(|k| skip_value(record, k)) else {
+            for pair in pairs {
+                let Ok(e) = pair else {
                     break;
                 };
-                let key = match read_token(record, p) {
-                    Ok((Token::Str(k), _)) => Some(k),
-                    _ => None,
-                };
-                let keep = if key == Some(&*self.key_name) {
+                let keep = if e.key == Some(&*self.key_name) {
                     self.preserve_key
                 } else {
                     self.reserve_data
@@ -109,11 +105,10 @@ impl ParserFilter {
                     Some(n) => keys[..n].iter().any(|&(s, e)| out[5 + s..5 + e] == *k),
                     None => has_key(&out[5..fields_end], parsed.entries, k),
                 };
-                if keep && !key.is_some_and(parsed_has) {
-                    out.extend_from_slice(&record[p..val_end]);
+                if keep && !e.key.is_some_and(parsed_has) {
+                    out.extend_from_slice(&record[e.start..e.end]);
                     entries += 1;
                 }
-                p = val_end;
             }
         }
         out[1..5].copy_from_slice(&entries.to_be_bytes());
@@ -130,35 +125,26 @@ const FAST_KEYS: usize = 32;
 /// The byte ranges of the string keys of `entries` msgpack pairs in `buf`, in `spans`; `None`
 /// when there are more than `spans` holds or the pairs do not read.
 fn key_spans(buf: &[u8], entries: u32, spans: &mut [(usize, usize)]) -> Option<usize> {
-    let n = usize::try_from(entries)
-        .ok()
-        .filter(|&n| n <= spans.len())?;
-    let mut p = 0;
+    if usize::try_from(entries).ok()? > spans.len() {
+        return None;
+    }
     let mut found = 0;
-    for _ in 0..n {
-        if let Ok((Token::Str(k), _)) = read_token(buf, p) {
-            let start = k.as_ptr() as usize - buf.as_ptr() as usize;
-            spans[found] = (start, start + k.len());
+    for pair in MapEntries::at(buf, 0, entries) {
+        let e = pair.ok()?;
+        if let Some(k) = e.key {
+            let start = e.value - k.len();
+            spans[found] = (start, e.value);
             found += 1;
         }
-        p = skip_value(buf, p).and_then(|k| skip_value(buf, k)).ok()?;
     }
     Some(found)
 }
 
 /// Whether `entries` msgpack pairs in `buf` include the string key `key`.
 fn has_key(buf: &[u8], entries: u32, key: &[u8]) -> bool {
-    let mut p = 0;
-    for _ in 0..entries {
-        if matches!(read_token(buf, p), Ok((Token::Str(k), _)) if k == key) {
-            return true;
-        }
-        let Ok(next) = skip_value(buf, p).and_then(|k| skip_value(buf, k)) else {
-            return false;
-        };
-        p = next;
-    }
-    false
+    MapEntries::at(buf, 0, entries)
+        .map_while(Result::ok)
+        .any(|e| e.key == Some(key))
 }
 
 #[cfg(test)]

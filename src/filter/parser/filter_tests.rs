@@ -1,3 +1,4 @@
+use crate::msgpack::reader::skip_value;
 use proptest::prelude::*;
 
 use super::super::tests::NOW;
