@@ -6,7 +6,9 @@ pub mod accessor;
 pub mod edit;
 /// msgpack to JSON, straight into an output buffer.
 pub mod json;
+/// JSON text to msgpack in one pass (the tcp input and the `json` parser).
+pub mod json_in;
 /// Token-level zero-copy reader.
 pub mod reader;
-/// msgpack encoding, and JSON lines to msgpack records.
+/// msgpack encoding (and the re-exported JSON -> msgpack entry point).
 pub mod writer;

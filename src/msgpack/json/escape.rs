@@ -168,7 +168,7 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// marks). Exact as a yes/no for the eight bytes (the classic "has zero byte" / "has byte less
 /// than" tricks; a borrow can only follow a byte that does match).
 #[inline]
-fn needs_escape(word: u64) -> bool {
+pub(crate) fn needs_escape(word: u64) -> bool {
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     let quote = has_zero_byte(word ^ (ONES * u64::from(b'"')));
     let backslash = has_zero_byte(word ^ (ONES * u64::from(b'\\')));

@@ -1,0 +1,406 @@
+//! JSON text -> msgpack in one pass, without serde: the hot path of the tcp input and of the `json`
+//! parser filter.
+//!
+//! Output contract (the `parser` filter patches headers in place): maps get map32 and arrays array32
+//! headers, patched once the count is known; strings the smallest str header; integers that fit u64
+//! (or, negative, i64) go through `write_u64` / `write_i64`; any other number (fraction, exponent,
+//! `-0`, out of range) is an f64. Duplicate keys are kept in order. It accepts exactly what
+//! `serde_json::from_slice` accepts (RFC 8259, serde_json's nesting limit, no lone surrogates, UTF-8
+//! only, numbers overflowing f64 rejected), except that floats are parsed with `str::parse::<f64>`,
+//! correctly rounded, where serde_json's default parser can be an ULP off on rare inputs (and may call
+//! a number a hair below `f64::MAX` out of range).
+//!
+//! Invariant: on error, `out` is truncated back to its length at entry. Nothing is allocated besides
+//! growing `out`: escapes are decoded straight into it.
+
+use super::json::needs_escape;
+use super::writer::{write_f64, write_i64, write_str_header, write_u64};
+
+/// Deepest nesting of objects and arrays accepted (the top-level object counts as 1). serde_json's
+/// recursion limit of 128 fails on the 128th level.
+const MAX_DEPTH: u32 = 127;
+
+/// Bytes that end a plain run inside a string: `"`, `\` and the control bytes JSON forbids raw.
+static STRING_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Where and why JSON text was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON at byte {offset}: {reason}")]
+pub struct JsonSyntaxError {
+    /// Offset in the input of the byte where parsing stopped (the input length at end of input).
+    pub offset: usize,
+    pub reason: &'static str,
+}
+
+/// Why a JSON line could not become a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JsonToMsgpackError {
+    #[error(transparent)]
+    Syntax(#[from] JsonSyntaxError),
+    #[error("a record must be a JSON object")]
+    NotAnObject,
+}
+
+/// Converts one JSON object (the whole of `json`, surrounding whitespace allowed) into a msgpack map
+/// appended to `out`.
+pub fn json_object_to_msgpack(json: &[u8], out: &mut Vec<u8>) -> Result<(), JsonToMsgpackError> {
+    // Which error a non-object gets is decided with `is_ascii_whitespace` (it includes form feed, which
+    // JSON does not): "\x0c[1]" has always been `NotAnObject`, "\x0c{}" a syntax error.
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(JsonToMsgpackError::NotAnObject);
+    }
+    let start = out.len();
+    // One reservation up front: msgpack is about as long as its JSON, so `out` rarely grows again.
+    out.reserve(json.len());
+    let mut transcoder = Transcoder {
+        src: json,
+        pos: 0,
+        out: &mut *out,
+    };
+    if let Err(e) = transcoder.document() {
+        out.truncate(start);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+type Step<T = ()> = Result<T, JsonSyntaxError>;
+
+fn fail<T>(offset: usize, reason: &'static str) -> Step<T> {
+    Err(JsonSyntaxError { offset, reason })
+}
+
+/// Recursive descent over `src`; `pos` never exceeds `src.len()`.
+struct Transcoder<'a> {
+    src: &'a [u8],
+    pos: usize,
+    out: &'a mut Vec<u8>,
+}
+
+impl Transcoder<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    /// Skips JSON whitespace and returns the next byte, not consumed.
+    fn next_byte(&mut self) -> Option<u8> {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+        self.peek()
+    }
+
+    fn document(&mut self) -> Step {
+        self.next_byte();
+        self.value(0)?;
+        if self.next_byte().is_some() {
+            return fail(self.pos, "trailing characters after the object");
+        }
+        Ok(())
+    }
+
+    /// Transcodes the value at `pos` (whitespace already skipped), nested in `depth` containers.
+    fn value(&mut self, depth: u32) -> Step {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string()
+            }
+            Some(b'{') => self.container(depth + 1, 0xdf, b'}', Self::member),
+            Some(b'[') => self.container(depth + 1, 0xdd, b']', Self::value),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.literal(b"true", 0xc3),
+            Some(b'f') => self.literal(b"false", 0xc2),
+            Some(b'n') => self.literal(b"null", 0xc0),
+            Some(_) => fail(self.pos, "expected a value"),
+            None => fail(self.pos, "unexpected end of input"),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], marker: u8) -> Step {
+        if self.src.get(self.pos..self.pos + word.len()) != Some(word) {
+            return fail(self.pos, "expected a value");
+        }
+        self.pos += word.len();
+        self.out.push(marker);
+        Ok(())
+    }
+
+    /// Transcodes an object or array at `pos` (its bracket) nested `depth` deep: a 32-bit header
+    /// patched at the end, then `element`s separated by commas up to `close`.
+    fn container<F>(&mut self, depth: u32, marker: u8, close: u8, element: F) -> Step
+    where
+        F: Fn(&mut Self, u32) -> Step,
+    {
+        if depth > MAX_DEPTH {
+            return fail(self.pos, "recursion limit exceeded");
+        }
+        self.pos += 1;
+        let header = self.out.len();
+        self.out.extend_from_slice(&[marker, 0, 0, 0, 0]);
+        let mut n: u32 = 0;
+        if self.next_byte() != Some(close) {
+            loop {
+                element(self, depth)?;
+                n = n.wrapping_add(1);
+                match self.next_byte() {
+                    Some(b',') => self.pos += 1,
+                    Some(b) if b == close => break,
+                    Some(_) if close == b'}' => return fail(self.pos, "expected `,` or `}`"),
+                    Some(_) => return fail(self.pos, "expected `,` or `]`"),
+                    None => return fail(self.pos, "unexpected end of input"),
+                }
+                self.next_byte();
+            }
+        }
+        self.pos += 1;
+        self.out[header + 1..header + 5].copy_from_slice(&n.to_be_bytes());
+        Ok(())
+    }
+
+    /// One `"key": value` pair of an object.
+    fn member(&mut self, depth: u32) -> Step {
+        match self.peek() {
+            Some(b'"') => self.pos += 1,
+            Some(_) => return fail(self.pos, "expected a string key"),
+            None => return fail(self.pos, "unexpected end of input"),
+        }
+        self.string()?;
+        match self.next_byte() {
+            Some(b':') => self.pos += 1,
+            Some(_) => return fail(self.pos, "expected `:`"),
+            None => return fail(self.pos, "unexpected end of input"),
+        }
+        self.next_byte();
+        self.value(depth)
+    }
+
+    /// Returns the end of the plain run starting at `from` (the index of the first `"`, `\`, control
+    /// byte, or the input length), after checking that the run is UTF-8.
+    fn plain_run_end(&self, from: usize) -> Step<usize> {
+        let mut end = from;
+        let mut any_high = 0u64;
+        // 8 bytes at a time while none of them ends the run (most log text).
+        while let Some(word) = self.src.get(end..end + 8) {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(word);
+            let word = u64::from_le_bytes(eight);
+            if needs_escape(word) {
+                break;
+            }
+            any_high |= word;
+            end += 8;
+        }
+        while let Some(&b) = self.src.get(end) {
+            if STRING_STOP[usize::from(b)] {
+                break;
+            }
+            any_high |= u64::from(b);
+            end += 1;
+        }
+        if any_high & 0x8080_8080_8080_8080 != 0 {
+            // `"` and `\` are ASCII, so a valid multi-byte character never straddles two runs.
+            if let Err(e) = std::str::from_utf8(&self.src[from..end]) {
+                return fail(from + e.valid_up_to(), "invalid UTF-8 in a string");
+            }
+        }
+        Ok(end)
+    }
+
+    /// Transcodes a string whose opening quote has been consumed.
+    fn string(&mut self) -> Step {
+        let start = self.pos;
+        let end = self.plain_run_end(start)?;
+        if self.src.get(end) == Some(&b'"') {
+            // No escapes: the common case, the length is known before writing.
+            let run = &self.src[start..end];
+            write_str_header(self.out, run.len());
+            self.out.extend_from_slice(run);
+            self.pos = end + 1;
+            return Ok(());
+        }
+        // Escapes: decode into a str32 placeholder, then fix the header.
+        let header = self.out.len();
+        self.out.extend_from_slice(&[0xdb, 0, 0, 0, 0]);
+        let payload = self.out.len();
+        let mut run = start;
+        let mut end = end;
+        loop {
+            self.out.extend_from_slice(&self.src[run..end]);
+            match self.src.get(end) {
+                Some(b'"') => break,
+                Some(b'\\') => run = self.escape(end + 1)?,
+                Some(_) => return fail(end, "control character in a string"),
+                None => return fail(end, "unterminated string"),
+            }
+            end = self.plain_run_end(run)?;
+        }
+        self.pos = end + 1;
+        let len = self.out.len() - payload;
+        // The real header may be shorter than the placeholder: write it after the payload, slide the
+        // payload back over the placeholder's surplus, then copy the header in front.
+        let tail = self.out.len();
+        write_str_header(self.out, len);
+        let header_len = self.out.len() - tail;
+        self.out
+            .copy_within(payload..payload + len, header + header_len);
+        self.out.copy_within(tail..tail + header_len, header);
+        self.out.truncate(header + header_len + len);
+        Ok(())
+    }
+
+    /// Decodes the escape whose letter is at `at` into `out`; returns the index after the escape.
+    fn escape(&mut self, at: usize) -> Step<usize> {
+        let byte = match self.src.get(at) {
+            Some(b'"') => b'"',
+            Some(b'\\') => b'\\',
+            Some(b'/') => b'/',
+            Some(b'b') => 0x08,
+            Some(b'f') => 0x0c,
+            Some(b'n') => b'\n',
+            Some(b'r') => b'\r',
+            Some(b't') => b'\t',
+            Some(b'u') => return self.unicode_escape(at + 1),
+            Some(_) => return fail(at, "invalid escape"),
+            None => return fail(at, "unterminated string"),
+        };
+        self.out.push(byte);
+        Ok(at + 1)
+    }
+
+    /// Decodes `XXXX` (and a following `\uXXXX` low surrogate) at `at`; returns the index after it.
+    fn unicode_escape(&mut self, at: usize) -> Step<usize> {
+        let high = self.hex4(at)?;
+        let (code_point, next) = match high {
+            0xdc00..=0xdfff => return fail(at, "lone surrogate in a \\u escape"),
+            0xd800..=0xdbff => {
+                let low_at = at + 6;
+                if self.src.get(at + 4..low_at) != Some(b"\\u") {
+                    return fail(at + 4, "lone surrogate in a \\u escape");
+                }
+                let low = self.hex4(low_at)?;
+                if !(0xdc00..=0xdfff).contains(&low) {
+                    return fail(low_at, "lone surrogate in a \\u escape");
+                }
+                (
+                    0x1_0000 + ((high - 0xd800) << 10) + (low - 0xdc00),
+                    low_at + 4,
+                )
+            }
+            _ => (high, at + 4),
+        };
+        let Some(c) = char::from_u32(code_point) else {
+            return fail(at, "invalid \\u escape");
+        };
+        let mut utf8 = [0u8; 4];
+        self.out
+            .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        Ok(next)
+    }
+
+    fn hex4(&self, at: usize) -> Step<u32> {
+        let Some(digits) = self.src.get(at..at + 4) else {
+            return fail(self.src.len(), "unterminated string");
+        };
+        let mut v = 0u32;
+        for (i, &d) in digits.iter().enumerate() {
+            let nibble = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                b'A'..=b'F' => d - b'A' + 10,
+                _ => return fail(at + i, "invalid \\u escape"),
+            };
+            v = (v << 4) | u32::from(nibble);
+        }
+        Ok(v)
+    }
+
+    fn digits_from(&self, mut i: usize) -> usize {
+        while let Some(b'0'..=b'9') = self.src.get(i) {
+            i += 1;
+        }
+        i
+    }
+
+    fn number(&mut self) -> Step {
+        let start = self.pos;
+        let negative = self.peek() == Some(b'-');
+        let int_start = start + usize::from(negative);
+        let mut i = match self.src.get(int_start) {
+            Some(b'0') => int_start + 1,
+            Some(b'1'..=b'9') => self.digits_from(int_start + 1),
+            _ => return fail(int_start, "invalid number"),
+        };
+        if let Some(b'0'..=b'9') = self.src.get(i) {
+            return fail(i, "invalid number: leading zero");
+        }
+        let int_end = i;
+        if self.src.get(i) == Some(&b'.') {
+            let frac = self.digits_from(i + 1);
+            if frac == i + 1 {
+                return fail(frac, "invalid number: expected a digit after `.`");
+            }
+            i = frac;
+        }
+        if let Some(b'e' | b'E') = self.src.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = self.src.get(i) {
+                i += 1;
+            }
+            let exp = self.digits_from(i);
+            if exp == i {
+                return fail(i, "invalid number: expected a digit in the exponent");
+            }
+            i = exp;
+        }
+        self.pos = i;
+        if i == int_end {
+            // Same rules as serde_json: u64, else negative i64, else (`-0`, overflow) f64.
+            if let Some(magnitude) = decimal_u64(&self.src[int_start..int_end]) {
+                if !negative {
+                    write_u64(self.out, magnitude);
+                    return Ok(());
+                }
+                let value = (magnitude as i64).wrapping_neg();
+                if value < 0 {
+                    write_i64(self.out, value);
+                } else {
+                    write_f64(self.out, -(magnitude as f64));
+                }
+                return Ok(());
+            }
+        }
+        let parsed = std::str::from_utf8(&self.src[start..i])
+            .ok()
+            .and_then(|text| text.parse::<f64>().ok());
+        match parsed {
+            Some(v) if v.is_finite() => {
+                write_f64(self.out, v);
+                Ok(())
+            }
+            _ => fail(start, "number out of range"),
+        }
+    }
+}
+
+/// The value of a run of ASCII digits, or `None` if it overflows u64.
+fn decimal_u64(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0u64, |acc, &d| {
+        acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+#[cfg(test)]
+#[path = "json_in_tests.rs"]
+mod tests;
