@@ -10,7 +10,7 @@
 use thiserror::Error;
 
 use super::RecordOutcome;
-use crate::msgpack::reader::MapEntries;
+use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
 use crate::output::backoff::Rng;
 
@@ -92,7 +92,7 @@ impl RecordModifier {
                 removed += 1;
             } else if let Some(k) = e.key {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
-                    present |= u64::from(**rk == *k) << i;
+                    present |= u64::from(key_eq(rk, k)) << i;
                 }
             }
             end = e.end;
@@ -136,8 +136,9 @@ impl RecordModifier {
 
     /// Whether an entry with this key survives `Remove_key` / `Allowlist_key` (non-string keys
     /// never match a rule).
+    #[inline]
     fn keeps(&self, key: Option<&[u8]>) -> bool {
-        let listed = |list: &[Box<[u8]>]| key.is_some_and(|k| list.iter().any(|l| **l == *k));
+        let listed = |list: &[Box<[u8]>]| key.is_some_and(|k| list.iter().any(|l| key_eq(l, k)));
         if !self.allow.is_empty() {
             listed(&self.allow)
         } else {

@@ -138,16 +138,21 @@ pub fn skip_value(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
     }
 }
 
-/// The end of the value at `pos` when it is one of the common small scalars (fixint, nil, bool,
-/// str up to 64 KiB) and complete; `None` otherwise (the general walk decides).
+/// The end of the value at `pos` when it is a scalar (not a container or ext) and complete; `None`
+/// otherwise (the general walk decides, and reports the error).
 #[inline(always)]
 fn skip_scalar(buf: &[u8], pos: usize) -> Option<usize> {
     let m = *buf.get(pos)?;
+    let at = |i: usize| buf.get(pos + i).map(|b| usize::from(*b));
     let end = match m {
         0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => pos + 1,
         0xa0..=0xbf => pos + 1 + usize::from(m & 0x1f),
-        0xd9 => pos + 2 + usize::from(*buf.get(pos + 1)?),
-        0xda => pos + 3 + usize::from(u16::from_be_bytes([*buf.get(pos + 1)?, *buf.get(pos + 2)?])),
+        0xcc | 0xd0 => pos + 2,
+        0xcd | 0xd1 => pos + 3,
+        0xca | 0xce | 0xd2 => pos + 5,
+        0xcb | 0xcf | 0xd3 => pos + 9,
+        0xd9 | 0xc4 => pos + 2 + at(1)?,
+        0xda | 0xc5 => pos + 3 + (at(1)? << 8 | at(2)?),
         _ => return None,
     };
     (end <= buf.len()).then_some(end)
@@ -181,11 +186,18 @@ pub fn map_get<'a>(record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     let mut found = None;
     for entry in MapEntries::new(record)? {
         let e = entry.ok()?;
-        if e.key == Some(key) {
+        if e.key.is_some_and(|k| key_eq(k, key)) {
             found = Some(&record[e.value..e.end]);
         }
     }
     found
+}
+
+/// Whether two keys are equal, comparing lengths and first bytes before calling `memcmp` (most
+/// keys a filter compares differ in one of those).
+#[inline(always)]
+pub fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.first() == b.first() && a == b
 }
 
 /// One key/value pair of a map, as positions in the map's buffer.

@@ -4,12 +4,14 @@
 pub use super::json_in::{JsonSyntaxError, JsonToMsgpackError, json_object_to_msgpack};
 
 /// Appends a str header and payload.
+#[inline]
 pub fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     write_str_header(out, s.len());
     out.extend_from_slice(s);
 }
 
 /// Appends the header of a str whose payload is `n` bytes (the payload follows separately).
+#[inline]
 pub fn write_str_header(out: &mut Vec<u8>, n: usize) {
     if n < 32 {
         out.push(0xa0 | n as u8);

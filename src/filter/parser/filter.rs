@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::{Parser, ParserSet};
 use crate::event::EventTime;
 use crate::filter::RecordOutcome;
-use crate::msgpack::reader::{MapEntries, as_str_bytes, map_get};
+use crate::msgpack::reader::{MapEntries, as_str_bytes, key_eq, map_get};
 
 /// Why a `parser` filter configuration cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -96,13 +96,15 @@ impl ParserFilter {
                 let Ok(e) = pair else {
                     break;
                 };
-                let keep = if e.key == Some(&*self.key_name) {
+                let keep = if e.key.is_some_and(|k| key_eq(k, &self.key_name)) {
                     self.preserve_key
                 } else {
                     self.reserve_data
                 };
                 let parsed_has = |k: &[u8]| match known {
-                    Some(n) => keys[..n].iter().any(|&(s, e)| out[5 + s..5 + e] == *k),
+                    Some(n) => keys[..n]
+                        .iter()
+                        .any(|&(s, e)| key_eq(&out[5 + s..5 + e], k)),
                     None => has_key(&out[5..fields_end], parsed.entries, k),
                 };
                 if keep && !e.key.is_some_and(parsed_has) {
@@ -144,7 +146,7 @@ fn key_spans(buf: &[u8], entries: u32, spans: &mut [(usize, usize)]) -> Option<u
 fn has_key(buf: &[u8], entries: u32, key: &[u8]) -> bool {
     MapEntries::at(buf, 0, entries)
         .map_while(Result::ok)
-        .any(|e| e.key == Some(key))
+        .any(|e| e.key.is_some_and(|k| key_eq(k, key)))
 }
 
 #[cfg(test)]

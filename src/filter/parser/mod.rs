@@ -28,7 +28,7 @@ pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
 
 use crate::event::EventTime;
-use crate::msgpack::reader::{Token, read_token, skip_value};
+use crate::msgpack::reader::{MapEntries, Token, key_eq, read_token};
 use crate::msgpack::writer::json_object_to_msgpack;
 use fields::{Fields, Value};
 use time::{TimeFormat, TimeFormatError};
@@ -330,21 +330,17 @@ impl Parser {
         }
         let mut time = None;
         if let Some((key, fmt)) = &self.time {
-            let mut p = body;
             let mut time_entry = None;
-            for _ in 0..entries {
-                let key_end = skip_value(out, p).ok()?;
-                let val_end = skip_value(out, key_end).ok()?;
-                let is_key = matches!(read_token(out, p), Ok((Token::Str(k), _)) if *k == **key);
-                if is_key
-                    && let Ok((Token::Str(v), _)) = read_token(out, key_end)
+            for pair in MapEntries::at(out, body, entries) {
+                let e = pair.ok()?;
+                if e.key.is_some_and(|k| key_eq(k, key))
+                    && let Ok((Token::Str(v), _)) = read_token(out, e.value)
                     && let Some(t) = fmt.parse(v, reference)
                 {
                     time = Some(t);
-                    time_entry = Some(p..val_end);
+                    time_entry = Some(e.start..e.end);
                     break;
                 }
-                p = val_end;
             }
             if let Some(range) = time_entry
                 && !self.time_keep
