@@ -55,7 +55,7 @@ struct Scratch {
 /// Buffers larger than this (a huge record went through) are not kept between runs.
 const KEEP_BUFFER_BYTES: usize = 1 << 20;
 /// An arena with more room than this left is not kept between runs.
-const KEEP_ARENA_BYTES: usize = 8 << 20;
+const KEEP_ARENA_BYTES: usize = 1 << 20;
 
 thread_local! {
     static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
