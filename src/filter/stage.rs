@@ -63,7 +63,7 @@ thread_local! {
 
 impl<'a> Ctx<'a> {
     pub fn new(ack: &'a AckToken) -> Self {
-        let s = SCRATCH.take();
+        let s = SCRATCH.try_with(Cell::take).unwrap_or_default();
         Self {
             out: s.out,
             spare: s.spare,
@@ -87,15 +87,18 @@ impl Drop for Ctx<'_> {
             }
         };
         let arena = std::mem::take(&mut self.arena);
-        SCRATCH.set(Scratch {
-            out: keep(&mut self.out),
-            spare: keep(&mut self.spare),
-            arena: if arena.capacity() <= KEEP_ARENA_BYTES {
-                arena
-            } else {
-                BytesMut::new()
-            },
-            rng: Some(self.rng.clone()),
+        // Nothing to keep on a thread that is exiting.
+        let _ = SCRATCH.try_with(|cell| {
+            cell.set(Scratch {
+                out: keep(&mut self.out),
+                spare: keep(&mut self.spare),
+                arena: if arena.capacity() <= KEEP_ARENA_BYTES {
+                    arena
+                } else {
+                    BytesMut::new()
+                },
+                rng: Some(self.rng.clone()),
+            })
         });
     }
 }
