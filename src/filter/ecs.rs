@@ -28,7 +28,7 @@ pub mod vars;
 use thiserror::Error;
 
 use super::RecordOutcome;
-use crate::msgpack::reader::{Token, read_token, skip_value};
+use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
 
 pub use fetch::fetch_task_metadata;
@@ -204,26 +204,22 @@ pub struct EcsFilter {
 impl EcsFilter {
     /// Appends the keys `record` lacks; a replacement goes to `out` (cleared first).
     pub fn apply(&self, record: &[u8], out: &mut Vec<u8>) -> RecordOutcome {
-        let Ok((Token::Map(n), body)) = read_token(record, 0) else {
+        let Some(entries) = MapEntries::new(record) else {
             return RecordOutcome::Unchanged;
         };
+        let (n, body) = (entries.len(), entries.pos());
         let mut present: u64 = 0;
         let mut p = body;
-        for _ in 0..n {
-            let Ok(key_end) = skip_value(record, p) else {
+        for entry in entries {
+            let Ok(e) = entry else {
                 return RecordOutcome::Unchanged;
             };
-            let Ok(val_end) = skip_value(record, key_end) else {
-                return RecordOutcome::Unchanged;
-            };
-            if let Ok((Token::Str(k), _)) = read_token(record, p) {
+            if let Some(k) = e.key {
                 for (i, pair) in self.pairs.iter().enumerate() {
-                    if *pair.key == *k {
-                        present |= 1 << i;
-                    }
+                    present |= u64::from(key_eq(&pair.key, k)) << i;
                 }
             }
-            p = val_end;
+            p = e.end;
         }
         let all = if self.pairs.len() == 64 {
             u64::MAX

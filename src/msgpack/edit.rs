@@ -6,7 +6,7 @@
 //! in order and stops at the first malformed entry; [`MapWriter::finish`] always leaves exactly
 //! one well-formed map in the buffer (given well-formed keys/values were pushed).
 
-use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
+use crate::msgpack::reader::{self, ReadError, Token, read_token, skip_value};
 use crate::msgpack::writer::write_str;
 
 /// One top-level entry of a map: the whole msgpack key and the whole msgpack value.
@@ -40,49 +40,33 @@ impl<'a> Entry<'a> {
 #[derive(Debug, Clone)]
 pub struct MapEntries<'a> {
     buf: &'a [u8],
-    pos: usize,
-    remaining: u32,
+    pairs: reader::MapEntries<'a>,
 }
 
 impl<'a> MapEntries<'a> {
     /// Starts iterating the map at the start of `map`; an error when it is not a map header.
     pub fn new(map: &'a [u8]) -> Result<Self, ReadError> {
-        match read_token(map, 0)? {
-            (Token::Map(n), pos) => Ok(Self {
-                buf: map,
-                pos,
-                remaining: n,
-            }),
-            _ => Err(ReadError::Invalid("not a map")),
-        }
+        read_token(map, 0)?;
+        let pairs = reader::MapEntries::new(map).ok_or(ReadError::Invalid("not a map"))?;
+        Ok(Self { buf: map, pairs })
     }
 
     /// Number of entries not yet yielded (as the header says).
     pub fn remaining(&self) -> u32 {
-        self.remaining
+        self.pairs.len()
     }
 }
 
 impl<'a> Iterator for MapEntries<'a> {
     type Item = Entry<'a>;
 
+    /// Stops at the first pair that does not read.
     fn next(&mut self) -> Option<Entry<'a>> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let key_end = skip_value(self.buf, self.pos).ok();
-        let val_end = key_end.and_then(|k| skip_value(self.buf, k).ok());
-        let (Some(key_end), Some(val_end)) = (key_end, val_end) else {
-            self.remaining = 0;
-            return None;
-        };
-        let entry = Entry {
-            key: &self.buf[self.pos..key_end],
-            value: &self.buf[key_end..val_end],
-        };
-        self.pos = val_end;
-        self.remaining -= 1;
-        Some(entry)
+        let e = self.pairs.next()?.ok()?;
+        Some(Entry {
+            key: &self.buf[e.start..e.value],
+            value: &self.buf[e.value..e.end],
+        })
     }
 }
 
