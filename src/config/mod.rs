@@ -7,6 +7,7 @@ pub mod cloudwatch;
 pub mod errors;
 pub mod filter_options;
 pub mod filters;
+pub mod fluentbit;
 pub mod load;
 pub mod model;
 pub mod resolve;
