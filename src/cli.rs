@@ -46,13 +46,13 @@ pub struct Cli {
 pub enum Command {
     /// Run the router (the default). Without a configuration file, the embedded default is used.
     Run {
-        /// Configuration file (TOML).
+        /// Configuration file: TOML, or Fluent Bit classic/YAML.
         #[arg(short, long, env = "FIRELANE_CONFIG", value_name = "FILE")]
         config: Option<PathBuf>,
     },
-    /// Check a configuration file: prints "ok: N inputs, M outputs" or every problem (exit 64).
+    /// Check a configuration file: prints "ok: N inputs, F filters, M outputs" or every problem (exit 64).
     Validate {
-        /// Configuration file (TOML).
+        /// Configuration file: TOML, or Fluent Bit classic/YAML.
         #[arg(short, long, env = "FIRELANE_CONFIG", value_name = "FILE")]
         config: PathBuf,
     },
@@ -79,14 +79,19 @@ impl Cli {
     }
 }
 
-/// `firelane validate`: prints "ok: N inputs, M outputs" on stdout, or every problem on stderr
+/// `firelane validate`: prints "ok: N inputs, F filters, M outputs" on stdout, or every problem on stderr
 /// and returns exit status 64.
 pub fn validate(path: &Path) -> ExitCode {
-    match crate::config::load_file(path) {
-        Ok(cfg) => {
+    match crate::config::discover::load_path(path) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            let cfg = &loaded.config;
             println!(
-                "ok: {} inputs, {} outputs",
+                "ok: {} inputs, {} filters, {} outputs",
                 cfg.inputs.len(),
+                cfg.filters.len(),
                 cfg.outputs.len()
             );
             ExitCode::SUCCESS

@@ -10,7 +10,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use firelane::cli::{self, Cli, Command};
-use firelane::config::{self, model::Config};
+use firelane::config::{self, discover::Loaded};
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
 use firelane::pipeline::build;
@@ -30,17 +30,14 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Run { config } => {
-            let cfg = match config {
-                Some(path) => match config::load_file(&path) {
-                    Ok(cfg) => cfg,
-                    Err(errors) => {
-                        eprintln!("{errors}");
-                        return ExitCode::from(cli::EXIT_BAD_CONFIG);
-                    }
-                },
-                None => config::embedded_default(),
+            let loaded = match config::discover::load(config.as_deref()) {
+                Ok(loaded) => loaded,
+                Err(errors) => {
+                    eprintln!("{errors}");
+                    return ExitCode::from(cli::EXIT_BAD_CONFIG);
+                }
             };
-            match rt.block_on(run(cfg)) {
+            match rt.block_on(run(loaded)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -54,8 +51,18 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cfg: Config) -> anyhow::Result<()> {
+async fn run(loaded: Loaded) -> anyhow::Result<()> {
+    let cfg = loaded.config;
     telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
+    match &loaded.source {
+        Some(path) => {
+            tracing::info!(file = %path.display(), format = ?loaded.format, "configuration loaded")
+        }
+        None => tracing::info!("no configuration file: running the embedded default"),
+    }
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+    }
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".

@@ -142,7 +142,7 @@ fn a_bad_config_lists_every_problem_and_exits_64() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "ok: 1 inputs, 1 outputs"
+        "ok: 1 inputs, 0 filters, 1 outputs"
     );
 }
 

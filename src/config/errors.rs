@@ -15,10 +15,12 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Every problem found in a configuration, in file order where known.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Every problem found in a configuration, in file order where known, and the warnings found
+/// with them (Fluent Bit files: keys accepted but ignored).
+#[derive(Debug, Clone, Default, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigErrors {
     pub problems: Vec<Problem>,
+    pub warnings: Vec<Problem>,
 }
 
 impl fmt::Display for Problem {
@@ -36,13 +38,16 @@ impl fmt::Display for Problem {
 }
 
 impl fmt::Display for ConfigErrors {
-    /// One problem per line.
+    /// One problem per line, then one warning per line (`warning: file:line: ...`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, p) in self.problems.iter().enumerate() {
             if i > 0 {
                 f.write_str("\n")?;
             }
             write!(f, "{p}")?;
+        }
+        for w in &self.warnings {
+            write!(f, "\nwarning: {w}")?;
         }
         Ok(())
     }
@@ -73,6 +78,7 @@ impl ConfigErrors {
                 key: String::new(),
                 message: message.into(),
             }],
+            warnings: Vec::new(),
         }
     }
 }
@@ -110,7 +116,13 @@ mod tests {
     fn errors_list_one_problem_per_line() {
         let errs = ConfigErrors {
             problems: vec![problem(Some(1), "a"), problem(Some(2), "b")],
+            warnings: vec![problem(Some(3), "c")],
         };
-        assert_eq!(errs.to_string().lines().count(), 2);
+        let text = errs.to_string();
+        assert_eq!(text.lines().count(), 3);
+        assert!(
+            text.ends_with("\nwarning: firelane.toml:3: c: invalid regex: x"),
+            "{text}"
+        );
     }
 }

@@ -44,19 +44,24 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors::single(&origin, format!("cannot read the file: {e}")))?;
-    load_str(&text, &origin)
+    load_str_in(&text, &origin, path.parent().unwrap_or(Path::new("")))
 }
 
 /// Loads TOML text; `origin` names it in problems (usually the file name). After loading, every
 /// input and output has its `alias` set (`<plugin>.<n>` unless given).
 pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
-    let table: toml::Table = text.parse().map_err(|e| syntax_error(&e, text, origin))?;
-    let mut issues = Vec::new();
-    let parsed = parse_sections(&table, &mut issues);
-    issues.extend(validate::check(&parsed.sections()));
-    if issues.is_empty() {
-        return Ok(parsed.into_config());
-    }
+    load_str_in(text, origin, Path::new(""))
+}
+
+/// [`load_str`] for text read from a file in `base_dir`: relative `service.parsers_file` paths
+/// are resolved against it (as Fluent Bit resolves them against its config file's directory).
+pub fn load_str_in(text: &str, origin: &str, base_dir: &Path) -> Result<Config, ConfigErrors> {
+    let mut table: toml::Table = text.parse().map_err(|e| syntax_error(&e, text, origin))?;
+    resolve_parsers_files(&mut table, base_dir);
+    let issues = match config_from_table(&table) {
+        Ok(cfg) => return Ok(cfg),
+        Err(issues) => issues,
+    };
     let spans = SpanIndex::new(text);
     let mut problems: Vec<Problem> = issues
         .into_iter()
@@ -70,7 +75,46 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
     // File order; problems without a line (missing sections) last. The sort is stable, so problems
     // on one line keep the order they were found in.
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-    Err(ConfigErrors { problems })
+    Err(ConfigErrors {
+        problems,
+        warnings: Vec::new(),
+    })
+}
+
+/// Makes relative `service.parsers_file` strings relative to `base_dir` instead of the working
+/// directory; leaves anything else (and mistakes, reported later) as it is.
+fn resolve_parsers_files(table: &mut toml::Table, base_dir: &Path) {
+    if base_dir.as_os_str().is_empty() {
+        return;
+    }
+    let Some(toml::Value::Table(service)) = table.get_mut("service") else {
+        return;
+    };
+    let resolve = |v: &mut toml::Value| {
+        if let toml::Value::String(s) = v
+            && Path::new(s.as_str()).is_relative()
+        {
+            *s = base_dir.join(s.as_str()).display().to_string();
+        }
+    };
+    match service.get_mut("parsers_file") {
+        Some(toml::Value::Array(items)) => items.iter_mut().for_each(resolve),
+        Some(v) => resolve(v),
+        None => {}
+    }
+}
+
+/// Deserializes and checks a TOML document (from a TOML file, or translated from a Fluent Bit
+/// one): the config, or every problem located by key path.
+pub(crate) fn config_from_table(table: &toml::Table) -> Result<Config, Vec<Issue>> {
+    let mut issues = Vec::new();
+    let parsed = parse_sections(table, &mut issues);
+    issues.extend(validate::check(&parsed.sections()));
+    if issues.is_empty() {
+        Ok(parsed.into_config())
+    } else {
+        Err(issues)
+    }
 }
 
 /// The embedded default: a Forward input on 127.0.0.1:24224 to a stdout output, plus FireLens's
@@ -128,6 +172,7 @@ fn syntax_error(e: &toml::de::Error, text: &str, origin: &str) -> ConfigErrors {
             key: String::new(),
             message,
         }],
+        warnings: Vec::new(),
     }
 }
 

@@ -70,7 +70,8 @@ pub struct ServiceConfig {
     /// Window for `hc_errors_count` (default 60s).
     #[serde(default = "default_hc_period")]
     pub hc_period: DurationValue,
-    /// Fluent Bit parsers files (`[PARSER]` and `[MULTILINE_PARSER]` sections) to load.
+    /// Fluent Bit parsers files (`[PARSER]` and `[MULTILINE_PARSER]` sections) to load; a relative
+    /// path is relative to this configuration file's directory.
     #[serde(default)]
     pub parsers_file: StringList,
 }

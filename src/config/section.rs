@@ -34,13 +34,19 @@ pub fn deserialize_table<T: DeserializeOwned>(
             continue;
         }
         let single = toml::Table::from_iter([(key.clone(), value.clone())]);
+        let mut value = value.clone();
         if let Err(message) = from_table::<T>(single)
             && baseline_error.as_ref() != Some(&message)
         {
-            issues.push(Issue::new(path.key(key), message));
-            bad_value = true;
+            match retyped::<T>(key, &value) {
+                Some(v) => value = v,
+                None => {
+                    issues.push(Issue::new(path.key(key), repeated_message(&value, message)));
+                    bad_value = true;
+                }
+            }
         }
-        known.insert(key.clone(), value.clone());
+        known.insert(key.clone(), value);
     }
     if bad_value {
         return None;
@@ -51,6 +57,37 @@ pub fn deserialize_table<T: DeserializeOwned>(
             issues.push(Issue::new(path.clone(), message));
             None
         }
+    }
+}
+
+/// A string the field refused, read as the number or boolean it spells, if the field takes that:
+/// Fluent Bit formats have only strings (`Port 24224`, `Time_Keep On`).
+fn retyped<T: DeserializeOwned>(key: &str, value: &toml::Value) -> Option<toml::Value> {
+    let toml::Value::String(s) = value else {
+        return None;
+    };
+    let t = s.trim();
+    let candidates = [
+        t.parse::<i64>().ok().map(toml::Value::Integer),
+        t.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(toml::Value::Float),
+        super::units::parse_flag(t).ok().map(toml::Value::Boolean),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|v| from_table::<T>(toml::Table::from_iter([(key.to_owned(), v.clone())])).is_ok())
+}
+
+/// A key given several times (a list) where one value is expected says so.
+fn repeated_message(value: &toml::Value, message: String) -> String {
+    match value {
+        toml::Value::Array(items) if items.len() > 1 && message.contains("sequence") => {
+            format!("given {} times; it takes one value", items.len())
+        }
+        _ => message,
     }
 }
 
@@ -197,6 +234,34 @@ mod tests {
         let got: ForwardInputConfig = deserialize_table(&t, &KeyPath::root(), &mut issues).unwrap();
         assert_eq!(got.port, Some(24225));
         assert!(issues.is_empty());
+    }
+
+    #[test]
+    fn strings_are_read_as_the_numbers_and_booleans_they_spell() {
+        let mut issues = Vec::new();
+        let t = table("port = \"24224\"\nmax_connections = \" 12 \"\nlisten = \"1\"");
+        let got: ForwardInputConfig = deserialize_table(&t, &KeyPath::root(), &mut issues).unwrap();
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(got.port, Some(24224));
+        assert_eq!(got.max_connections, 12);
+        assert_eq!(
+            got.listen.as_deref(),
+            Some("1"),
+            "a string field keeps the string"
+        );
+        let t = table("port = \"x24224\"\nhttp_server = \"On\"");
+        let _: Option<ForwardInputConfig> = deserialize_table(&t, &KeyPath::root(), &mut issues);
+        assert_eq!(issues.len(), 2, "{issues:?}");
+        assert!(issues[1].message.contains("x24224"), "{issues:?}");
+    }
+
+    #[test]
+    fn a_single_value_key_given_twice_says_so() {
+        let mut issues = Vec::new();
+        let t = table("port = [\"1\", \"2\"]");
+        let got: Option<ForwardInputConfig> = deserialize_table(&t, &KeyPath::root(), &mut issues);
+        assert!(got.is_none());
+        assert_eq!(issues[0].message, "given 2 times; it takes one value");
     }
 
     #[test]

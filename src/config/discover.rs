@@ -1,0 +1,160 @@
+//! Which configuration to load and in which format: `-c FILE`, else `FIRELANE_CONFIG` (both
+//! read by the CLI), else the file FireLens mounts when it exists, else the embedded default. The
+//! format comes from the extension (`.toml`, `.yaml`/`.yml`), else from the first lines.
+
+use std::path::{Path, PathBuf};
+
+use super::errors::{ConfigErrors, Problem};
+use super::fluentbit::doc::{RealFiles, SectionKind};
+use super::fluentbit::{self, FbFormat};
+use super::model::Config;
+
+/// Where FireLens mounts the generated Fluent Bit config in the log-router container.
+pub const FIRELENS_CONFIG: &str = "/fluent-bit/etc/fluent-bit.conf";
+
+/// A configuration file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    /// Fluent Bit's classic `[SECTION]` format.
+    Classic,
+    /// Fluent Bit's YAML format.
+    Yaml,
+}
+
+/// A loaded configuration and what it was loaded from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// Keys accepted but ignored (Fluent Bit files), each with file and line.
+    pub warnings: Vec<Problem>,
+    /// The file, or `None` for the embedded default.
+    pub source: Option<PathBuf>,
+    pub format: Format,
+}
+
+/// The file to load when none was given: FireLens's, when it exists.
+pub fn default_file() -> Option<PathBuf> {
+    let p = Path::new(FIRELENS_CONFIG);
+    p.is_file().then(|| p.to_path_buf())
+}
+
+/// Loads `path` (any format) or, without one, the FireLens file or the embedded default.
+pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigErrors> {
+    match path.map(Path::to_path_buf).or_else(default_file) {
+        Some(p) => load_path(&p),
+        None => Ok(Loaded {
+            config: super::embedded_default(),
+            warnings: Vec::new(),
+            source: None,
+            format: Format::Toml,
+        }),
+    }
+}
+
+/// Loads `path` in the format it is written in.
+pub fn load_path(path: &Path) -> Result<Loaded, ConfigErrors> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigErrors::single(&origin, format!("cannot read the file: {e}")))?;
+    let format = detect(path, &text);
+    let env = |name: &str| std::env::var(name).ok();
+    let (config, warnings) = match format {
+        Format::Toml => {
+            let base = path.parent().unwrap_or(Path::new(""));
+            (super::load::load_str_in(&text, &origin, base)?, Vec::new())
+        }
+        Format::Classic => fluentbit::load(path, FbFormat::Classic, &RealFiles, &env)?,
+        Format::Yaml => fluentbit::load(path, FbFormat::Yaml, &RealFiles, &env)?,
+    };
+    Ok(Loaded {
+        config,
+        warnings,
+        source: Some(path.to_path_buf()),
+        format,
+    })
+}
+
+/// The format of `text`, read from `path`.
+pub fn detect(path: &Path, text: &str) -> Format {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("toml") => return Format::Toml,
+        Some("yaml" | "yml") => return Format::Yaml,
+        _ => {}
+    }
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let Some(first) = lines.next() else {
+        return Format::Toml;
+    };
+    if first.starts_with('@') {
+        return Format::Classic;
+    }
+    if first.starts_with("[[") {
+        return Format::Toml;
+    }
+    if let Some(name) = first.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return match SectionKind::from_header(name.trim()) {
+            // `[service]` starts TOML files too: TOML's next line is `key = value`.
+            Some(SectionKind::Service) => match lines.next() {
+                Some(next) if is_toml_assignment(next) => Format::Toml,
+                Some(_) => Format::Classic,
+                None => Format::Toml,
+            },
+            Some(_) => Format::Classic,
+            None => Format::Toml,
+        };
+    }
+    if first == "---" || first.ends_with(':') || first.contains(": ") {
+        return Format::Yaml;
+    }
+    Format::Toml
+}
+
+/// `key = value` (TOML) rather than `key value` (classic).
+fn is_toml_assignment(line: &str) -> bool {
+    line.split_once('=').is_some_and(|(k, _)| {
+        let k = k.trim();
+        !k.is_empty() && !k.contains(char::is_whitespace)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_comes_from_the_extension_then_the_first_lines() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(detect(&p("a.toml"), "[INPUT]\n"), Format::Toml);
+        assert_eq!(detect(&p("a.YML"), ""), Format::Yaml);
+        let conf = p("/fluent-bit/etc/fluent-bit.conf");
+        assert_eq!(
+            detect(&conf, "\n# x\n[INPUT]\n    Name forward\n"),
+            Format::Classic
+        );
+        assert_eq!(detect(&conf, "@INCLUDE a.conf\n"), Format::Classic);
+        assert_eq!(detect(&conf, "[SERVICE]\n    Flush 1\n"), Format::Classic);
+        assert_eq!(detect(&conf, "[service]\ngrace = \"5s\"\n"), Format::Toml);
+        assert_eq!(
+            detect(&conf, "[[inputs]]\nname = \"forward\"\n"),
+            Format::Toml
+        );
+        assert_eq!(detect(&conf, "service:\n  flush: 1\n"), Format::Yaml);
+        assert_eq!(detect(&conf, "---\npipeline:\n"), Format::Yaml);
+        assert_eq!(detect(&conf, ""), Format::Toml);
+    }
+
+    #[test]
+    fn toml_assignments_are_told_from_classic_entries() {
+        assert!(is_toml_assignment("flush = 1"));
+        assert!(is_toml_assignment("http_port=2020"));
+        assert!(!is_toml_assignment("Flush 1"));
+        assert!(!is_toml_assignment("Regex log a=b"));
+    }
+}

@@ -1,0 +1,189 @@
+//! What happens to each Fluent Bit key: passed on under its own name (most: our option names are
+//! Fluent Bit's, lower-cased), renamed, folded into a list, accepted with a warning because it
+//! changes nothing we must honour, or refused because ignoring it would change what is delivered
+//! or who may send.
+
+use super::doc::{Entry, SectionKind};
+
+/// The fate of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyRule {
+    /// Passed on as is; the loader reports it if the plugin has no such option.
+    Pass,
+    /// Passed on under another name.
+    Rename(&'static str),
+    /// Repeated names under one comma-separated key (`multiline.parser`).
+    Join(&'static str),
+    /// Appended to the list `to` as `KEY VALUE` (modify's `Set a b` becomes a rule).
+    Rule(&'static str),
+    /// A path, resolved against the root file's directory.
+    Path,
+    /// Passed on under `to` with another value.
+    Value(&'static str, String),
+    /// Dropped without a word: it asks for what firelane does anyway.
+    Skip,
+    /// Dropped with a warning giving the reason.
+    Ignore(&'static str),
+    /// An error with the reason.
+    Refuse(String),
+}
+
+const NO_DISK_BUFFER: &str = "firelane has no filesystem buffer yet: records are held in memory, bounded by each input's Mem_Buf_Limit";
+const RUNTIME_ONLY: &str = "a Fluent Bit runtime setting with no firelane equivalent";
+const AWS_TLS: &str = "AWS endpoints always use TLS with the system's CA certificates";
+
+/// The rule for `entry` of a `kind` section of `plugin` (lower-case; empty for service and
+/// parser sections).
+pub fn rule(kind: SectionKind, plugin: &str, entry: &Entry) -> KeyRule {
+    let key = entry.key.as_str();
+    match kind {
+        SectionKind::Service => service(key, &entry.value),
+        SectionKind::Parser | SectionKind::MultilineParser => parser(key),
+        SectionKind::Input | SectionKind::Filter | SectionKind::Output => common(key, &entry.value)
+            .unwrap_or_else(|| match kind {
+                SectionKind::Input => input(plugin, key, &entry.value),
+                SectionKind::Filter => filter(plugin, key),
+                _ => output(plugin, key, &entry.value),
+            }),
+    }
+}
+
+fn service(key: &str, value: &str) -> KeyRule {
+    match key {
+        "parsers_file" => KeyRule::Path,
+        "log_level" => match value.to_ascii_lowercase().as_str() {
+            "warning" => KeyRule::Value("log_level", "warn".to_owned()),
+            "off" => KeyRule::Value("log_level", "error".to_owned()),
+            _ => KeyRule::Pass,
+        },
+        "daemon" if is_off(value) => KeyRule::Skip,
+        "daemon" => KeyRule::Ignore("firelane runs in the foreground, as containers expect"),
+        "log_file" => KeyRule::Ignore("firelane logs to stderr"),
+        "health_check" => KeyRule::Ignore("/health is always served by the HTTP server"),
+        "hc_retry_failure_count" => {
+            KeyRule::Ignore("failed retries are not counted apart: HC_Errors_Count applies")
+        }
+        "plugins_file" => KeyRule::Ignore("external plugins cannot be loaded"),
+        "streams_file" => KeyRule::Refuse("stream processing is not supported".to_owned()),
+        k if k.starts_with("storage.") => KeyRule::Ignore(NO_DISK_BUFFER),
+        k if k.starts_with("scheduler.") || k.starts_with("dns.") => KeyRule::Ignore(RUNTIME_ONLY),
+        "coro_stack_size" | "json.convert_nan_to_null" | "http.max_connections" => {
+            KeyRule::Ignore(RUNTIME_ONLY)
+        }
+        _ => KeyRule::Pass,
+    }
+}
+
+fn parser(key: &str) -> KeyRule {
+    match key {
+        "decode_field" | "decode_field_as" => {
+            KeyRule::Refuse("parser decoders are not supported".to_owned())
+        }
+        "time_strict" => {
+            KeyRule::Ignore("times that do not fully match are read as far as they go")
+        }
+        _ => KeyRule::Pass,
+    }
+}
+
+/// Keys every input, filter and output may carry; `None` for the plugin's own.
+fn common(key: &str, value: &str) -> Option<KeyRule> {
+    Some(match key {
+        "log_level" | "log_suppress_interval" => KeyRule::Ignore(
+            "per-plugin log settings are not supported: [SERVICE] Log_Level applies",
+        ),
+        "threaded" => KeyRule::Ignore("every input already runs on its own tasks"),
+        "storage.type" if value.eq_ignore_ascii_case("memory") => KeyRule::Skip,
+        "storage.type" => KeyRule::Refuse(format!(
+            "`storage.type {value}` is not supported yet: firelane keeps records in memory, bounded by Mem_Buf_Limit; remove it or set `memory`"
+        )),
+        "storage.pause_on_chunks_overlimit" => KeyRule::Ignore(
+            "an input always stops reading while its Mem_Buf_Limit is full (overflow = block)",
+        ),
+        "storage.total_limit_size" => KeyRule::Ignore(NO_DISK_BUFFER),
+        "routable" => KeyRule::Ignore("every input's events are routed by tag"),
+        k if k.starts_with("net.") => KeyRule::Ignore("connection tuning is managed by firelane"),
+        _ => return None,
+    })
+}
+
+fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
+    match (plugin, key) {
+        ("forward", "shared_key" | "self_hostname" | "security.users")
+        | ("forward" | "tcp", "tls") => KeyRule::Refuse(format!(
+            "`{key}` is not supported yet: the {plugin} input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only"
+        )),
+        ("forward" | "tcp", k) if k.starts_with("tls.") => KeyRule::Refuse(format!(
+            "`{key}` is not supported yet: the {plugin} input has no TLS"
+        )),
+        ("tcp", "chunk_size") => {
+            KeyRule::Ignore("lines are read as they arrive, up to Buffer_Size")
+        }
+        ("tcp", "separator") if value == "\\n" => KeyRule::Skip,
+        ("tcp", "separator") => {
+            KeyRule::Refuse("only newline-separated lines are supported".to_owned())
+        }
+        ("tcp", "source_address_key") => KeyRule::Refuse(
+            "`source_address_key` is not supported: records are not given the sender's address"
+                .to_owned(),
+        ),
+        _ => KeyRule::Pass,
+    }
+}
+
+fn filter(plugin: &str, key: &str) -> KeyRule {
+    match (plugin, key) {
+        ("modify", "alias" | "match" | "match_regex" | "condition") => KeyRule::Pass,
+        ("modify", _) => KeyRule::Rule("rules"),
+        ("multiline", "multiline.parser") => KeyRule::Join("multiline_parser"),
+        ("multiline", "multiline.key_content") => KeyRule::Rename("key_content"),
+        ("multiline", "buffer") => KeyRule::Ignore(
+            "records are always held per tag and stream until their group ends or flush_ms passes",
+        ),
+        ("multiline" | "rewrite_tag", "emitter_storage.type" | "emitter_mem_buf_limit") => {
+            KeyRule::Ignore("re-emitted records are bounded like any other")
+        }
+        ("multiline", "emitter_name") => KeyRule::Ignore("joined records keep their input's name"),
+        ("parser", "unescape_key") => KeyRule::Ignore("deprecated in Fluent Bit, no effect"),
+        ("ecs", "ecs_meta_cache_ttl") => KeyRule::Ignore("task metadata is read once at start"),
+        ("ecs", "ecs_tag_prefix" | "cluster_metadata_only") => KeyRule::Refuse(format!(
+            "`{key}` is not supported: the ecs filter adds this task's metadata to every record it matches"
+        )),
+        _ => KeyRule::Pass,
+    }
+}
+
+fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
+    let aws = matches!(plugin, "cloudwatch_logs" | "cloudwatch" | "s3");
+    match (plugin, key) {
+        (_, "auto_retry_requests") if aws => {
+            KeyRule::Ignore("failed requests are always retried with backoff")
+        }
+        (_, k) if aws && (k == "tls" || k.starts_with("tls.")) => KeyRule::Ignore(AWS_TLS),
+        ("cloudwatch_logs" | "cloudwatch", "metric_namespace" | "metric_dimensions") => {
+            KeyRule::Refuse(format!("`{key}` is not supported: no EMF metric settings"))
+        }
+        ("cloudwatch_logs" | "cloudwatch", "credentials_endpoint") => KeyRule::Refuse(
+            "`credentials_endpoint` is not supported: credentials come from the AWS SDK's chain (task role)"
+                .to_owned(),
+        ),
+        ("cloudwatch_logs" | "cloudwatch", "new_log_group_tags") => {
+            KeyRule::Ignore("log groups are created without tags")
+        }
+        ("s3", "format") if value.eq_ignore_ascii_case("json") => KeyRule::Skip,
+        ("s3", "format") => {
+            KeyRule::Refuse(format!("`format {value}`: the s3 output writes JSON lines only"))
+        }
+        ("stdout" | "file" | "null", "retry_limit") => KeyRule::Ignore("this output does not retry"),
+        ("stdout" | "file" | "null", "workers") => KeyRule::Ignore("a performance setting"),
+        ("file", "mkdir") => KeyRule::Ignore("the directory is always created when missing"),
+        _ => KeyRule::Pass,
+    }
+}
+
+fn is_off(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "off" | "false" | "no" | "0"
+    )
+}

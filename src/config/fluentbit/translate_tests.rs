@@ -1,0 +1,206 @@
+use std::path::Path;
+
+use super::*;
+use crate::config::fluentbit::classic::read_classic;
+use crate::config::fluentbit::memfs::MemFiles;
+use crate::config::fluentbit::{FbFormat, load};
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn translated(text: &str) -> (Translated, Findings) {
+    let fs = MemFiles::new(&[("/etc/fb/fluent-bit.conf", text)]);
+    let (doc, findings) = read_classic(Path::new("/etc/fb/fluent-bit.conf"), &fs, &no_env);
+    (translate(&doc), findings)
+}
+
+fn messages(problems: &[crate::config::errors::Problem]) -> Vec<String> {
+    problems.iter().map(ToString::to_string).collect()
+}
+
+#[test]
+fn sections_become_toml_entries_with_repeats_as_lists() {
+    let (t, _) = translated(
+        "\
+[SERVICE]
+    Flush 2
+    Parsers_File parsers.conf
+    Parsers_File /abs/more.conf
+[INPUT]
+    Name Forward
+    Port 24224
+[FILTER]
+    Name modify
+    Match *
+    Set a 1
+    Rename b c
+    Condition Key_exists b
+[FILTER]
+    Name multiline
+    Match *
+    multiline.parser java
+    multiline.parser python
+    multiline.key_content log
+[PARSER]
+    Name p
+    Format regex
+    Regex ^(?<a>.*)$
+",
+    );
+    let expected: toml::Table = r#"
+service = { flush = "2", parsers_file = ["/etc/fb/parsers.conf", "/abs/more.conf"] }
+inputs = [{ name = "forward", port = "24224" }]
+filters = [
+  { name = "modify", match = "*", rules = ["Set a 1", "Rename b c"], condition = "Key_exists b" },
+  { name = "multiline", match = "*", multiline_parser = "java,python", key_content = "log" },
+]
+parsers = [{ name = "p", format = "regex", regex = "^(?<a>.*)$" }]
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected);
+    assert!(t.findings.errors.is_empty() && t.findings.warnings.is_empty());
+}
+
+#[test]
+fn every_key_path_remembers_its_file_line_and_spelling() {
+    let (t, _) = translated("[INPUT]\n    Name tcp\n    Buffer_Size 1M\n[OUTPUT]\n    Name null\n");
+    let (at, prefix, raw) = t.locate("inputs[0].buffer_size").unwrap();
+    assert_eq!(
+        (at.line, prefix, raw.as_str()),
+        (3, "inputs[0].buffer_size", "Buffer_Size")
+    );
+    let (at, prefix, raw) = t.locate("outputs[0].match_regex").unwrap();
+    assert_eq!(
+        (at.line, prefix, raw.as_str()),
+        (4, "outputs[0]", "[OUTPUT]")
+    );
+    assert!(t.locate("inputs").is_none());
+}
+
+#[test]
+fn unsupported_plugins_are_errors_and_left_out() {
+    let (t, _) = translated(
+        "\
+[INPUT]
+    Name tail
+    Path /var/log/*.log
+[INPUT]
+    Name forward
+[FILTER]
+    Name lua
+[OUTPUT]
+    Name kinesis_firehose
+[OUTPUT]
+    Match *
+",
+    );
+    assert_eq!(
+        messages(&t.findings.errors),
+        [
+            "/etc/fb/fluent-bit.conf:2: Name: input plugin `tail` is not supported; firelane has: forward, tcp",
+            "/etc/fb/fluent-bit.conf:7: Name: filter plugin `lua` is not supported; firelane has: grep, modify, record_modifier, nest, parser, throttle, rewrite_tag, ecs, multiline",
+            "/etc/fb/fluent-bit.conf:9: Name: output plugin `kinesis_firehose` is not supported (Kinesis Data Firehose is not supported); firelane has: stdout, file, null, cloudwatch_logs, cloudwatch, s3",
+            "/etc/fb/fluent-bit.conf:10: [OUTPUT] without `Name` (the plugin)",
+        ]
+    );
+    let expected: toml::Table = r#"inputs = [{ name = "forward" }]"#.parse().unwrap();
+    assert_eq!(t.table, expected);
+    assert_eq!(t.locate("inputs[0]").unwrap().0.line, 4);
+}
+
+#[test]
+fn knobs_warn_and_delivery_changes_are_refused() {
+    let (t, _) = translated(
+        "\
+[SERVICE]
+    Daemon off
+    storage.path /var/fluent-bit/state
+    Log_Level warning
+[INPUT]
+    Name forward
+    storage.type memory
+    threaded on
+    shared_key secret
+[INPUT]
+    Name tcp
+    storage.type filesystem
+[OUTPUT]
+    Name cloudwatch_logs
+    Match *
+    auto_retry_requests true
+    metric_namespace app
+",
+    );
+    assert_eq!(
+        messages(&t.findings.warnings),
+        [
+            "/etc/fb/fluent-bit.conf:3: storage.path: `storage.path` is accepted and ignored: firelane has no filesystem buffer yet: records are held in memory, bounded by each input's Mem_Buf_Limit",
+            "/etc/fb/fluent-bit.conf:8: threaded: `threaded` is accepted and ignored: every input already runs on its own tasks",
+            "/etc/fb/fluent-bit.conf:16: auto_retry_requests: `auto_retry_requests` is accepted and ignored: failed requests are always retried with backoff",
+        ]
+    );
+    assert_eq!(
+        messages(&t.findings.errors),
+        [
+            "/etc/fb/fluent-bit.conf:9: shared_key: `shared_key` is not supported yet: the forward input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only",
+            "/etc/fb/fluent-bit.conf:12: storage.type: `storage.type filesystem` is not supported yet: firelane keeps records in memory, bounded by Mem_Buf_Limit; remove it or set `memory`",
+            "/etc/fb/fluent-bit.conf:17: metric_namespace: `metric_namespace` is not supported: no EMF metric settings",
+        ]
+    );
+    assert_eq!(
+        t.table["service"].as_table().unwrap()["log_level"].as_str(),
+        Some("warn")
+    );
+}
+
+#[test]
+fn loader_problems_point_at_the_fluent_bit_line_and_key() {
+    let text = "\
+[INPUT]
+    Name forward
+    Prot 24224
+    Mem_Buf_Limit lots
+[OUTPUT]
+    Name cloudwatch_logs
+    Match *
+    log_retention_days many
+";
+    let fs = MemFiles::new(&[("/etc/fb/fluent-bit.conf", text)]);
+    let err = load(
+        Path::new("/etc/fb/fluent-bit.conf"),
+        FbFormat::Classic,
+        &fs,
+        &no_env,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[0].starts_with(
+            "/etc/fb/fluent-bit.conf:3: Prot: unknown key `prot` (did you mean `port`?)"
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("/etc/fb/fluent-bit.conf:4: Mem_Buf_Limit: "),
+        "{text}"
+    );
+    assert!(lines[1].contains("lots"), "{text}");
+    assert!(
+        lines[2].starts_with("/etc/fb/fluent-bit.conf:8: log_retention_days: "),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_without_outputs_says_so_in_fluent_bit_terms() {
+    let fs = MemFiles::new(&[("/c/f.conf", "[INPUT]\n    Name tcp\n")]);
+    let err = load(Path::new("/c/f.conf"), FbFormat::Classic, &fs, &no_env).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "/c/f.conf: at least one [OUTPUT] section is required"
+    );
+}
