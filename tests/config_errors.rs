@@ -235,3 +235,65 @@ match = "*"
         assert!(text.contains(want), "missing {want:?} in:\n{text}");
     }
 }
+
+#[test]
+fn unsupported_output_formats_list_the_supported_ones() {
+    let text = r#"[[inputs]]
+name = "forward"
+
+[[outputs]]
+name = "file"
+match = "*"
+format = "csv"
+
+[[outputs]]
+name = "stdout"
+match = "*"
+format = "yaml"
+
+[[outputs]]
+name = "file"
+match = "*"
+format = "msgpack"
+"#;
+    let errors = load_str(text, "fmt.toml").unwrap_err();
+    assert_eq!(
+        lines_and_keys(&errors),
+        [
+            (Some(7), "outputs[0].format"),
+            (Some(12), "outputs[1].format"),
+            (Some(17), "outputs[2].format"),
+        ],
+        "{errors}"
+    );
+    let messages: Vec<&str> = errors.problems.iter().map(|p| p.message.as_str()).collect();
+    for (message, bad) in messages.iter().zip(["csv", "yaml", "msgpack"]) {
+        assert!(message.contains(&format!("`{bad}`")), "{message}");
+    }
+    for file_message in [messages[0], messages[2]] {
+        assert!(
+            file_message.contains("`json_lines`, `out_file`, `plain`"),
+            "{file_message}"
+        );
+    }
+    assert!(
+        messages[1].contains("`json_lines`, `json_stream`, `json`, `msgpack`"),
+        "{}",
+        messages[1]
+    );
+    // Every supported value loads.
+    for (plugin, format) in [
+        ("file", "json_lines"),
+        ("file", "out_file"),
+        ("file", "plain"),
+        ("stdout", "json_lines"),
+        ("stdout", "json_stream"),
+        ("stdout", "json"),
+        ("stdout", "msgpack"),
+    ] {
+        let ok = format!(
+            "[[inputs]]\nname = \"forward\"\n[[outputs]]\nname = \"{plugin}\"\nmatch = \"*\"\nformat = \"{format}\"\n"
+        );
+        load_str(&ok, "ok.toml").unwrap_or_else(|e| panic!("{plugin} {format}: {e}"));
+    }
+}

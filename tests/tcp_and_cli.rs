@@ -198,3 +198,70 @@ path = "{{dir}}"
         || read_json_lines(&path).len() == 1,
     );
 }
+
+#[test]
+fn fluent_bit_formats_through_the_binary() {
+    let port = free_port();
+    let mut fl = Firelane::start_with(
+        &format!(
+            r#"
+[[inputs]]
+name = "tcp"
+listen = "127.0.0.1"
+port = {port}
+tag = "in"
+
+[[outputs]]
+name = "file"
+match = "*"
+path = "{{dir}}"
+file = "plain.log"
+format = "plain"
+
+[[outputs]]
+name = "file"
+match = "*"
+path = "{{dir}}"
+file = "out_file.log"
+format = "out_file"
+
+[[outputs]]
+name = "stdout"
+match = "*"
+format = "msgpack"
+"#
+        ),
+        std::process::Stdio::piped(),
+    );
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all("{\"msg\":\"héllo\",\"n\":{\"x\":[1,2.5]}}\n".as_bytes())
+        .unwrap();
+    drop(s);
+    let (plain, out_file) = (fl.path("plain.log"), fl.path("out_file.log"));
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    fl.wait_for("both files", Duration::from_secs(10), || {
+        read(&plain).ends_with('\n') && read(&out_file).ends_with('\n')
+    });
+    assert_eq!(read(&plain), "{\"msg\":\"héllo\",\"n\":{\"x\":[1,2.5]}}\n");
+    // `in: [<secs>.<9 digits>, <record>]`, the time being the arrival time.
+    let line = read(&out_file);
+    let time = line
+        .strip_prefix("in: [")
+        .and_then(|l| l.strip_suffix(", {\"msg\":\"héllo\",\"n\":{\"x\":[1,2.5]}}]\n"))
+        .unwrap_or_else(|| panic!("not an out_file line: {line:?}"));
+    let (secs, nanos) = time.split_once('.').unwrap();
+    assert!(secs.parse::<u64>().unwrap() > 1_700_000_000, "{line}");
+    assert!(
+        nanos.len() == 9 && nanos.bytes().all(|b| b.is_ascii_digit()),
+        "{line}"
+    );
+
+    let mut stdout = fl.child.stdout.take().unwrap();
+    assert_eq!(fl.terminate(), 0);
+    let mut dump = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut dump).unwrap();
+    let expected = format!(
+        "[0] in: [[{time}, {{}}], {{\"msg\"=>\"héllo\", \"n\"=>{{\"x\"=>[1, 2.500000]}}}}]\n"
+    );
+    assert_eq!(dump, expected);
+}

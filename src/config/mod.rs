@@ -10,6 +10,7 @@ pub mod filter_options;
 pub mod filters;
 pub mod fluentbit;
 pub mod load;
+pub mod local;
 pub mod model;
 pub mod resolve;
 pub mod s3;

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use super::cloudwatch::CloudWatchOutputConfig;
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{FilterConfig, StringList};
+pub use super::local::{
+    FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
+};
 use super::s3::S3OutputConfig;
 use super::units::{ByteSize, DurationValue, Flag};
 
@@ -224,9 +227,9 @@ pub struct TcpInputConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "name", rename_all = "snake_case")]
 pub enum OutputConfig {
-    /// JSON lines on standard output.
+    /// Events on standard output (JSON lines, a JSON array per batch, or Fluent Bit's dump).
     Stdout(StdoutOutputConfig),
-    /// JSON lines appended to a file.
+    /// Events appended to a file (JSON lines, Fluent Bit's `out_file` or `plain`).
     File(FileOutputConfig),
     /// Discards events (counted). Used for health-check traffic and benchmarks.
     Null(NullOutputConfig),
@@ -293,67 +296,6 @@ impl<'de> Deserialize<'de> for DateKey {
     }
 }
 
-/// `name = "stdout"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutOutputConfig {
-    /// Component name (default `stdout.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: `*` matches any run of characters including dots; anchored; case-sensitive.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Key holding the event time (default `date`); `false` leaves it out.
-    #[serde(default = "default_date_key")]
-    pub json_date_key: DateKey,
-    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`.
-    #[serde(default)]
-    pub json_date_format: DateFormat,
-    /// Key holding the tag (default `tag`); `false` leaves it out.
-    #[serde(default = "default_tag_key")]
-    pub json_tag_key: DateKey,
-}
-
-/// `name = "file"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileOutputConfig {
-    /// Component name (default `file.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Directory of the output file (default: the working directory). Created if missing.
-    pub path: Option<String>,
-    /// File name (default: the event's tag, one file per tag).
-    pub file: Option<String>,
-    /// Key holding the event time (default `date`); `false` leaves it out.
-    #[serde(default = "default_date_key")]
-    pub json_date_key: DateKey,
-    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`.
-    #[serde(default)]
-    pub json_date_format: DateFormat,
-    /// Key holding the tag (default `tag`); `false` leaves it out.
-    #[serde(default = "default_tag_key")]
-    pub json_tag_key: DateKey,
-}
-
-/// `name = "null"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NullOutputConfig {
-    /// Component name (default `null.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-}
-
 impl ServiceConfig {
     pub fn grace(&self) -> Duration {
         self.grace.0
@@ -407,10 +349,4 @@ fn default_tcp_port() -> u16 {
 }
 fn default_max_line() -> ByteSize {
     ByteSize(32 * 1024)
-}
-fn default_date_key() -> DateKey {
-    DateKey(Some("date".to_owned()))
-}
-fn default_tag_key() -> DateKey {
-    DateKey(Some("tag".to_owned()))
 }

@@ -1,5 +1,6 @@
-//! File output: JSON lines appended to `<path>/<file>`, or one file per tag (`<path>/<tag>`) when
-//! `file` is not set (Fluent Bit's `Path` and `File`).
+//! File output: lines in the configured `format` (see [`super::format`]) appended to
+//! `<path>/<file>`, or one file per tag (`<path>/<tag>`) when `file` is not set (Fluent Bit's
+//! `Path` and `File`).
 //!
 //! Per round of ready batches: encode every event into a buffer per destination file, then one
 //! `write` per file on a blocking thread, then release the batches. "Delivered" means handed to the
@@ -19,7 +20,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc::Receiver;
 
-use super::format::LineFormat;
+use super::format::RecordFormat;
 use super::{MAX_ROUND_BYTES, OutputError, Reporter, recv_round};
 use crate::config::model::FileOutputConfig;
 use crate::event::Batch;
@@ -33,7 +34,7 @@ pub const MAX_OPEN_FILES: usize = 64;
 const KEPT_BUFFER_CAPACITY_BYTES: usize = 256 << 10;
 
 pub struct FileOutput {
-    format: LineFormat,
+    format: RecordFormat,
     /// The configured `file`: every event goes there. `None`: one file per tag.
     fixed_name: Option<Arc<str>>,
     /// Moved into the blocking writer for each round; `None` only while it is there.
@@ -68,7 +69,7 @@ impl FileOutput {
         })?;
         let fixed_name: Option<Arc<str>> = cfg.file.as_deref().map(Arc::from);
         Ok(Self {
-            format: LineFormat::from_file(cfg),
+            format: RecordFormat::from_file(cfg),
             sink: Some(FileSink::new(dir.clone(), fixed_name.is_none())),
             fixed_name,
             dir,
@@ -102,7 +103,8 @@ impl FileOutput {
             for ev in &batch.events {
                 let key = self.fixed_name.as_ref().unwrap_or(&ev.tag);
                 let p = pending.entry(key.clone()).or_default();
-                match self.format.write_line(ev, &mut p.buf, &mut stats) {
+                // The file formats are one line per event: no batch framing, no sequence number.
+                match self.format.write_event(ev, 0, &mut p.buf, &mut stats) {
                     Ok(()) => {
                         p.records += 1;
                         if p.batches.last() != Some(&idx) {

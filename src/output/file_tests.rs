@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::ack::{AckOutcome, AckToken, AckWaiter};
-use crate::config::model::{DateFormat, DateKey};
+use crate::config::model::{DateFormat, DateKey, FileFormat};
 use crate::event::{Event, EventTime};
 use crate::health::{ComponentKind, Registry};
 
@@ -20,6 +20,7 @@ fn cfg(dir: &Path, file: Option<&str>) -> FileOutputConfig {
         match_regex: None,
         path: Some(dir.to_string_lossy().into_owned()),
         file: file.map(str::to_owned),
+        format: FileFormat::JsonLines,
         json_date_key: DateKey(Some("date".into())),
         json_date_format: DateFormat::Epoch,
         json_tag_key: DateKey(Some("tag".into())),
@@ -221,4 +222,32 @@ fn directory_creation_failure_names_the_path() {
         .err()
         .unwrap();
     assert!(err.to_string().contains("plain/sub"), "{err}");
+}
+
+#[tokio::test]
+async fn out_file_and_plain_formats_ignore_the_json_keys() {
+    for (format, expected) in [
+        (
+            FileFormat::OutFile,
+            [
+                r#"app.a: [1.000000000, {"log":"one"}]"#,
+                r#"app.b: [2.000000000, {"log":"two"}]"#,
+            ],
+        ),
+        (FileFormat::Plain, [r#"{"log":"one"}"#, r#"{"log":"two"}"#]),
+    ] {
+        let dir = tempfile::TempDir::new().unwrap();
+        let cfg = FileOutputConfig {
+            format,
+            ..cfg(dir.path(), Some("all.log"))
+        };
+        let (out, _registry) = output(&cfg);
+        let (tx, rx) = mpsc::channel(4);
+        let (b, w) = batch(&[("app.a", 1, b"one"), ("app.b", 2, b"two")]);
+        tx.send(b).await.unwrap();
+        drop(tx);
+        out.run(rx).await;
+        assert_eq!(w.wait().await, AckOutcome::Delivered);
+        assert_eq!(lines(&dir.path().join("all.log")), expected, "{format:?}");
+    }
 }

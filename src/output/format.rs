@@ -1,18 +1,33 @@
-//! JSON lines for the local outputs (stdout, file): one object per event, then `\n`.
+//! How the local outputs (stdout, file) turn events into bytes: the one place that does it.
 //!
-//! Shape: `{"<date_key>":<time>,"<tag_key>":"<tag>",<record's own keys>}`; the date and tag keys are
-//! left out when not configured. Record keys are written as they are, NOT deduplicated against the
-//! date/tag keys (a record holding its own `date` yields a duplicate key; JSON readers usually keep
-//! the last, i.e. the record's). Invariant: a line is written whole or not at all.
+//! Shapes (`\n` ends every line):
+//! - `json_lines` (and stdout's `json_stream`): `{"<date_key>":<time>,"<tag_key>":"<tag>",<record's
+//!   own keys>}` per event; the date and tag keys are left out when not configured. Record keys are
+//!   written as they are, NOT deduplicated against the date/tag keys (a record holding its own
+//!   `date` yields a duplicate key; JSON readers usually keep the last, i.e. the record's).
+//! - stdout `json`: the objects of one batch as one JSON array, `[{...},{...}]`, on one line.
+//! - stdout `msgpack`: Fluent Bit's debug dump, `[N] tag: [[secs.nnnnnnnnn, {}], {"k"=>"v"}]`
+//!   (see [`dump`]); N counts the batch's events from 0, as Fluent Bit counts per chunk.
+//! - file `out_file`: Fluent Bit's `tag: [secs.nnnnnnnnn, {"k":"v"}]`.
+//! - file `plain`: the record alone, `{"k":"v"}`.
+//!
+//! Invariants: an event is written whole or not at all (an error leaves `out` as it was); nothing
+//! is allocated per event, everything is written straight into the caller's buffer.
 
-use crate::config::model::{DateFormat, FileOutputConfig, StdoutOutputConfig};
+mod dump;
+#[cfg(test)]
+mod tests;
+
+use crate::config::model::{
+    DateFormat, FileFormat, FileOutputConfig, StdoutFormat, StdoutOutputConfig,
+};
 use crate::event::{Event, EventTime};
 use crate::msgpack::json::{
     TranscodeError, TranscodeStats, write_int, write_map_entries, write_padded,
     write_seconds_nanos, write_str,
 };
 
-/// How each event becomes a JSON line.
+/// How each event becomes a JSON object (the `json_*` formats).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineFormat {
     /// Key of the event time; `None` leaves it out.
@@ -42,6 +57,18 @@ impl LineFormat {
     /// Appends one JSON object line for `ev`. A record that is not a msgpack map (or is corrupt) is
     /// an error and nothing is appended.
     pub fn write_line(
+        &self,
+        ev: &Event,
+        out: &mut Vec<u8>,
+        stats: &mut TranscodeStats,
+    ) -> Result<(), TranscodeError> {
+        self.write_object(ev, out, stats)?;
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// Appends the JSON object of `ev` (no newline); on error nothing is appended.
+    fn write_object(
         &self,
         ev: &Event,
         out: &mut Vec<u8>,
@@ -78,8 +105,106 @@ impl LineFormat {
                 return Err(e);
             }
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'}');
         Ok(())
+    }
+}
+
+/// The `format` of a local output, ready to write events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// One JSON object per line.
+    JsonLines(LineFormat),
+    /// The JSON objects of one batch as one array on one line.
+    JsonArray(LineFormat),
+    /// Fluent Bit's stdout `msgpack` dump.
+    FluentBitDump,
+    /// Fluent Bit's file `out_file`.
+    OutFile,
+    /// The record alone as a JSON object.
+    Plain,
+}
+
+impl RecordFormat {
+    pub fn from_stdout(cfg: &StdoutOutputConfig) -> Self {
+        match cfg.format {
+            StdoutFormat::JsonLines | StdoutFormat::JsonStream => {
+                Self::JsonLines(LineFormat::from_stdout(cfg))
+            }
+            StdoutFormat::Json => Self::JsonArray(LineFormat::from_stdout(cfg)),
+            StdoutFormat::Msgpack => Self::FluentBitDump,
+        }
+    }
+
+    /// The file output's formats are all one line per event (see [`Self::write_event`]).
+    pub fn from_file(cfg: &FileOutputConfig) -> Self {
+        match cfg.format {
+            FileFormat::JsonLines => Self::JsonLines(LineFormat::from_file(cfg)),
+            FileFormat::OutFile => Self::OutFile,
+            FileFormat::Plain => Self::Plain,
+        }
+    }
+
+    /// Appends `ev`, the `seq`-th event (from 0) written so far for its batch. Only `JsonArray`
+    /// (which opens the array at 0) and `FluentBitDump` (which prints it) read `seq`; for the
+    /// other formats any value does. A record that is not a msgpack map (or is corrupt) is an
+    /// error and nothing is appended.
+    pub fn write_event(
+        &self,
+        ev: &Event,
+        seq: usize,
+        out: &mut Vec<u8>,
+        stats: &mut TranscodeStats,
+    ) -> Result<(), TranscodeError> {
+        let start = out.len();
+        let result = match self {
+            Self::JsonLines(line) => line.write_line(ev, out, stats),
+            Self::JsonArray(line) => {
+                out.push(if seq == 0 { b'[' } else { b',' });
+                line.write_object(ev, out, stats)
+            }
+            Self::FluentBitDump => dump::write_event(ev, seq, out),
+            Self::OutFile => {
+                out.extend_from_slice(ev.tag.as_bytes());
+                out.extend_from_slice(b": [");
+                write_seconds_nanos(ev.time.secs, ev.time.nanos, out);
+                out.extend_from_slice(b", ");
+                write_record_object(&ev.record, out, stats).map(|()| out.extend_from_slice(b"]\n"))
+            }
+            Self::Plain => write_record_object(&ev.record, out, stats).map(|()| out.push(b'\n')),
+        };
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    /// Closes a batch of which `written` events were written: `JsonArray` ends its line there.
+    pub fn end_batch(&self, written: usize, out: &mut Vec<u8>) {
+        if let Self::JsonArray(_) = self
+            && written > 0
+        {
+            out.extend_from_slice(b"]\n");
+        }
+    }
+}
+
+/// The record as a JSON object `{...}`; nothing is appended on error.
+fn write_record_object(
+    record: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut TranscodeStats,
+) -> Result<(), TranscodeError> {
+    out.push(b'{');
+    match write_map_entries(record, out, stats) {
+        Ok(_) => {
+            out.push(b'}');
+            Ok(())
+        }
+        Err(e) => {
+            out.pop();
+            Err(e)
+        }
     }
 }
 
@@ -150,130 +275,4 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use bytes::Bytes;
-
-    use super::*;
-
-    fn iso(secs: i64, nanos: u32) -> String {
-        let mut out = Vec::new();
-        write_iso8601(EventTime::new(secs, nanos), &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    fn date(format: DateFormat, secs: i64, nanos: u32) -> String {
-        let mut out = Vec::new();
-        write_date(format, EventTime::new(secs, nanos), &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn iso8601_known_dates_including_leap_days_and_centuries() {
-        assert_eq!(iso(0, 0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(iso(951_782_400, 0), "2000-02-29T00:00:00.000000Z");
-        assert_eq!(
-            iso(1_709_210_096, 789_012_345),
-            "2024-02-29T12:34:56.789012Z"
-        );
-        assert_eq!(iso(1_709_251_200, 0), "2024-03-01T00:00:00.000000Z");
-        assert_eq!(iso(-2_203_891_200, 0), "1900-03-01T00:00:00.000000Z");
-        assert_eq!(iso(-2_203_891_201, 0), "1900-02-28T23:59:59.000000Z");
-        assert_eq!(iso(4_107_542_400, 0), "2100-03-01T00:00:00.000000Z");
-        assert_eq!(iso(-1, 999_999_000), "1969-12-31T23:59:59.999999Z");
-        assert_eq!(iso(253_402_300_799, 0), "9999-12-31T23:59:59.000000Z");
-        assert_eq!(iso(253_402_300_800, 0), "+10000-01-01T00:00:00.000000Z");
-        assert_eq!(iso(-62_135_596_800, 0), "0001-01-01T00:00:00.000000Z");
-        assert_eq!(iso(-62_135_596_801, 0), "0000-12-31T23:59:59.000000Z");
-        assert_eq!(iso(-62_167_219_201, 0), "-0001-12-31T23:59:59.000000Z");
-        // Extremes do not overflow.
-        assert!(iso(i64::MAX, 0).ends_with('Z'));
-        assert!(iso(i64::MIN, 0).starts_with('-'));
-    }
-
-    #[test]
-    fn each_date_format() {
-        let (s, n) = (1_700_000_000, 123_456_789);
-        assert_eq!(date(DateFormat::Double, s, n), "1700000000.123456789");
-        assert_eq!(date(DateFormat::Epoch, s, n), "1700000000");
-        assert_eq!(date(DateFormat::EpochMs, s, n), "1700000000123");
-        assert_eq!(
-            date(DateFormat::Iso8601, s, n),
-            "\"2023-11-14T22:13:20.123456Z\""
-        );
-    }
-
-    fn event(record_hex: &str) -> Event {
-        let record: Vec<u8> = (0..record_hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&record_hex[i..i + 2], 16).unwrap())
-            .collect();
-        Event {
-            tag: Arc::from("app.web"),
-            time: EventTime::new(1_700_000_000, 5),
-            record: Bytes::from(record),
-        }
-    }
-
-    fn line(fmt: &LineFormat, ev: &Event) -> Result<String, TranscodeError> {
-        let mut out = b"previous\n".to_vec();
-        let mut stats = TranscodeStats::default();
-        let r = fmt.write_line(ev, &mut out, &mut stats);
-        let text = String::from_utf8(out).unwrap();
-        let line = text.strip_prefix("previous\n").unwrap().to_owned();
-        if r.is_err() {
-            assert_eq!(line, "", "a failed line leaves nothing behind");
-        }
-        r.map(|()| line)
-    }
-
-    fn fmt(date: Option<&str>, tag: Option<&str>) -> LineFormat {
-        LineFormat {
-            date_key: date.map(str::to_owned),
-            date_format: DateFormat::Double,
-            tag_key: tag.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn date_then_tag_then_record_keys() {
-        let ev = event("82a36c6f67a26869a3617070a161"); // {"log":"hi","app":"a"}
-        assert_eq!(
-            line(&fmt(Some("date"), Some("tag")), &ev).unwrap(),
-            "{\"date\":1700000000.000000005,\"tag\":\"app.web\",\"log\":\"hi\",\"app\":\"a\"}\n"
-        );
-        assert_eq!(
-            line(&fmt(None, Some("t\"g")), &ev).unwrap(),
-            "{\"t\\\"g\":\"app.web\",\"log\":\"hi\",\"app\":\"a\"}\n"
-        );
-        assert_eq!(
-            line(&fmt(Some("time"), None), &ev).unwrap(),
-            "{\"time\":1700000000.000000005,\"log\":\"hi\",\"app\":\"a\"}\n"
-        );
-        assert_eq!(
-            line(&fmt(None, None), &ev).unwrap(),
-            "{\"log\":\"hi\",\"app\":\"a\"}\n"
-        );
-    }
-
-    #[test]
-    fn empty_records_still_make_valid_lines() {
-        let ev = event("80");
-        assert_eq!(
-            line(&fmt(Some("date"), Some("tag")), &ev).unwrap(),
-            "{\"date\":1700000000.000000005,\"tag\":\"app.web\"}\n"
-        );
-        assert_eq!(line(&fmt(None, None), &ev).unwrap(), "{}\n");
-    }
-
-    #[test]
-    fn non_map_or_corrupt_records_write_nothing() {
-        let f = fmt(Some("date"), Some("tag"));
-        assert_eq!(line(&f, &event("a26869")), Err(TranscodeError::NotAMap));
-        assert!(line(&f, &event("82a36c6f67")).is_err());
-    }
 }

@@ -12,15 +12,15 @@ pub mod aws;
 pub mod backoff;
 /// CloudWatch Logs (PutLogEvents).
 pub mod cloudwatch;
-/// Appends JSON lines to one file per tag (or one named file).
+/// Appends lines (JSON lines, `out_file`, `plain`) to one file per tag (or one named file).
 pub mod file;
-/// JSON lines: one object per event, with optional date and tag keys.
+/// The one place events become bytes for stdout and file: JSON lines/array, Fluent Bit shapes.
 pub mod format;
 /// Discards everything, counting records and bytes.
 pub mod null;
 /// S3 objects from staged, compressed JSON-lines files.
 pub mod s3;
-/// Writes JSON lines to standard output.
+/// Writes events to standard output (JSON lines, a JSON array per batch, Fluent Bit's dump).
 pub mod stdout;
 
 use std::path::PathBuf;

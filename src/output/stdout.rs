@@ -1,4 +1,5 @@
-//! Standard output: JSON lines, one write (and flush) per round of ready batches.
+//! Standard output in the configured `format` (see [`super::format`]), one write (and flush) per
+//! round of ready batches.
 //!
 //! "Delivered" means handed to the OS (`write(2)` returned); a batch is released only after that.
 //! Uses `std::io::stdout` on a blocking thread (tokio's `io-std` feature is not enabled).
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc::Receiver;
 
-use super::format::LineFormat;
+use super::format::RecordFormat;
 use super::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::config::model::StdoutOutputConfig;
 use crate::event::Batch;
@@ -16,14 +17,14 @@ use crate::health::ComponentHealth;
 use crate::msgpack::json::TranscodeStats;
 
 pub struct StdoutOutput {
-    format: LineFormat,
+    format: RecordFormat,
     reporter: Reporter,
 }
 
 impl StdoutOutput {
     pub fn new(cfg: &StdoutOutputConfig, name: Arc<str>, health: ComponentHealth) -> Self {
         Self {
-            format: LineFormat::from_stdout(cfg),
+            format: RecordFormat::from_stdout(cfg),
             reporter: Reporter::new(name, health),
         }
     }
@@ -48,12 +49,15 @@ impl StdoutOutput {
             let mut records = 0u64;
             let mut stats = TranscodeStats::default();
             for batch in &round {
+                let mut written = 0;
                 for ev in &batch.events {
-                    match self.format.write_line(ev, &mut buf, &mut stats) {
-                        Ok(()) => records += 1,
+                    match self.format.write_event(ev, written, &mut buf, &mut stats) {
+                        Ok(()) => written += 1,
                         Err(e) => self.reporter.encode_failed(batch, &ev.tag, &e),
                     }
                 }
+                self.format.end_batch(written, &mut buf);
+                records += written as u64;
             }
             self.reporter
                 .metrics
@@ -103,7 +107,7 @@ mod tests {
 
     use super::*;
     use crate::ack::{AckOutcome, AckToken};
-    use crate::config::model::{DateFormat, DateKey};
+    use crate::config::model::{DateFormat, DateKey, StdoutFormat};
     use crate::event::{Event, EventTime};
     use crate::health::{ComponentKind, Registry};
 
@@ -112,6 +116,7 @@ mod tests {
             alias: None,
             match_: None,
             match_regex: None,
+            format: StdoutFormat::JsonLines,
             json_date_key: DateKey(Some("date".into())),
             json_date_format: DateFormat::Epoch,
             json_tag_key: DateKey(None),
@@ -141,5 +146,39 @@ mod tests {
         assert_eq!(waiter.wait().await, AckOutcome::Dropped);
         let text = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
         assert_eq!(text, "{\"date\":7,\"a\":1}\n{\"date\":7}\n");
+    }
+
+    /// Two batches in one round: `json` closes an array per batch, `msgpack` restarts its count.
+    async fn two_batches_as(format: StdoutFormat) -> String {
+        let health = Registry::new(5, std::time::Duration::from_secs(60))
+            .register(ComponentKind::Output, "stdout".into());
+        let out = StdoutOutput::new(&StdoutOutputConfig { format, ..cfg() }, "s".into(), health);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let ev = |secs| Event {
+            tag: Arc::from("t"),
+            time: EventTime::new(secs, 0),
+            record: Bytes::from_static(b"\x81\xa1a\x01"),
+        };
+        for events in [vec![ev(1), ev(2)], vec![ev(3)]] {
+            let batch = Batch::new(events, 8, AckToken::none(), None);
+            tx.send(Arc::new(batch)).await.unwrap();
+        }
+        drop(tx);
+        let sink = Arc::new(Mutex::new(Vec::new()));
+        out.run_to(rx, sink.clone()).await;
+        String::from_utf8(sink.lock().unwrap().clone()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn json_and_msgpack_frame_each_batch() {
+        assert_eq!(
+            two_batches_as(StdoutFormat::Json).await,
+            "[{\"date\":1,\"a\":1},{\"date\":2,\"a\":1}]\n[{\"date\":3,\"a\":1}]\n"
+        );
+        assert_eq!(
+            two_batches_as(StdoutFormat::Msgpack).await,
+            "[0] t: [[1.000000000, {}], {\"a\"=>1}]\n[1] t: [[2.000000000, {}], {\"a\"=>1}]\n\
+             [0] t: [[3.000000000, {}], {\"a\"=>1}]\n"
+        );
     }
 }
