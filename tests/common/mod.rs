@@ -52,7 +52,29 @@ impl Firelane {
         } else {
             format!("[service]\nhttp_port = {http_port}\ngrace = \"10s\"\n\n{text}")
         };
-        let cfg = dir.path().join("firelane.toml");
+        Self::spawn(dir, http_port, "firelane.toml", &text, stdout, envs)
+    }
+
+    /// Starts firelane on a config file named `file_name` (any format) holding `text`, in which
+    /// `{dir}` and `{http_port}` are replaced as in [`Firelane::start`] (nothing else is added).
+    pub fn start_file(file_name: &str, text: &str, envs: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let text = text
+            .replace("{dir}", dir.path().to_str().unwrap())
+            .replace("{http_port}", &http_port.to_string());
+        Self::spawn(dir, http_port, file_name, &text, Stdio::null(), envs)
+    }
+
+    fn spawn(
+        dir: tempfile::TempDir,
+        http_port: u16,
+        file_name: &str,
+        text: &str,
+        stdout: Stdio,
+        envs: &[(&str, String)],
+    ) -> Self {
+        let cfg = dir.path().join(file_name);
         std::fs::write(&cfg, text).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_firelane"))
             .args(["run", "-c"])

@@ -176,6 +176,7 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         }
         ("stdout" | "file" | "null", "retry_limit") => KeyRule::Ignore("this output does not retry"),
         ("stdout" | "file" | "null", "workers") => KeyRule::Ignore("a performance setting"),
+        ("stdout" | "file", "format") => KeyRule::Value("format", value.to_ascii_lowercase()),
         ("file", "mkdir") => KeyRule::Ignore("the directory is always created when missing"),
         _ => KeyRule::Pass,
     }
