@@ -115,7 +115,7 @@ fn docker_records_on_the_generated_config_reach_cloudwatch_with_ecs_fields() {
         events = cw.events("/ecs/my-service", &stream);
         events.len() >= 201
     });
-    assert_eq!(cw.streams("/ecs/my-service"), [stream.clone()]);
+    assert_eq!(cw.streams("/ecs/my-service"), std::slice::from_ref(&stream));
     assert_eq!(cw.retention("/ecs/my-service"), Some(30));
     assert_eq!(events.len(), 201);
     let mut logs = Vec::new();
