@@ -2,3 +2,4 @@
 //! loader produces, so a FireLens task can swap the log-router image and keep its config.
 
 pub mod doc;
+pub mod yaml;
