@@ -34,6 +34,31 @@ fn generated_configs_load_like_their_toml_twins() {
     }
 }
 
+/// The YAML versions give the same pipeline: the whole config for CloudWatch; for the include
+/// example (parsers inline rather than in a parsers file) the inputs, filters and outputs.
+#[test]
+fn yaml_configs_load_like_their_classic_and_toml_twins() {
+    let yaml = load_path(&example("cloudwatch/fluent-bit.yaml")).unwrap();
+    let toml = load_path(&example("cloudwatch/fluent-bit.toml")).unwrap();
+    assert_eq!(yaml.format, Format::Yaml);
+    assert!(yaml.warnings.is_empty(), "{:?}", yaml.warnings);
+    assert_eq!(format!("{:#?}", yaml.config), format!("{:#?}", toml.config));
+
+    let yaml = load_path(&example("include/fluent-bit.yaml")).unwrap();
+    let toml = load_path(&example("include/fluent-bit.toml")).unwrap();
+    assert!(yaml.warnings.is_empty(), "{:?}", yaml.warnings);
+    let (y, t) = (&yaml.config, &toml.config);
+    assert_eq!(format!("{:#?}", y.inputs), format!("{:#?}", t.inputs));
+    assert_eq!(format!("{:#?}", y.filters), format!("{:#?}", t.filters));
+    assert_eq!(format!("{:#?}", y.outputs), format!("{:#?}", t.outputs));
+    assert_eq!(
+        format!("{:?}", y.service.grace),
+        format!("{:?}", t.service.grace)
+    );
+    assert_eq!(y.parsers.len(), 1);
+    assert_eq!(y.multiline_parsers[0].rule.0.len(), 3);
+}
+
 #[test]
 fn the_generated_cloudwatch_config_reads_as_fluent_bit_means_it() {
     use firelane::config::model::{InputConfig, OutputConfig};

@@ -5,6 +5,7 @@ pub mod classic;
 pub mod doc;
 pub mod keys;
 pub mod translate;
+pub mod yaml;
 
 #[cfg(test)]
 pub(crate) mod memfs;
@@ -34,12 +35,7 @@ pub fn load(
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
     let (doc, mut findings) = match format {
         FbFormat::Classic => classic::read_classic(root, files, env),
-        FbFormat::Yaml => {
-            return Err(ConfigErrors::single(
-                &root.display().to_string(),
-                "the Fluent Bit YAML format is not supported yet: use the classic format or TOML",
-            ));
-        }
+        FbFormat::Yaml => yaml::read_yaml(root, files, env),
     };
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
