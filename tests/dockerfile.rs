@@ -2,7 +2,7 @@
 //! CI builds the binary with the exact cargo command the image build runs, the builder image is
 //! the toolchain we test with, the build context holds every file the build reads, and the final
 //! image exposes, checks and starts what the README says.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;
@@ -65,7 +65,7 @@ fn ci_builds_the_binary_with_the_image_build_command() {
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
     assert!(
-        ci_lines.iter().any(|l| *l == cargo),
+        ci_lines.contains(&cargo),
         "`.ci/run` must run `{cargo}` as a line of its own, as the Dockerfile does"
     );
 }
