@@ -27,7 +27,8 @@ Examples:
                                         and /var/run/fluent.sock when writable, to stdout)
   firelane run -c /etc/firelane.toml    run with a configuration file
   firelane validate -c firelane.toml    check a file; every problem is listed, exit 64 if any
-  firelane health                       exit 0 if http://127.0.0.1:2020/health answers 200
+  firelane health                       exit 0 if the configured /health answers 200
+                                        (default http://127.0.0.1:2020/health)
 
 The FIRELANE_CONFIG environment variable sets the default for -c/--config.";
 
@@ -56,11 +57,15 @@ pub enum Command {
         #[arg(short, long, env = "FIRELANE_CONFIG", value_name = "FILE")]
         config: PathBuf,
     },
-    /// Ask a running firelane whether it is healthy: exit 0 on HTTP 200, else 1.
+    /// Ask a running firelane whether it is healthy: exit 0 on HTTP 200, else 1. Without --url,
+    /// asks the HTTP server the configuration sets (found as `run` finds it).
     Health {
         /// URL of the health endpoint (http only).
-        #[arg(long, default_value = DEFAULT_HEALTH_URL)]
-        url: String,
+        #[arg(long)]
+        url: Option<String>,
+        /// Configuration file whose HTTP_Listen/HTTP_Port to ask.
+        #[arg(short, long, env = "FIRELANE_CONFIG", value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -101,6 +106,30 @@ pub fn validate(path: &Path) -> ExitCode {
             ExitCode::from(EXIT_BAD_CONFIG)
         }
     }
+}
+
+/// The URL `firelane health` asks: `url` if given, else /health on the HTTP server of the
+/// configuration `run` would load (`config`, else FireLens's file, else the embedded default).
+pub fn health_url(url: Option<&str>, config: Option<&Path>) -> Result<String, String> {
+    if let Some(url) = url {
+        return Ok(url.to_owned());
+    }
+    let loaded = crate::config::discover::load(config)
+        .map_err(|e| format!("cannot read the configuration:\n{e}"))?;
+    let service = &loaded.config.service;
+    if !service.http_server.0 {
+        return Err(
+            "the configuration turns the HTTP server off (http_server): there is no /health to ask"
+                .to_owned(),
+        );
+    }
+    let host = match service.http_listen.as_str() {
+        "0.0.0.0" | "" => "127.0.0.1".to_owned(),
+        "::" | "[::]" => "[::1]".to_owned(),
+        h if h.contains(':') && !h.starts_with('[') => format!("[{h}]"),
+        h => h.to_owned(),
+    };
+    Ok(format!("http://{host}:{}/health", service.http_port))
 }
 
 /// `firelane health`: exit 0 when `url` answers 200 within `HEALTH_TIMEOUT`, else 1 with the reason
@@ -267,10 +296,51 @@ mod tests {
             }
         );
         assert_eq!(
-            parse(&["firelane", "health"]),
+            parse(&[
+                "firelane",
+                "health",
+                "--url",
+                DEFAULT_HEALTH_URL,
+                "-c",
+                "h.conf"
+            ]),
             Command::Health {
-                url: DEFAULT_HEALTH_URL.into()
+                url: Some(DEFAULT_HEALTH_URL.into()),
+                config: Some("h.conf".into()),
             }
+        );
+    }
+
+    #[test]
+    fn health_asks_the_server_the_configuration_sets() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("fluent-bit.conf");
+        let classic = "[SERVICE]\n    HTTP_Listen 0.0.0.0\n    HTTP_Port 2121\n[INPUT]\n    Name tcp\n[OUTPUT]\n    Name null\n    Match *\n";
+        std::fs::write(&conf, classic).unwrap();
+        assert_eq!(
+            health_url(None, Some(&conf)).unwrap(),
+            "http://127.0.0.1:2121/health"
+        );
+        assert_eq!(
+            health_url(Some("http://x/h"), Some(&conf)).unwrap(),
+            "http://x/h"
+        );
+        std::fs::write(&conf, classic.replace("0.0.0.0", "::1")).unwrap();
+        assert_eq!(
+            health_url(None, Some(&conf)).unwrap(),
+            "http://[::1]:2121/health"
+        );
+        std::fs::write(
+            &conf,
+            classic.replace("HTTP_Listen 0.0.0.0", "HTTP_Server off"),
+        )
+        .unwrap();
+        assert!(health_url(None, Some(&conf)).unwrap_err().contains("off"));
+        std::fs::write(&conf, "[INPUT]\n    Nme tcp\n").unwrap();
+        assert!(
+            health_url(None, Some(&conf))
+                .unwrap_err()
+                .contains("cannot read")
         );
     }
 

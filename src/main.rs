@@ -47,7 +47,15 @@ fn main() -> ExitCode {
             }
         }
         Command::Validate { config } => cli::validate(&config),
-        Command::Health { url } => rt.block_on(cli::health(&url)),
+        Command::Health { url, config } => {
+            match cli::health_url(url.as_deref(), config.as_deref()) {
+                Ok(url) => rt.block_on(cli::health(&url)),
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

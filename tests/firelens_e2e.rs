@@ -147,6 +147,13 @@ fn docker_records_on_the_generated_config_reach_cloudwatch_with_ecs_fields() {
         ),
         201.0
     );
+    // The image's HEALTHCHECK runs `firelane health`: it asks the port the config sets.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_firelane"))
+        .args(["health", "-c"])
+        .arg(fl.path("fluent-bit.conf"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     drop((sock, tcp, health));
     assert_eq!(fl.terminate(), 0, "{}", fl.log());
     assert!(
