@@ -144,6 +144,17 @@ fn plugin_section(
         }
     };
     translate_entries(section, &plugin, path, &mut table, doc, t);
+    // Fluent Bit's own defaults where firelane's TOML defaults differ, so output looks the same.
+    let fluent_bit_format = match plugin.as_str() {
+        "stdout" => Some("msgpack"),
+        "file" => Some("out_file"),
+        _ => None,
+    };
+    if let Some(format) = fluent_bit_format {
+        table
+            .entry("format")
+            .or_insert_with(|| toml::Value::String(format.to_owned()));
+    }
     Some(table)
 }
 

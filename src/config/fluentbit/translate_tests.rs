@@ -64,6 +64,23 @@ parsers = [{ name = "p", format = "regex", regex = "^(?<a>.*)$" }]
 }
 
 #[test]
+fn stdout_and_file_print_as_fluent_bit_does_unless_told_otherwise() {
+    let (t, _) = translated(
+        "[OUTPUT]\n    Name stdout\n[OUTPUT]\n    Name file\n[OUTPUT]\n    Name stdout\n    Format JSON_Lines\n",
+    );
+    let expected: toml::Table = r#"
+outputs = [
+  { name = "stdout", format = "msgpack" },
+  { name = "file", format = "out_file" },
+  { name = "stdout", format = "json_lines" },
+]
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected);
+}
+
+#[test]
 fn every_key_path_remembers_its_file_line_and_spelling() {
     let (t, _) = translated("[INPUT]\n    Name tcp\n    Buffer_Size 1M\n[OUTPUT]\n    Name null\n");
     let (at, prefix, raw) = t.locate("inputs[0].buffer_size").unwrap();
