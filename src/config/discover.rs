@@ -7,8 +7,14 @@ use std::path::{Path, PathBuf};
 use super::errors::{ConfigErrors, Problem};
 use super::fluentbit::doc::{RealFiles, SectionKind};
 use super::fluentbit::{self, FbFormat};
-use super::model::Config;
+use super::load::load_str;
+use super::model::{Config, InputConfig};
 
+/// The embedded default configuration (see `embedded_default`).
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
+/// Where FireLens expects the Forward Unix socket.
+pub const FIRELENS_SOCKET_DIR: &str = "/var/run";
+const FIRELENS_SOCKET_FILE: &str = "fluent.sock";
 /// Where FireLens mounts the generated Fluent Bit config in the log-router container.
 pub const FIRELENS_CONFIG: &str = "/fluent-bit/etc/fluent-bit.conf";
 
@@ -44,7 +50,7 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigErrors> {
     match path.map(Path::to_path_buf).or_else(default_file) {
         Some(p) => load_path(&p),
         None => Ok(Loaded {
-            config: super::embedded_default(),
+            config: embedded_default(),
             warnings: Vec::new(),
             source: None,
             format: Format::Toml,
@@ -122,6 +128,37 @@ fn is_toml_assignment(line: &str) -> bool {
         let k = k.trim();
         !k.is_empty() && !k.contains(char::is_whitespace)
     })
+}
+
+/// The embedded default: a Forward input on 127.0.0.1:24224 to a stdout output, plus FireLens's
+/// Unix socket `/var/run/fluent.sock` on the same input when `/var/run` is writable now.
+pub fn embedded_default() -> Config {
+    embedded_default_in(Path::new(FIRELENS_SOCKET_DIR))
+}
+
+pub(crate) fn embedded_default_in(socket_dir: &Path) -> Config {
+    #[allow(clippy::expect_used)] // A constant file, loaded by the `embedded_default_*` tests.
+    let mut cfg = load_str(DEFAULT_TOML, "default.toml").expect("the embedded default loads");
+    if dir_is_writable(socket_dir)
+        && let Some(InputConfig::Forward(forward)) = cfg.inputs.first_mut()
+    {
+        forward.unix_path = Some(socket_dir.join(FIRELENS_SOCKET_FILE).display().to_string());
+    }
+    cfg
+}
+
+/// Permission bits do not tell about read-only mounts or the process's identity: try a file.
+fn dir_is_writable(dir: &Path) -> bool {
+    let probe = dir.join(format!(".firelane-write-probe-{}", std::process::id()));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .is_ok();
+    if created {
+        let _ = std::fs::remove_file(&probe);
+    }
+    created
 }
 
 #[cfg(test)]

@@ -33,12 +33,6 @@ pub const OUTPUT_PLUGINS: [&str; 6] = [
     "s3",
 ];
 
-/// The embedded default configuration (see `embedded_default`).
-pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
-/// Where FireLens expects the Forward Unix socket.
-pub const FIRELENS_SOCKET_DIR: &str = "/var/run";
-const FIRELENS_SOCKET_FILE: &str = "fluent.sock";
-
 /// Reads and loads a TOML file; `origin` in problems is the path as given.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
     let origin = path.display().to_string();
@@ -115,37 +109,6 @@ pub(crate) fn config_from_table(table: &toml::Table) -> Result<Config, Vec<Issue
     } else {
         Err(issues)
     }
-}
-
-/// The embedded default: a Forward input on 127.0.0.1:24224 to a stdout output, plus FireLens's
-/// Unix socket `/var/run/fluent.sock` on the same input when `/var/run` is writable now.
-pub fn embedded_default() -> Config {
-    embedded_default_in(Path::new(FIRELENS_SOCKET_DIR))
-}
-
-pub(crate) fn embedded_default_in(socket_dir: &Path) -> Config {
-    #[allow(clippy::expect_used)] // A constant file, loaded by the `embedded_default_*` tests.
-    let mut cfg = load_str(DEFAULT_TOML, "default.toml").expect("the embedded default loads");
-    if dir_is_writable(socket_dir)
-        && let Some(InputConfig::Forward(forward)) = cfg.inputs.first_mut()
-    {
-        forward.unix_path = Some(socket_dir.join(FIRELENS_SOCKET_FILE).display().to_string());
-    }
-    cfg
-}
-
-/// Permission bits do not tell about read-only mounts or the process's identity: try a file.
-fn dir_is_writable(dir: &Path) -> bool {
-    let probe = dir.join(format!(".firelane-write-probe-{}", std::process::id()));
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .is_ok();
-    if created {
-        let _ = std::fs::remove_file(&probe);
-    }
-    created
 }
 
 fn syntax_error(e: &toml::de::Error, text: &str, origin: &str) -> ConfigErrors {

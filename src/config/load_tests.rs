@@ -1,6 +1,7 @@
 //! Tests of the loader against the shipped example files and typical mistakes.
 
 use super::*;
+use crate::config::discover::{embedded_default, embedded_default_in};
 use crate::config::model::{DateKey, Overflow};
 
 const EXAMPLE: &str = include_str!("../../config/firelane.toml");

@@ -19,6 +19,7 @@ pub mod spans;
 pub mod units;
 pub mod validate;
 
+pub use discover::embedded_default;
 pub use errors::{ConfigErrors, Problem};
-pub use load::{embedded_default, load_file, load_str};
+pub use load::{load_file, load_str};
 pub use resolve::{forward_tcp_endpoint, input_alias, output_alias, resolve_aliases};
