@@ -167,6 +167,7 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
             "`credentials_endpoint` is not supported: credentials come from the AWS SDK's chain (task role)"
                 .to_owned(),
         ),
+        (_, "extra_user_agent") if aws => KeyRule::Ignore("firelane sends its own user agent"),
         ("cloudwatch_logs" | "cloudwatch", "new_log_group_tags") => {
             KeyRule::Ignore("log groups are created without tags")
         }

@@ -3,6 +3,7 @@
 
 pub mod classic;
 pub mod doc;
+pub mod go_cloudwatch;
 pub mod keys;
 pub mod translate;
 pub mod yaml;

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::doc::{Doc, Entry, Findings, Origin, Section, SectionKind};
+use super::go_cloudwatch;
 use super::keys::{self, KeyRule};
 use crate::config::filters::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
@@ -144,6 +145,14 @@ fn plugin_section(
         }
     };
     translate_entries(section, &plugin, path, &mut table, doc, t);
+    if plugin == "cloudwatch" {
+        let has_ecs_filter = doc.sections.iter().any(|s| {
+            s.kind == SectionKind::Filter
+                && s.get("name")
+                    .is_some_and(|n| n.value.eq_ignore_ascii_case("ecs"))
+        });
+        go_cloudwatch::rewrite(section, &mut table, has_ecs_filter, t);
+    }
     // Fluent Bit's own defaults where firelane's TOML defaults differ, so output looks the same.
     let fluent_bit_format = match plugin.as_str() {
         "stdout" => Some("msgpack"),

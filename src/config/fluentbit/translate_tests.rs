@@ -221,3 +221,49 @@ fn a_file_without_outputs_says_so_in_fluent_bit_terms() {
         "/c/f.conf: at least one [OUTPUT] section is required"
     );
 }
+
+#[test]
+fn go_cloudwatch_name_templates_become_templates_with_the_default_as_fallback() {
+    let (t, _) = translated(
+        "\
+[OUTPUT]
+    Name cloudwatch
+    Match *
+    region us-east-1
+    log_group_name /ecs/$(tag[0])
+    default_log_group_name /ecs/other
+    log_stream_name app-$(ecs_task_id)
+[OUTPUT]
+    Name cloudwatch_logs
+    Match *
+    log_group_name /ecs/$(tag)
+    log_stream_prefix a/
+[OUTPUT]
+    Name cloudwatch
+    Match *
+    log_group_name g
+    log_stream_name s-$(uuid)
+",
+    );
+    let expected: toml::Table = r#"
+outputs = [
+  { name = "cloudwatch", match = "*", region = "us-east-1", log_group_name = "/ecs/other", log_group_template = "/ecs/$TAG[0]", log_stream_name = "fluentbit-default", log_stream_template = "app-$ecs_task_id" },
+  { name = "cloudwatch_logs", match = "*", log_group_name = "/ecs/$(tag)", log_stream_prefix = "a/" },
+  { name = "cloudwatch", match = "*", log_group_name = "g", log_stream_name = "s-$(uuid)" },
+]
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected, "the C plugin's names are literal");
+    assert_eq!(t.findings.warnings.len(), 1, "{:?}", t.findings.warnings);
+    assert!(
+        t.findings.warnings[0].message.contains("ecs filter")
+            || t.findings.warnings[0].message.contains("`ecs` filter")
+    );
+    assert_eq!(
+        messages(&t.findings.errors),
+        [
+            "/etc/fb/fluent-bit.conf:17: log_stream_name: `s-$(uuid)`: `$(uuid)` is not supported in names (a new stream per start): use a record field"
+        ]
+    );
+}
