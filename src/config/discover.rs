@@ -91,6 +91,7 @@ pub fn detect(path: &Path, text: &str) -> Format {
         Some("yaml" | "yml") => return Format::Yaml,
         _ => {}
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
         .map(str::trim)

@@ -89,6 +89,8 @@ impl Reader<'_> {
     }
 
     fn read_text(&mut self, text: &str, file: &Arc<str>) {
+        // Editors on Windows may start a file with a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // The indent of the first indented line, and that line's number.
         let mut indent: Option<(&str, usize)> = None;
         let mut target = Target::None;

@@ -100,6 +100,13 @@ fn the_generated_config_reads_with_includes_in_place() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    let (doc, findings) = read(&[("/c/f.conf", "\u{feff}[INPUT]\r\n    Name tcp\r\n")]);
+    assert!(findings.errors.is_empty(), "{:?}", findings.errors);
+    assert_eq!(summary(&doc), ["INPUT@1 name=tcp"]);
+}
+
+#[test]
 fn a_hash_inside_a_value_is_kept() {
     let (doc, findings) = read(&[(
         "/c/f.conf",
