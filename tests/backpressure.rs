@@ -127,3 +127,98 @@ match = "*"
         0.0
     );
 }
+
+/// The relief valve: with `overflow_timeout`, a blocked output holds the sender up for at most
+/// about that long per batch; what waited too long is dropped and counted, the rest arrives once.
+#[test]
+fn overflow_timeout_drops_what_waited_too_long_and_keeps_reading() {
+    const N: usize = 20_000;
+    let port = free_port();
+    let mut fl = Firelane::start_with(
+        &format!(
+            r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+mem_buf_limit = "1MiB"
+buffer_chunk_size = "512KiB"
+overflow_timeout = "200ms"
+
+[[outputs]]
+name = "stdout"
+match = "*"
+"#
+        ),
+        Stdio::piped(),
+    );
+    let stdout = fl.child.stdout.take().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let pad = "x".repeat(300);
+        let mut buf = Vec::new();
+        for i in 0..N {
+            buf.extend(message_frame(
+                "rv",
+                1_700_000_000,
+                &format!("{i} {pad}"),
+                None,
+            ));
+        }
+        s.write_all(&buf).unwrap();
+    });
+    // Nobody reads stdout: without the valve the sender would stay blocked (see the test above).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !sender.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sender is still blocked: the relief valve did not open"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sender.join().unwrap();
+    let accepted = || fl.metric("firelane_input_records_total", "forward.0");
+    let dropped = || {
+        fl.metric(
+            "firelane_input_dropped_records_total",
+            "reason=\"block_timeout\"",
+        )
+    };
+    fl.wait_for(
+        "every record accepted or dropped",
+        Duration::from_secs(30),
+        || accepted() + dropped() == N as f64,
+    );
+    let dropped = dropped() as usize;
+    assert!(
+        dropped > 0,
+        "the budget stayed full: some batches must have timed out"
+    );
+    let expected = N - dropped;
+    let mut seen = vec![false; N];
+    for line in BufReader::new(stdout).lines().take(expected) {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let i: usize = v["log"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(!seen[i], "record {i} duplicated");
+        seen[i] = true;
+    }
+    assert_eq!(
+        seen.iter().filter(|s| **s).count(),
+        expected,
+        "every accepted record once"
+    );
+    assert_eq!(
+        fl.metric(
+            "firelane_input_dropped_records_total",
+            "reason=\"buffer_full\""
+        ),
+        0.0
+    );
+}

@@ -161,6 +161,10 @@ pub struct ForwardInputConfig {
     /// What to do when `mem_buf_limit` is reached: `block` (default) or `drop_newest`.
     #[serde(default)]
     pub overflow: Overflow,
+    /// With `overflow = "block"`: a batch that has waited this long for memory is dropped instead,
+    /// counted as `reason="block_timeout"` and never acked (the relief valve: the sender is not held
+    /// up for longer than this). Default: wait as long as it takes.
+    pub overflow_timeout: Option<DurationValue>,
     /// When chunk acks are sent: `accepted` (default) or `delivered`.
     #[serde(default)]
     pub ack: AckMode,
@@ -218,6 +222,9 @@ pub struct TcpInputConfig {
     /// `block` (default) or `drop_newest`.
     #[serde(default)]
     pub overflow: Overflow,
+    /// With `overflow = "block"`: drop (counted, `reason="block_timeout"`) a batch that waited this
+    /// long for memory. Default: wait as long as it takes.
+    pub overflow_timeout: Option<DurationValue>,
     /// Most simultaneous connections (default 1024).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,

@@ -12,7 +12,7 @@ use super::filter_options::{
 };
 use super::filters::FilterConfig;
 use super::model::{
-    Config, ForwardInputConfig, InputConfig, OutputConfig, ServiceConfig, TcpInputConfig,
+    Config, ForwardInputConfig, InputConfig, OutputConfig, Overflow, ServiceConfig, TcpInputConfig,
 };
 use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
 use super::spans::KeyPath;
@@ -162,6 +162,7 @@ fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>
         ));
     }
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
+    check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
 }
 
 fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
@@ -173,6 +174,17 @@ fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
         issues.push(Issue::new(path.key("buffer_size"), "must be more than 0"));
     }
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
+    check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
+}
+
+/// `overflow_timeout` bounds how long `block` waits; with `drop_newest` nothing waits.
+fn check_overflow(overflow: Overflow, has_timeout: bool, path: &KeyPath, issues: &mut Vec<Issue>) {
+    if has_timeout && overflow != Overflow::Block {
+        issues.push(Issue::new(
+            path.key("overflow_timeout"),
+            "applies to overflow = \"block\" only (drop_newest never waits)",
+        ));
+    }
 }
 
 fn check_common_input(
@@ -378,7 +390,8 @@ mod tests {
     fn forward_limits_and_permissions() {
         let got = issues_of(&format!(
             "[[inputs]]\nname = \"forward\"\nport = 0\nunix_perm = \"999\"\nbuffer_max_size = 10\n\
-             mem_buf_limit = \"1K\"\nmax_connections = 0\n{OUT}"
+             mem_buf_limit = \"1K\"\nmax_connections = 0\noverflow = \"drop_newest\"\n\
+             overflow_timeout = \"5s\"\n{OUT}"
         ));
         let keys: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
         assert_eq!(
@@ -388,7 +401,8 @@ mod tests {
                 "inputs[0].port",
                 "inputs[0].buffer_max_size",
                 "inputs[0].mem_buf_limit",
-                "inputs[0].max_connections"
+                "inputs[0].max_connections",
+                "inputs[0].overflow_timeout"
             ]
         );
     }

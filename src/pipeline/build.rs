@@ -110,7 +110,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     c.overflow,
                     router.clone(),
                 )
-                .with_filters(chain.clone());
+                .with_filters(chain.clone())
+                .with_block_timeout(c.overflow_timeout.map(|d| d.0));
                 let handler = Arc::new(ForwardHandler {
                     intake,
                     limits: DecodeLimits {
@@ -160,7 +161,8 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     c.overflow,
                     router.clone(),
                 )
-                .with_filters(chain.clone());
+                .with_filters(chain.clone())
+                .with_block_timeout(c.overflow_timeout.map(|d| d.0));
                 let handler = Arc::new(TcpHandler {
                     intake,
                     tag: c

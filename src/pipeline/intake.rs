@@ -23,6 +23,7 @@ pub struct InputMetrics {
     pub records: Counter,
     pub bytes: Counter,
     pub dropped_buffer_full: Counter,
+    pub dropped_block_timeout: Counter,
     pub dropped_invalid_event: Counter,
     pub dropped_no_route: Counter,
     pub connections: Counter,
@@ -39,6 +40,7 @@ impl InputMetrics {
             records: metrics::counter!(t::INPUT_RECORDS, "component" => c.clone()),
             bytes: metrics::counter!(t::INPUT_BYTES, "component" => c.clone()),
             dropped_buffer_full: dropped("buffer_full"),
+            dropped_block_timeout: dropped("block_timeout"),
             dropped_invalid_event: dropped("invalid_event"),
             dropped_no_route: dropped("no_route"),
             connections: metrics::counter!(t::INPUT_CONNECTIONS, "component" => c.clone()),
@@ -66,6 +68,8 @@ pub enum Submitted {
     Accepted,
     /// Dropped because the budget was full and the policy is `drop_newest` (counted).
     DroppedBufferFull,
+    /// Dropped because it waited longer than `overflow_timeout` for budget (counted).
+    DroppedBlockTimeout,
 }
 
 /// An input's handle on the pipeline; cheap to clone into every connection task.
@@ -78,6 +82,8 @@ pub struct Intake {
 struct Inner {
     budget: Budget,
     overflow: Overflow,
+    /// With `Overflow::Block`: give up waiting for budget after this long.
+    block_timeout: Option<std::time::Duration>,
     router: Arc<Router>,
     filters: Option<Arc<FilterChain>>,
     metrics: InputMetrics,
@@ -100,6 +106,7 @@ impl Intake {
             inner: Arc::new(Inner {
                 budget,
                 overflow,
+                block_timeout: None,
                 router,
                 filters: None,
                 metrics,
@@ -111,6 +118,15 @@ impl Intake {
     pub fn with_filters(mut self, filters: Option<Arc<FilterChain>>) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.filters = filters;
+        }
+        self
+    }
+
+    /// With `overflow = block`, drops (counted) a batch that waited `timeout` for budget. Call
+    /// before cloning the intake.
+    pub fn with_block_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.block_timeout = timeout;
         }
         self
     }
@@ -156,9 +172,22 @@ impl Intake {
         }
         let data_bytes = data_bytes + written;
         let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
-        let permit = match inner.overflow {
-            Overflow::Block => inner.budget.acquire(charge_bytes).await,
-            Overflow::DropNewest => match inner.budget.try_acquire(charge_bytes) {
+        let permit = match (inner.overflow, inner.block_timeout) {
+            (Overflow::Block, None) => inner.budget.acquire(charge_bytes).await,
+            (Overflow::Block, Some(timeout)) => {
+                match tokio::time::timeout(timeout, inner.budget.acquire(charge_bytes)).await {
+                    Ok(p) => p,
+                    Err(_) => {
+                        inner
+                            .metrics
+                            .dropped_block_timeout
+                            .increment(events.len() as u64);
+                        ack.dropped();
+                        return Submitted::DroppedBlockTimeout;
+                    }
+                }
+            }
+            (Overflow::DropNewest, _) => match inner.budget.try_acquire(charge_bytes) {
                 Some(p) => p,
                 None => {
                     inner
@@ -229,6 +258,34 @@ mod tests {
         );
         drop(rx.recv().await);
         assert_eq!(pending.await, Submitted::Accepted);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn block_with_a_timeout_drops_what_waited_too_long() {
+        let (intake, mut rx) = intake(100, Overflow::Block);
+        let intake = intake.with_block_timeout(Some(Duration::from_secs(5)));
+        assert_eq!(
+            intake.submit(events(1), 80, AckToken::none()).await,
+            Submitted::Accepted
+        );
+        let (tok, waiter) = AckToken::new();
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            intake.submit(events(2), 80, tok).await,
+            Submitted::DroppedBlockTimeout
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(5),
+            "waited the timeout, no more"
+        );
+        assert_eq!(waiter.wait().await, crate::ack::AckOutcome::Dropped);
+        // Budget freed within the timeout: the next batch goes through.
+        drop(rx.recv().await);
+        assert_eq!(
+            intake.submit(events(1), 80, AckToken::none()).await,
+            Submitted::Accepted
+        );
     }
 
     #[tokio::test]
