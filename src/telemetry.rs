@@ -23,6 +23,10 @@ pub const OUTPUT_ERRORS: &str = "firelane_output_errors_total";
 /// Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON. Labels: component.
 pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
+/// Tasks alive in the async runtime (connections, outputs, timers): a leak shows as growth.
+pub const RUNTIME_TASKS: &str = "firelane_runtime_alive_tasks";
+/// File descriptors the process holds (Linux), the name process collectors use.
+pub const OPEN_FDS: &str = "process_open_fds";
 /// Lines cut at the input's maximum line length (the events are kept, shortened). Labels: component.
 pub const INPUT_TRUNCATED: &str = "firelane_input_truncated_records_total";
 /// Requests to a remote destination. Labels: component, outcome (ok, error).
@@ -177,6 +181,16 @@ pub fn describe_metrics() {
         "Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON."
     );
     describe_gauge!(UPTIME, Unit::Seconds, "Seconds since firelane started.");
+    describe_gauge!(
+        RUNTIME_TASKS,
+        Unit::Count,
+        "Tasks alive in the async runtime when /metrics was read."
+    );
+    describe_gauge!(
+        OPEN_FDS,
+        Unit::Count,
+        "Open file descriptors of the process when /metrics was read (Linux)."
+    );
     describe_counter!(
         INPUT_TRUNCATED,
         Unit::Count,
@@ -270,5 +284,17 @@ mod tests {
         init_logging("debug", LogFormat::Json);
         init_logging("not a level[", LogFormat::Human);
         tracing::info!(component = "test", "still logging");
+    }
+}
+
+/// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds.
+pub fn sample_process_gauges() {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        metrics::gauge!(RUNTIME_TASKS).set(handle.metrics().num_alive_tasks() as f64);
+    }
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        // The directory's own descriptor is listed too while it is read.
+        let open = dir.count().saturating_sub(1);
+        metrics::gauge!(OPEN_FDS).set(open as f64);
     }
 }
