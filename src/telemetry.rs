@@ -275,18 +275,6 @@ pub fn describe_metrics() {
     );
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn logging_setup_tolerates_a_second_call_and_bad_levels() {
-        init_logging("debug", LogFormat::Json);
-        init_logging("not a level[", LogFormat::Human);
-        tracing::info!(component = "test", "still logging");
-    }
-}
-
 /// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds.
 pub fn sample_process_gauges() {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
@@ -296,5 +284,17 @@ pub fn sample_process_gauges() {
         // The directory's own descriptor is listed too while it is read.
         let open = dir.count().saturating_sub(1);
         metrics::gauge!(OPEN_FDS).set(open as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logging_setup_tolerates_a_second_call_and_bad_levels() {
+        init_logging("debug", LogFormat::Json);
+        init_logging("not a level[", LogFormat::Human);
+        tracing::info!(component = "test", "still logging");
     }
 }
