@@ -295,13 +295,32 @@ fn options(out: &mut Vec<u8>, chunk: Option<&str>, compressed: Option<&str>) {
 
 /// Forward mode `[tag, [[time, record]...], {chunk?}]`.
 pub fn forward_frame(tag: &str, logs: &[String], chunk: Option<&str>) -> Vec<u8> {
+    forward_frame_at(tag, logs, chunk, 1_700_000_000)
+}
+
+/// A minute ago, in seconds: a time CloudWatch Logs accepts (it refuses events older than 14 days).
+pub fn recent_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 60
+}
+
+/// [`forward_frame`] with record `i` at second `first_secs + i`.
+pub fn forward_frame_at(
+    tag: &str,
+    logs: &[String],
+    chunk: Option<&str>,
+    first_secs: u64,
+) -> Vec<u8> {
     let mut out = Vec::new();
     rmp::encode::write_array_len(&mut out, 3).unwrap();
     rmp::encode::write_str(&mut out, tag).unwrap();
     rmp::encode::write_array_len(&mut out, logs.len() as u32).unwrap();
     for (i, l) in logs.iter().enumerate() {
         rmp::encode::write_array_len(&mut out, 2).unwrap();
-        rmp::encode::write_uint(&mut out, 1_700_000_000 + i as u64).unwrap();
+        rmp::encode::write_uint(&mut out, first_secs + i as u64).unwrap();
         docker_record(&mut out, l);
     }
     options(&mut out, chunk, None);
