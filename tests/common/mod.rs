@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
+pub mod cw_endpoint;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
 pub mod ledger;
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
