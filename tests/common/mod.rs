@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A TCP proxy a test can cut and restore (a network outage in front of a stand-in).
+pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
 pub mod cw_endpoint;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
