@@ -1,8 +1,8 @@
 //! Reading frames back from a segment in bounded chunks.
 //!
 //! Invariants:
-//! - Memory is bounded: the read buffer holds at most `max(chunk_bytes, one maximum frame)` bytes
-//!   beyond what was already scanned; a file is never read whole.
+//! - Memory is bounded: the read buffer holds at most `max(chunk_bytes, the frame being scanned)`
+//!   bytes, and gives back the memory of a large frame once past it; a file is never read whole.
 //! - Frames come back in file order, each with the position right after it; nothing that fails
 //!   its CRC is returned.
 //! - A damaged region is reported once, as one [`CorruptSpan`] from its first bad byte up to the
@@ -147,6 +147,11 @@ impl<R: Read> FrameCursor<R> {
             self.pos = 0;
         }
         let target = needed.max(self.chunk_bytes);
+        // One maximum-size frame must not keep its buffer for the reader's lifetime.
+        if self.buf.capacity() > 4 * target {
+            self.buf.shrink_to(target);
+        }
+        self.buf.reserve(target.saturating_sub(self.buf.len()));
         let before = self.buf.len();
         while self.buf.len() < target {
             let want = (target - self.buf.len()) as u64;

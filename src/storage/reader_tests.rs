@@ -63,6 +63,25 @@ fn the_read_buffer_stays_within_one_chunk_or_one_frame() {
 }
 
 #[test]
+fn a_large_frame_does_not_keep_its_buffer() {
+    let mut written = vec![vec![7u8; 200_000]];
+    written.extend(payloads(20, 100));
+    let img = image(1, &written);
+    let body = &img.bytes[SEGMENT_HEADER_BYTES..];
+    let mut cursor = FrameCursor::new(body, SEGMENT_HEADER_BYTES as u64, 1000);
+    let mut n = 0;
+    while let Step::Frame { .. } = cursor.step(true).unwrap() {
+        n += 1;
+    }
+    assert_eq!(n, 21);
+    assert!(
+        cursor.buf.capacity() <= 4 * 1000,
+        "{}",
+        cursor.buf.capacity()
+    );
+}
+
+#[test]
 fn reading_resumes_from_a_returned_position() {
     let dir = tempfile::tempdir().unwrap();
     let written = payloads(5, 20);

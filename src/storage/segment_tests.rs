@@ -289,3 +289,36 @@ proptest! {
         prop_assert_eq!(again.valid_frames, r.valid_frames);
     }
 }
+
+#[test]
+fn batches_survive_the_whole_storage_path() {
+    use crate::event::{Event, EventTime};
+    use crate::storage::codec::{decode_batch, encode_batch};
+    use std::sync::Arc;
+
+    let batch = |n: i64| -> Vec<Event> {
+        (0..3)
+            .map(|i| Event {
+                tag: Arc::from("app.web"),
+                time: EventTime::new(1_700_000_000 + n, i),
+                record: bytes::Bytes::from(format!("\u{81}\u{a3}log\u{a1}{i}").into_bytes()),
+            })
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 1).unwrap();
+    for n in 0..4 {
+        w.append(&encode_batch(&batch(n))).unwrap();
+    }
+    w.sync().unwrap();
+    drop(w);
+    let path = dir.path().join(segment_file_name(1));
+    assert_eq!(usable(recover(&path).unwrap()).valid_frames, 4);
+    let mut reader = SegmentReader::open(&path, 0, 32).unwrap();
+    let mut n = 0;
+    while let Some(ReadItem::Frame(f)) = reader.next_item().unwrap() {
+        assert_eq!(decode_batch(&f.payload).unwrap(), batch(n));
+        n += 1;
+    }
+    assert_eq!(n, 4);
+}
