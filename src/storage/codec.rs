@@ -7,10 +7,11 @@
 //! Invariants:
 //! - Tags are stored once per batch; decoded events of one tag share one `Arc<str>`.
 //! - Decoded records are zero-copy slices of the decoded `Bytes` ([`Bytes::slice`]).
-//! - Decoding any byte string either returns the events that were encoded or an error; it never
-//!   panics, allocates only in proportion to the input's length, and rejects trailing bytes.
+//! - Decoding returns exactly the encoded events for an encoded batch, and for any other bytes
+//!   events or an error: it never panics, allocates only in proportion to the input's length, and
+//!   rejects trailing bytes.
 //! - Records are opaque here: they were validated as msgpack when received, and the frame CRC
-//!   guarantees they come back byte for byte.
+//!   checks they come back byte for byte.
 
 use std::collections::HashMap;
 use std::sync::Arc;
