@@ -25,5 +25,7 @@ pub mod output;
 pub mod pipeline;
 /// Rate-limited logging of repeated problems.
 pub mod ratelimit;
+/// Disk buffer storage: segment files of checksummed frames, batch encoding, checkpoints.
+pub mod storage;
 /// Metric names and own-log setup.
 pub mod telemetry;
