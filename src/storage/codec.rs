@@ -134,6 +134,25 @@ pub fn decode_batch(payload: &Bytes) -> Result<Vec<Event>, DecodeError> {
     }
 }
 
+/// The number of events a batch payload claims, read from its head without decoding the events
+/// (cheap counting at start-up; the events themselves are checked when decoded).
+pub fn event_count(payload: &[u8]) -> Result<u64, DecodeError> {
+    let (&version, _) = payload.split_first().ok_or(DecodeError::Empty)?;
+    if version != CODEC_VERSION {
+        return Err(DecodeError::UnknownVersion(version));
+    }
+    let mut r = Reader {
+        buf: payload,
+        pos: 1,
+    };
+    let tag_count = r.count("tag count", 1)?;
+    for _ in 0..tag_count {
+        let len = r.len("tag")?;
+        r.take(len, "tag")?;
+    }
+    Ok(r.count("event count", MIN_EVENT_BYTES)? as u64)
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,

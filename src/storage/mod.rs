@@ -6,12 +6,18 @@
 //! - [`segment`]: segment files (header, buffered writer, crash recovery);
 //! - [`reader`]: reading frames back in bounded chunks;
 //! - [`checkpoint`]: what each consumer has consumed, replaced atomically;
-//! - [`dir`]: which segment files a directory holds and which every consumer has passed.
+//! - [`dir`]: which segment files a directory holds and which every consumer has passed;
+//! - [`buffer`]: the disk buffer itself (writer task, replay to one consumer, limits), on top.
 //!
 //! Invariants across the layer: nothing that fails its CRC is ever returned; damage costs only the
 //! frames it touched; a missing or damaged checkpoint means "replay everything" (at-least-once),
 //! never "skip"; nothing here panics on what it reads from disk.
 
+pub mod buffer;
+mod buffer_open;
+mod buffer_replay;
+mod buffer_state;
+mod buffer_writer;
 pub mod checkpoint;
 pub mod codec;
 pub mod dir;

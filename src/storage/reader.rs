@@ -81,6 +81,11 @@ impl<R: Read> FrameCursor<R> {
         self.buf_start + self.pos as u64
     }
 
+    /// Capacity of the read buffer: the memory this cursor holds.
+    pub(crate) fn buffer_capacity_bytes(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub(crate) fn bytes(&self, range: Range<usize>) -> &[u8] {
         &self.buf[range]
     }
@@ -214,6 +219,11 @@ impl SegmentReader {
             segment: self.segment,
             offset: self.cursor.offset(),
         }
+    }
+
+    /// Bytes of memory the read buffer holds now (bounded as the module doc states).
+    pub fn buffer_capacity_bytes(&self) -> usize {
+        self.cursor.buffer_capacity_bytes()
     }
 
     /// Declares that no writer will append to this segment any more: a frame cut by the end of
