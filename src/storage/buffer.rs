@@ -10,14 +10,19 @@
 //!   after a crash, batches past the last saved checkpoint are replayed, so duplicates are possible;
 //!   [`ReplayBatch::from_previous_run`] marks batches written by an earlier run.
 //! - Memory held by the buffer itself is bounded independently of the backlog on disk: the writer
-//!   holds a 256 KiB write buffer plus at most [`WRITER_QUEUE`] encoded batches queued for it; the
-//!   reader holds one chunk (`read_chunk_bytes`) plus at most one frame; in-flight bookkeeping is
-//!   one small entry per batch the consumer holds and has not finished.
+//!   holds a 256 KiB write buffer plus at most [`WRITER_QUEUE`] encoded batches queued for it (each
+//!   a batch an appender handed over; appenders beyond wait); the reader holds one chunk
+//!   (`read_chunk_bytes`) plus at most one frame (see [`Replay::peak_reader_buffer_bytes`]);
+//!   in-flight bookkeeping is one small entry per batch the consumer holds and has not finished.
 //! - Disk use stays <= `total_limit_bytes` plus one segment header (24 B, written when the writer
 //!   rotates). To make that hold without a dead lock the effective segment size is at most half the
 //!   limit, and a batch larger than half the limit is refused with [`AppendError::Full`] in every
-//!   mode (it could never fit next to the segment being written). Segments recovered at start-up
+//!   mode (it could never fit next to the segment being written). Freed bytes are counted as
+//!   free when a segment is removed from the buffer's books, just before its file is unlinked, so
+//!   for that moment a concurrent append may already be written. Segments recovered at start-up
 //!   may exceed a limit that was lowered since; appends then wait, drop or refuse as configured.
+//!   `DropOldest` never deletes the segment being written: if that is not enough (space reserved by
+//!   appends still queued for the writer), the append waits as with `Block`.
 //! - A corrupt or unusable file never stops start-up: torn tails are cut, damaged spans are
 //!   skipped and reported, files with a bad header are renamed to `*.bad` and reported.
 

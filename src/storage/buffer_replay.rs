@@ -61,14 +61,6 @@ impl Drop for Done {
     }
 }
 
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("dir", &self.limits.dir)
-            .finish()
-    }
-}
-
 /// The single consumer of a disk buffer.
 pub struct Replay {
     shared: Arc<Shared>,
@@ -118,6 +110,9 @@ impl Replay {
     }
 
     /// The next batch; waits for appends when caught up; `None` once closed and all is read.
+    ///
+    /// Cancel-safe (usable in `select!`): the read position moves only when a batch is returned,
+    /// so a cancelled call loses nothing; the next call reopens the segment at that position.
     pub async fn next(&mut self) -> Option<ReplayBatch> {
         loop {
             // Seen before looking, so a change after the look wakes the wait below.

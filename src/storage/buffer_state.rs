@@ -101,6 +101,14 @@ pub(crate) struct Shared {
     pub data: watch::Sender<u64>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("dir", &self.limits.dir)
+            .finish()
+    }
+}
+
 impl Shared {
     pub fn new(limits: Limits, state: State) -> Self {
         let disk = state.disk_bytes;

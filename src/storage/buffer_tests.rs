@@ -12,7 +12,11 @@ pub(super) fn ev(i: u64, record_bytes: usize) -> Event {
     let mut record = format!("record-{i}-").into_bytes();
     record.resize(record_bytes.max(record.len()), b'x');
     Event {
-        tag: Arc::from(if i.is_multiple_of(2) { "app.even" } else { "app.odd" }),
+        tag: Arc::from(if i.is_multiple_of(2) {
+            "app.even"
+        } else {
+            "app.odd"
+        }),
         time: EventTime::new(1_700_000_000 + i as i64, (i % 1000) as u32),
         record: Bytes::from(record),
     }
