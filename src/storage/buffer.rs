@@ -218,6 +218,11 @@ impl DiskBuffer {
         self.shared.disk_bytes.load(Ordering::Relaxed)
     }
 
+    /// fsyncs of appended data so far (one per group commit or interval sync; a metric).
+    pub fn fsyncs_total(&self) -> u64 {
+        self.shared.fsyncs.load(Ordering::Relaxed)
+    }
+
     /// Flushes, fsyncs and stops the writer; the consumer then drains what is written and ends.
     pub async fn close(&self) {
         let (reply, done) = oneshot::channel();

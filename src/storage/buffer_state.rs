@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Mirror of `State::disk_bytes` for lock-free reads.
     pub disk_bytes: AtomicU64,
+    /// fsyncs of appended data the writer made (group commits and interval syncs).
+    pub fsyncs: AtomicU64,
     /// Bytes were freed, or the buffer closed: blocked appends look again.
     pub space: Notify,
     /// The watermark moved: housekeeping deletes segments and saves the checkpoint. An `Arc` so
@@ -116,6 +118,7 @@ impl Shared {
             limits,
             state: Mutex::new(state),
             disk_bytes: AtomicU64::new(disk),
+            fsyncs: AtomicU64::new(0),
             space: Notify::new(),
             housekeeping: Arc::new(Notify::new()),
             save_lock: tokio::sync::Mutex::new(()),

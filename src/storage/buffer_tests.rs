@@ -118,6 +118,61 @@ async fn a_durable_append_is_in_the_file_when_it_resolves_and_replays_after_a_cr
 }
 
 #[tokio::test]
+async fn concurrent_durable_appends_share_one_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let (buf, mut replay, _) = DiskBuffer::open(config(dir.path())).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let b = buf.clone();
+            tokio::spawn(async move { b.append(&batch(i, 1, 20), true).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let fsyncs = buf.fsyncs_total();
+    assert!(
+        (1..10).contains(&fsyncs),
+        "{fsyncs} fsyncs for 50 durable appends"
+    );
+    for _ in 0..50 {
+        next(&mut replay).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn full_mode_fsyncs_every_append_and_normal_mode_within_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = BufferConfig {
+        sync: SyncMode::Full,
+        ..config(dir.path())
+    };
+    let (buf, _replay, _) = DiskBuffer::open(cfg).await.unwrap();
+    for i in 0..5 {
+        buf.append(&batch(i, 1, 20), false).await.unwrap();
+    }
+    assert_eq!(buf.fsyncs_total(), 5);
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = BufferConfig {
+        sync_interval: Duration::from_secs(3600),
+        ..config(dir.path())
+    };
+    let (buf, _replay, _) = DiskBuffer::open(cfg).await.unwrap();
+    buf.append(&batch(0, 1, 20), false).await.unwrap();
+    buf.append(&batch(1, 1, 20), false).await.unwrap();
+    assert_eq!(
+        buf.fsyncs_total(),
+        0,
+        "non-durable appends wait for the interval"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (buf, _replay, _) = DiskBuffer::open(config(dir.path())).await.unwrap();
+    buf.append(&batch(0, 1, 20), false).await.unwrap();
+    eventually("the interval sync runs", || buf.fsyncs_total() >= 1).await;
+}
+
+#[tokio::test]
 async fn close_then_next_drains_then_returns_none() {
     let dir = tempfile::tempdir().unwrap();
     let (buf, mut replay, _) = DiskBuffer::open(config(dir.path())).await.unwrap();

@@ -12,6 +12,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
@@ -262,6 +263,7 @@ pub(crate) async fn run(
                         None => return,
                     };
                     core = c;
+                    shared.fsyncs.fetch_add(1, Ordering::Relaxed);
                     publish(&shared, events, 0);
                     dirty = false;
                     last_sync = Instant::now();
@@ -312,6 +314,7 @@ pub(crate) async fn run(
         }
         publish(&shared, events, released);
         if sync {
+            shared.fsyncs.fetch_add(1, Ordering::Relaxed);
             dirty = false;
             last_sync = Instant::now();
         } else {
