@@ -23,6 +23,14 @@ pub const OUTPUT_ERRORS: &str = "firelane_output_errors_total";
 /// Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON. Labels: component.
 pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
+/// Bytes cut off torn segment tails when a disk buffer was opened.
+pub const STORAGE_TORN_BYTES: &str = "firelane_storage_torn_bytes_total";
+/// Damaged records skipped when a disk buffer was opened.
+pub const STORAGE_CORRUPT: &str = "firelane_storage_corrupt_records_total";
+/// Segment files set aside as unusable (bad header) when a disk buffer was opened.
+pub const STORAGE_UNUSABLE: &str = "firelane_storage_unusable_files_total";
+/// Records a disk buffer replayed from a previous run (at-least-once: possibly delivered before).
+pub const STORAGE_REPLAYED: &str = "firelane_storage_replayed_records_total";
 /// Tasks alive in the async runtime (connections, outputs, timers): a leak shows as growth.
 pub const RUNTIME_TASKS: &str = "firelane_runtime_alive_tasks";
 /// File descriptors the process holds (Linux), the name process collectors use.
@@ -181,6 +189,26 @@ pub fn describe_metrics() {
         "Invalid UTF-8 sequences replaced by U+FFFD while encoding JSON."
     );
     describe_gauge!(UPTIME, Unit::Seconds, "Seconds since firelane started.");
+    describe_counter!(
+        STORAGE_TORN_BYTES,
+        Unit::Bytes,
+        "Bytes of torn writes cut off segment tails when a disk buffer was opened."
+    );
+    describe_counter!(
+        STORAGE_CORRUPT,
+        Unit::Count,
+        "Damaged records skipped in a disk buffer (each logged with its file and offset)."
+    );
+    describe_counter!(
+        STORAGE_UNUSABLE,
+        Unit::Count,
+        "Disk buffer segment files set aside as unusable (renamed *.bad)."
+    );
+    describe_counter!(
+        STORAGE_REPLAYED,
+        Unit::Count,
+        "Records replayed from a disk buffer left by a previous run (at-least-once)."
+    );
     describe_gauge!(
         RUNTIME_TASKS,
         Unit::Count,

@@ -49,8 +49,12 @@ fn documented_keys(text: &str) -> Vec<(String, Vec<String>)> {
         };
         if key
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
         {
+            // A dotted key (`storage.type`) documents its table (`storage`) too.
+            if let Some((table, _)) = key.split_once('.') {
+                keys.push(table.to_owned());
+            }
             keys.push(key.to_owned());
             if key == "name" && !t.starts_with('#') {
                 let plugin = value.trim_matches('"').to_owned();

@@ -16,6 +16,7 @@ pub mod resolve;
 pub mod s3;
 mod section;
 pub mod spans;
+pub mod storage;
 pub mod units;
 pub mod validate;
 

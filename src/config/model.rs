@@ -14,6 +14,7 @@ pub use super::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
 use super::s3::S3OutputConfig;
+use super::storage::{InputStorage, ServiceStorage};
 use super::units::{ByteSize, DurationValue, Flag};
 
 /// The whole configuration.
@@ -77,6 +78,9 @@ pub struct ServiceConfig {
     /// path is relative to this configuration file's directory.
     #[serde(default)]
     pub parsers_file: StringList,
+    /// Disk buffers: `storage.path` (their directory) and `storage.sync` (`normal` or `full`).
+    #[serde(default)]
+    pub storage: ServiceStorage,
 }
 
 impl Default for ServiceConfig {
@@ -92,6 +96,7 @@ impl Default for ServiceConfig {
             hc_errors_count: default_hc_errors_count(),
             hc_period: default_hc_period(),
             parsers_file: StringList::default(),
+            storage: ServiceStorage::default(),
         }
     }
 }
@@ -135,6 +140,9 @@ pub enum AckMode {
     Accepted,
     /// Once every output they were routed to has delivered them (or given up, counted).
     Delivered,
+    /// Once the events are fsync'd to the input's disk buffer (`storage.type = "filesystem"`): a
+    /// crash after the ack loses nothing (they are replayed at the next start).
+    Durable,
 }
 
 /// `name = "forward"`.
@@ -165,6 +173,10 @@ pub struct ForwardInputConfig {
     /// counted as `reason="block_timeout"` and never acked (the relief valve: the sender is not held
     /// up for longer than this). Default: wait as long as it takes.
     pub overflow_timeout: Option<DurationValue>,
+    /// Disk buffer: `storage.type` (`memory` or `filesystem`), `storage.total_limit_size`,
+    /// `storage.overflow` (see config/firelane.toml).
+    #[serde(default)]
+    pub storage: InputStorage,
     /// When chunk acks are sent: `accepted` (default) or `delivered`.
     #[serde(default)]
     pub ack: AckMode,
@@ -225,6 +237,9 @@ pub struct TcpInputConfig {
     /// With `overflow = "block"`: drop (counted, `reason="block_timeout"`) a batch that waited this
     /// long for memory. Default: wait as long as it takes.
     pub overflow_timeout: Option<DurationValue>,
+    /// Disk buffer (see the forward input).
+    #[serde(default)]
+    pub storage: InputStorage,
     /// Most simultaneous connections (default 1024).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,

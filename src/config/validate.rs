@@ -12,10 +12,12 @@ use super::filter_options::{
 };
 use super::filters::FilterConfig;
 use super::model::{
-    Config, ForwardInputConfig, InputConfig, OutputConfig, Overflow, ServiceConfig, TcpInputConfig,
+    AckMode, Config, ForwardInputConfig, InputConfig, OutputConfig, Overflow, ServiceConfig,
+    TcpInputConfig,
 };
 use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
 use super::spans::KeyPath;
+use super::storage::{BufferUse, check_storage};
 
 /// Most filters in one chain (a re-tagged record remembers the rewrite_tag filters it passed in a
 /// 64-bit mask).
@@ -76,9 +78,28 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
     }
     for &(i, input) in &s.inputs {
         let path = root.key("inputs").index(i);
+        let has_path = s.service.is_some_and(|c| c.storage.path.is_some());
         match input {
-            InputConfig::Forward(c) => check_forward(c, &path, &mut issues),
-            InputConfig::Tcp(c) => check_tcp(c, &path, &mut issues),
+            InputConfig::Forward(c) => {
+                check_forward(c, &path, &mut issues);
+                let u = BufferUse {
+                    storage: &c.storage,
+                    ack: c.ack,
+                    overflow: c.overflow,
+                    overflow_timeout: c.overflow_timeout.is_some(),
+                };
+                check_storage(&u, has_path, &path, &mut issues);
+            }
+            InputConfig::Tcp(c) => {
+                check_tcp(c, &path, &mut issues);
+                let u = BufferUse {
+                    storage: &c.storage,
+                    ack: AckMode::Accepted,
+                    overflow: c.overflow,
+                    overflow_timeout: c.overflow_timeout.is_some(),
+                };
+                check_storage(&u, has_path, &path, &mut issues);
+            }
         }
     }
     let files = s.service.map_or(&[][..], |c| &c.parsers_file.0[..]);
@@ -346,92 +367,5 @@ fn addresses_overlap(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn issues_of(text: &str) -> Vec<String> {
-        let cfg: Config = toml::from_str(text).unwrap();
-        validate(&cfg)
-            .into_iter()
-            .map(|i| format!("{}: {}", i.path, i.message))
-            .collect()
-    }
-
-    const OUT: &str = "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n";
-
-    #[test]
-    fn a_minimal_config_is_valid() {
-        assert_eq!(
-            issues_of(&format!("[[inputs]]\nname = \"forward\"\n{OUT}")),
-            Vec::<String>::new()
-        );
-    }
-
-    #[test]
-    fn empty_config_needs_inputs_and_outputs() {
-        let got = issues_of("");
-        assert_eq!(got.len(), 2, "{got:?}");
-    }
-
-    #[test]
-    fn outputs_need_exactly_one_valid_matcher() {
-        let got = issues_of(
-            "[[inputs]]\nname = \"forward\"\n[[outputs]]\nname = \"stdout\"\n\
-             [[outputs]]\nname = \"null\"\nmatch = \"a\"\nmatch_regex = \"b\"\n\
-             [[outputs]]\nname = \"file\"\nmatch_regex = \"(\"\n",
-        );
-        assert_eq!(got.len(), 3, "{got:?}");
-        assert!(got[0].starts_with("outputs[0]: output matches nothing"));
-        assert!(got[1].starts_with("outputs[1].match_regex: set either"));
-        assert!(got[2].starts_with("outputs[2].match_regex: invalid regex"));
-    }
-
-    #[test]
-    fn forward_limits_and_permissions() {
-        let got = issues_of(&format!(
-            "[[inputs]]\nname = \"forward\"\nport = 0\nunix_perm = \"999\"\nbuffer_max_size = 10\n\
-             mem_buf_limit = \"1K\"\nmax_connections = 0\noverflow = \"drop_newest\"\n\
-             overflow_timeout = \"5s\"\n{OUT}"
-        ));
-        let keys: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
-        assert_eq!(
-            keys,
-            [
-                "inputs[0].unix_perm",
-                "inputs[0].port",
-                "inputs[0].buffer_max_size",
-                "inputs[0].mem_buf_limit",
-                "inputs[0].max_connections",
-                "inputs[0].overflow_timeout"
-            ]
-        );
-    }
-
-    #[test]
-    fn duplicate_aliases_ports_and_unix_paths() {
-        let got = issues_of(&format!(
-            "[[inputs]]\nname = \"forward\"\nunix_path = \"/tmp/a.sock\"\n\
-             [[inputs]]\nname = \"forward\"\nalias = \"forward.0\"\nlisten = \"127.0.0.1\"\nport = 24224\nunix_path = \"/tmp/a.sock\"\n\
-             [[inputs]]\nname = \"tcp\"\nport = 2020\n{OUT}"
-        ));
-        // 127.0.0.1:24224 does not clash with inputs[0], which only has a Unix socket.
-        assert_eq!(got.len(), 3, "{got:?}");
-        assert!(
-            got[0].starts_with("inputs[1].alias: alias `forward.0` is already used by inputs[0]")
-        );
-        assert!(
-            got.iter()
-                .any(|g| g.starts_with("inputs[2].port: 0.0.0.0:2020 is already used by service"))
-        );
-        assert!(got.iter().any(|g| g.starts_with("inputs[1].unix_path")));
-    }
-
-    #[test]
-    fn service_values() {
-        let got = issues_of(&format!(
-            "[service]\nlog_level = \"verbose\"\nhttp_port = 0\nhttp_listen = \"localhost\"\nflush = 0\n\
-             [[inputs]]\nname = \"forward\"\n{OUT}"
-        ));
-        assert_eq!(got.len(), 4, "{got:?}");
-    }
-}
+#[path = "validate_tests.rs"]
+mod tests;

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::model::{Config, InputConfig, OutputConfig, ServiceConfig};
+use crate::config::model::{AckMode, Config, InputConfig, OutputConfig, ServiceConfig};
 use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
@@ -27,10 +27,12 @@ use crate::input::tcp::TcpHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
 use crate::output::s3::S3Output;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
+use crate::pipeline::disk;
 use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
 use crate::pipeline::tagmatch::TagMatcher;
 use crate::ratelimit::RateLimiter;
+use crate::storage::buffer::DiskBuffer;
 
 /// Batches queued per output before senders wait (memory is bounded by the inputs' byte budgets).
 pub const OUTPUT_QUEUE_BATCHES: usize = 64;
@@ -47,6 +49,8 @@ pub enum StartError {
     Output { component: String, message: String },
     #[error("filter {component}: {message}")]
     Filter { component: String, message: String },
+    #[error("input {component}: disk buffer: {message}")]
+    Storage { component: String, message: String },
     #[error("{component}: invalid match_regex: {source}")]
     Regex {
         component: String,
@@ -62,6 +66,8 @@ pub struct Running {
     input_health: Vec<ComponentHealth>,
     /// The timer flushing records held by filters, and how to stop it.
     ticker: Option<(CancellationToken, JoinHandle<()>)>,
+    /// Disk buffers of inputs and their replay tasks.
+    disks: Vec<(Arc<str>, DiskBuffer, JoinHandle<()>)>,
     outputs: Vec<(Arc<str>, JoinHandle<()>)>,
 }
 
@@ -100,6 +106,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
     let mut input_health = Vec::new();
+    let mut disks = Vec::new();
     for ic in &cfg.inputs {
         let name: Arc<str> = input_alias(ic).into();
         match ic {
@@ -112,6 +119,10 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                 )
                 .with_filters(chain.clone())
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
+                let durable = c.ack == AckMode::Durable;
+                let (intake, disk) =
+                    disk::attach(intake, &cfg.service, &name, &c.storage, durable).await?;
+                disks.extend(disk.map(|(b, t)| (name.clone(), b, t)));
                 let handler = Arc::new(ForwardHandler {
                     intake,
                     limits: DecodeLimits {
@@ -163,6 +174,9 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                 )
                 .with_filters(chain.clone())
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
+                let (intake, disk) =
+                    disk::attach(intake, &cfg.service, &name, &c.storage, false).await?;
+                disks.extend(disk.map(|(b, t)| (name.clone(), b, t)));
                 let handler = Arc::new(TcpHandler {
                     intake,
                     tag: c
@@ -199,6 +213,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         inputs,
         input_health,
         ticker: ticker.map(|t| (ticker_stop, t)),
+        disks,
         outputs,
     })
 }
@@ -295,6 +310,16 @@ impl Running {
                 report
                     .unfinished
                     .push("filters: held records not flushed".to_owned());
+            }
+        }
+        // Inputs are done: what their disk buffers hold is read back out; what the outputs do
+        // not deliver before the deadline stays on disk for the next start.
+        for (name, buffer, mut task) in self.disks {
+            buffer.close().await;
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                report.unfinished.push(format!(
+                    "input {name}: disk buffer not fully replayed (kept on disk for the next start)"
+                ));
             }
         }
         for (name, mut task) in self.outputs {

@@ -13,6 +13,7 @@ use crate::config::model::Overflow;
 use crate::event::{Batch, Event};
 use crate::filter::chain::FilterChain;
 use crate::pipeline::budget::Budget;
+use crate::pipeline::disk::DiskSink;
 use crate::pipeline::router::Router;
 use crate::telemetry as t;
 
@@ -86,6 +87,8 @@ struct Inner {
     block_timeout: Option<std::time::Duration>,
     router: Arc<Router>,
     filters: Option<Arc<FilterChain>>,
+    /// With a disk buffer, batches go there; its replay task routes them.
+    disk: Option<DiskSink>,
     metrics: InputMetrics,
 }
 
@@ -109,6 +112,7 @@ impl Intake {
                 block_timeout: None,
                 router,
                 filters: None,
+                disk: None,
                 metrics,
             }),
         }
@@ -127,6 +131,14 @@ impl Intake {
     pub fn with_block_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.block_timeout = timeout;
+        }
+        self
+    }
+
+    /// Sends every batch to `disk` instead of the router. Call before cloning the intake.
+    pub fn with_disk(mut self, disk: Option<DiskSink>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.disk = disk;
         }
         self
     }
@@ -170,6 +182,14 @@ impl Intake {
             inner.metrics.bytes.increment(received_bytes);
             return Submitted::Accepted;
         }
+        if let Some(disk) = &inner.disk {
+            let submitted = disk.submit(&events, &inner.metrics, ack).await;
+            if submitted == Submitted::Accepted {
+                inner.metrics.records.increment(n);
+                inner.metrics.bytes.increment(received_bytes);
+            }
+            return submitted;
+        }
         let data_bytes = data_bytes + written;
         let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
         let permit = match (inner.overflow, inner.block_timeout) {
@@ -202,14 +222,28 @@ impl Intake {
         inner.metrics.records.increment(n);
         inner.metrics.bytes.increment(received_bytes);
         let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
-        let stats = inner.router.route(batch).await;
+        self.route(batch).await;
+        Submitted::Accepted
+    }
+
+    /// Routes a batch read back from the disk buffer, waiting for budget like `overflow = block`
+    /// (the disk holds the backlog; memory holds only what is on its way to the outputs).
+    pub async fn route_replayed(&self, events: Vec<Event>, ack: AckToken) {
+        let data_bytes: usize = events.iter().map(|e| e.record.len()).sum();
+        let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
+        let permit = self.inner.budget.acquire(charge_bytes).await;
+        let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
+        self.route(batch).await;
+    }
+
+    async fn route(&self, batch: Batch) {
+        let stats = self.inner.router.route(batch).await;
         if stats.unmatched > 0 {
-            inner
+            self.inner
                 .metrics
                 .dropped_no_route
                 .increment(stats.unmatched as u64);
         }
-        Submitted::Accepted
     }
 }
 

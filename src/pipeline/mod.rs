@@ -2,6 +2,7 @@
 
 pub mod budget;
 pub mod build;
+pub mod disk;
 pub mod filters;
 pub mod intake;
 pub mod router;

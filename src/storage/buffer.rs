@@ -150,6 +150,14 @@ pub struct DiskBuffer {
     tx: mpsc::Sender<Cmd>,
 }
 
+impl std::fmt::Debug for DiskBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskBuffer")
+            .field("disk_bytes", &self.disk_bytes())
+            .finish_non_exhaustive()
+    }
+}
+
 impl DiskBuffer {
     /// Recovers what a previous run left, loads the checkpoint, starts a new segment for this run
     /// and spawns the writer task. Fails only if the directory itself is unusable.

@@ -20,6 +20,10 @@ pub enum KeyRule {
     Path,
     /// Passed on under `to` with another value.
     Value(&'static str, String),
+    /// Passed on as `child` of the table `parent` (`storage.path` is `storage = { path = .. }`).
+    Sub(&'static str, &'static str),
+    /// [`KeyRule::Sub`] with another value.
+    SubValue(&'static str, &'static str, String),
     /// Dropped without a word: it asks for what firelane does anyway.
     Skip,
     /// Dropped with a warning giving the reason.
@@ -28,7 +32,7 @@ pub enum KeyRule {
     Refuse(String),
 }
 
-const NO_DISK_BUFFER: &str = "firelane has no filesystem buffer yet: records are held in memory, bounded by each input's Mem_Buf_Limit";
+const STORAGE_TUNING: &str = "disk buffers replay within each input's Mem_Buf_Limit and keep storage.total_limit_size per input";
 const RUNTIME_ONLY: &str = "a Fluent Bit runtime setting with no firelane equivalent";
 const AWS_TLS: &str = "AWS endpoints always use TLS with the system's CA certificates";
 
@@ -39,7 +43,7 @@ pub fn rule(kind: SectionKind, plugin: &str, entry: &Entry) -> KeyRule {
     match kind {
         SectionKind::Service => service(key, &entry.value),
         SectionKind::Parser | SectionKind::MultilineParser => parser(key),
-        SectionKind::Input | SectionKind::Filter | SectionKind::Output => common(key, &entry.value)
+        SectionKind::Input | SectionKind::Filter | SectionKind::Output => common(key)
             .unwrap_or_else(|| match kind {
                 SectionKind::Input => input(plugin, key, &entry.value),
                 SectionKind::Filter => filter(plugin, key),
@@ -65,7 +69,12 @@ fn service(key: &str, value: &str) -> KeyRule {
         }
         "plugins_file" => KeyRule::Ignore("external plugins cannot be loaded"),
         "streams_file" => KeyRule::Refuse("stream processing is not supported".to_owned()),
-        k if k.starts_with("storage.") => KeyRule::Ignore(NO_DISK_BUFFER),
+        "storage.path" => KeyRule::Sub("storage", "path"),
+        "storage.sync" => KeyRule::Sub("storage", "sync"),
+        "storage.checksum" => {
+            KeyRule::Ignore("every buffered batch is always checksummed (CRC32C)")
+        }
+        k if k.starts_with("storage.") => KeyRule::Ignore(STORAGE_TUNING),
         k if k.starts_with("scheduler.") || k.starts_with("dns.") => KeyRule::Ignore(RUNTIME_ONLY),
         "coro_stack_size" | "json.convert_nan_to_null" | "http.max_connections" => {
             KeyRule::Ignore(RUNTIME_ONLY)
@@ -87,20 +96,15 @@ fn parser(key: &str) -> KeyRule {
 }
 
 /// Keys every input, filter and output may carry; `None` for the plugin's own.
-fn common(key: &str, value: &str) -> Option<KeyRule> {
+fn common(key: &str) -> Option<KeyRule> {
     Some(match key {
         "log_level" | "log_suppress_interval" => KeyRule::Ignore(
             "per-plugin log settings are not supported: [SERVICE] Log_Level applies",
         ),
         "threaded" => KeyRule::Ignore("every input already runs on its own tasks"),
-        "storage.type" if value.eq_ignore_ascii_case("memory") => KeyRule::Skip,
-        "storage.type" => KeyRule::Refuse(format!(
-            "`storage.type {value}` is not supported yet: firelane keeps records in memory, bounded by Mem_Buf_Limit; remove it or set `memory`"
-        )),
         "storage.pause_on_chunks_overlimit" => KeyRule::Ignore(
             "an input always stops reading while its Mem_Buf_Limit is full (overflow = block)",
         ),
-        "storage.total_limit_size" => KeyRule::Ignore(NO_DISK_BUFFER),
         "routable" => KeyRule::Ignore("every input's events are routed by tag"),
         k if k.starts_with("net.") => KeyRule::Ignore("connection tuning is managed by firelane"),
         _ => return None,
@@ -116,6 +120,9 @@ fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
         ("forward" | "tcp", k) if k.starts_with("tls.") => KeyRule::Refuse(format!(
             "`{key}` is not supported yet: the {plugin} input has no TLS"
         )),
+        (_, "storage.type") => KeyRule::SubValue("storage", "type", value.to_ascii_lowercase()),
+        (_, "storage.total_limit_size") => KeyRule::Sub("storage", "total_limit_size"),
+        (_, "storage.overflow") => KeyRule::Sub("storage", "overflow"),
         ("tcp", "chunk_size") => {
             KeyRule::Ignore("lines are read as they arrive, up to Buffer_Size")
         }
@@ -175,6 +182,9 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         ("s3", "format") => {
             KeyRule::Refuse(format!("`format {value}`: the s3 output writes JSON lines only"))
         }
+        (_, "storage.total_limit_size") => KeyRule::Ignore(
+            "the disk limit is set per input (storage.total_limit_size on the input with storage.type filesystem)",
+        ),
         ("stdout" | "file" | "null", "retry_limit") => KeyRule::Ignore("this output does not retry"),
         ("stdout" | "file" | "null", "workers") => KeyRule::Ignore("a performance setting"),
         ("stdout" | "file", "format") => KeyRule::Value("format", value.to_ascii_lowercase()),

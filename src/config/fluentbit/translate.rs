@@ -184,41 +184,71 @@ fn translate_entries(
         if plugin_section && entry.key == "name" {
             continue;
         }
-        let (key, value) = match keys::rule(section.kind, plugin, entry) {
-            KeyRule::Pass => (entry.key.clone(), entry.value.clone()),
-            KeyRule::Rename(to) => (to.to_owned(), entry.value.clone()),
-            KeyRule::Rule(to) => (to.to_owned(), format!("{} {}", entry.raw_key, entry.value)),
-            KeyRule::Path => (entry.key.clone(), resolve_path(doc, entry)),
-            KeyRule::Value(to, v) => (to.to_owned(), v),
-            KeyRule::Join(to) => {
-                if let Some(toml::Value::String(s)) = table.get_mut(to) {
-                    s.push(',');
-                    s.push_str(&entry.value);
-                    continue;
-                }
-                (to.to_owned(), entry.value.clone())
-            }
-            KeyRule::Skip => continue,
-            KeyRule::Ignore(why) => {
-                t.findings.warnings.push(entry.at.problem(
-                    &entry.raw_key,
-                    format!("`{}` is accepted and ignored: {why}", entry.raw_key),
-                ));
-                continue;
-            }
-            KeyRule::Refuse(why) => {
-                t.findings
-                    .errors
-                    .push(entry.at.problem(&entry.raw_key, why));
-                continue;
-            }
-        };
-        let key_path = format!("{path}.{key}");
-        t.locations
-            .entry(key_path)
-            .or_insert_with(|| (entry.at.clone(), entry.raw_key.clone()));
-        add_value(table, key, value);
+        let rule = keys::rule(section.kind, plugin, entry);
+        translate_entry(rule, entry, path, table, doc, t);
     }
+}
+
+/// Adds `entry` to `table` (under `path`) as `rule` says.
+fn translate_entry(
+    rule: KeyRule,
+    entry: &Entry,
+    path: &str,
+    table: &mut toml::Table,
+    doc: &Doc,
+    t: &mut Translated,
+) {
+    let (parent, key, value) = match rule {
+        KeyRule::Pass => (None, entry.key.clone(), entry.value.clone()),
+        KeyRule::Rename(to) => (None, to.to_owned(), entry.value.clone()),
+        KeyRule::Rule(to) => (
+            None,
+            to.to_owned(),
+            format!("{} {}", entry.raw_key, entry.value),
+        ),
+        KeyRule::Path => (None, entry.key.clone(), resolve_path(doc, entry)),
+        KeyRule::Value(to, v) => (None, to.to_owned(), v),
+        KeyRule::Sub(parent, child) => (Some(parent), child.to_owned(), entry.value.clone()),
+        KeyRule::SubValue(parent, child, v) => (Some(parent), child.to_owned(), v),
+        KeyRule::Join(to) => {
+            if let Some(toml::Value::String(s)) = table.get_mut(to) {
+                s.push(',');
+                s.push_str(&entry.value);
+                return;
+            }
+            (None, to.to_owned(), entry.value.clone())
+        }
+        KeyRule::Skip => return,
+        KeyRule::Ignore(why) => {
+            t.findings.warnings.push(entry.at.problem(
+                &entry.raw_key,
+                format!("`{}` is accepted and ignored: {why}", entry.raw_key),
+            ));
+            return;
+        }
+        KeyRule::Refuse(why) => {
+            t.findings
+                .errors
+                .push(entry.at.problem(&entry.raw_key, why));
+            return;
+        }
+    };
+    let (key_path, target) = match parent {
+        None => (format!("{path}.{key}"), table),
+        Some(parent) => {
+            let sub = table
+                .entry(parent)
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(sub) = sub else {
+                return;
+            };
+            (format!("{path}.{parent}.{key}"), sub)
+        }
+    };
+    t.locations
+        .entry(key_path)
+        .or_insert_with(|| (entry.at.clone(), entry.raw_key.clone()));
+    add_value(target, key, value);
 }
 
 /// Sets `key`, or makes it a list when it is given again (`Record`, `Rule`, `Regex` repeat).

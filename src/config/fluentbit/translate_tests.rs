@@ -153,7 +153,6 @@ fn knobs_warn_and_delivery_changes_are_refused() {
     assert_eq!(
         messages(&t.findings.warnings),
         [
-            "/etc/fb/fluent-bit.conf:3: storage.path: `storage.path` is accepted and ignored: firelane has no filesystem buffer yet: records are held in memory, bounded by each input's Mem_Buf_Limit",
             "/etc/fb/fluent-bit.conf:8: threaded: `threaded` is accepted and ignored: every input already runs on its own tasks",
             "/etc/fb/fluent-bit.conf:16: auto_retry_requests: `auto_retry_requests` is accepted and ignored: failed requests are always retried with backoff",
         ]
@@ -162,14 +161,23 @@ fn knobs_warn_and_delivery_changes_are_refused() {
         messages(&t.findings.errors),
         [
             "/etc/fb/fluent-bit.conf:9: shared_key: `shared_key` is not supported yet: the forward input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only",
-            "/etc/fb/fluent-bit.conf:12: storage.type: `storage.type filesystem` is not supported yet: firelane keeps records in memory, bounded by Mem_Buf_Limit; remove it or set `memory`",
             "/etc/fb/fluent-bit.conf:17: metric_namespace: `metric_namespace` is not supported: no EMF metric settings",
         ]
     );
+    let service = t.table["service"].as_table().unwrap();
+    assert_eq!(service["log_level"].as_str(), Some("warn"));
     assert_eq!(
-        t.table["service"].as_table().unwrap()["log_level"].as_str(),
-        Some("warn")
+        service["storage"].as_table().unwrap()["path"].as_str(),
+        Some("/var/fluent-bit/state")
     );
+    let inputs = t.table["inputs"].as_array().unwrap();
+    let storage = |i: usize| inputs[i]["storage"]["type"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (storage(0), storage(1)),
+        ("memory".to_owned(), "filesystem".to_owned())
+    );
+    let (at, _, raw) = t.locate("inputs[1].storage.type").unwrap();
+    assert_eq!((at.line, raw.as_str()), (12, "storage.type"));
 }
 
 #[test]

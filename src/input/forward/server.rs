@@ -181,7 +181,8 @@ impl ForwardHandler {
                     .submit(events, frame_bytes, AckToken::none())
                     .await;
             }
-            (AckMode::Accepted, false) => {
+            // With a disk buffer, `durable` makes the intake resolve only once the batch is fsync'd.
+            (AckMode::Accepted | AckMode::Durable, false) => {
                 if self
                     .intake
                     .submit(events, frame_bytes, AckToken::none())

@@ -1,0 +1,206 @@
+//! Inputs with a disk buffer (`storage.type = "filesystem"`): the intake appends every filtered
+//! batch to the input's write-ahead log (acks wait for the write, or for the fsync with
+//! `ack = "durable"`), and one replay task per input reads the log back in order into the router,
+//! charging the input's memory budget, and marks each batch done once every output is done with
+//! it. What a previous run left undelivered is replayed first.
+//!
+//! Invariant: every batch the log took reaches the router once per run; after a crash, batches
+//! past the last checkpoint are routed again (at-least-once), counted as replayed.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use metrics::Counter;
+use tokio::task::JoinHandle;
+
+use crate::ack::AckToken;
+use crate::config::model::ServiceConfig;
+use crate::config::storage::{self as cfg, InputStorage};
+use crate::event::Event;
+use crate::pipeline::build::StartError;
+use crate::pipeline::intake::{InputMetrics, Intake, Submitted};
+use crate::storage::buffer::{
+    AppendError, BufferConfig, DiskBuffer, DiskOverflow, OpenReport, Replay, SyncMode,
+};
+use crate::telemetry as t;
+
+/// Segment files rotate past this size.
+const SEGMENT_BYTES: u64 = 8 << 20;
+/// Longest time between fsyncs with `storage.sync = normal`.
+const SYNC_INTERVAL: Duration = Duration::from_millis(500);
+/// The replay reader's chunk.
+const READ_CHUNK_BYTES: usize = 1 << 20;
+
+/// Where an input's batches go when it has a disk buffer.
+#[derive(Debug, Clone)]
+pub struct DiskSink {
+    buffer: DiskBuffer,
+    durable: bool,
+    dropped_full: Counter,
+    dropped_oldest: Counter,
+    dropped_error: Counter,
+}
+
+impl DiskSink {
+    /// Appends `events`; resolves once written (fsync'd when `durable`).
+    pub async fn submit(
+        &self,
+        events: &[Event],
+        metrics: &InputMetrics,
+        ack: AckToken,
+    ) -> Submitted {
+        match self.buffer.append(events, self.durable).await {
+            Ok(appended) => {
+                self.dropped_oldest.increment(appended.dropped_oldest);
+                Submitted::Accepted
+            }
+            Err(e) => {
+                let counter = match e {
+                    AppendError::Full => &self.dropped_full,
+                    _ => {
+                        tracing::error!(component = %metrics.name, error = %e, "cannot write to the disk buffer: batch dropped, not acked");
+                        &self.dropped_error
+                    }
+                };
+                counter.increment(events.len() as u64);
+                ack.dropped();
+                Submitted::DroppedBufferFull
+            }
+        }
+    }
+
+    pub fn buffer(&self) -> &DiskBuffer {
+        &self.buffer
+    }
+}
+
+/// Opens (and recovers) the disk buffer of input `name`; logs and counts what recovery found.
+pub async fn open(
+    service: &ServiceConfig,
+    name: &str,
+    storage: &InputStorage,
+    durable: bool,
+) -> Result<(DiskSink, Replay), StartError> {
+    let failed = |message: String| StartError::Storage {
+        component: name.to_owned(),
+        message,
+    };
+    let base =
+        service.storage.path.as_deref().ok_or_else(|| {
+            failed("storage.type filesystem needs service storage.path".to_owned())
+        })?;
+    let dir = Path::new(base).join(name);
+    let config = BufferConfig {
+        dir: dir.clone(),
+        segment_bytes: SEGMENT_BYTES,
+        total_limit_bytes: storage.total_limit_size.0,
+        overflow: match storage.overflow {
+            cfg::DiskOverflow::Block => DiskOverflow::Block,
+            cfg::DiskOverflow::DropOldest => DiskOverflow::DropOldest,
+            cfg::DiskOverflow::DropNewest => DiskOverflow::DropNewest,
+        },
+        sync: match service.storage.sync {
+            cfg::SyncMode::Normal => SyncMode::Normal,
+            cfg::SyncMode::Full => SyncMode::Full,
+        },
+        sync_interval: SYNC_INTERVAL,
+        read_chunk_bytes: READ_CHUNK_BYTES,
+    };
+    let (buffer, replay, report) = DiskBuffer::open(config)
+        .await
+        .map_err(|e| failed(format!("{}: {e}", dir.display())))?;
+    log_recovery(name, &report);
+    let dropped = |reason: &'static str| metrics::counter!(t::INPUT_DROPPED, "component" => name.to_owned(), "reason" => reason);
+    let sink = DiskSink {
+        buffer,
+        durable,
+        dropped_full: dropped("storage_full"),
+        dropped_oldest: dropped("storage_full_oldest"),
+        dropped_error: dropped("storage_error"),
+    };
+    Ok((sink, replay))
+}
+
+fn log_recovery(name: &str, r: &OpenReport) {
+    let c = |metric: &'static str| metrics::counter!(metric, "component" => name.to_owned());
+    if r.replay_batches > 0 {
+        tracing::info!(
+            component = name,
+            batches = r.replay_batches,
+            records = r.replay_records,
+            "replaying what the previous run did not deliver"
+        );
+    }
+    if r.torn_bytes > 0 {
+        tracing::warn!(
+            component = name,
+            bytes = r.torn_bytes,
+            "disk buffer: a torn write at the end of a segment was cut off"
+        );
+        c(t::STORAGE_TORN_BYTES).increment(r.torn_bytes);
+    }
+    for (file, offset, len, reason) in &r.corrupt_spans {
+        tracing::warn!(
+            component = name,
+            file,
+            offset,
+            len,
+            reason,
+            "disk buffer: skipping a damaged record"
+        );
+    }
+    c(t::STORAGE_CORRUPT).increment(r.corrupt_spans.len() as u64);
+    for (file, reason) in &r.unusable_files {
+        tracing::error!(component = name, file = %file.display(), reason, "disk buffer: an unusable segment was set aside");
+    }
+    c(t::STORAGE_UNUSABLE).increment(r.unusable_files.len() as u64);
+    if let Some(why) = &r.checkpoint_reset {
+        tracing::warn!(
+            component = name,
+            reason = why,
+            "disk buffer: checkpoint unreadable, replaying every segment (duplicates possible)"
+        );
+    }
+}
+
+/// Routes what `replay` reads through `intake` (charging its budget) until the buffer is closed
+/// and read to its end; each batch is marked done when every output is done with it.
+pub fn spawn_replay(mut replay: Replay, intake: Intake) -> JoinHandle<()> {
+    let replayed: Counter =
+        metrics::counter!(t::STORAGE_REPLAYED, "component" => intake.name().to_string());
+    let intake = Arc::new(intake);
+    tokio::spawn(async move {
+        while let Some(batch) = replay.next().await {
+            if batch.from_previous_run {
+                replayed.increment(batch.events.len() as u64);
+            }
+            let (token, waiter) = AckToken::new();
+            intake.route_replayed(batch.events, token).await;
+            let done = batch.done;
+            tokio::spawn(async move {
+                let _ = waiter.wait().await;
+                done.finish();
+            });
+        }
+    })
+}
+
+/// Gives `intake` the disk buffer its input's `storage` asks for, and starts the replay task:
+/// the intake to use, and the buffer with its replay task (to close and await at shutdown).
+pub async fn attach(
+    intake: Intake,
+    service: &ServiceConfig,
+    name: &str,
+    storage: &InputStorage,
+    durable: bool,
+) -> Result<(Intake, Option<(DiskBuffer, JoinHandle<()>)>), StartError> {
+    if storage.kind == cfg::StorageType::Memory {
+        return Ok((intake, None));
+    }
+    let (sink, replay) = open(service, name, storage, durable).await?;
+    let buffer = sink.buffer().clone();
+    let intake = intake.with_disk(Some(sink));
+    let task = spawn_replay(replay, intake.clone());
+    Ok((intake, Some((buffer, task))))
+}
