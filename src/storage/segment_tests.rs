@@ -283,7 +283,15 @@ proptest! {
         prop_assert_eq!(&r.corrupt_spans, &expected.skipped);
         prop_assert_eq!(r.torn_bytes, expected.trailing.map_or(0, |t| t.len_bytes));
         let payloads: Vec<Vec<u8>> = expected.frames.iter().map(|f| f.1.clone()).collect();
-        prop_assert_eq!(read_back(&path), (payloads, expected.skipped.clone()));
+        // Readers with other chunk sizes find the same frames and spans; a span's reason names the
+        // first problem seen, which depends on how much of the file was in hand (a damaged length
+        // can look like a torn frame in a small window and like a CRC mismatch in a larger one).
+        let where_ = |spans: &[CorruptSpan]| -> Vec<(u64, u64)> {
+            spans.iter().map(|c| (c.offset, c.len_bytes)).collect()
+        };
+        let (frames, skipped) = read_back(&path);
+        prop_assert_eq!(frames, payloads);
+        prop_assert_eq!(where_(&skipped), where_(&expected.skipped));
         let again = usable(recover(&path).unwrap());
         prop_assert_eq!(again.torn_bytes, 0);
         prop_assert_eq!(again.valid_frames, r.valid_frames);
