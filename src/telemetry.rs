@@ -29,6 +29,8 @@ pub const STORAGE_TORN_BYTES: &str = "firelane_storage_torn_bytes_total";
 pub const STORAGE_CORRUPT: &str = "firelane_storage_corrupt_records_total";
 /// Segment files set aside as unusable (bad header) when a disk buffer was opened.
 pub const STORAGE_UNUSABLE: &str = "firelane_storage_unusable_files_total";
+/// Bytes a disk buffer holds on disk (updated on every append and delivery).
+pub const STORAGE_BYTES: &str = "firelane_storage_bytes";
 /// Records a disk buffer replayed from a previous run (at-least-once: possibly delivered before).
 pub const STORAGE_REPLAYED: &str = "firelane_storage_replayed_records_total";
 /// Tasks alive in the async runtime (connections, outputs, timers): a leak shows as growth.
@@ -203,6 +205,11 @@ pub fn describe_metrics() {
         STORAGE_UNUSABLE,
         Unit::Count,
         "Disk buffer segment files set aside as unusable (renamed *.bad)."
+    );
+    describe_gauge!(
+        STORAGE_BYTES,
+        Unit::Bytes,
+        "Bytes an input's disk buffer holds on disk."
     );
     describe_counter!(
         STORAGE_REPLAYED,

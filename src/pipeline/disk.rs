@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::Counter;
+use metrics::{Counter, Gauge};
 use tokio::task::JoinHandle;
 
 use crate::ack::AckToken;
@@ -40,6 +40,7 @@ pub struct DiskSink {
     dropped_full: Counter,
     dropped_oldest: Counter,
     dropped_error: Counter,
+    disk_bytes: Gauge,
 }
 
 impl DiskSink {
@@ -53,6 +54,7 @@ impl DiskSink {
         match self.buffer.append(events, self.durable).await {
             Ok(appended) => {
                 self.dropped_oldest.increment(appended.dropped_oldest);
+                self.disk_bytes.set(self.buffer.disk_bytes() as f64);
                 Submitted::Accepted
             }
             Err(e) => {
@@ -118,6 +120,7 @@ pub async fn open(
         dropped_full: dropped("storage_full"),
         dropped_oldest: dropped("storage_full_oldest"),
         dropped_error: dropped("storage_error"),
+        disk_bytes: metrics::gauge!(t::STORAGE_BYTES, "component" => name.to_owned()),
     };
     Ok((sink, replay))
 }
@@ -166,9 +169,10 @@ fn log_recovery(name: &str, r: &OpenReport) {
 
 /// Routes what `replay` reads through `intake` (charging its budget) until the buffer is closed
 /// and read to its end; each batch is marked done when every output is done with it.
-pub fn spawn_replay(mut replay: Replay, intake: Intake) -> JoinHandle<()> {
+pub fn spawn_replay(mut replay: Replay, intake: Intake, buffer: DiskBuffer) -> JoinHandle<()> {
     let replayed: Counter =
         metrics::counter!(t::STORAGE_REPLAYED, "component" => intake.name().to_string());
+    let disk_bytes = metrics::gauge!(t::STORAGE_BYTES, "component" => intake.name().to_string());
     let intake = Arc::new(intake);
     tokio::spawn(async move {
         while let Some(batch) = replay.next().await {
@@ -178,9 +182,11 @@ pub fn spawn_replay(mut replay: Replay, intake: Intake) -> JoinHandle<()> {
             let (token, waiter) = AckToken::new();
             intake.route_replayed(batch.events, token).await;
             let done = batch.done;
+            let (buffer, gauge) = (buffer.clone(), disk_bytes.clone());
             tokio::spawn(async move {
                 let _ = waiter.wait().await;
                 done.finish();
+                gauge.set(buffer.disk_bytes() as f64);
             });
         }
     })
@@ -201,6 +207,6 @@ pub async fn attach(
     let (sink, replay) = open(service, name, storage, durable).await?;
     let buffer = sink.buffer().clone();
     let intake = intake.with_disk(Some(sink));
-    let task = spawn_replay(replay, intake.clone());
+    let task = spawn_replay(replay, intake.clone(), buffer.clone());
     Ok((intake, Some((buffer, task))))
 }
