@@ -213,3 +213,61 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
         "{log}"
     );
 }
+
+/// With the destination down, a backlog many times the memory budget waits on disk while memory
+/// stays within the budget plus the usual overhead.
+#[test]
+fn a_large_backlog_waits_on_disk_with_memory_bounded() {
+    let moto = Moto::start();
+    let storage = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let cfg = config(port, storage.path(), &dead).replace(
+        "ack = \"durable\"",
+        "ack = \"accepted\"\nmem_buf_limit = \"8MiB\"",
+    );
+    let fl = Firelane::start_env(&cfg, Stdio::null(), &moto.env());
+    std::thread::sleep(Duration::from_millis(300));
+    let idle = fl.rss_bytes();
+    let sender = std::thread::spawn(move || {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let pad = "z".repeat(400);
+        let secs = recent_secs();
+        for f in 0..2_000usize {
+            let ids: Vec<String> = (f * 100..(f + 1) * 100)
+                .map(|i| format!("{i} {pad}"))
+                .collect();
+            let chunk = format!("c{f}");
+            conn.write_all(&forward_frame_at("disk", &ids, Some(&chunk), secs))
+                .unwrap();
+            assert_eq!(try_read_ack(&mut conn).as_deref(), Some(chunk.as_str()));
+        }
+    });
+    let mut peak = idle;
+    while !sender.is_finished() {
+        peak = peak.max(fl.rss_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sender.join().unwrap();
+    let on_disk = fl.metric("firelane_storage_bytes", "forward.0");
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    eprintln!(
+        "backlog on disk {:.0} MiB; rss idle {:.1} MiB, peak {:.1} MiB (budget 8 MiB)",
+        mib(on_disk),
+        mib(idle as f64),
+        mib(peak as f64)
+    );
+    assert!(
+        on_disk > 80.0 * 1024.0 * 1024.0,
+        "the backlog is on disk: {on_disk}"
+    );
+    assert!(
+        peak <= idle + 48 * 1024 * 1024,
+        "memory bounded while {:.0} MiB wait on disk: peak {:.1} MiB, idle {:.1} MiB",
+        mib(on_disk),
+        mib(peak as f64),
+        mib(idle as f64)
+    );
+}
