@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::ledger::Ledger;
+use common::ledger::{Ledger, StreamSpec, stream_acked};
 use common::moto::Moto;
 use common::{Firelane, forward_frame_at, free_port, recent_secs, try_read_ack};
 
@@ -49,35 +49,16 @@ flush = "1s"
     )
 }
 
-/// Sends frames of 100 records until told to stop or the connection fails; the acked ones are
-/// in the ledger.
-fn stream(port: u16, first: usize, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Ledger> {
+/// Streams frames of 100 records (ids `r<i>`) until told to stop or the connection fails.
+fn stream(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Ledger> {
     std::thread::spawn(move || {
-        let mut ledger = Ledger::default();
-        let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
-            return ledger;
+        let spec = StreamSpec {
+            tag: "disk",
+            per_frame: 100,
+            pad: 0,
+            pause: Duration::ZERO,
         };
-        conn.set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        let secs = recent_secs();
-        let mut f = first;
-        while !stop.load(Ordering::SeqCst) {
-            let ids: Vec<String> = (f * 100..(f + 1) * 100).map(|i| format!("r{i}")).collect();
-            let chunk = format!("c{f}");
-            ledger.sent += ids.len();
-            if conn
-                .write_all(&forward_frame_at("disk", &ids, Some(&chunk), secs))
-                .is_err()
-            {
-                break;
-            }
-            match try_read_ack(&mut conn) {
-                Some(a) if a == chunk => ledger.acked.extend(ids),
-                _ => break,
-            }
-            f += 1;
-        }
-        ledger
+        stream_acked(port, &spec, || stop.load(Ordering::SeqCst))
     })
 }
 
@@ -100,7 +81,7 @@ fn sigkill_mid_stream_then_restart_delivers_every_durably_acked_record() {
     let cfg = config(port, storage.path(), &moto.endpoint());
     let mut first = Firelane::start_env(&cfg, Stdio::null(), &moto.env());
     let stop = Arc::new(AtomicBool::new(false));
-    let sender = stream(port, 0, stop.clone());
+    let sender = stream(port, stop.clone());
     first.wait_for("a stream in full flow", Duration::from_secs(30), || {
         first.metric("firelane_input_records_total", "forward.0") >= 20_000.0
             && first.metric("firelane_output_records_total", "cloudwatch_logs.0") >= 10_000.0
@@ -148,7 +129,7 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
         &moto.env(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let sender = stream(port, 0, stop.clone());
+    let sender = stream(port, stop.clone());
     first.wait_for("50 frames acked", Duration::from_secs(30), || {
         first.metric("firelane_input_records_total", "forward.0") >= 5_000.0
     });

@@ -6,18 +6,16 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::cut_proxy::CutProxy;
-use common::ledger::Ledger;
+use common::ledger::{StreamSpec, id_of, stream_acked};
 use common::moto::Moto;
 use common::s3::Bucket;
-use common::{Firelane, forward_frame_at, free_port, recent_secs, try_read_ack};
+use common::{Firelane, free_port};
 
 const OUTAGE: Duration = Duration::from_secs(30);
 
@@ -57,29 +55,14 @@ upload_timeout = "2s"
     let sender = {
         let stop = stop.clone();
         std::thread::spawn(move || {
-            let mut ledger = Ledger::default();
-            let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            conn.set_read_timeout(Some(Duration::from_secs(60)))
-                .unwrap();
-            let pad = "y".repeat(200);
-            let secs = recent_secs();
-            let mut f = 0usize;
-            while !stop.load(Ordering::SeqCst) {
-                let ids: Vec<String> = (f * 200..(f + 1) * 200)
-                    .map(|i| format!("{i} {pad}"))
-                    .collect();
-                let chunk = format!("c{f}");
-                ledger.sent += ids.len();
-                conn.write_all(&forward_frame_at("s3o", &ids, Some(&chunk), secs))
-                    .unwrap();
-                if try_read_ack(&mut conn).as_deref() == Some(chunk.as_str()) {
-                    ledger.acked.extend(ids);
-                }
-                f += 1;
-                // About 4 MB/s: a 12 MB file, in multipart parts, every few seconds.
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            ledger
+            // About 4 MB/s: a 12 MB file, in multipart parts, every few seconds.
+            let spec = StreamSpec {
+                tag: "s3o",
+                per_frame: 200,
+                pad: 200,
+                pause: Duration::from_millis(10),
+            };
+            stream_acked(port, &spec, || stop.load(Ordering::SeqCst))
         })
     };
     fl.wait_for(
@@ -111,7 +94,7 @@ upload_timeout = "2s"
         .flat_map(|o| {
             o.lines()
                 .iter()
-                .map(|v| v["log"].as_str().unwrap().to_owned())
+                .map(|v| id_of(v["log"].as_str().unwrap()).to_owned())
                 .collect::<Vec<_>>()
         })
         .collect();

@@ -5,15 +5,13 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::ledger::Ledger;
+use common::ledger::{Ledger, StreamSpec, stream_acked};
 use common::moto::Moto;
 use common::s3::Bucket;
-use common::{Firelane, forward_frame_at, free_port, recent_secs, try_read_ack};
+use common::{Firelane, free_port};
 
 const GROUP: &str = "/firelane/sigterm";
 
@@ -57,26 +55,15 @@ upload_timeout = "10m"
         Stdio::null(),
         &moto.env(),
     );
-    let secs = recent_secs();
     let sender = std::thread::spawn(move || {
-        let mut ledger = Ledger::default();
-        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        for f in 0.. {
-            let ids: Vec<String> = (f * 100..(f + 1) * 100).map(|i| format!("r{i}")).collect();
-            let chunk = format!("c{f}");
-            ledger.sent += ids.len();
-            let frame = forward_frame_at("term", &ids, Some(&chunk), secs);
-            if conn.write_all(&frame).is_err() {
-                break;
-            }
-            match try_read_ack(&mut conn) {
-                Some(ack) if ack == chunk => ledger.acked.extend(ids),
-                _ => break,
-            }
-        }
-        ledger
+        let spec = StreamSpec {
+            tag: "term",
+            per_frame: 100,
+            pad: 0,
+            pause: Duration::ZERO,
+        };
+        // Until SIGTERM closes the connection.
+        stream_acked(port, &spec, || false)
     });
     fl.wait_for("a stream in full flow", Duration::from_secs(30), || {
         fl.metric("firelane_output_records_total", "cloudwatch_logs.0") >= 5000.0

@@ -8,16 +8,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::net::TcpStream;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::cw_endpoint::start_endpoint_with;
-use common::ledger::Ledger;
-use common::{Firelane, forward_frame_at, free_port, recent_secs, try_read_ack};
+use common::ledger::{StreamSpec, id_of, stream_acked};
+use common::{Firelane, free_port};
 
 const BUDGET_MIB: u64 = 8;
 /// What firelane may hold beyond the input budget in this (debug) build, where ~30 MiB was measured
@@ -67,26 +65,13 @@ flush = "200ms"
     let sender = {
         let done = done.clone();
         std::thread::spawn(move || {
-            let mut ledger = Ledger::default();
-            let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-            conn.set_read_timeout(Some(Duration::from_secs(60)))
-                .unwrap();
-            let pad = "x".repeat(150);
-            let first = recent_secs();
-            let mut f = 0usize;
-            while Instant::now() < stop_at {
-                let ids: Vec<String> = (f * 100..(f + 1) * 100)
-                    .map(|i| format!("{i} {pad}"))
-                    .collect();
-                let chunk = format!("c{f}");
-                ledger.sent += ids.len();
-                conn.write_all(&forward_frame_at("slow", &ids, Some(&chunk), first))
-                    .unwrap();
-                if try_read_ack(&mut conn).as_deref() == Some(chunk.as_str()) {
-                    ledger.acked.extend(ids);
-                }
-                f += 1;
-            }
+            let spec = StreamSpec {
+                tag: "slow",
+                per_frame: 100,
+                pad: 150,
+                pause: Duration::ZERO,
+            };
+            let ledger = stream_acked(port, &spec, || Instant::now() >= stop_at);
             done.store(true, Ordering::SeqCst);
             ledger
         })
@@ -123,7 +108,7 @@ flush = "200ms"
         .iter()
         .map(|m| {
             let v: serde_json::Value = serde_json::from_str(m).unwrap();
-            v["log"].as_str().unwrap().to_owned()
+            id_of(v["log"].as_str().unwrap()).to_owned()
         })
         .collect();
     ledger.deliver(messages.iter().map(String::as_str));

@@ -47,3 +47,65 @@ impl Ledger {
         r
     }
 }
+
+/// What [`stream_acked`] sends: Forward-mode frames of `per_frame` records tagged `tag`, each
+/// record's `log` being `"<id> <pad>"` (the id alone when `pad` is empty), one chunk ack per frame.
+pub struct StreamSpec {
+    pub tag: &'static str,
+    pub per_frame: usize,
+    pub pad: usize,
+    /// A pause after each frame (to pace the sender).
+    pub pause: std::time::Duration,
+}
+
+/// The `log` value of record `i`.
+pub fn record_log(i: usize, pad: &str) -> String {
+    if pad.is_empty() {
+        format!("r{i}")
+    } else {
+        format!("r{i} {pad}")
+    }
+}
+
+/// Sends frames to 127.0.0.1:`port` until `stop()` holds or the connection fails (a refused
+/// write or a missing ack ends the stream); records the sent and acked ids. Ids are the part of
+/// `log` before the first space (see [`id_of`]).
+pub fn stream_acked(port: u16, spec: &StreamSpec, stop: impl Fn() -> bool) -> Ledger {
+    use std::io::Write;
+    let mut ledger = Ledger::default();
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return ledger;
+    };
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let pad = "p".repeat(spec.pad);
+    let secs = super::recent_secs();
+    let mut f = 0usize;
+    while !stop() {
+        let logs: Vec<String> = (f * spec.per_frame..(f + 1) * spec.per_frame)
+            .map(|i| record_log(i, &pad))
+            .collect();
+        let chunk = format!("c{f}");
+        ledger.sent += logs.len();
+        let frame = super::forward_frame_at(spec.tag, &logs, Some(&chunk), secs);
+        if conn.write_all(&frame).is_err() {
+            break;
+        }
+        match super::try_read_ack(&mut conn) {
+            Some(a) if a == chunk => ledger
+                .acked
+                .extend(logs.iter().map(|l| id_of(l).to_owned())),
+            _ => break,
+        }
+        f += 1;
+        if !spec.pause.is_zero() {
+            std::thread::sleep(spec.pause);
+        }
+    }
+    ledger
+}
+
+/// The id of a record's `log` (its first word).
+pub fn id_of(log: &str) -> &str {
+    log.split(' ').next().unwrap_or(log)
+}
