@@ -172,7 +172,12 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
         Duration::from_secs(120),
         || delivered(&moto).len() + 200 >= acked,
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Everything replayed has been delivered (nothing still on its way to moto).
+    second.wait_for("the replay delivered", Duration::from_secs(60), || {
+        let replayed = second.metric("firelane_storage_replayed_records_total", "forward.0");
+        let sent = second.metric("firelane_output_records_total", "cloudwatch_logs.0");
+        sent >= replayed && delivered(&moto).len() as f64 >= sent
+    });
     let ids = delivered(&moto);
     ledger.deliver(ids.iter().map(String::as_str));
     let report = ledger.report("damaged disk buffer at start");

@@ -8,7 +8,6 @@
 //! past the last checkpoint are routed again (at-least-once), counted as replayed.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Counter, Gauge};
@@ -173,7 +172,6 @@ pub fn spawn_replay(mut replay: Replay, intake: Intake, buffer: DiskBuffer) -> J
     let replayed: Counter =
         metrics::counter!(t::STORAGE_REPLAYED, "component" => intake.name().to_string());
     let disk_bytes = metrics::gauge!(t::STORAGE_BYTES, "component" => intake.name().to_string());
-    let intake = Arc::new(intake);
     tokio::spawn(async move {
         while let Some(batch) = replay.next().await {
             if batch.from_previous_run {
@@ -184,7 +182,9 @@ pub fn spawn_replay(mut replay: Replay, intake: Intake, buffer: DiskBuffer) -> J
             let done = batch.done;
             let (buffer, gauge) = (buffer.clone(), disk_bytes.clone());
             tokio::spawn(async move {
-                let _ = waiter.wait().await;
+                // Delivered or given up by an output (which counted it): either way the batch is
+                // finished with, and the watermark may move past it.
+                waiter.wait().await;
                 done.finish();
                 gauge.set(buffer.disk_bytes() as f64);
             });

@@ -107,6 +107,14 @@ impl WriterCore {
         synced
     }
 
+    /// Seals the segment a failed write or flush left (the appends in it have already failed);
+    /// its fsync failing too is logged, not returned.
+    fn seal_after_failure(&mut self, events: &mut Vec<SegEvent>) {
+        if let Err(e) = self.seal(events) {
+            tracing::warn!(error = %e, "disk buffer: fsync of the failed segment failed too");
+        }
+    }
+
     /// Writes one group; returns each append's result and the segment changes. Blocking.
     fn write_group(
         &mut self,
@@ -147,7 +155,7 @@ impl WriterCore {
                 Err(e) => {
                     tracing::error!(error = %e, "disk buffer write failed; rotating");
                     // Poisoned now: seal it so the next append starts a fresh segment.
-                    let _ = self.seal(&mut events);
+                    self.seal_after_failure(&mut events);
                     fail_all(&mut results, &mut unflushed, &e);
                     results.push(Err(e));
                 }
@@ -168,7 +176,7 @@ impl WriterCore {
         };
         if let Err(e) = finished {
             tracing::error!(error = %e, "disk buffer flush failed; rotating");
-            let _ = self.seal(&mut events);
+            self.seal_after_failure(&mut events);
             fail_all(&mut results, &mut unflushed, &e);
         }
         (results, events)

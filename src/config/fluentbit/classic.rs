@@ -29,7 +29,6 @@ pub fn read_classic(
     let mut reader = Reader {
         files,
         env,
-        base_dir: base_dir.clone(),
         vars: Vec::new(),
         chain: Vec::new(),
         doc: Doc {
@@ -46,7 +45,6 @@ pub fn read_classic(
 struct Reader<'a> {
     files: &'a dyn Files,
     env: &'a dyn Fn(&str) -> Option<String>,
-    base_dir: PathBuf,
     /// `@SET` variables, in the order set (a later one wins).
     vars: Vec<(String, String)>,
     /// The files being read, outermost first, to find include cycles.
@@ -229,7 +227,7 @@ impl Reader<'_> {
     }
 
     fn include(&mut self, pattern: &str, at: &Origin) {
-        let path = self.base_dir.join(pattern);
+        let path = self.doc.base_dir.join(pattern);
         let targets = match expand_glob(self.files, &path) {
             Ok(t) => t,
             Err(e) => {
