@@ -14,6 +14,7 @@ pub mod local;
 pub mod model;
 pub mod resolve;
 pub mod s3;
+pub mod secret;
 mod section;
 pub mod spans;
 pub mod storage;
