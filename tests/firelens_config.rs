@@ -197,3 +197,32 @@ fn a_clean_classic_config_validates_with_env_defaults_and_globbed_includes() {
         (0, "ok: 1 inputs, 0 filters, 2 outputs\n", "")
     );
 }
+
+#[test]
+fn values_from_the_environment_are_not_echoed_by_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "fluent-bit.conf",
+        "[SERVICE]\n    HTTP_Port ${ADMIN_PORT}\n[INPUT]\n    Name forward\n    Mem_Buf_Limit ${BUF}\n[OUTPUT]\n    Name cloudwatch_logs\n    Match *\n    region us-east-1\n    log_group_name /ecs/${GROUP_SECRET}\n    log_stream_prefix x\n    retry_limit ${RETRIES}\n",
+    );
+    let envs = [
+        ("ADMIN_PORT", "tr0ub4dor"),
+        ("BUF", "c0rrect-horse"),
+        ("GROUP_SECRET", "b4ttery staple"),
+        ("RETRIES", "sw0rdfish"),
+    ];
+    let (code, stdout, stderr) = validate(dir.path(), "fluent-bit.conf", &envs);
+    assert_eq!(code, 64, "{stderr}");
+    let shown = format!("{stdout}{stderr}");
+    for (_, secret) in envs {
+        assert!(!shown.contains(secret), "{secret} shown in:\n{shown}");
+    }
+    // The problems are still there, each naming the variable instead.
+    assert!(
+        shown.contains(":2: HTTP_Port:") && shown.contains("\"${ADMIN_PORT}\""),
+        "{shown}"
+    );
+    assert!(shown.contains("`${BUF}` is not a size"), "{shown}");
+    assert!(shown.contains("\"${RETRIES}\""), "{shown}");
+}

@@ -5,6 +5,7 @@ pub mod classic;
 pub mod doc;
 pub mod go_cloudwatch;
 pub mod keys;
+pub mod redact;
 pub mod translate;
 pub mod yaml;
 
@@ -34,15 +35,18 @@ pub fn load(
     files: &dyn Files,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
+    let seen = redact::EnvSeen::default();
+    let env = seen.recording(env);
     let (doc, mut findings) = match format {
-        FbFormat::Classic => classic::read_classic(root, files, env),
-        FbFormat::Yaml => yaml::read_yaml(root, files, env),
+        FbFormat::Classic => classic::read_classic(root, files, &env),
+        FbFormat::Yaml => yaml::read_yaml(root, files, &env),
     };
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
     drop_image_parsers_files(&mut translated, files, &mut findings.warnings);
     let root_shown = root.display().to_string();
     let mut problems = findings.errors;
+    seen.redact(&mut findings.warnings);
     match config_from_table(&translated.table) {
         Ok(cfg) if problems.is_empty() => return Ok((cfg, findings.warnings)),
         Ok(_) => {}
@@ -55,6 +59,7 @@ pub fn load(
             problems.extend(located);
         }
     }
+    seen.redact(&mut problems);
     Err(ConfigErrors {
         problems,
         warnings: findings.warnings,
