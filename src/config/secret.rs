@@ -3,6 +3,10 @@
 //!
 //! Invariant: the only way to read the value is `expose()`, called where the secret is used
 //! (digests, handshakes); `Debug` and `Display` print `<redacted>`.
+//!
+//! So that secrets need not be written into TOML files, a value that is exactly `${NAME}` is read
+//! from the environment variable NAME when the config is loaded (an unset one is a config error
+//! naming the variable, never a value). Fluent Bit files expand `${NAME}` everywhere already.
 
 use std::fmt;
 
@@ -41,8 +45,23 @@ impl fmt::Display for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
+        let written = String::deserialize(d)?;
+        from_written(written, |name| std::env::var(name).ok()).map_err(serde::de::Error::custom)
     }
+}
+
+/// The secret a config value stands for: the value itself, or the variable `${NAME}` names.
+fn from_written(written: String, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+    let Some(name) = written
+        .strip_prefix("${")
+        .and_then(|rest| rest.strip_suffix('}'))
+        .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    else {
+        return Ok(Secret(written));
+    };
+    env(name)
+        .map(Secret)
+        .ok_or_else(|| format!("environment variable {name} (named by `${{{name}}}`) is not set"))
 }
 
 #[cfg(test)]
@@ -57,6 +76,18 @@ mod tests {
             "<redacted> <redacted> <redacted>"
         );
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn a_whole_value_naming_a_variable_reads_the_environment() {
+        let env = |n: &str| (n == "FWD_KEY").then(|| "from-env".to_owned());
+        assert_eq!(from_written("${FWD_KEY}".into(), env).unwrap().expose(), "from-env");
+        let err = from_written("${MISSING}".into(), env).unwrap_err();
+        assert_eq!(err, "environment variable MISSING (named by `${MISSING}`) is not set");
+        // Anything else is the secret itself.
+        for literal in ["x${FWD_KEY}", "${FWD_KEY}x", "${}", "${A B}", "plain"] {
+            assert_eq!(from_written(literal.into(), env).unwrap().expose(), literal);
+        }
     }
 
     #[test]
