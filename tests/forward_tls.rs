@@ -343,3 +343,36 @@ fn the_unix_socket_stays_plain_and_the_tcp_input_speaks_tls_too() {
     });
     assert_eq!(logs(&f).len(), 2);
 }
+
+#[test]
+fn a_fluent_bit_config_with_tls_on_serves_tls() {
+    let certs = TestCerts::new();
+    let port = free_port();
+    let f = Firelane::start_file(
+        "fluent-bit.conf",
+        &format!(
+            "[SERVICE]\n    HTTP_Server On\n    HTTP_Port {{http_port}}\n\
+             [INPUT]\n    Name forward\n    Listen 127.0.0.1\n    Port {port}\n    tls on\n    tls.verify off\n\
+             \x20   tls.crt_file {}\n    tls.key_file {}\n    tls.ca_file {}\n\
+             [OUTPUT]\n    Name file\n    Match *\n    Path {{dir}}\n    File out.log\n    Format plain\n",
+            s(&certs.server_crt),
+            s(&certs.server_key),
+            s(&certs.ca),
+        ),
+        &[],
+    );
+    let frame = message_frame("app", 1_700_000_000, "fluent bit tls", Some("fb-1"));
+    assert!(
+        python_send(port, &certs, &frame, None).is_err(),
+        "tls.ca_file requires a client certificate"
+    );
+    let reply = python_send(
+        port,
+        &certs,
+        &frame,
+        Some((&certs.client_crt, &certs.client_key)),
+    )
+    .unwrap();
+    assert_eq!(ack_of(&reply).as_deref(), Some("fb-1"));
+    assert_eq!(wait_logs(&f, 1), ["fluent bit tls"]);
+}

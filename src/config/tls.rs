@@ -22,7 +22,8 @@ pub struct ServerTls {
     /// is false.
     #[serde(default)]
     pub enabled: Flag,
-    /// PEM file with this server's certificate, followed by any intermediate certificates.
+    /// PEM file with this server's certificate, followed by any intermediate certificates. Paths
+    /// of `tls.*` files are absolute or relative to the working directory.
     pub crt_file: Option<String>,
     /// PEM file with the private key of `crt_file` (PKCS#8, PKCS#1 or SEC1; not encrypted).
     pub key_file: Option<String>,
@@ -67,7 +68,8 @@ pub struct ClientTls {
     #[serde(default = "default_true")]
     pub verify: Flag,
     /// PEM file of the CA certificates the server's certificate must chain to (default: the
-    /// system's CA certificates).
+    /// system's CA certificates). Paths of `tls.*` files are absolute or relative to the working
+    /// directory.
     pub ca_file: Option<String>,
     /// PEM file with a client certificate to present (for servers that require mutual TLS);
     /// needs `key_file`.
