@@ -29,3 +29,5 @@ pub mod ratelimit;
 pub mod storage;
 /// Metric names and own-log setup.
 pub mod telemetry;
+/// TLS: PEM files to rustls configs, and the client connector.
+pub mod tls;

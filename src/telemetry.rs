@@ -15,6 +15,9 @@ pub const INPUT_CONNECTIONS_ACTIVE: &str = "firelane_input_connections_active";
 pub const INPUT_BUFFER_BYTES: &str = "firelane_input_buffer_bytes";
 pub const INPUT_BUFFER_LIMIT_BYTES: &str = "firelane_input_buffer_limit_bytes";
 pub const INPUT_ACKS_SENT: &str = "firelane_input_acks_sent_total";
+/// TLS handshakes that failed and closed their connection. Labels: component, reason (timeout,
+/// not_tls, no_client_certificate, bad_certificate, incompatible, eof, io, protocol).
+pub const INPUT_TLS_HANDSHAKE_FAILURES: &str = "firelane_input_tls_handshake_failures_total";
 pub const OUTPUT_RECORDS: &str = "firelane_output_records_total";
 pub const OUTPUT_BYTES: &str = "firelane_output_bytes_total";
 /// Labels: component, reason.
@@ -168,6 +171,11 @@ pub fn describe_metrics() {
         INPUT_ACKS_SENT,
         Unit::Count,
         "Forward chunk acks sent by an input."
+    );
+    describe_counter!(
+        INPUT_TLS_HANDSHAKE_FAILURES,
+        Unit::Count,
+        "TLS handshakes on an input that failed and closed their connection, by reason."
     );
     describe_counter!(
         OUTPUT_RECORDS,

@@ -18,6 +18,7 @@ pub mod secret;
 mod section;
 pub mod spans;
 pub mod storage;
+pub mod tls;
 pub mod units;
 pub mod validate;
 

@@ -15,6 +15,7 @@ pub use super::local::{
 };
 use super::s3::S3OutputConfig;
 use super::storage::{InputStorage, ServiceStorage};
+use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag};
 
 /// The whole configuration.
@@ -194,6 +195,11 @@ pub struct ForwardInputConfig {
     /// Most simultaneous connections; further ones wait in the kernel's backlog (default 1024).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// TLS on the TCP port: `tls.enabled`, `tls.crt_file`, `tls.key_file`, `tls.ca_file` (mutual
+    /// TLS), `tls.min_version`, `tls.handshake_timeout` (see config/firelane.toml). The Unix
+    /// socket stays plain.
+    #[serde(default)]
+    pub tls: ServerTls,
 }
 
 /// Line format of the `tcp` input.
@@ -243,6 +249,9 @@ pub struct TcpInputConfig {
     /// Most simultaneous connections (default 1024).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// TLS on the port (see the forward input).
+    #[serde(default)]
+    pub tls: ServerTls,
 }
 
 /// One `[[outputs]]` entry; `name` selects the plugin.

@@ -18,6 +18,7 @@ use super::model::{
 use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
 use super::spans::KeyPath;
 use super::storage::{BufferUse, check_storage};
+use super::tls::check_server;
 
 /// Most filters in one chain (a re-tagged record remembers the rewrite_tag filters it passed in a
 /// 64-bit mask).
@@ -184,6 +185,7 @@ fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>
     }
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
     check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
+    check_server(&c.tls, &path.key("tls"), issues);
 }
 
 fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
@@ -196,6 +198,7 @@ fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     }
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
     check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
+    check_server(&c.tls, &path.key("tls"), issues);
 }
 
 /// `overflow_timeout` bounds how long `block` waits; with `drop_newest` nothing waits.

@@ -112,3 +112,49 @@ fn disk_buffers_need_a_path_and_bring_their_own_overflow() {
     ));
     assert_eq!(ok, Vec::<String>::new());
 }
+
+#[test]
+fn tls_problems_name_their_keys_and_come_all_at_once() {
+    let got = issues_of(&format!(
+        "[[inputs]]\nname = \"forward\"\ntls.enabled = \"on\"\ntls.crt_file = \"/nonexistent/server.pem\"\n\
+         tls.handshake_timeout = 0\n\
+         [[inputs]]\nname = \"tcp\"\ntls.enabled = true\ntls.key_passwd = \"pw\"\n\
+         [[inputs]]\nname = \"tcp\"\nport = 5171\ntls.crt_file = \"/nonexistent/ignored-while-off.pem\"\n{OUT}"
+    ));
+    let keys: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "inputs[0].tls.handshake_timeout",
+            "inputs[0].tls.crt_file",
+            "inputs[0].tls.key_file",
+            "inputs[1].tls.key_passwd",
+            "inputs[1].tls.crt_file",
+            "inputs[1].tls.key_file",
+        ],
+        "{got:?}"
+    );
+    assert!(
+        got[1].starts_with(
+            "inputs[0].tls.crt_file: cannot read /nonexistent/server.pem: No such file"
+        ),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn tls_versions_and_unknown_tls_keys() {
+    let cfg: Config = toml::from_str(&format!(
+        "[[inputs]]\nname = \"forward\"\ntls.min_version = \"TLSv1.3\"\n{OUT}"
+    ))
+    .unwrap();
+    let InputConfig::Forward(f) = &cfg.inputs[0] else {
+        panic!("a forward input")
+    };
+    assert_eq!(f.tls.min_version, crate::config::tls::TlsVersion::V1_3);
+    assert!(!f.tls.enabled.0);
+    for bad in ["tls.min_version = \"1.1\"", "tls.verify = true"] {
+        let text = format!("[[inputs]]\nname = \"forward\"\n{bad}\n{OUT}");
+        assert!(toml::from_str::<Config>(&text).is_err(), "{bad}");
+    }
+}

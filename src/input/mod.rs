@@ -10,3 +10,5 @@ pub mod lines;
 pub mod listener;
 /// Newline-delimited JSON or text over TCP.
 pub mod tcp;
+/// TLS handshakes in front of a connection handler.
+pub mod tls;

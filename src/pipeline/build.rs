@@ -18,12 +18,14 @@ use crate::config::model::{AckMode, Config, InputConfig, OutputConfig, ServiceCo
 use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
+use crate::config::tls::ServerTls;
 use crate::event::Batch;
 use crate::health::{ComponentHealth, ComponentKind, Registry};
 use crate::input::forward::codec::DecodeLimits;
 use crate::input::forward::server::ForwardHandler;
-use crate::input::listener::{BindError, Listener, spawn_accept_loop};
+use crate::input::listener::{BindError, ConnectionHandler, Listener, spawn_accept_loop};
 use crate::input::tcp::TcpHandler;
+use crate::input::tls::TlsHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
 use crate::output::s3::S3Output;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
@@ -49,6 +51,8 @@ pub enum StartError {
     Output { component: String, message: String },
     #[error("filter {component}: {message}")]
     Filter { component: String, message: String },
+    #[error("input {component}: {message}")]
+    Tls { component: String, message: String },
     #[error("input {component}: disk buffer: {message}")]
     Storage { component: String, message: String },
     #[error("{component}: invalid match_regex: {source}")]
@@ -135,6 +139,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     tag_prefix: c.tag_prefix.as_deref().map(Arc::from),
                     error_log: RateLimiter::default(),
                 });
+                let tls = server_tls(&name, &c.tls)?;
                 let mut ls = Vec::new();
                 if let Some(path) = &c.unix_path {
                     let perm = c.unix_perm.as_deref().and_then(|p| parse_unix_perm(p).ok());
@@ -155,14 +160,12 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     ls.push(l);
                 }
                 for l in ls {
-                    spawn_accept_loop(
-                        name.clone(),
-                        l,
-                        c.max_connections,
-                        handler.clone(),
-                        &inputs,
-                        shutdown.clone(),
-                    );
+                    let accept = Accept {
+                        component: name.clone(),
+                        max_connections: c.max_connections,
+                        tls: tls.clone(),
+                    };
+                    accept.spawn(l, handler.clone(), &inputs, shutdown.clone());
                 }
             }
             InputConfig::Tcp(c) => {
@@ -177,6 +180,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                 let (intake, disk) =
                     disk::attach(intake, &cfg.service, &name, &c.storage, false).await?;
                 disks.extend(disk.map(|(b, t)| (name.clone(), b, t)));
+                let tls = server_tls(&name, &c.tls)?;
                 let handler = Arc::new(TcpHandler {
                     intake,
                     tag: c
@@ -195,14 +199,12 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                             component: name.to_string(),
                             source,
                         })?;
-                spawn_accept_loop(
-                    name.clone(),
-                    l,
-                    c.max_connections,
-                    handler,
-                    &inputs,
-                    shutdown.clone(),
-                );
+                let accept = Accept {
+                    component: name.clone(),
+                    max_connections: c.max_connections,
+                    tls,
+                };
+                accept.spawn(l, handler, &inputs, shutdown.clone());
             }
         }
         input_health.push(registry.register(ComponentKind::Input, name));
@@ -216,6 +218,52 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         disks,
         outputs,
     })
+}
+
+/// How an input's listeners accept: the TLS settings apply to TCP listeners only.
+struct Accept {
+    component: Arc<str>,
+    max_connections: usize,
+    tls: Option<(Arc<rustls::ServerConfig>, Duration)>,
+}
+
+impl Accept {
+    fn spawn<H: ConnectionHandler>(
+        self,
+        l: Listener,
+        handler: Arc<H>,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) {
+        let (name, max) = (self.component, self.max_connections);
+        match self.tls {
+            Some((config, timeout)) if matches!(l, Listener::Tcp(_)) => {
+                let tls = TlsHandler::new(handler, name.clone(), config, timeout);
+                spawn_accept_loop(name, l, max, Arc::new(tls), tracker, shutdown);
+            }
+            _ => spawn_accept_loop(name, l, max, handler, tracker, shutdown),
+        }
+    }
+}
+
+/// The TLS config of an input with `tls.enabled` (the files were checked at load; this reads
+/// them again, so a file removed since then stops the start).
+fn server_tls(
+    name: &str,
+    c: &ServerTls,
+) -> Result<Option<(Arc<rustls::ServerConfig>, Duration)>, StartError> {
+    if !c.enabled.0 {
+        return Ok(None);
+    }
+    let config = crate::tls::server_config(c).map_err(|problems| StartError::Tls {
+        component: name.to_owned(),
+        message: problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    Ok(Some((config, c.handshake_timeout.0)))
 }
 
 async fn spawn_output(

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Test certificates (rcgen): a CA, server and client certificates, an unrelated CA.
+pub mod certs;
 /// A TCP proxy a test can cut and restore (a network outage in front of a stand-in).
 pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.

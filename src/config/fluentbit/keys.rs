@@ -113,13 +113,10 @@ fn common(key: &str) -> Option<KeyRule> {
 
 fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
     match (plugin, key) {
-        ("forward", "shared_key" | "self_hostname" | "security.users")
-        | ("forward" | "tcp", "tls") => KeyRule::Refuse(format!(
-            "`{key}` is not supported yet: the {plugin} input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only"
+        ("forward", "shared_key" | "self_hostname" | "security.users") => KeyRule::Refuse(format!(
+            "`{key}` is not supported yet: the {plugin} input has no shared-key authentication; remove it, or keep the port reachable from the task only"
         )),
-        ("forward" | "tcp", k) if k.starts_with("tls.") => KeyRule::Refuse(format!(
-            "`{key}` is not supported yet: the {plugin} input has no TLS"
-        )),
+        ("forward" | "tcp", k) if is_tls(k) => tls(Side::Server, key, value),
         (_, "storage.type") => KeyRule::SubValue("storage", "type", value.to_ascii_lowercase()),
         (_, "storage.total_limit_size") => KeyRule::Sub("storage", "total_limit_size"),
         (_, "storage.overflow") => KeyRule::Sub("storage", "overflow"),
@@ -166,7 +163,8 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         (_, "auto_retry_requests") if aws => {
             KeyRule::Ignore("failed requests are always retried with backoff")
         }
-        (_, k) if aws && (k == "tls" || k.starts_with("tls.")) => KeyRule::Ignore(AWS_TLS),
+        (_, k) if aws && is_tls(k) => KeyRule::Ignore(AWS_TLS),
+        ("forward", k) if is_tls(k) => tls(Side::Client, key, value),
         ("cloudwatch_logs" | "cloudwatch", "metric_namespace" | "metric_dimensions") => {
             KeyRule::Refuse(format!("`{key}` is not supported: no EMF metric settings"))
         }
@@ -190,6 +188,55 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         ("stdout" | "file", "format") => KeyRule::Value("format", value.to_ascii_lowercase()),
         ("file", "mkdir") => KeyRule::Ignore("the directory is always created when missing"),
         _ => KeyRule::Pass,
+    }
+}
+
+/// Which end of the connection a `tls.*` key configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// An input: we accept TLS connections (`ServerTls`).
+    Server,
+    /// An output: we connect with TLS (`ClientTls`).
+    Client,
+}
+
+fn is_tls(key: &str) -> bool {
+    key == "tls" || key.starts_with("tls.")
+}
+
+/// `tls` and `tls.*`: the `tls` table (`tls on` is `tls.enabled`).
+fn tls(side: Side, key: &str, value: &str) -> KeyRule {
+    let server = side == Side::Server;
+    match key.strip_prefix("tls.").unwrap_or("enabled") {
+        "enabled" => KeyRule::Sub("tls", "enabled"),
+        "crt_file" => KeyRule::Sub("tls", "crt_file"),
+        "key_file" => KeyRule::Sub("tls", "key_file"),
+        "ca_file" => KeyRule::Sub("tls", "ca_file"),
+        "key_passwd" => KeyRule::Sub("tls", "key_passwd"),
+        "min_version" => KeyRule::Sub("tls", "min_version"),
+        "verify" if !server => KeyRule::Sub("tls", "verify"),
+        "vhost" if !server => KeyRule::Sub("tls", "vhost"),
+        "verify" if !is_off(value) => KeyRule::Skip,
+        "verify" => KeyRule::Ignore(
+            "on an input, client certificates are required and verified exactly when tls.ca_file is set",
+        ),
+        "vhost" | "verify_hostname" if server => {
+            KeyRule::Ignore("server names are checked by clients; an input has no use for it")
+        }
+        "verify_hostname" => {
+            KeyRule::Ignore("the server name is always checked while tls.verify is on")
+        }
+        "debug" => KeyRule::Ignore(
+            "failed handshakes are logged (and counted on inputs: firelane_input_tls_handshake_failures_total)",
+        ),
+        "max_version" | "ciphers" => {
+            KeyRule::Ignore("TLS 1.2 and 1.3 with rustls's default cipher suites are used")
+        }
+        "ca_path" => KeyRule::Refuse(
+            "`tls.ca_path` is not supported: put the CA certificates in one PEM file and set tls.ca_file"
+                .to_owned(),
+        ),
+        _ => KeyRule::Refuse(format!("`{key}` is not supported")),
     }
 }
 

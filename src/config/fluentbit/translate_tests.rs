@@ -160,7 +160,7 @@ fn knobs_warn_and_delivery_changes_are_refused() {
     assert_eq!(
         messages(&t.findings.errors),
         [
-            "/etc/fb/fluent-bit.conf:9: shared_key: `shared_key` is not supported yet: the forward input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only",
+            "/etc/fb/fluent-bit.conf:9: shared_key: `shared_key` is not supported yet: the forward input has no shared-key authentication; remove it, or keep the port reachable from the task only",
             "/etc/fb/fluent-bit.conf:17: metric_namespace: `metric_namespace` is not supported: no EMF metric settings",
         ]
     );
@@ -274,4 +274,59 @@ outputs = [
             "/etc/fb/fluent-bit.conf:17: log_stream_name: `s-$(uuid)`: `$(uuid)` is not supported in names (a new stream per start): use a record field"
         ]
     );
+}
+
+#[test]
+fn tls_keys_of_inputs_become_their_tls_table() {
+    let (t, _) = translated(
+        "\
+[INPUT]
+    Name forward
+    tls on
+    tls.verify off
+    tls.crt_file /etc/tls/server.crt
+    tls.key_file /etc/tls/server.key
+    tls.ca_file /etc/tls/ca.pem
+    tls.vhost logs.example.com
+    tls.key_passwd secret
+[INPUT]
+    Name tcp
+    tls off
+    tls.ca_path /etc/tls/cas
+[OUTPUT]
+    Name s3
+    Match *
+    tls.verify off
+",
+    );
+    let expected: toml::Table = r#"
+[[inputs]]
+name = "forward"
+tls = { enabled = "on", crt_file = "/etc/tls/server.crt", key_file = "/etc/tls/server.key", ca_file = "/etc/tls/ca.pem", key_passwd = "secret" }
+[[inputs]]
+name = "tcp"
+tls = { enabled = "off" }
+[[outputs]]
+name = "s3"
+match = "*"
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected);
+    let warnings = messages(&t.findings.warnings);
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].contains(":4: tls.verify: `tls.verify` is accepted and ignored: on an input, client certificates are required and verified exactly when tls.ca_file is set"), "{warnings:?}");
+    assert!(warnings[1].contains(":8: tls.vhost:"), "{warnings:?}");
+    assert!(
+        warnings[2].contains("AWS endpoints always use TLS"),
+        "{warnings:?}"
+    );
+    assert_eq!(
+        messages(&t.findings.errors),
+        [
+            "/etc/fb/fluent-bit.conf:13: tls.ca_path: `tls.ca_path` is not supported: put the CA certificates in one PEM file and set tls.ca_file"
+        ]
+    );
+    let (at, _, raw) = t.locate("inputs[0].tls.crt_file").unwrap();
+    assert_eq!((at.line, raw.as_str()), (5, "tls.crt_file"));
 }
