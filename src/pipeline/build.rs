@@ -25,6 +25,7 @@ use crate::input::forward::server::ForwardHandler;
 use crate::input::listener::{BindError, Listener, spawn_accept_loop};
 use crate::input::tcp::TcpHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
+use crate::output::forward::ForwardOutput;
 use crate::output::s3::S3Output;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::disk;
@@ -259,6 +260,13 @@ async fn spawn_output(
                     component: name.to_string(),
                     message,
                 })?;
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
+        }
+        OutputConfig::Forward(c) => {
+            let out = ForwardOutput::new(c, name.clone(), health);
             tokio::spawn(async move {
                 out.run(rx).await;
                 h.set_running(false)

@@ -118,7 +118,7 @@ fn unsupported_plugins_are_errors_and_left_out() {
         [
             "/etc/fb/fluent-bit.conf:2: Name: input plugin `tail` is not supported; firelane has: forward, tcp",
             "/etc/fb/fluent-bit.conf:7: Name: filter plugin `lua` is not supported; firelane has: grep, modify, record_modifier, nest, parser, throttle, rewrite_tag, ecs, multiline",
-            "/etc/fb/fluent-bit.conf:9: Name: output plugin `kinesis_firehose` is not supported (Kinesis Data Firehose is not supported); firelane has: stdout, file, null, cloudwatch_logs, cloudwatch, s3",
+            "/etc/fb/fluent-bit.conf:9: Name: output plugin `kinesis_firehose` is not supported (Kinesis Data Firehose is not supported); firelane has: stdout, file, null, cloudwatch_logs, cloudwatch, s3, forward",
             "/etc/fb/fluent-bit.conf:10: [OUTPUT] without `Name` (the plugin)",
         ]
     );

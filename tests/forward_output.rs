@@ -1,0 +1,266 @@
+//! The forward output end to end: firelane A (forward input, `ack = "delivered"`) -> forward output
+//! with acks -> firelane B (forward input -> file). Exactly once and in order when nothing fails;
+//! round robin and failover over two upstreams; an aggregator killed and restarted mid-stream
+//! loses nothing (duplicates allowed and counted); with every upstream down, A stops acking and
+//! drops nothing, then resumes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::ledger::{Ledger, StreamSpec, id_of, stream_acked};
+use common::{Firelane, forward_frame, free_port, try_read_ack};
+
+/// Firelane A: forward input on `port` acking once delivered, forward output to `upstreams`.
+fn sender_config(port: u16, upstreams: &[u16], extra_output: &str) -> String {
+    let list: Vec<String> = upstreams
+        .iter()
+        .map(|p| format!("{{ host = \"127.0.0.1\", port = {p} }}"))
+        .collect();
+    format!(
+        r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+ack = "delivered"
+
+[[outputs]]
+name = "forward"
+match = "*"
+upstreams = [{}]
+require_ack_response = true
+ack_response_timeout = "5s"
+connect_timeout = "2s"
+{extra_output}
+"#,
+        list.join(", ")
+    )
+}
+
+/// Firelane B: forward input on `port` -> JSON lines in `out_dir/out.log`.
+fn aggregator_config(port: u16, out_dir: &Path, extra_input: &str) -> String {
+    format!(
+        r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+{extra_input}
+
+[[outputs]]
+name = "file"
+match = "*"
+path = "{}"
+file = "out.log"
+"#,
+        out_dir.display()
+    )
+}
+
+/// The `log` ids in a JSON-lines file, in order; a line torn by a SIGKILL is skipped.
+fn delivered_ids(path: &Path) -> Vec<String> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v["log"].as_str().map(|s| id_of(s).to_owned()))
+        .collect()
+}
+
+/// Streams `frames` frames of `per_frame` records (ids r0, r1, ...) to A, waiting for each ack.
+fn send_frames(port: u16, frames: usize, per_frame: usize, pause: Duration) -> Ledger {
+    let spec = StreamSpec {
+        tag: "app",
+        per_frame,
+        pad: 0,
+        pause,
+    };
+    let sent = Cell::new(0usize);
+    stream_acked(port, &spec, || {
+        let n = sent.get();
+        sent.set(n + 1);
+        n >= frames
+    })
+}
+
+fn wait_until(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("r{i}")).collect()
+}
+
+#[test]
+fn records_arrive_exactly_once_and_in_order_with_acks_and_gzip() {
+    let out = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    let a = Firelane::start(&sender_config(pa, &[pb], "compress = \"gzip\""));
+    let ledger = send_frames(pa, 40, 50, Duration::ZERO);
+    assert_eq!(ledger.sent, 2000);
+    assert_eq!(
+        ledger.acked.len(),
+        2000,
+        "A acks each frame once B acked it"
+    );
+    let file = out.path().join("out.log");
+    // Delivered before A acked: no waiting needed.
+    assert_eq!(delivered_ids(&file), ids(0..2000));
+    assert!(a.metric("firelane_output_records_total", "forward_out.0") >= 2000.0);
+    assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
+}
+
+#[test]
+fn round_robin_spreads_rounds_over_both_upstreams() {
+    let (out1, out2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (pa, p1, p2) = (free_port(), free_port(), free_port());
+    let _b1 = Firelane::start(&aggregator_config(p1, out1.path(), "ack = \"delivered\""));
+    let _b2 = Firelane::start(&aggregator_config(p2, out2.path(), "ack = \"delivered\""));
+    let _a = Firelane::start(&sender_config(pa, &[p1, p2], ""));
+    let ledger = send_frames(pa, 20, 10, Duration::from_millis(5));
+    assert_eq!(ledger.acked.len(), 200);
+    let first = delivered_ids(&out1.path().join("out.log"));
+    let second = delivered_ids(&out2.path().join("out.log"));
+    eprintln!(
+        "round robin: upstream 1 got {}, upstream 2 got {}",
+        first.len(),
+        second.len()
+    );
+    assert!(!first.is_empty() && !second.is_empty());
+    let mut all: Vec<String> = first.into_iter().chain(second).collect();
+    all.sort_by_key(|id| id[1..].parse::<usize>().unwrap());
+    assert_eq!(all, ids(0..200), "each record once");
+}
+
+#[test]
+fn failover_skips_a_closed_port_and_sends_everything_to_the_next() {
+    let out = tempfile::tempdir().unwrap();
+    let (pa, closed, pb) = (free_port(), free_port(), free_port());
+    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    let a = Firelane::start(&sender_config(pa, &[closed, pb], "balance = \"failover\""));
+    let ledger = send_frames(pa, 20, 10, Duration::from_millis(5));
+    assert_eq!(ledger.acked.len(), 200);
+    assert_eq!(delivered_ids(&out.path().join("out.log")), ids(0..200));
+    assert!(a.metric("firelane_output_retries_total", "connect_error") >= 1.0);
+}
+
+#[test]
+fn aggregator_killed_and_restarted_mid_stream_loses_nothing() {
+    let out = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let b_config = format!(
+        "[service]\nhttp_port = {{http_port}}\ngrace = \"5s\"\nstorage.path = \"{}\"\n{}",
+        storage.path().display(),
+        aggregator_config(
+            pb,
+            out.path(),
+            "ack = \"durable\"\nstorage.type = \"filesystem\""
+        )
+    );
+    let mut b = Firelane::start(&b_config);
+    let a = Firelane::start(&sender_config(pa, &[pb], ""));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let spec = StreamSpec {
+                tag: "app",
+                per_frame: 50,
+                pad: 0,
+                pause: Duration::from_millis(2),
+            };
+            stream_acked(pa, &spec, || stop.load(Ordering::SeqCst))
+        })
+    };
+    let file = out.path().join("out.log");
+    wait_until("B to receive records", Duration::from_secs(20), || {
+        delivered_ids(&file).len() >= 2000
+    });
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _b2 = Firelane::start(&b_config);
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    let mut ledger = sender.join().unwrap();
+    wait_until(
+        "every record acked by A to be in B's file",
+        Duration::from_secs(60),
+        || {
+            let got: HashSet<String> = delivered_ids(&file).into_iter().collect();
+            ledger.acked.iter().all(|id| got.contains(id))
+        },
+    );
+    ledger.deliver(delivered_ids(&file).iter().map(String::as_str));
+    let report = ledger.report("forward output, aggregator SIGKILL + restart");
+    assert!(report.acked > 2000, "the stream went on across the restart");
+    assert_eq!(report.lost, 0);
+    assert_eq!(report.acked, report.sent, "A acked everything it was sent");
+    assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
+    assert!(a.metric("firelane_output_retries_total", "") >= 1.0);
+}
+
+#[test]
+fn all_upstreams_down_stops_acks_drops_nothing_then_resumes() {
+    let out = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let a = Firelane::start(&sender_config(pa, &[pb], ""));
+    let mut conn = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut chunks = Vec::new();
+    for f in 0..5 {
+        let chunk = format!("c{f}");
+        conn.write_all(&forward_frame(
+            "app",
+            &ids(f * 10..f * 10 + 10),
+            Some(&chunk),
+        ))
+        .unwrap();
+        chunks.push(chunk);
+    }
+    assert_eq!(try_read_ack(&mut conn), None, "no ack while B is down");
+    assert!(a.metric("firelane_output_retries_total", "") >= 1.0);
+    assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
+    assert_eq!(
+        a.metric("firelane_output_records_total", "forward_out"),
+        0.0
+    );
+
+    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    conn.set_read_timeout(Some(Duration::from_secs(90)))
+        .unwrap();
+    let acks: Vec<String> = (0..5).map(|_| try_read_ack(&mut conn).unwrap()).collect();
+    let mut acks_sorted = acks.clone();
+    acks_sorted.sort();
+    assert_eq!(acks_sorted, chunks, "every frame acked once B is up");
+    let got = delivered_ids(&out.path().join("out.log"));
+    let counts: HashMap<&str, usize> = got.iter().fold(HashMap::new(), |mut m, id| {
+        *m.entry(id.as_str()).or_default() += 1;
+        m
+    });
+    for id in ids(0..50) {
+        assert!(counts.contains_key(id.as_str()), "{id} delivered");
+    }
+    assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
+}
