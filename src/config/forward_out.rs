@@ -211,3 +211,78 @@ pub(crate) fn check(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Is
         ));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+    use crate::config::model::OutputConfig;
+
+    fn load(output: &str) -> Result<ForwardOutputConfig, String> {
+        let text = format!(
+            "[[inputs]]\nname = \"tcp\"\n[[outputs]]\nname = \"forward\"\nmatch = \"*\"\n{output}"
+        );
+        match load_str(&text, "t.toml") {
+            Ok(cfg) => match &cfg.outputs[0] {
+                OutputConfig::Forward(c) => Ok((**c).clone()),
+                other => Err(format!("not a forward output: {other:?}")),
+            },
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn defaults_follow_fluent_bit() {
+        let c = load("").unwrap();
+        assert_eq!(c.alias.as_deref(), Some("forward_out.0"));
+        assert_eq!(
+            c.upstream_addrs(),
+            [UpstreamAddr {
+                host: "127.0.0.1".to_owned(),
+                port: 24224
+            }]
+        );
+        assert_eq!(c.balance, Balance::RoundRobin);
+        assert_eq!(c.compress, Compress::None);
+        assert!(!c.require_ack_response.0 && !c.time_as_integer.0);
+        assert_eq!(c.ack_response_timeout.0, Duration::from_secs(60));
+        assert_eq!(c.connect_timeout.0, Duration::from_secs(10));
+        assert_eq!(c.retry_limit, RetryLimit::Unlimited);
+        assert_eq!(c.max_frame_size, ByteSize::mib(1));
+    }
+
+    #[test]
+    fn upstreams_keep_their_order_and_default_port() {
+        let c = load(
+            "upstreams = [{ host = \"a\" }, { host = \"::1\", port = 24225 }]\nbalance = \"failover\"\ncompress = \"gzip\"\nretry_limit = 3",
+        )
+        .unwrap();
+        let got: Vec<String> = c.upstream_addrs().iter().map(|u| u.to_string()).collect();
+        assert_eq!(got, ["a:24224", "[::1]:24225"]);
+        assert_eq!(c.balance, Balance::Failover);
+        assert_eq!(c.compress, Compress::Gzip);
+        assert_eq!(c.retry_limit, RetryLimit::Limited(3));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key_path() {
+        let err = load(
+            "host = \"a\"\nupstreams = [{ host = \"\", port = 0 }]\nconnect_timeout = 0\n\
+             ack_response_timeout = 0\ntag = \"\"\nmax_frame_size = 10",
+        )
+        .unwrap_err();
+        for want in [
+            "outputs[0].upstreams: set either host/port or upstreams, not both",
+            "outputs[0].upstreams[0].host: must not be empty",
+            "outputs[0].upstreams[0].port: must not be 0",
+            "outputs[0].connect_timeout: must be more than 0",
+            "outputs[0].ack_response_timeout: must be more than 0",
+            "outputs[0].tag: must not be empty",
+            "outputs[0].max_frame_size: must be between",
+        ] {
+            assert!(err.contains(want), "missing `{want}` in:\n{err}");
+        }
+        let err = load("balance = \"random\"").unwrap_err();
+        assert!(err.contains("balance"), "{err}");
+    }
+}
