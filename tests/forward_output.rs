@@ -264,3 +264,54 @@ fn all_upstreams_down_stops_acks_drops_nothing_then_resumes() {
     }
     assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
 }
+
+#[test]
+fn a_spent_retry_limit_drops_counted_and_unacked() {
+    let (pa, closed) = (free_port(), free_port());
+    let a = Firelane::start(&sender_config(pa, &[closed], "retry_limit = 2"));
+    let mut conn = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+    conn.write_all(&forward_frame("app", &ids(0..10), Some("c0")))
+        .unwrap();
+    a.wait_for("the round to be given up", Duration::from_secs(30), || {
+        a.metric("firelane_output_dropped_records_total", "retries_exhausted") == 10.0
+    });
+    // First try + 2 retries, all refused.
+    assert_eq!(
+        a.metric("firelane_output_retries_total", "connect_error"),
+        2.0
+    );
+    assert_eq!(a.metric("firelane_output_errors_total", "forward_out"), 3.0);
+    conn.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    assert_eq!(
+        try_read_ack(&mut conn),
+        None,
+        "a dropped frame is not acked"
+    );
+}
+
+#[test]
+fn shutdown_with_every_upstream_down_ends_at_the_grace_and_says_what_was_left() {
+    let (pa, closed) = (free_port(), free_port());
+    let config = format!(
+        "[service]\nhttp_port = {{http_port}}\ngrace = \"2s\"\n{}",
+        sender_config(pa, &[closed], "")
+    );
+    let mut a = Firelane::start(&config);
+    let mut conn = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+    conn.write_all(&forward_frame("app", &ids(0..10), Some("c0")))
+        .unwrap();
+    a.wait_for("a failed attempt", Duration::from_secs(10), || {
+        a.metric("firelane_output_retries_total", "") >= 1.0
+    });
+    let started = Instant::now();
+    let code = a.terminate();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "exited after {took:?}");
+    assert_ne!(code, 0, "an unfinished drain is an error exit");
+    assert!(
+        a.log().contains("output forward_out.0: still flushing"),
+        "{}",
+        a.log()
+    );
+}
