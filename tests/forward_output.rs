@@ -38,11 +38,16 @@ name = "forward"
 match = "*"
 upstreams = [{}]
 require_ack_response = true
-ack_response_timeout = "5s"
 connect_timeout = "2s"
 {extra_output}
+{timeout}
 "#,
-        list.join(", ")
+        list.join(", "),
+        timeout = if extra_output.contains("ack_response_timeout") {
+            ""
+        } else {
+            "ack_response_timeout = \"5s\""
+        }
     )
 }
 
@@ -114,7 +119,7 @@ fn ids(range: std::ops::Range<usize>) -> Vec<String> {
 fn records_arrive_exactly_once_and_in_order_with_acks_and_gzip() {
     let out = tempfile::tempdir().unwrap();
     let (pa, pb) = (free_port(), free_port());
-    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    let b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
     let a = Firelane::start(&sender_config(pa, &[pb], "compress = \"gzip\""));
     let ledger = send_frames(pa, 40, 50, Duration::ZERO);
     assert_eq!(ledger.sent, 2000);
@@ -126,6 +131,11 @@ fn records_arrive_exactly_once_and_in_order_with_acks_and_gzip() {
     let file = out.path().join("out.log");
     // Delivered before A acked: no waiting needed.
     assert_eq!(delivered_ids(&file), ids(0..2000));
+    assert_eq!(
+        b.metric("firelane_input_connections_total", ""),
+        1.0,
+        "one connection reused for every round"
+    );
     assert!(a.metric("firelane_output_records_total", "forward_out.0") >= 2000.0);
     assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
 }
@@ -314,4 +324,46 @@ fn shutdown_with_every_upstream_down_ends_at_the_grace_and_says_what_was_left() 
         "{}",
         a.log()
     );
+}
+
+#[test]
+fn an_upstream_that_never_acks_times_out_and_the_frames_go_to_the_next() {
+    let out = tempfile::tempdir().unwrap();
+    // Accepts and reads everything, never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_port = hung.local_addr().unwrap().port();
+    let hung_bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    {
+        let hung_bytes = hung_bytes.clone();
+        std::thread::spawn(move || {
+            for conn in hung.incoming() {
+                let Ok(mut conn) = conn else { return };
+                let hung_bytes = hung_bytes.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = std::io::Read::read(&mut conn, &mut buf) {
+                        if n == 0 {
+                            return;
+                        }
+                        hung_bytes.fetch_add(n, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+    }
+    let (pa, pb) = (free_port(), free_port());
+    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    let a = Firelane::start(&sender_config(
+        pa,
+        &[hung_port, pb],
+        "balance = \"failover\"\nack_response_timeout = \"1s\"",
+    ));
+    let ledger = send_frames(pa, 10, 10, Duration::ZERO);
+    assert_eq!(ledger.acked.len(), 100);
+    assert!(
+        hung_bytes.load(Ordering::SeqCst) > 0,
+        "the hung upstream was tried first"
+    );
+    assert_eq!(delivered_ids(&out.path().join("out.log")), ids(0..100));
+    assert!(a.metric("firelane_output_retries_total", "reason=\"timeout\"") >= 1.0);
 }

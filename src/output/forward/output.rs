@@ -135,7 +135,10 @@ impl ForwardOutput {
             };
             let err = match self.attempt(i, frames, &mut done).await {
                 Ok(()) => {
-                    self.upstreams.succeeded(i);
+                    if self.upstreams.succeeded(i) {
+                        tracing::info!(component = %self.reporter.name, upstream = %self.addrs[i],
+                            "upstream is taking events again");
+                    }
                     let records: usize = frames.iter().map(|f| f.records).sum();
                     let bytes: usize = frames.iter().map(|f| f.bytes.len()).sum();
                     self.reporter.delivered(records as u64, bytes as u64);

@@ -89,10 +89,12 @@ impl Upstreams {
         until
     }
 
-    /// Node `i` took a round: it is up, its backoff starts over.
-    pub fn succeeded(&mut self, i: usize) {
-        if let Some(node) = self.nodes.get_mut(i) {
-            *node = NodeState::default();
+    /// Node `i` took a round: it is up, its backoff starts over. Returns true when it had
+    /// failed before (it has just come back).
+    pub fn succeeded(&mut self, i: usize) -> bool {
+        match self.nodes.get_mut(i) {
+            Some(node) => std::mem::take(node).failures > 0,
+            None => false,
         }
     }
 
@@ -143,7 +145,8 @@ mod tests {
             picks,
             [Pick::Node(2), Pick::Node(0), Pick::Node(2), Pick::Node(0)]
         );
-        u.succeeded(1);
+        assert!(u.succeeded(1), "it had failed");
+        assert!(!u.succeeded(1));
         assert_eq!(u.pick(t0), Pick::Node(1));
     }
 
