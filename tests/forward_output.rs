@@ -367,3 +367,41 @@ fn an_upstream_that_never_acks_times_out_and_the_frames_go_to_the_next() {
     assert_eq!(delivered_ids(&out.path().join("out.log")), ids(0..100));
     assert!(a.metric("firelane_output_retries_total", "reason=\"timeout\"") >= 1.0);
 }
+
+#[test]
+fn without_acks_frames_count_once_written_and_the_tag_override_applies() {
+    let out = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let b = Firelane::start(&aggregator_config(pb, out.path(), ""));
+    let _a = Firelane::start(&format!(
+        r#"
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {pa}
+ack = "delivered"
+
+[[outputs]]
+name = "forward"
+match = "*"
+port = {pb}
+tag = "agg"
+# Exercised only: the sent times are whole seconds already (unit tests cover the encoding).
+time_as_integer = true
+"#
+    ));
+    let ledger = send_frames(pa, 10, 10, Duration::ZERO);
+    assert_eq!(ledger.acked.len(), 100);
+    let file = out.path().join("out.log");
+    wait_until("B to write 100 records", Duration::from_secs(20), || {
+        delivered_ids(&file).len() >= 100
+    });
+    assert_eq!(delivered_ids(&file), ids(0..100));
+    let lines = common::read_json_lines(&file);
+    assert!(lines.iter().all(|v| v["tag"] == "agg"), "{:?}", lines[0]);
+    assert_eq!(
+        b.metric("firelane_input_acks_sent_total", ""),
+        0.0,
+        "no chunk ids sent without require_ack_response"
+    );
+}
