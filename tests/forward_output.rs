@@ -1,8 +1,9 @@
 //! The forward output end to end: firelane A (forward input, `ack = "delivered"`) -> forward output
 //! with acks -> firelane B (forward input -> file). Exactly once and in order when nothing fails;
 //! round robin and failover over two upstreams; an aggregator killed and restarted mid-stream
-//! loses nothing (duplicates allowed and counted); with every upstream down, A stops acking and
-//! drops nothing, then resumes.
+//! loses nothing (duplicates allowed and counted); an upstream that never acks times out; with every
+//! upstream down, A stops acking and reading (backpressure), drops nothing, then resumes; a spent
+//! retry_limit drops counted; shutdown ends at the grace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -404,4 +405,58 @@ time_as_integer = true
         0.0,
         "no chunk ids sent without require_ack_response"
     );
+}
+
+#[test]
+fn while_every_upstream_is_down_the_input_stops_reading_then_catches_up() {
+    let out = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let a = Firelane::start(&sender_config(pa, &[pb], "").replace(
+        "ack = \"delivered\"",
+        "ack = \"delivered\"\nmem_buf_limit = \"1MiB\"",
+    ));
+    let pad = "p".repeat(1000);
+    // 45 MB: well over what loopback socket buffers (a few MB each side) and the 1MiB budget hold.
+    let frames = 400;
+    let mut stream = Vec::new();
+    for f in 0..frames {
+        let logs: Vec<String> = (f * 100..f * 100 + 100)
+            .map(|i| format!("r{i} {pad}"))
+            .collect();
+        stream.extend(forward_frame("app", &logs, Some(&format!("c{f}"))));
+    }
+    let mut conn = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+    conn.set_write_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut written = 0;
+    while written < stream.len() {
+        match conn.write(&stream[written..]) {
+            Ok(n) => written += n,
+            Err(_) => break,
+        }
+    }
+    eprintln!(
+        "all upstreams down: the sender could write {written} of {} bytes",
+        stream.len()
+    );
+    assert!(
+        written < stream.len() / 2,
+        "A kept reading: {written} bytes"
+    );
+    assert_eq!(a.metric("firelane_input_dropped_records_total", ""), 0.0);
+    assert_eq!(a.metric("firelane_output_dropped_records_total", ""), 0.0);
+
+    let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
+    conn.set_write_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    conn.write_all(&stream[written..]).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    for _ in 0..frames {
+        assert!(try_read_ack(&mut conn).is_some(), "every frame acked");
+    }
+    let got: HashSet<String> = delivered_ids(&out.path().join("out.log"))
+        .into_iter()
+        .collect();
+    assert_eq!(got.len(), frames * 100, "every record delivered");
 }
