@@ -10,6 +10,8 @@
 //!   yet acked are resent, the same bytes, to the next upstream: duplicates are possible, losses
 //!   are not.
 //! - Connections are reused across rounds and reopened lazily.
+//! - Memory beyond the inputs' budgets: the frames of one round (about [`MAX_ROUND_BYTES`], less
+//!   with gzip), since records are copied once into frames that are resent as they are.
 //!
 //! Shutdown: when the channel closes, the held round is finished and the task returns; the
 //! pipeline's drain waits for that up to its grace.
