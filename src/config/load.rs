@@ -11,6 +11,7 @@ use super::cloudwatch::CloudWatchOutputConfig;
 use super::errors::{ConfigErrors, Issue, Problem};
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{self, FILTER_PLUGINS, FilterConfig};
+use super::forward_out::ForwardOutputConfig;
 use super::model::{
     Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
     ServiceConfig, StdoutOutputConfig, TcpInputConfig,
@@ -24,13 +25,14 @@ use super::validate::{self, Sections};
 /// Input plugins, as written in `name`.
 pub const INPUT_PLUGINS: [&str; 2] = ["forward", "tcp"];
 /// Output plugins, as written in `name`.
-pub const OUTPUT_PLUGINS: [&str; 6] = [
+pub const OUTPUT_PLUGINS: [&str; 7] = [
     "stdout",
     "file",
     "null",
     "cloudwatch_logs",
     "cloudwatch",
     "s3",
+    "forward",
 ];
 
 /// Reads and loads a TOML file; `origin` in problems is the path as given.
@@ -377,7 +379,7 @@ fn parse_output(
     issues: &mut Vec<Issue>,
 ) -> Option<OutputConfig> {
     let (plugin, rest) = plugin_name(entry, path, "output", &OUTPUT_PLUGINS, issues)?;
-    let default_alias = aliases.next(plugin);
+    let default_alias = aliases.next(super::resolve::output_alias_stem(plugin));
     match plugin {
         "stdout" => deserialize_table::<StdoutOutputConfig>(&rest, path, issues).map(|mut c| {
             c.alias.get_or_insert(default_alias);
@@ -396,6 +398,10 @@ fn parse_output(
         "s3" => deserialize_table::<S3OutputConfig>(&rest, path, issues).map(|mut c| {
             c.alias.get_or_insert(default_alias);
             OutputConfig::S3(Box::new(c))
+        }),
+        "forward" => deserialize_table::<ForwardOutputConfig>(&rest, path, issues).map(|mut c| {
+            c.alias.get_or_insert(default_alias);
+            OutputConfig::Forward(Box::new(c))
         }),
         _ => deserialize_table::<NullOutputConfig>(&rest, path, issues).map(|mut c| {
             c.alias.get_or_insert(default_alias);

@@ -17,7 +17,7 @@ fn problems(text: &str) -> Vec<String> {
 fn the_example_loads_with_every_value_it_shows() {
     let cfg = load_str(EXAMPLE, "firelane.toml").unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cfg.inputs.len(), 2);
-    assert_eq!(cfg.outputs.len(), 5);
+    assert_eq!(cfg.outputs.len(), 6);
     let InputConfig::Forward(fwd) = &cfg.inputs[0] else {
         panic!("forward first")
     };

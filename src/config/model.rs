@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::cloudwatch::CloudWatchOutputConfig;
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{FilterConfig, StringList};
+use super::forward_out::ForwardOutputConfig;
 pub use super::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
@@ -269,6 +270,8 @@ pub enum OutputConfig {
     CloudwatchLogs(Box<CloudWatchOutputConfig>),
     /// S3 objects from files staged on local disk.
     S3(Box<S3OutputConfig>),
+    /// Fluent Forward to one or more aggregators (fluentd, Fluent Bit, firelane).
+    Forward(Box<ForwardOutputConfig>),
 }
 
 impl OutputConfig {
@@ -280,6 +283,7 @@ impl OutputConfig {
             OutputConfig::Null(c) => (&c.match_, &c.match_regex),
             OutputConfig::CloudwatchLogs(c) => (&c.match_, &c.match_regex),
             OutputConfig::S3(c) => (&c.match_, &c.match_regex),
+            OutputConfig::Forward(c) => (&c.match_, &c.match_regex),
         };
         (glob.as_deref(), regex.as_deref())
     }

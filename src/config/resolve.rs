@@ -28,6 +28,7 @@ pub fn output_plugin(cfg: &OutputConfig) -> &'static str {
         OutputConfig::Null(_) => "null",
         OutputConfig::CloudwatchLogs(_) => "cloudwatch_logs",
         OutputConfig::S3(_) => "s3",
+        OutputConfig::Forward(_) => "forward",
     }
 }
 
@@ -45,6 +46,7 @@ fn output_alias_slot(cfg: &mut OutputConfig) -> &mut Option<String> {
         OutputConfig::Null(c) => &mut c.alias,
         OutputConfig::CloudwatchLogs(c) => &mut c.alias,
         OutputConfig::S3(c) => &mut c.alias,
+        OutputConfig::Forward(c) => &mut c.alias,
     }
 }
 
@@ -65,6 +67,7 @@ pub fn output_alias(cfg: &OutputConfig) -> &str {
         OutputConfig::Null(c) => c.alias.as_deref(),
         OutputConfig::CloudwatchLogs(c) => c.alias.as_deref(),
         OutputConfig::S3(c) => c.alias.as_deref(),
+        OutputConfig::Forward(c) => c.alias.as_deref(),
     };
     alias.unwrap_or_else(|| output_plugin(cfg))
 }
@@ -90,6 +93,16 @@ impl AliasCounter {
     }
 }
 
+/// What an output's default alias starts with: its plugin name, except `forward_out` for the
+/// forward output, whose `forward.<n>` would clash with the forward input's.
+pub(crate) fn output_alias_stem(plugin: &'static str) -> &'static str {
+    if plugin == "forward" {
+        "forward_out"
+    } else {
+        plugin
+    }
+}
+
 /// Gives every input, filter and output without an alias its default one. Idempotent.
 pub fn resolve_aliases(cfg: &mut Config) {
     let mut inputs = AliasCounter::default();
@@ -100,7 +113,7 @@ pub fn resolve_aliases(cfg: &mut Config) {
     super::filters::resolve_aliases(&mut cfg.filters);
     let mut outputs = AliasCounter::default();
     for output in &mut cfg.outputs {
-        let default = outputs.next(output_plugin(output));
+        let default = outputs.next(output_alias_stem(output_plugin(output)));
         output_alias_slot(output).get_or_insert(default);
     }
 }

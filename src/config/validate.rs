@@ -245,6 +245,7 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     match c {
         OutputConfig::CloudwatchLogs(cw) => super::cloudwatch::check(cw, path, issues),
         OutputConfig::S3(s3) => super::s3::check(s3, path, issues),
+        OutputConfig::Forward(fw) => super::forward_out::check(fw, path, issues),
         _ => {}
     }
     check_matcher("output", match_, match_regex, path, issues);

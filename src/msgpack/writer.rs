@@ -26,6 +26,19 @@ pub fn write_str_header(out: &mut Vec<u8>, n: usize) {
     }
 }
 
+/// Appends the header of a bin whose payload is `n` bytes (the payload follows separately).
+pub fn write_bin_header(out: &mut Vec<u8>, n: usize) {
+    if n <= 0xff {
+        out.extend_from_slice(&[0xc4, n as u8]);
+    } else if n <= 0xffff {
+        out.push(0xc5);
+        out.extend_from_slice(&(n as u16).to_be_bytes());
+    } else {
+        out.push(0xc6);
+        out.extend_from_slice(&(n.min(u32::MAX as usize) as u32).to_be_bytes());
+    }
+}
+
 /// Appends a map header for `n` pairs.
 pub fn write_map_len(out: &mut Vec<u8>, n: u32) {
     if n < 16 {

@@ -16,6 +16,8 @@ pub mod cloudwatch;
 pub mod file;
 /// The one place events become bytes for stdout and file: JSON lines/array, Fluent Bit shapes.
 pub mod format;
+/// Fluent Forward to aggregators, with acks, upstream failover and retries.
+pub mod forward;
 /// Discards everything, counting records and bytes.
 pub mod null;
 /// S3 objects from staged, compressed JSON-lines files.

@@ -27,6 +27,7 @@ use crate::input::listener::{BindError, ConnectionHandler, Listener, spawn_accep
 use crate::input::tcp::TcpHandler;
 use crate::input::tls::TlsHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
+use crate::output::forward::ForwardOutput;
 use crate::output::s3::S3Output;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::disk;
@@ -307,6 +308,18 @@ async fn spawn_output(
                     component: name.to_string(),
                     message,
                 })?;
+            tokio::spawn(async move {
+                out.run(rx).await;
+                h.set_running(false)
+            })
+        }
+        OutputConfig::Forward(c) => {
+            let out = ForwardOutput::new(c, name.clone(), health).map_err(|message| {
+                StartError::Output {
+                    component: name.to_string(),
+                    message,
+                }
+            })?;
             tokio::spawn(async move {
                 out.run(rx).await;
                 h.set_running(false)

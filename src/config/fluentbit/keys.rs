@@ -43,6 +43,10 @@ pub fn rule(kind: SectionKind, plugin: &str, entry: &Entry) -> KeyRule {
     match kind {
         SectionKind::Service => service(key, &entry.value),
         SectionKind::Parser | SectionKind::MultilineParser => parser(key),
+        // Before `common`, which ignores every other `net.` key.
+        SectionKind::Output if plugin == "forward" && key == "net.connect_timeout" => {
+            KeyRule::Rename("connect_timeout")
+        }
         SectionKind::Input | SectionKind::Filter | SectionKind::Output => common(key)
             .unwrap_or_else(|| match kind {
                 SectionKind::Input => input(plugin, key, &entry.value),
@@ -175,6 +179,20 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         (_, "extra_user_agent") if aws => KeyRule::Ignore("firelane sends its own user agent"),
         ("cloudwatch_logs" | "cloudwatch", "new_log_group_tags") => {
             KeyRule::Ignore("log groups are created without tags")
+        }
+        ("forward", "send_options") => {
+            KeyRule::Ignore("options (with the event count as `size`) are always sent")
+        }
+        ("forward", "compress") => KeyRule::Value("compress", value.to_ascii_lowercase()),
+        ("forward", "upstream") => KeyRule::Path,
+        ("forward", "unix_path") => KeyRule::Refuse(
+            "`unix_path` is not supported: the forward output connects over TCP".to_owned(),
+        ),
+        ("forward", "workers") => {
+            KeyRule::Ignore("one connection per upstream, one round of events in flight")
+        }
+        ("forward", "shared_key" | "empty_shared_key" | "self_hostname" | "username" | "password") => {
+            KeyRule::Refuse(format!("`{key}` is not supported yet by the forward output"))
         }
         ("s3", "format") if value.eq_ignore_ascii_case("json") => KeyRule::Skip,
         ("s3", "format") => {

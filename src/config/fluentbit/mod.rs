@@ -7,6 +7,7 @@ pub mod go_cloudwatch;
 pub mod keys;
 pub mod redact;
 pub mod translate;
+pub mod upstream_file;
 pub mod yaml;
 
 #[cfg(test)]
@@ -43,6 +44,7 @@ pub fn load(
     };
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
+    upstream_file::expand(&mut translated, files, &mut findings);
     drop_image_parsers_files(&mut translated, files, &mut findings.warnings);
     let root_shown = root.display().to_string();
     let mut problems = findings.errors;

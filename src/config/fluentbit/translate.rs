@@ -16,8 +16,7 @@ use crate::config::filters::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 
 /// Output plugins Fluent Bit users write that firelane does not have, with what to do instead.
-const MISSING_OUTPUTS: [(&str, &str); 7] = [
-    ("forward", "the forward output is not built yet"),
+const MISSING_OUTPUTS: [(&str, &str); 6] = [
     ("kinesis_firehose", "Kinesis Data Firehose is not supported"),
     ("firehose", "Kinesis Data Firehose is not supported"),
     ("kinesis_streams", "Kinesis Data Streams is not supported"),

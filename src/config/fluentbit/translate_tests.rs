@@ -118,7 +118,7 @@ fn unsupported_plugins_are_errors_and_left_out() {
         [
             "/etc/fb/fluent-bit.conf:2: Name: input plugin `tail` is not supported; firelane has: forward, tcp",
             "/etc/fb/fluent-bit.conf:7: Name: filter plugin `lua` is not supported; firelane has: grep, modify, record_modifier, nest, parser, throttle, rewrite_tag, ecs, multiline",
-            "/etc/fb/fluent-bit.conf:9: Name: output plugin `kinesis_firehose` is not supported (Kinesis Data Firehose is not supported); firelane has: stdout, file, null, cloudwatch_logs, cloudwatch, s3",
+            "/etc/fb/fluent-bit.conf:9: Name: output plugin `kinesis_firehose` is not supported (Kinesis Data Firehose is not supported); firelane has: stdout, file, null, cloudwatch_logs, cloudwatch, s3, forward",
             "/etc/fb/fluent-bit.conf:10: [OUTPUT] without `Name` (the plugin)",
         ]
     );
@@ -329,4 +329,89 @@ match = "*"
     );
     let (at, _, raw) = t.locate("inputs[0].tls.crt_file").unwrap();
     assert_eq!((at.line, raw.as_str()), (5, "tls.crt_file"));
+}
+
+#[test]
+fn forward_output_keys_map_and_an_upstream_file_becomes_upstreams() {
+    let conf = "\
+[INPUT]
+    Name tcp
+[OUTPUT]
+    Name forward
+    Match *
+    Upstream upstream.conf
+    Require_ack_response On
+    Compress GZIP
+    Time_as_Integer true
+    Tag agg
+    Retry_Limit 5
+    Send_options true
+    net.connect_timeout 3
+";
+    let upstream = "\
+[UPSTREAM]
+    name aggregators
+[NODE]
+    name a
+    host 10.0.0.1
+    port 24224
+[NODE]
+    name b
+    host 10.0.0.2
+    port 24225
+";
+    let fs = MemFiles::new(&[("/c/f.conf", conf), ("/c/upstream.conf", upstream)]);
+    let (cfg, warnings) = load(Path::new("/c/f.conf"), FbFormat::Classic, &fs, &no_env).unwrap();
+    let crate::config::model::OutputConfig::Forward(c) = &cfg.outputs[0] else {
+        panic!("a forward output: {:?}", cfg.outputs[0]);
+    };
+    let addrs: Vec<String> = c.upstream_addrs().iter().map(ToString::to_string).collect();
+    assert_eq!(addrs, ["10.0.0.1:24224", "10.0.0.2:24225"]);
+    assert!(c.require_ack_response.0 && c.time_as_integer.0);
+    assert_eq!(c.compress, crate::config::forward_out::Compress::Gzip);
+    assert_eq!(c.tag.as_deref(), Some("agg"));
+    assert_eq!(
+        c.retry_limit,
+        crate::output::backoff::RetryLimit::Limited(5)
+    );
+    assert_eq!(c.connect_timeout.0, std::time::Duration::from_secs(3));
+    assert_eq!(
+        messages(&warnings),
+        [
+            "/c/f.conf:12: Send_options: `Send_options` is accepted and ignored: options (with the event count as `size`) are always sent"
+        ]
+    );
+}
+
+#[test]
+fn forward_output_tls_keys_map_and_a_missing_upstream_file_is_named() {
+    let conf = "\
+[INPUT]
+    Name tcp
+[OUTPUT]
+    Name forward
+    Match *
+    tls on
+    tls.verify off
+    tls.vhost agg.internal
+    Upstream missing.conf
+";
+    let (t, _) = translated(conf);
+    let expected: toml::Table = r#"
+[[inputs]]
+name = "tcp"
+[[outputs]]
+name = "forward"
+match = "*"
+tls = { enabled = "on", verify = "off", vhost = "agg.internal" }
+upstream = "/etc/fb/missing.conf"
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected);
+    let fs = MemFiles::new(&[("/c/f.conf", conf)]);
+    let err = load(Path::new("/c/f.conf"), FbFormat::Classic, &fs, &no_env).unwrap_err();
+    let text = err.to_string();
+    let want = "/c/f.conf:9: Upstream: cannot read the upstream file /c/missing.conf";
+    assert!(text.contains(want), "missing `{want}` in:\n{text}");
 }
