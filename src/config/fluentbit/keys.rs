@@ -113,9 +113,9 @@ fn common(key: &str) -> Option<KeyRule> {
 
 fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
     match (plugin, key) {
-        ("forward", "shared_key" | "self_hostname" | "security.users")
-        | ("forward" | "tcp", "tls") => KeyRule::Refuse(format!(
-            "`{key}` is not supported yet: the {plugin} input has no TLS or shared-key authentication; remove it, or keep the port reachable from the task only"
+        ("forward", "security.users") => KeyRule::Sub("security", "users"),
+        ("forward" | "tcp", "tls") => KeyRule::Refuse(format!(
+            "`{key}` is not supported yet: the {plugin} input has no TLS; remove it, or keep the port reachable from the task only"
         )),
         ("forward" | "tcp", k) if k.starts_with("tls.") => KeyRule::Refuse(format!(
             "`{key}` is not supported yet: the {plugin} input has no TLS"
