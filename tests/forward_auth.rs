@@ -83,14 +83,16 @@ fn pong(msg: &[u8]) -> (bool, String) {
     (ok, String::from_utf8_lossy(reason).into_owned())
 }
 
-/// Whether the server closes `s` within `within` (reads return 0 or fail).
+/// Whether the server closes `s` within `within` (end of stream or a reset, not a read timeout).
 fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     s.set_read_timeout(Some(within)).unwrap();
     let mut b = [0u8; 64];
-    matches!(s.read(&mut b), Ok(0) | Err(_)) && {
-        // A timeout error is not a close.
-        s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
-        !matches!(s.read(&mut b), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    match s.read(&mut b) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
     }
 }
 

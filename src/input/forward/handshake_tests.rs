@@ -366,3 +366,25 @@ async fn a_server_that_never_answers_times_the_client_out() {
         .unwrap_err();
     assert!(matches!(e, HandshakeError::Timeout(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_ping_arriving_one_byte_at_a_time_is_read_whole() {
+    let (mut a, mut b) = tokio::io::duplex(4096);
+    let s = server(&[("alice", "pass1")]);
+    let c = client("secret-key", Some(("alice", "pass1")));
+    let cli = async {
+        let mut buf = vec![0u8; 256];
+        let n = a.read(&mut buf).await.unwrap();
+        let helo = Helo::decode(&buf[..n]).unwrap();
+        let mut ping = Vec::new();
+        c.encode_ping(&helo, SALT, &mut ping);
+        for byte in ping {
+            a.write_all(&[byte]).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+        let n = a.read(&mut buf).await.unwrap();
+        c.verify_pong(&helo, SALT, &buf[..n]).unwrap();
+    };
+    let (srv, ()) = tokio::join!(server_handshake(&mut b, &s, T), cli);
+    assert!(srv.unwrap().leftover.is_empty());
+}
