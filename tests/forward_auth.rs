@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::node::node_send;
 use common::*;
 use firelane::config::secret::Secret;
-use firelane::input::forward::handshake::{ClientAuth, HandshakeError, client_handshake};
+use firelane::input::forward::handshake::{ClientAuth, HandshakeError, Helo, client_handshake};
 use firelane::msgpack::reader::{Token, read_token, skip_value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -222,6 +222,40 @@ fn a_malformed_ping_or_a_frame_before_the_ping_is_refused_and_closed() {
     assert_eq!(fl.metric(FAILURES, "reason=\"malformed_ping\""), 2.0);
     std::thread::sleep(Duration::from_millis(300));
     assert!(read_json_lines(&fl.path("out.log")).is_empty());
+}
+
+#[test]
+fn requests_sent_right_behind_the_ping_are_served() {
+    let port = free_port();
+    let fl = Firelane::start(&auth_config(port, ""));
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let helo = Helo::decode(&read_value(&mut s)).unwrap();
+    let auth = ClientAuth {
+        self_hostname: "pipelining-client".to_owned(),
+        shared_key: Secret::new(KEY),
+        username: Some("alice".to_owned()),
+        password: Some(Secret::new(PASS)),
+    };
+    let mut out = Vec::new();
+    auth.encode_ping(&helo, b"0123456789abcdef0123456789abcdef", &mut out);
+    out.extend_from_slice(&message_frame(
+        "pipelined",
+        1_700_000_000,
+        "right behind",
+        Some("p1"),
+    ));
+    s.write_all(&out).unwrap();
+    assert_eq!(pong(&read_value(&mut s)), (true, String::new()));
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(
+        read_ack(&mut s),
+        "p1",
+        "served without waiting for more bytes"
+    );
+    let path = fl.path("out.log");
+    fl.wait_for("the record", Duration::from_secs(10), || {
+        read_json_lines(&path).len() == 1
+    });
 }
 
 #[tokio::test]

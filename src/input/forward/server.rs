@@ -105,29 +105,37 @@ impl ForwardHandler {
             events_hint: 0,
         };
         let mut reader = DrainingReader::default();
-        let end = loop {
-            if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
-                buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+        let end = 'conn: {
+            // Requests the client sent right behind its PING are served before waiting for more.
+            if !buf.is_empty()
+                && let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await
+            {
+                break 'conn End::Malformed(e);
             }
-            let read = reader.read(&mut rd, &mut buf, &shutdown);
-            let read = match self.idle_timeout {
-                Some(idle) => match tokio::time::timeout(idle, read).await {
-                    Ok(r) => r,
-                    Err(_) => break End::IdleTimeout(idle),
-                },
-                None => read.await,
-            };
-            let Some(read) = read else {
-                break End::Eof;
-            };
-            match read {
-                Ok(0) if buf.is_empty() => break End::Eof,
-                Ok(0) => break End::EofMidFrame(buf.len()),
-                Ok(_) => {}
-                Err(e) => break End::Io(e),
-            }
-            if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
-                break End::Malformed(e);
+            loop {
+                if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
+                    buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+                }
+                let read = reader.read(&mut rd, &mut buf, &shutdown);
+                let read = match self.idle_timeout {
+                    Some(idle) => match tokio::time::timeout(idle, read).await {
+                        Ok(r) => r,
+                        Err(_) => break End::IdleTimeout(idle),
+                    },
+                    None => read.await,
+                };
+                let Some(read) = read else {
+                    break End::Eof;
+                };
+                match read {
+                    Ok(0) if buf.is_empty() => break End::Eof,
+                    Ok(0) => break End::EofMidFrame(buf.len()),
+                    Ok(_) => {}
+                    Err(e) => break End::Io(e),
+                }
+                if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
+                    break End::Malformed(e);
+                }
             }
         };
         self.log_end(end, peer);
@@ -266,9 +274,7 @@ impl ForwardHandler {
             }
         }
     }
-}
 
-impl ForwardHandler {
     /// Counts and logs a handshake that did not pass; never a key, password or digest.
     fn log_handshake_failure(&self, f: ServerFailure, peer: &str) {
         let m = self.intake.metrics();
