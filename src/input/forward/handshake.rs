@@ -419,10 +419,15 @@ fn random_bytes(n: usize) -> Result<Vec<u8>, HandshakeError> {
 }
 
 fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
-    // Handshake salts and nonces are short; bin8 is enough.
-    debug_assert!(b.len() <= 0xff);
-    out.extend_from_slice(&[0xc4, b.len().min(0xff) as u8]);
-    out.extend_from_slice(&b[..b.len().min(0xff)]);
+    match u8::try_from(b.len()) {
+        Ok(n) => out.extend_from_slice(&[0xc4, n]),
+        Err(_) => {
+            // Never for the 16-byte nonces and salts firelane makes; kept whole if ever longer.
+            out.push(0xc6);
+            out.extend_from_slice(&(b.len().min(u32::MAX as usize) as u32).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(b);
 }
 
 /// A peer-supplied name for logs: lossy UTF-8, at most `max_chars` characters.

@@ -13,7 +13,8 @@ use super::{
 use crate::input::forward::codec::{DecodeLimits, FrameError, FrameScanner};
 
 /// Runs the client half on `stream`: reads the HELO, sends a PING, checks the PONG, all within
-/// `timeout`. On `Ok` the stream is ready for Forward requests.
+/// `timeout`. On `Ok` the stream is ready for Forward requests (a server sends nothing after its
+/// PONG until the first request, so no byte read here belongs to what follows).
 pub async fn client_handshake<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     auth: &ClientAuth,
