@@ -279,6 +279,39 @@ fn errors_never_show_secrets() {
 
 proptest! {
     #[test]
+    fn right_credentials_always_pass_and_another_key_never_does(
+        key in "\\PC{0,40}",
+        other in "\\PC{0,40}",
+        host in "[a-z0-9.-]{1,40}",
+        user in "[a-z]{1,12}",
+        pass in "\\PC{1,24}",
+    ) {
+        let helo = Helo::new(&server(&[("x", "y")])).unwrap();
+        let s = ServerAuth {
+            self_hostname: "firelane-server".to_owned(),
+            shared_key: Secret::new(key.clone()),
+            users: vec![(user.clone(), Secret::new(pass.clone()))],
+        };
+        let c = ClientAuth {
+            self_hostname: host,
+            shared_key: Secret::new(key.clone()),
+            username: Some(user),
+            password: Some(Secret::new(pass)),
+        };
+        prop_assert_eq!(verify(&s, &helo, &ping_of(&c, &helo)), Ok(()));
+        let mut pong = Vec::new();
+        s.encode_pong_ok(&helo, SALT, &mut pong);
+        prop_assert!(c.verify_pong(&helo, SALT, &pong).is_ok());
+        if other != key {
+            let wrong = ClientAuth { shared_key: Secret::new(other), ..c };
+            prop_assert_eq!(
+                verify(&s, &helo, &ping_of(&wrong, &helo)),
+                Err(Rejection::SharedKeyMismatch)
+            );
+        }
+    }
+
+    #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = Ping::decode(&bytes);
         let _ = Helo::decode(&bytes);
