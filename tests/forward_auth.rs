@@ -51,18 +51,17 @@ async fn authed(
     Ok(s)
 }
 
-/// Reads one whole msgpack value from a blocking socket.
-fn read_value(s: &mut TcpStream) -> Vec<u8> {
-    let mut buf = Vec::new();
+/// Reads the next whole msgpack value from a blocking socket; bytes that came after it stay in
+/// `pending` for the next call (a reply can share a read with the one before it).
+fn read_value(s: &mut TcpStream, pending: &mut Vec<u8>) -> Vec<u8> {
     let mut chunk = [0u8; 512];
     loop {
-        if let Ok(end) = skip_value(&buf, 0) {
-            buf.truncate(end);
-            return buf;
+        if let Ok(end) = skip_value(pending, 0) {
+            return pending.drain(..end).collect();
         }
         let n = s.read(&mut chunk).unwrap();
         assert!(n > 0, "connection closed before a whole message");
-        buf.extend_from_slice(&chunk[..n]);
+        pending.extend_from_slice(&chunk[..n]);
     }
 }
 
@@ -190,7 +189,8 @@ fn a_malformed_ping_or_a_frame_before_the_ping_is_refused_and_closed() {
     let fl = Firelane::start(&auth_config(port, ""));
 
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let helo = read_value(&mut s);
+    let mut pending = Vec::new();
+    let helo = read_value(&mut s, &mut pending);
     assert!(helo.windows(4).any(|w| w == b"HELO"));
     let mut ping = Vec::new();
     rmp::encode::write_array_len(&mut ping, 2).unwrap();
@@ -198,14 +198,15 @@ fn a_malformed_ping_or_a_frame_before_the_ping_is_refused_and_closed() {
     rmp::encode::write_str(&mut ping, "x").unwrap();
     s.write_all(&ping).unwrap();
     assert_eq!(
-        pong(&read_value(&mut s)),
+        pong(&read_value(&mut s, &mut pending)),
         (false, "invalid ping message".to_owned())
     );
     assert!(closed_within(&mut s, Duration::from_secs(5)));
 
     // A client that skips the handshake: its frame is read as a (bad) PING, never as records.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    read_value(&mut s);
+    let mut pending = Vec::new();
+    read_value(&mut s, &mut pending);
     s.write_all(&message_frame(
         "sneaky",
         1_700_000_000,
@@ -214,7 +215,7 @@ fn a_malformed_ping_or_a_frame_before_the_ping_is_refused_and_closed() {
     ))
     .unwrap();
     assert_eq!(
-        pong(&read_value(&mut s)),
+        pong(&read_value(&mut s, &mut pending)),
         (false, "invalid ping message".to_owned())
     );
     assert!(closed_within(&mut s, Duration::from_secs(5)));
@@ -229,7 +230,8 @@ fn requests_sent_right_behind_the_ping_are_served() {
     let port = free_port();
     let fl = Firelane::start(&auth_config(port, ""));
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let helo = Helo::decode(&read_value(&mut s)).unwrap();
+    let mut pending = Vec::new();
+    let helo = Helo::decode(&read_value(&mut s, &mut pending)).unwrap();
     let auth = ClientAuth {
         self_hostname: "pipelining-client".to_owned(),
         shared_key: Secret::new(KEY),
@@ -245,10 +247,13 @@ fn requests_sent_right_behind_the_ping_are_served() {
         Some("p1"),
     ));
     s.write_all(&out).unwrap();
-    assert_eq!(pong(&read_value(&mut s)), (true, String::new()));
+    assert_eq!(
+        pong(&read_value(&mut s, &mut pending)),
+        (true, String::new())
+    );
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     assert_eq!(
-        read_ack(&mut s),
+        read_ack(&mut read_value(&mut s, &mut pending).as_slice()),
         "p1",
         "served without waiting for more bytes"
     );
@@ -268,7 +273,8 @@ async fn slow_handshakes_and_idle_connections_are_closed_and_counted() {
 
     // Connects, reads the HELO, never answers.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    read_value(&mut s);
+    let mut pending = Vec::new();
+    read_value(&mut s, &mut pending);
     let start = Instant::now();
     assert!(closed_within(&mut s, Duration::from_secs(5)));
     assert!(
