@@ -421,3 +421,17 @@ async fn a_ping_arriving_one_byte_at_a_time_is_read_whole() {
     let (srv, ()) = tokio::join!(server_handshake(&mut b, &s, T), cli);
     assert!(srv.unwrap().leftover.is_empty());
 }
+
+#[tokio::test]
+async fn a_helo_over_the_size_cap_ends_the_client_handshake() {
+    let (mut a, mut b) = tokio::io::duplex(1 << 20);
+    let mut huge = Vec::new();
+    write_array_len(&mut huge, 2);
+    write_str(&mut huge, b"HELO");
+    write_str(&mut huge, &vec![b'n'; MAX_HANDSHAKE_MESSAGE_BYTES]);
+    b.write_all(&huge).await.unwrap();
+    let e = client_handshake(&mut a, &client("k", None), T)
+        .await
+        .unwrap_err();
+    assert_eq!(e.reason(), "message_too_large", "{e:?}");
+}
