@@ -11,6 +11,14 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 export FIRELANE_PYTHON="$PWD/.venv/bin/python"
 
+# Node test clients (fluent-logger for Node: the Forward handshake) pinned by tests/node/package-lock.json.
+# npm writes node_modules/.package-lock.json on install: reinstall when it is missing or older than the lock.
+if [ ! -f tests/node/node_modules/.package-lock.json ] \
+    || [ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]; then
+    npm ci --prefix tests/node --no-audit --no-fund
+fi
+export FIRELANE_NODE="${FIRELANE_NODE:-node}"
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 if command -v cargo-nextest >/dev/null 2>&1; then

@@ -10,6 +10,11 @@ pub const INPUT_DROPPED: &str = "firelane_input_dropped_records_total";
 /// Malformed input that closed a connection. Labels: component, reason.
 pub const INPUT_DECODE_ERRORS: &str = "firelane_input_decode_errors_total";
 pub const INPUT_CONNECTIONS: &str = "firelane_input_connections_total";
+/// Forward handshakes refused (the connection is closed). Labels: component, reason
+/// (shared_key_mismatch, user_mismatch, malformed_ping, message_too_large).
+pub const INPUT_AUTH_FAILURES: &str = "firelane_input_auth_failures_total";
+/// Connections firelane closed on its own. Labels: component, reason (idle_timeout, handshake_timeout).
+pub const INPUT_CONNECTIONS_CLOSED: &str = "firelane_input_connections_closed_total";
 pub const INPUT_CONNECTIONS_ACTIVE: &str = "firelane_input_connections_active";
 /// Bytes of this input's events in flight (charged to its budget).
 pub const INPUT_BUFFER_BYTES: &str = "firelane_input_buffer_bytes";
@@ -151,6 +156,16 @@ pub fn describe_metrics() {
         INPUT_CONNECTIONS,
         Unit::Count,
         "Connections accepted by an input."
+    );
+    describe_counter!(
+        INPUT_AUTH_FAILURES,
+        Unit::Count,
+        "Forward handshakes refused, by reason (the connection was closed)."
+    );
+    describe_counter!(
+        INPUT_CONNECTIONS_CLOSED,
+        Unit::Count,
+        "Connections an input closed on its own, by reason (idle_timeout, handshake_timeout)."
     );
     describe_gauge!(
         INPUT_CONNECTIONS_ACTIVE,

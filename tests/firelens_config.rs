@@ -226,3 +226,50 @@ fn values_from_the_environment_are_not_echoed_by_validate() {
     assert!(shown.contains("`${BUF}` is not a size"), "{shown}");
     assert!(shown.contains("\"${RETRIES}\""), "{shown}");
 }
+
+#[test]
+fn forward_authentication_keys_validate_and_no_secret_is_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "fluent-bit.conf",
+        "\
+[INPUT]
+    Name forward
+    Port 24298
+    Shared_Key key-not-to-print
+    Self_Hostname aggregator.internal
+    Security.Users alice pw-not-to-print
+    Security.Users bob pw2-not-to-print
+[OUTPUT]
+    Name null
+    Match *
+",
+    );
+    let (code, stdout, stderr) = validate(d, "fluent-bit.conf", &[]);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (0, "ok: 1 inputs, 0 filters, 1 outputs\n"),
+        "{stderr}"
+    );
+
+    // A user entry without a password: named by its index, the key still not printed.
+    let text = std::fs::read_to_string(d.join("fluent-bit.conf")).unwrap();
+    write(
+        d,
+        "fluent-bit.conf",
+        &text.replace("bob pw2-not-to-print", "bob"),
+    );
+    let (code, stdout, stderr) = validate(d, "fluent-bit.conf", &[]);
+    assert_ne!(code, 0);
+    let all = format!("{stdout}{stderr}");
+    assert!(
+        all.contains("Security.Users [1]") && all.contains("USER PASSWORD"),
+        "{all}"
+    );
+    assert!(
+        !all.contains("not-to-print"),
+        "a secret was printed:\n{all}"
+    );
+}

@@ -9,6 +9,7 @@ pub mod errors;
 pub mod filter_options;
 pub mod filters;
 pub mod fluentbit;
+pub mod forward_auth;
 pub mod forward_out;
 pub mod load;
 pub mod local;

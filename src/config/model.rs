@@ -10,11 +10,13 @@ use serde::Deserialize;
 use super::cloudwatch::CloudWatchOutputConfig;
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{FilterConfig, StringList};
+use super::forward_auth::ForwardSecurity;
 use super::forward_out::ForwardOutputConfig;
 pub use super::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
 use super::s3::S3OutputConfig;
+use super::secret::Secret;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag};
@@ -201,6 +203,36 @@ pub struct ForwardInputConfig {
     /// socket stays plain.
     #[serde(default)]
     pub tls: ServerTls,
+    /// Shared key clients must prove they hold (Fluent Bit's `Shared_Key`, fluentd's `<security>
+    /// shared_key`). When set, every connection, TCP and Unix socket alike, must pass the Forward
+    /// handshake (HELO, PING, PONG) before anything it sends is read as records; a client that
+    /// fails is answered with the reason, disconnected and counted in
+    /// `firelane_input_auth_failures_total{reason}`. Docker's fluentd log driver (so FireLens)
+    /// cannot do the handshake: do not set this on the input that receives container logs. The key
+    /// is never logged.
+    pub shared_key: Option<Secret>,
+    /// Require the handshake with an empty shared key (Fluent Bit's `Empty_Shared_Key`; default
+    /// false): for user authentication without a key, or for clients configured with an empty key.
+    #[serde(default)]
+    pub empty_shared_key: Flag,
+    /// Hostname this input gives clients in the handshake (default `localhost`, Fluent Bit's).
+    /// fluentd and fluent-logger clients refuse a server that has their own hostname.
+    #[serde(default = "default_self_hostname")]
+    pub self_hostname: String,
+    /// `security.users`: users a client must authenticate as, each `"USER PASSWORD"` (see
+    /// config/firelane.toml).
+    #[serde(default)]
+    pub security: ForwardSecurity,
+    /// Time a client has to finish the handshake once connected (default 10s); a slower one is
+    /// disconnected and counted in `firelane_input_connections_closed_total{reason="handshake_timeout"}`.
+    #[serde(default = "default_handshake_timeout")]
+    pub handshake_timeout: DurationValue,
+    /// Close a connection that has sent nothing for this long, counted in
+    /// `firelane_input_connections_closed_total{reason="idle_timeout"}` (default: never). Leave it
+    /// unset for Docker and FireLens: Docker's fluentd driver keeps one connection for a
+    /// container's whole life and sends without acks, so a line written just as firelane closes
+    /// the idle connection is lost.
+    pub idle_timeout: Option<DurationValue>,
 }
 
 /// Line format of the `tcp` input.
@@ -372,6 +404,12 @@ fn default_buffer_max_size() -> ByteSize {
 }
 fn default_max_decompressed_size() -> ByteSize {
     ByteSize::mib(64)
+}
+fn default_self_hostname() -> String {
+    "localhost".to_owned()
+}
+fn default_handshake_timeout() -> DurationValue {
+    DurationValue(Duration::from_secs(10))
 }
 fn default_max_connections() -> usize {
     1024

@@ -186,6 +186,7 @@ fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
     check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
     check_server(&c.tls, &path.key("tls"), issues);
+    super::forward_auth::check(c, path, issues);
 }
 
 fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {

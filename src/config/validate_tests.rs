@@ -158,3 +158,59 @@ fn tls_versions_and_unknown_tls_keys() {
         assert!(toml::from_str::<Config>(&text).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn forward_authentication_problems_name_the_key_never_the_secret() {
+    let got = issues_of(&format!(
+        "[[inputs]]\nname = \"forward\"\nsecurity.users = [\"alice pass1\", \"bob\", \"carol  \"]\n\
+         self_hostname = \"\"\nhandshake_timeout = 0\nidle_timeout = \"0s\"\n\
+         [[inputs]]\nname = \"forward\"\nport = 24225\nshared_key = \"k\"\nempty_shared_key = true\n\
+         [[inputs]]\nname = \"forward\"\nport = 24226\nshared_key = \"\"\n{OUT}"
+    ));
+    let keys: Vec<&str> = got.iter().map(|s| s.split(':').next().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "inputs[0].security.users",
+            "inputs[0].security.users[1]",
+            "inputs[0].security.users[2]",
+            "inputs[0].self_hostname",
+            "inputs[0].handshake_timeout",
+            "inputs[0].idle_timeout",
+            "inputs[1].empty_shared_key",
+            "inputs[2].shared_key",
+        ],
+        "{got:?}"
+    );
+    assert!(got[0].contains("requires shared_key or empty_shared_key"));
+    assert!(got[1].contains("USER PASSWORD") && !got.join("\n").contains("pass1"));
+}
+
+#[test]
+fn a_valid_forward_authentication_builds_its_server_settings() {
+    let text = format!(
+        "[[inputs]]\nname = \"forward\"\nshared_key = \"k3y\"\nsecurity.users = \"alice pass 1\"\n{OUT}"
+    );
+    assert_eq!(issues_of(&text), Vec::<String>::new());
+    let cfg: Config = toml::from_str(&text).unwrap();
+    let InputConfig::Forward(c) = &cfg.inputs[0] else {
+        panic!("forward")
+    };
+    let auth = c.server_auth().unwrap();
+    assert_eq!(auth.self_hostname, "localhost", "Fluent Bit's default");
+    assert_eq!(auth.shared_key.expose(), "k3y");
+    assert_eq!(auth.users.len(), 1);
+    assert_eq!(
+        (auth.users[0].0.as_str(), auth.users[0].1.expose()),
+        ("alice", "pass 1")
+    );
+    assert!(!format!("{cfg:?}").contains("k3y") && !format!("{cfg:?}").contains("pass 1"));
+    assert_eq!(c.handshake_timeout.0, std::time::Duration::from_secs(10));
+    assert_eq!(c.idle_timeout, None);
+
+    let cfg: Config = toml::from_str(&format!("[[inputs]]\nname = \"forward\"\n{OUT}")).unwrap();
+    let InputConfig::Forward(c) = &cfg.inputs[0] else {
+        panic!("forward")
+    };
+    assert!(c.server_auth().is_none(), "no key: no handshake");
+}

@@ -139,6 +139,10 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     tag_override: c.tag.as_deref().map(Arc::from),
                     tag_prefix: c.tag_prefix.as_deref().map(Arc::from),
                     error_log: RateLimiter::default(),
+                    auth: c.server_auth(),
+                    handshake_timeout: c.handshake_timeout.0,
+                    idle_timeout: c.idle_timeout.map(|d| d.0),
+                    auth_log: RateLimiter::default(),
                 });
                 let tls = server_tls(&name, &c.tls)?;
                 let mut ls = Vec::new();

@@ -61,6 +61,18 @@ impl InputMetrics {
         metrics::counter!(t::INPUT_DECODE_ERRORS, "component" => self.name.to_string(), "reason" => reason)
             .increment(1);
     }
+
+    /// Counts a refused Forward handshake.
+    pub fn auth_failure(&self, reason: &'static str) {
+        metrics::counter!(t::INPUT_AUTH_FAILURES, "component" => self.name.to_string(), "reason" => reason)
+            .increment(1);
+    }
+
+    /// Counts a connection the input closed on its own (`idle_timeout`, `handshake_timeout`).
+    pub fn connection_closed(&self, reason: &'static str) {
+        metrics::counter!(t::INPUT_CONNECTIONS_CLOSED, "component" => self.name.to_string(), "reason" => reason)
+            .increment(1);
+    }
 }
 
 /// Whether a submitted batch entered the pipeline.

@@ -18,6 +18,8 @@ pub mod cw_endpoint;
 pub mod ledger;
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
 pub mod moto;
+/// fluent-logger for Node, a Forward client with the handshake.
+pub mod node;
 /// An SDK reader of the buckets moto holds.
 pub mod s3;
 

@@ -117,9 +117,7 @@ fn common(key: &str) -> Option<KeyRule> {
 
 fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
     match (plugin, key) {
-        ("forward", "shared_key" | "self_hostname" | "security.users") => KeyRule::Refuse(format!(
-            "`{key}` is not supported yet: the {plugin} input has no shared-key authentication; remove it, or keep the port reachable from the task only"
-        )),
+        ("forward", "security.users") => KeyRule::Sub("security", "users"),
         ("forward" | "tcp", k) if is_tls(k) => tls(Side::Server, key, value),
         (_, "storage.type") => KeyRule::SubValue("storage", "type", value.to_ascii_lowercase()),
         (_, "storage.total_limit_size") => KeyRule::Sub("storage", "total_limit_size"),

@@ -139,7 +139,7 @@ fn knobs_warn_and_delivery_changes_are_refused() {
     Name forward
     storage.type memory
     threaded on
-    shared_key secret
+    tls on
 [INPUT]
     Name tcp
     storage.type filesystem
@@ -160,7 +160,6 @@ fn knobs_warn_and_delivery_changes_are_refused() {
     assert_eq!(
         messages(&t.findings.errors),
         [
-            "/etc/fb/fluent-bit.conf:9: shared_key: `shared_key` is not supported yet: the forward input has no shared-key authentication; remove it, or keep the port reachable from the task only",
             "/etc/fb/fluent-bit.conf:17: metric_namespace: `metric_namespace` is not supported: no EMF metric settings",
         ]
     );
@@ -218,6 +217,74 @@ fn loader_problems_point_at_the_fluent_bit_line_and_key() {
         lines[2].starts_with("/etc/fb/fluent-bit.conf:8: log_retention_days: "),
         "{text}"
     );
+}
+
+#[test]
+fn forward_authentication_keys_carry_over_and_their_problems_point_at_the_line() {
+    let text = "\
+[INPUT]
+    Name forward
+    Shared_Key s3cret
+    Self_Hostname fl.example
+    Empty_Shared_Key Off
+    Security.Users alice pass1
+    Security.Users bob
+[OUTPUT]
+    Name null
+    Match *
+";
+    let (t, _) = translated(text);
+    let expected: toml::Table = r#"
+[[inputs]]
+name = "forward"
+shared_key = "s3cret"
+self_hostname = "fl.example"
+empty_shared_key = "Off"
+security = { users = ["alice pass1", "bob"] }
+
+[[outputs]]
+name = "null"
+match = "*"
+"#
+    .parse()
+    .unwrap();
+    assert_eq!(t.table, expected);
+    assert!(t.findings.errors.is_empty(), "{:?}", t.findings.errors);
+
+    let fs = MemFiles::new(&[("/etc/fb/fluent-bit.conf", text)]);
+    let load_err = |fs: &MemFiles| {
+        load(
+            Path::new("/etc/fb/fluent-bit.conf"),
+            FbFormat::Classic,
+            fs,
+            &no_env,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let err = load_err(&fs);
+    assert!(
+        err.starts_with("/etc/fb/fluent-bit.conf:6: Security.Users [1]: ")
+            && err.contains("USER PASSWORD"),
+        "{err}"
+    );
+    assert!(!err.contains("pass1") && !err.contains("s3cret"), "{err}");
+
+    let good = text.replace("    Security.Users bob\n", "");
+    let fs = MemFiles::new(&[("/etc/fb/fluent-bit.conf", good.as_str())]);
+    let cfg = load(
+        Path::new("/etc/fb/fluent-bit.conf"),
+        FbFormat::Classic,
+        &fs,
+        &no_env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let crate::config::model::InputConfig::Forward(fwd) = &cfg.0.inputs[0] else {
+        panic!("forward")
+    };
+    let auth = fwd.server_auth().unwrap();
+    assert_eq!(auth.self_hostname, "fl.example");
+    assert_eq!((auth.shared_key.expose(), auth.users.len()), ("s3cret", 1));
 }
 
 #[test]

@@ -3,5 +3,8 @@
 /// Frame check and zero-copy decode of the four Forward modes.
 pub mod codec;
 
+/// Shared-key and user authentication (HELO/PING/PONG), server and client halves.
+pub mod handshake;
+
 /// Connection handling: reads, frames, submits, acks.
 pub mod server;

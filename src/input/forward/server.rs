@@ -1,12 +1,16 @@
 //! The Forward input's connection handling: read large chunks, decode every complete frame, hand
 //! one batch per read to the pipeline, and send `chunk` acks.
 //!
+//! With authentication, a connection first passes the handshake ([`server_handshake`]); nothing
+//! it sent before its PING was accepted is read as records.
+//!
 //! Invariants: the read buffer never holds more than `buffer_max_size` of an incomplete frame plus
 //! one read; a malformed frame closes only its own connection, after the valid frames before it
 //! were submitted; acks are sent only for frames whose events were accepted (`ack = accepted`) or
 //! delivered by every output (`ack = delivered`), never for dropped ones.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncWriteExt, WriteHalf};
@@ -17,6 +21,9 @@ use crate::ack::{AckOutcome, AckToken};
 use crate::config::model::AckMode;
 use crate::input::drain::DrainingReader;
 use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, FrameScanner, TagCache};
+use crate::input::forward::handshake::{
+    HandshakeError, ServerAuth, ServerFailure, server_handshake,
+};
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::pipeline::intake::{Intake, Submitted};
 use crate::ratelimit::RateLimiter;
@@ -36,6 +43,13 @@ pub struct ForwardHandler {
     pub tag_override: Option<Arc<str>>,
     pub tag_prefix: Option<Arc<str>>,
     pub error_log: RateLimiter,
+    /// The handshake every connection must pass first, when the input requires one.
+    pub auth: Option<ServerAuth>,
+    pub handshake_timeout: Duration,
+    /// Close a connection that sends nothing for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Refused handshakes get their own budget of warnings.
+    pub auth_log: RateLimiter,
 }
 
 impl ConnectionHandler for ForwardHandler {
@@ -60,37 +74,68 @@ struct Decoding {
 enum End {
     Eof,
     EofMidFrame(usize),
+    IdleTimeout(Duration),
     Io(std::io::Error),
     Malformed(codec::FrameError),
 }
 
 impl ForwardHandler {
-    async fn serve(&self, conn: BoxConn, peer: &str, shutdown: CancellationToken) {
+    async fn serve(&self, mut conn: BoxConn, peer: &str, shutdown: CancellationToken) {
+        let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
+        if let Some(auth) = &self.auth {
+            let outcome = tokio::select! {
+                r = server_handshake(&mut conn, auth, self.handshake_timeout) => r,
+                // Nothing was accepted from this client yet: closing loses nothing.
+                () = shutdown.cancelled() => return,
+            };
+            match outcome {
+                Ok(client) => {
+                    tracing::debug!(component = %self.intake.name(), peer, client_hostname = ?client.client_hostname, username = ?client.username, "handshake passed");
+                    buf = client.leftover;
+                }
+                Err(failure) => return self.log_handshake_failure(failure, peer),
+            }
+        }
         let (mut rd, wr) = tokio::io::split(conn);
         let (ack_tx, ack_rx) = mpsc::channel::<Acks>(ACK_QUEUE);
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
-        let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
         let mut state = Decoding {
             scanner: FrameScanner::new(),
             tags: TagCache::new(self.tag_override.clone(), self.tag_prefix.clone()),
             events_hint: 0,
         };
         let mut reader = DrainingReader::default();
-        let end = loop {
-            if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
-                buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+        let end = 'conn: {
+            // Requests the client sent right behind its PING are served before waiting for more.
+            if !buf.is_empty()
+                && let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await
+            {
+                break 'conn End::Malformed(e);
             }
-            let Some(read) = reader.read(&mut rd, &mut buf, &shutdown).await else {
-                break End::Eof;
-            };
-            match read {
-                Ok(0) if buf.is_empty() => break End::Eof,
-                Ok(0) => break End::EofMidFrame(buf.len()),
-                Ok(_) => {}
-                Err(e) => break End::Io(e),
-            }
-            if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
-                break End::Malformed(e);
+            loop {
+                if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
+                    buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+                }
+                let read = reader.read(&mut rd, &mut buf, &shutdown);
+                let read = match self.idle_timeout {
+                    Some(idle) => match tokio::time::timeout(idle, read).await {
+                        Ok(r) => r,
+                        Err(_) => break End::IdleTimeout(idle),
+                    },
+                    None => read.await,
+                };
+                let Some(read) = read else {
+                    break End::Eof;
+                };
+                match read {
+                    Ok(0) if buf.is_empty() => break End::Eof,
+                    Ok(0) => break End::EofMidFrame(buf.len()),
+                    Ok(_) => {}
+                    Err(e) => break End::Io(e),
+                }
+                if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
+                    break End::Malformed(e);
+                }
             }
         };
         self.log_end(end, peer);
@@ -217,10 +262,35 @@ impl ForwardHandler {
                 }
             }
             End::Io(e) => tracing::debug!(component = %name, peer, error = %e, "connection error"),
+            End::IdleTimeout(idle) => {
+                m.connection_closed("idle_timeout");
+                tracing::debug!(component = %name, peer, idle_timeout = ?idle, "nothing received for idle_timeout; connection closed");
+            }
             End::Malformed(e) => {
                 m.decode_error(e.reason());
                 if let Some(suppressed) = self.error_log.allow() {
                     tracing::warn!(component = %name, peer, reason = e.reason(), suppressed, error = %e, "malformed input; closing this connection");
+                }
+            }
+        }
+    }
+
+    /// Counts and logs a handshake that did not pass; never a key, password or digest.
+    fn log_handshake_failure(&self, f: ServerFailure, peer: &str) {
+        let m = self.intake.metrics();
+        let name = self.intake.name();
+        match &f.error {
+            HandshakeError::Timeout(t) => {
+                m.connection_closed("handshake_timeout");
+                tracing::debug!(component = %name, peer, handshake_timeout = ?t, "handshake not finished in time; connection closed");
+            }
+            HandshakeError::Closed | HandshakeError::Io(_) => {
+                tracing::debug!(component = %name, peer, error = %f.error, "connection ended during the handshake");
+            }
+            e => {
+                m.auth_failure(e.reason());
+                if let Some(suppressed) = self.auth_log.allow() {
+                    tracing::warn!(component = %name, peer, reason = e.reason(), client_hostname = ?f.client_hostname, username = ?f.username, suppressed, error = %e, "handshake refused; connection closed");
                 }
             }
         }
