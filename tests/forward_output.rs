@@ -10,14 +10,14 @@ mod common;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::ledger::{Ledger, StreamSpec, id_of, stream_acked};
+use common::ledger::{Ledger, StreamSpec, delivered_ids, stream_acked};
 use common::{Firelane, forward_frame, free_port, try_read_ack};
 
 /// Firelane A: forward input on `port` acking once delivered, forward output to `upstreams`.
@@ -70,19 +70,6 @@ file = "out.log"
 "#,
         out_dir.display()
     )
-}
-
-/// The `log` ids in a JSON-lines file, in order; a line torn by a SIGKILL is skipped.
-fn delivered_ids(path: &Path) -> Vec<String> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    BufReader::new(f)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
-        .filter_map(|v| v["log"].as_str().map(|s| id_of(s).to_owned()))
-        .collect()
 }
 
 /// Streams `frames` frames of `per_frame` records (ids r0, r1, ...) to A, waiting for each ack.

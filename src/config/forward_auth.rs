@@ -47,17 +47,26 @@ impl<'de> Deserialize<'de> for SecretList {
 pub const USER_ENTRY_FORMAT: &str =
     "expected \"USER PASSWORD\": a user name, a space, then a non-empty password";
 
-/// Splits a `"USER PASSWORD"` entry at its first run of whitespace.
-pub fn parse_user(entry: &Secret) -> Result<(String, Secret), &'static str> {
+/// Splits a `"USER PASSWORD"` entry at its first run of whitespace. A password written as
+/// exactly `${NAME}` is read from the environment variable NAME, as any secret is.
+pub fn parse_user(entry: &Secret) -> Result<(String, Secret), String> {
+    parse_user_in(entry, |name| std::env::var(name).ok())
+}
+
+fn parse_user_in(
+    entry: &Secret,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(String, Secret), String> {
     let text = entry.expose().trim();
     let (user, password) = text
         .split_once(char::is_whitespace)
         .ok_or(USER_ENTRY_FORMAT)?;
     let password = password.trim_start();
     if user.is_empty() || password.is_empty() {
-        return Err(USER_ENTRY_FORMAT);
+        return Err(USER_ENTRY_FORMAT.to_owned());
     }
-    Ok((user.to_owned(), Secret::new(password)))
+    let password = super::secret::from_written(password.to_owned(), env)?;
+    Ok((user.to_owned(), password))
 }
 
 impl ForwardInputConfig {
@@ -134,9 +143,18 @@ mod tests {
         for bad in ["alice", "", "   ", "alice   "] {
             assert_eq!(
                 parse_user(&Secret::new(bad)),
-                Err(USER_ENTRY_FORMAT),
+                Err(USER_ENTRY_FORMAT.to_owned()),
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_password_naming_a_variable_reads_the_environment() {
+        let env = |n: &str| (n == "PW").then(|| "from env".to_owned());
+        let (u, p) = parse_user_in(&Secret::new("alice ${PW}"), env).unwrap();
+        assert_eq!((u.as_str(), p.expose()), ("alice", "from env"));
+        let err = parse_user_in(&Secret::new("alice ${NOPE}"), env).unwrap_err();
+        assert!(err.contains("NOPE") && err.contains("not set"), "{err}");
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::errors::Issue;
+use super::secret::Secret;
 use super::spans::KeyPath;
 use super::tls::ClientTls;
 use super::units::{ByteSize, DurationValue, Flag};
@@ -121,6 +122,21 @@ pub struct ForwardOutputConfig {
     /// that require one), `tls.vhost` (the name to verify; default each upstream's host).
     #[serde(default)]
     pub tls: ClientTls,
+    /// Shared key of the aggregators' Forward handshake (Fluent Bit's and fluentd's
+    /// `shared_key`): before the first frame, each connection proves it holds the key and checks
+    /// that the aggregator does too (a PONG with a wrong digest is refused). Never logged; may be
+    /// written as `"${ENV_VAR}"` to read it from the environment.
+    pub shared_key: Option<Secret>,
+    /// Do the handshake with an empty shared key (Fluent Bit's `Empty_Shared_Key`).
+    #[serde(default)]
+    pub empty_shared_key: Flag,
+    /// Hostname sent in the handshake (default: this machine's hostname, as fluentd; it must
+    /// differ from the aggregator's `self_hostname`, which the protocol checks).
+    pub self_hostname: Option<String>,
+    /// User name, for aggregators with user authentication (`security.users`); needs `password`.
+    pub username: Option<String>,
+    /// Password of `username`. Never logged; may be written as `"${ENV_VAR}"`.
+    pub password: Option<Secret>,
 }
 
 /// Where one upstream is.
@@ -179,6 +195,7 @@ fn default_max_frame_size() -> ByteSize {
 /// Checks what types cannot: one way of naming upstreams, usable hosts and ports, limits.
 pub(crate) fn check(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     super::tls::check_client(&c.tls, &path.key("tls"), issues);
+    check_auth(c, path, issues);
     if !c.upstreams.is_empty() && (c.host.is_some() || c.port.is_some()) {
         issues.push(Issue::new(
             path.key("upstreams"),
@@ -216,6 +233,71 @@ pub(crate) fn check(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Is
             path.key("max_frame_size"),
             format!("must be between {MIN_FRAME_BYTES} bytes and {MAX_FRAME_BYTES} bytes (64MiB)"),
         ));
+    }
+}
+
+/// The handshake options: a key (or the empty one) whenever users are given, and a user only
+/// with its password.
+fn check_auth(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
+    let keyed = match (&c.shared_key, c.empty_shared_key.0) {
+        (Some(_), true) => {
+            issues.push(Issue::new(
+                path.key("empty_shared_key"),
+                "set either shared_key or empty_shared_key, not both",
+            ));
+            true
+        }
+        (Some(key), false) if key.is_empty() => {
+            issues.push(Issue::new(
+                path.key("shared_key"),
+                "must not be empty; for an empty key set empty_shared_key = true",
+            ));
+            true
+        }
+        (None, false) => false,
+        _ => true,
+    };
+    match (&c.username, &c.password) {
+        (Some(_), None) => issues.push(Issue::new(path.key("password"), "required with username")),
+        (None, Some(_)) => issues.push(Issue::new(path.key("username"), "required with password")),
+        (Some(u), Some(_)) if u.is_empty() => {
+            issues.push(Issue::new(path.key("username"), "must not be empty"))
+        }
+        (Some(_), Some(_)) if !keyed => issues.push(Issue::new(
+            path.key("username"),
+            "user authentication requires shared_key or empty_shared_key",
+        )),
+        _ => {}
+    }
+    if c.self_hostname
+        .as_deref()
+        .is_some_and(|h| h.trim().is_empty())
+    {
+        issues.push(Issue::new(path.key("self_hostname"), "must not be empty"));
+    }
+}
+
+impl ForwardOutputConfig {
+    /// The handshake settings, when a shared key (or the empty one) is configured. `hostname` is
+    /// this machine's, used when `self_hostname` is not set.
+    pub fn client_auth(
+        &self,
+        hostname: &str,
+    ) -> Option<crate::input::forward::handshake::ClientAuth> {
+        let shared_key = match (&self.shared_key, self.empty_shared_key.0) {
+            (_, true) => Secret::default(),
+            (Some(key), false) => key.clone(),
+            (None, false) => return None,
+        };
+        Some(crate::input::forward::handshake::ClientAuth {
+            self_hostname: self
+                .self_hostname
+                .clone()
+                .unwrap_or_else(|| hostname.to_owned()),
+            shared_key,
+            username: self.username.clone(),
+            password: self.password.clone(),
+        })
     }
 }
 

@@ -90,7 +90,10 @@ impl Visitor<'_> for SecretVisitor {
 }
 
 /// The secret a config value stands for: the value itself, or the variable `${NAME}` names.
-fn from_written(written: String, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+pub fn from_written(
+    written: String,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
     let Some(name) = written
         .strip_prefix("${")
         .and_then(|rest| rest.strip_suffix('}'))

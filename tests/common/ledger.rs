@@ -109,3 +109,18 @@ pub fn stream_acked(port: u16, spec: &StreamSpec, stop: impl Fn() -> bool) -> Le
 pub fn id_of(log: &str) -> &str {
     log.split(' ').next().unwrap_or(log)
 }
+
+/// The record ids (`log` fields) in a JSON-lines file, in order; a line torn by a SIGKILL is
+/// skipped.
+pub fn delivered_ids(path: &std::path::Path) -> Vec<String> {
+    use std::io::BufRead;
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    std::io::BufReader::new(f)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter_map(|v| v["log"].as_str().map(|s| id_of(s).to_owned()))
+        .collect()
+}

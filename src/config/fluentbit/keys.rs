@@ -189,9 +189,6 @@ fn output(plugin: &str, key: &str, value: &str) -> KeyRule {
         ("forward", "workers") => {
             KeyRule::Ignore("one connection per upstream, one round of events in flight")
         }
-        ("forward", "shared_key" | "empty_shared_key" | "self_hostname" | "username" | "password") => {
-            KeyRule::Refuse(format!("`{key}` is not supported yet by the forward output"))
-        }
         ("s3", "format") if value.eq_ignore_ascii_case("json") => KeyRule::Skip,
         ("s3", "format") => {
             KeyRule::Refuse(format!("`format {value}`: the s3 output writes JSON lines only"))

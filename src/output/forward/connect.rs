@@ -5,8 +5,8 @@
 //! 1. TCP connect (no Nagle: acks and small frames are latency-sensitive).
 //! 2. TLS, when configured: the TCP stream wrapped by the TLS client, verifying the server name
 //!    `tls.vhost` or else the upstream's host.
-//! 3. (to come) Shared-key handshake: run `client_handshake` on the stream (HELO, PING, PONG)
-//!    before the first frame.
+//! 3. The Forward handshake, when a shared key is configured: HELO, PING, PONG on the stream
+//!    before the first frame (the aggregator's PONG digest is checked too).
 //!
 //! Each step's failure is a [`ConnectError`] variant; all are retryable (the upstream rests and
 //! the frames go to the next one).
@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::config::forward_out::UpstreamAddr;
+use crate::input::forward::handshake::{ClientAuth, HandshakeError, client_handshake};
 use crate::input::listener::BoxConn;
 
 /// The TLS client settings of one output.
@@ -37,6 +38,8 @@ pub enum ConnectError {
     Timeout(Duration),
     #[error("TLS handshake failed: {0}")]
     Tls(io::Error),
+    #[error("Forward handshake failed: {0}")]
+    Handshake(HandshakeError),
 }
 
 impl ConnectError {
@@ -46,6 +49,7 @@ impl ConnectError {
             ConnectError::Tcp(_) => "connect_error",
             ConnectError::Timeout(_) => "connect_timeout",
             ConnectError::Tls(_) => "tls_error",
+            ConnectError::Handshake(e) => e.reason(),
         }
     }
 }
@@ -56,13 +60,19 @@ impl ConnectError {
 pub struct Connector {
     connect_timeout: Duration,
     tls: Option<TlsClient>,
+    auth: Option<Arc<ClientAuth>>,
 }
 
 impl Connector {
-    pub fn new(connect_timeout: Duration, tls: Option<TlsClient>) -> Self {
+    pub fn new(
+        connect_timeout: Duration,
+        tls: Option<TlsClient>,
+        auth: Option<ClientAuth>,
+    ) -> Self {
         Self {
             connect_timeout,
             tls,
+            auth: auth.map(Arc::new),
         }
     }
 
@@ -79,7 +89,7 @@ impl Connector {
             .await
             .map_err(ConnectError::Tcp)?;
         let _ = tcp.set_nodelay(true);
-        let conn: BoxConn = match &self.tls {
+        let mut conn: BoxConn = match &self.tls {
             Some(tls) => {
                 let name = tls.vhost.as_deref().unwrap_or(&addr.host);
                 crate::tls::connect_tls(tcp, &tls.config, name)
@@ -88,6 +98,12 @@ impl Connector {
             }
             None => Box::new(tcp),
         };
+        if let Some(auth) = &self.auth {
+            // The outer deadline bounds the whole connect; this one only has to be no shorter.
+            client_handshake(&mut conn, auth, self.connect_timeout)
+                .await
+                .map_err(ConnectError::Handshake)?;
+        }
         Ok(conn)
     }
 }
@@ -100,7 +116,7 @@ mod tests {
     async fn connects_and_reports_refused_ports() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let c = Connector::new(Duration::from_secs(5), None);
+        let c = Connector::new(Duration::from_secs(5), None, None);
         let addr = UpstreamAddr {
             host: "127.0.0.1".to_owned(),
             port,

@@ -106,7 +106,11 @@ impl ForwardOutput {
         };
         Ok(Self {
             reporter: Reporter::new(name, health),
-            connector: Connector::new(cfg.connect_timeout.0, tls),
+            connector: Connector::new(
+                cfg.connect_timeout.0,
+                tls,
+                cfg.client_auth(&this_hostname()),
+            ),
             upstreams: Upstreams::new(addrs.len(), cfg.balance, DOWN_BACKOFF),
             conns: addrs.iter().map(|_| None).collect(),
             addrs,
@@ -319,4 +323,15 @@ async fn with_timeout<T>(
     tokio::time::timeout(t, fut)
         .await
         .map_err(|_| AttemptError::Timeout(t))
+}
+
+/// This machine's hostname (the handshake's default `self_hostname`, as fluentd's), or
+/// `firelane` when the system does not say.
+fn this_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "firelane".to_owned())
 }
