@@ -10,7 +10,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::node::node_send;
+use common::certs::{TestCerts, s as path_str};
+use common::node::{node_send, node_send_env};
 use common::*;
 use firelane::config::secret::Secret;
 use firelane::input::forward::handshake::{ClientAuth, HandshakeError, Helo, client_handshake};
@@ -113,6 +114,51 @@ fn node_client_with_the_right_key_and_password_delivers_every_record() {
         assert_eq!(r["i"], i, "in order");
         assert_eq!(r["message"], format!("node record {i}"));
     }
+    assert_eq!(fl.metric(FAILURES, ""), 0.0);
+}
+
+#[test]
+fn node_client_over_mutual_tls_with_the_handshake_delivers_and_without_a_certificate_does_not() {
+    let certs = TestCerts::new();
+    let port = free_port();
+    let tls = certs.server_toml(&format!("tls.ca_file = \"{}\"\n", path_str(&certs.ca)));
+    let fl = Firelane::start(&auth_config(port, &tls));
+    let ca = path_str(&certs.ca);
+    let run = node_send_env(
+        port,
+        "node.tls",
+        20,
+        KEY,
+        "alice",
+        PASS,
+        &[
+            ("FLUENT_TLS_CA", ca),
+            ("FLUENT_TLS_CERT", path_str(&certs.client_crt)),
+            ("FLUENT_TLS_KEY", path_str(&certs.client_key)),
+        ],
+    );
+    assert!(run.ok, "node sender over TLS failed: {}", run.stderr);
+    let path = fl.path("out.log");
+    fl.wait_for("20 records", Duration::from_secs(10), || {
+        read_json_lines(&path).len() >= 20
+    });
+    assert_eq!(read_json_lines(&path).len(), 20, "exactly once");
+
+    // Same key and password, but no client certificate: refused before the handshake.
+    let run = node_send_env(
+        port,
+        "node.tls",
+        1,
+        KEY,
+        "alice",
+        PASS,
+        &[("FLUENT_TLS_CA", ca)],
+    );
+    assert!(!run.ok, "a client without a certificate must fail");
+    fl.wait_for("the refusal to be counted", Duration::from_secs(10), || {
+        fl.metric("firelane_input_tls_handshake_failures_total", "") >= 1.0
+    });
+    assert_eq!(read_json_lines(&path).len(), 20);
     assert_eq!(fl.metric(FAILURES, ""), 0.0);
 }
 

@@ -13,6 +13,20 @@ pub struct NodeRun {
 /// `key` and `user`/`pass` (empty: none). Panics with a clear message when node or the pinned
 /// package is missing: run scripts/test.sh (it runs `npm ci --prefix tests/node`).
 pub fn node_send(port: u16, tag: &str, n: usize, key: &str, user: &str, pass: &str) -> NodeRun {
+    node_send_env(port, tag, n, key, user, pass, &[])
+}
+
+/// As [`node_send`], with environment variables for send.js (`FLUENT_TLS_CA`, `FLUENT_TLS_CERT`,
+/// `FLUENT_TLS_KEY`: connect over TLS).
+pub fn node_send_env(
+    port: u16,
+    tag: &str,
+    n: usize,
+    key: &str,
+    user: &str,
+    pass: &str,
+    envs: &[(&str, &str)],
+) -> NodeRun {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node");
     assert!(
         dir.join("node_modules/fluent-logger/package.json").exists(),
@@ -23,6 +37,7 @@ pub fn node_send(port: u16, tag: &str, n: usize, key: &str, user: &str, pass: &s
     let out = Command::new(&node)
         .arg(dir.join("send.js"))
         .args([&port.to_string(), tag, &n.to_string(), key, user, pass])
+        .envs(envs.iter().copied())
         .output()
         .unwrap_or_else(|e| {
             panic!("cannot run `{node}` (set FIRELANE_NODE to a Node.js 18+ binary): {e}")

@@ -5,12 +5,28 @@
 // Exits 0 once every record was acked, 1 when the logger reports an error (handshake refused, bad
 // ack), 2 when nothing more happens for 15 s (e.g. the server closed the connection).
 // Usage: node send.js PORT TAG COUNT KEY [USER PASS]
+// With FLUENT_TLS_CA set (a PEM file), it connects over TLS, verifying the server against that CA;
+// FLUENT_TLS_CERT/FLUENT_TLS_KEY add a client certificate.
+const fs = require('fs');
 const logger = require('fluent-logger');
 
 const [port, tag, count, key, user = '', pass = ''] = process.argv.slice(2);
 if (!port || !tag || !count || key === undefined) {
   console.error('usage: node send.js PORT TAG COUNT KEY [USER PASS]');
   process.exit(64);
+}
+
+function tlsOptions() {
+  const ca = process.env.FLUENT_TLS_CA;
+  if (!ca) {
+    return {};
+  }
+  const opts = { ca: fs.readFileSync(ca), servername: 'localhost' };
+  if (process.env.FLUENT_TLS_CERT) {
+    opts.cert = fs.readFileSync(process.env.FLUENT_TLS_CERT);
+    opts.key = fs.readFileSync(process.env.FLUENT_TLS_KEY);
+  }
+  return { tls: true, tlsOptions: opts };
 }
 
 const fail = (code, why) => {
@@ -27,6 +43,7 @@ const sender = logger.createFluentSender(tag, {
   enableReconnect: false,
   internalLogger: { info() {}, error: (...args) => console.error(...args) },
   security: { clientHostname: 'node-client', sharedKey: key, username: user, password: pass },
+  ...tlsOptions(),
 });
 sender.on('error', (e) => fail(1, `logger error: ${e && e.message}`));
 
