@@ -70,6 +70,16 @@ fn parse_user_in(
 }
 
 impl ForwardInputConfig {
+    /// What a client must prove, for the start-up log: `none`, `shared_key` or
+    /// `shared_key+users`.
+    pub fn authentication(&self) -> &'static str {
+        match (self.server_auth(), self.security.users.0.is_empty()) {
+            (None, _) => "none",
+            (Some(_), true) => "shared_key",
+            (Some(_), false) => "shared_key+users",
+        }
+    }
+
     /// The handshake this input requires, if any: with `shared_key` or `empty_shared_key`.
     /// Entries that do not parse are left out (the loader refuses them before this is called).
     pub fn server_auth(&self) -> Option<ServerAuth> {

@@ -145,6 +145,9 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     auth_log: RateLimiter::default(),
                 });
                 let tls = server_tls(&name, &c.tls)?;
+                // Who may send is the first thing to check when reviewing a deployment.
+                tracing::info!(component = %name, tls = c.tls.enabled.0,
+                    authentication = c.authentication(), "forward input security");
                 let mut ls = Vec::new();
                 if let Some(path) = &c.unix_path {
                     let perm = c.unix_perm.as_deref().and_then(|p| parse_unix_perm(p).ok());

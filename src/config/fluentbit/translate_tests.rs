@@ -482,3 +482,46 @@ upstream = "/etc/fb/missing.conf"
     let want = "/c/f.conf:9: Upstream: cannot read the upstream file /c/missing.conf";
     assert!(text.contains(want), "missing `{want}` in:\n{text}");
 }
+
+#[test]
+fn forward_output_handshake_keys_carry_over_and_env_values_stay_secret() {
+    let conf = "\
+[INPUT]
+    Name tcp
+[OUTPUT]
+    Name forward
+    Match *
+    Host agg.internal
+    Shared_Key ${FWD_KEY}
+    Self_Hostname sidecar-1
+    Username sidecar
+    Password ${FWD_PASS}
+";
+    let env = |name: &str| match name {
+        "FWD_KEY" => Some("key-from-env".to_owned()),
+        "FWD_PASS" => Some("pass-from-env".to_owned()),
+        _ => None,
+    };
+    let fs = MemFiles::new(&[("/c/f.conf", conf)]);
+    let (cfg, warnings) = load(Path::new("/c/f.conf"), FbFormat::Classic, &fs, &env).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let crate::config::model::OutputConfig::Forward(c) = &cfg.outputs[0] else {
+        panic!("a forward output: {:?}", cfg.outputs[0]);
+    };
+    let auth = c.client_auth("this-host").unwrap();
+    assert_eq!(auth.self_hostname, "sidecar-1");
+    assert_eq!(auth.shared_key.expose(), "key-from-env");
+    assert_eq!(auth.username.as_deref(), Some("sidecar"));
+    assert_eq!(auth.password.as_ref().map(|p| p.expose()), Some("pass-from-env"));
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains("key-from-env") && !shown.contains("pass-from-env"));
+
+    // A user without a password is an error at the Username line.
+    let conf = conf.replace("    Password ${FWD_PASS}\n", "");
+    let fs = MemFiles::new(&[("/c/f.conf", conf.as_str())]);
+    let err = load(Path::new("/c/f.conf"), FbFormat::Classic, &fs, &env).unwrap_err();
+    assert!(
+        err.to_string().contains("password: required with username"),
+        "{err}"
+    );
+}
