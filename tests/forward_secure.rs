@@ -238,3 +238,43 @@ fn a_sidecar_with_the_wrong_key_delivers_nothing_and_is_counted_on_both_sides() 
     assert_no_secret_shown(&a, "the sidecar");
     assert_no_secret_shown(&b, "the aggregator");
 }
+
+#[test]
+fn a_sidecar_without_a_key_is_told_the_aggregator_requires_the_handshake() {
+    let certs = TestCerts::new();
+    let out = tempfile::tempdir().unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let (pa, pb) = (free_port(), free_port());
+    let b = start_aggregator(&aggregator_config(pb, &certs, out.path(), storage.path()));
+    let keyless: String = sidecar_config(pa, pb, &certs, "unused")
+        .lines()
+        .filter(|l| {
+            !["shared_key", "username", "password"]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let a = Firelane::start_env(&keyless, Stdio::null(), &envs());
+    let mut s = TcpStream::connect(("127.0.0.1", pa)).unwrap();
+    let logs: Vec<String> = (0..5).map(|i| format!("r{i}")).collect();
+    s.write_all(&forward_frame("app", &logs, Some("c1")))
+        .unwrap();
+    wait_until(
+        "the sidecar to see the aggregator's HELO",
+        Duration::from_secs(20),
+        || {
+            a.metric(
+                "firelane_output_retries_total",
+                "reason=\"handshake_required\"",
+            ) >= 1.0
+        },
+    );
+    assert!(
+        a.log().contains("requires the Forward handshake"),
+        "the sidecar says what to set:\n{}",
+        a.log()
+    );
+    assert!(delivered_ids(&out.path().join("out.log")).is_empty());
+    assert!(b.metric("firelane_input_auth_failures_total", "") >= 1.0);
+}

@@ -512,7 +512,10 @@ fn forward_output_handshake_keys_carry_over_and_env_values_stay_secret() {
     assert_eq!(auth.self_hostname, "sidecar-1");
     assert_eq!(auth.shared_key.expose(), "key-from-env");
     assert_eq!(auth.username.as_deref(), Some("sidecar"));
-    assert_eq!(auth.password.as_ref().map(|p| p.expose()), Some("pass-from-env"));
+    assert_eq!(
+        auth.password.as_ref().map(|p| p.expose()),
+        Some("pass-from-env")
+    );
     let shown = format!("{cfg:?}");
     assert!(!shown.contains("key-from-env") && !shown.contains("pass-from-env"));
 

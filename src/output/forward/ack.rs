@@ -19,6 +19,33 @@ pub enum AckError {
     Malformed(&'static str),
     #[error("reply is not an {{\"ack\": <chunk>}} map")]
     NotAnAck,
+    /// The upstream opened with a HELO: it requires the Forward handshake.
+    #[error(
+        "the upstream requires the Forward handshake (it sent HELO): set shared_key (and username/password if it has users)"
+    )]
+    HandshakeRequired,
+}
+
+impl AckError {
+    /// Short stable name for the `reason` metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            AckError::HandshakeRequired => "handshake_required",
+            _ => "bad_ack",
+        }
+    }
+}
+
+/// Whether `value` is a handshake message (`["HELO", ...]`, `["PONG", ...]`) rather than an ack.
+fn is_handshake(value: &[u8]) -> bool {
+    let Ok((Token::Array(n), at)) = read_token(value, 0) else {
+        return false;
+    };
+    n > 0
+        && matches!(
+            read_token(value, at),
+            Ok((Token::Str(b"HELO" | b"PONG"), _))
+        )
 }
 
 /// Buffers what an upstream sends and yields the chunk ids it acks.
@@ -47,6 +74,9 @@ impl AckReader {
             return Err(AckError::TooLarge);
         }
         let value = &self.buf[..end];
+        if is_handshake(value) {
+            return Err(AckError::HandshakeRequired);
+        }
         let chunk = map_get(value, b"ack")
             .and_then(|v| match read_token(v, 0) {
                 Ok((Token::Str(s) | Token::Bin(s), _)) => Some(s.to_vec()),
@@ -105,6 +135,14 @@ mod tests {
             r.push(bad);
             assert!(r.next_ack().is_err(), "{bad:x?}");
         }
+        let mut helo = vec![0x92, 0xa4];
+        helo.extend_from_slice(b"HELO");
+        helo.extend_from_slice(&[0x81, 0xa9]);
+        helo.extend_from_slice(b"keepalive");
+        helo.push(0xc3);
+        let mut r = AckReader::default();
+        r.push(&helo);
+        assert_eq!(r.next_ack(), Err(AckError::HandshakeRequired));
         let mut r = AckReader::default();
         r.push(&[0xdb, 0xff, 0xff, 0xff, 0xff]);
         r.push(&[b'a'; MAX_ACK_BYTES]);

@@ -61,7 +61,7 @@ impl AttemptError {
             AttemptError::Read(_) => "read_error",
             AttemptError::Timeout(_) => "timeout",
             AttemptError::Closed => "closed",
-            AttemptError::Ack(_) => "bad_ack",
+            AttemptError::Ack(e) => e.reason(),
         }
     }
 }
