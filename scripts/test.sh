@@ -13,6 +13,14 @@ export FIRELANE_PYTHON="$PWD/.venv/bin/python"
 
 # Node test clients (fluent-logger for Node: the Forward handshake) pinned by tests/node/package-lock.json.
 # npm writes node_modules/.package-lock.json on install: reinstall when it is missing or older than the lock.
+if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+    else
+        echo "scripts/test.sh: Node.js 18+ with npm is needed (tests/node); install nodejs and npm" >&2
+        exit 1
+    fi
+fi
 if [ ! -f tests/node/node_modules/.package-lock.json ] \
     || [ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]; then
     npm ci --prefix tests/node --no-audit --no-fund
