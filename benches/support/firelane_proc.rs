@@ -128,7 +128,8 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-/// A `Vm*` line of /proc/PID/status in MiB: `VmHWM` (peak resident set) or `VmRSS` (current).
+/// A line of /proc/PID/status in MiB: `VmHWM` (peak resident set), `VmRSS` (current), `RssAnon`,
+/// `RssFile`.
 pub fn vm_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb: f64 = status
