@@ -1,171 +1,45 @@
 //! Throughput harness: firelane (release binary) against a raw read-and-discard socket, measured
-//! in the same run, on the same pre-encoded Docker-shaped stream. Scenarios: Message and
-//! PackedForward into `null`, Message into `cloudwatch_logs` against a local endpoint that
-//! answers every PutLogEvents with `{}` at once (so the output's own cost is what is measured), and
-//! Message into `s3` (gzip) against a local endpoint that accepts every upload, timed until every
-//! record is staged on disk (the output's durable, acknowledged point). And Message whose `log` is
-//! JSON text through the FireLens-typical filter chain (parser json, record_modifier, grep) into
-//! `null`; its rate is also printed as a share of the plain `Message -> null` rate of the same run
-//! (selecting it with SCENARIOS runs `Message -> null` too, as its reference).
+//! in the same run, on the same pre-encoded Docker-shaped stream. It prints one table of the
+//! performance issue's scenarios, each with its raw baseline, then start-up and idle memory, each
+//! against the issue's targets (PASS/MISS: the targets are given, the run decides):
 //!
-//! Run: `scripts/bench.sh` (builds the release binary, then `cargo bench --bench throughput`).
-//! Env: FIRELANE_BIN (default target/release/firelane), RECORDS (default 2000000), INPUT_OPTIONS
-//! (extra TOML lines for the forward input, e.g. `mem_buf_limit = "8MiB"`), SCENARIOS (run only the
-//! scenarios whose name contains it, e.g. `cloudwatch`).
+//! 1. Message -> null; 2. PackedForward -> null; 3. CompressedPackedForward (gzip) -> null, whose
+//!    baseline reads the same compressed bytes, while MB/s counts the uncompressed record bytes;
+//! 4. Message whose `log` is JSON text through the FireLens-typical chain (parser json,
+//!    record_modifier, grep) -> null; 5. Message -> `cloudwatch_logs` against a local endpoint that
+//!    answers every PutLogEvents with `{}` at once (so the output's own cost is measured);
+//! 6. Message -> `s3` (gzip) against a local endpoint that accepts every upload, timed until every
+//!    record is staged on disk (the output's durable, acknowledged point); 7. the Message records
+//!    spread over 100 connections sent concurrently -> null, against a drain of 100 connections.
+//!
+//! Scenarios 4, 5 and 7 are also given as a share of scenario 1's rate in the same run (selecting
+//! them with SCENARIOS runs scenario 1 too). Start-up is the median time from spawning firelane to its
+//! forward port accepting a connection; idle RSS is VmRSS after 1 s without traffic, with the
+//! harness's `null` configuration (the embedded default would need port 24224 free).
+//!
+//! Run: `scripts/bench.sh throughput` (builds the release binary, then `cargo bench --bench
+//! throughput`). Env: FIRELANE_BIN (default $CARGO_TARGET_DIR/release/firelane), RECORDS (default
+//! 2000000), INPUT_OPTIONS (extra TOML lines for the forward input, e.g. `mem_buf_limit =
+//! "8MiB"`), SCENARIOS (run only the scenarios whose name contains it, e.g. `cloudwatch`),
+//! CONNECTIONS (scenario 7's connections, default 100), STARTS (start-up samples, default 5).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[path = "support/fake_cloudwatch.rs"]
 mod fake_cloudwatch;
 #[path = "support/fake_s3.rs"]
 mod fake_s3;
+#[path = "support/firelane_proc.rs"]
+mod firelane_proc;
+#[path = "support/load.rs"]
+mod load;
+#[path = "support/streams.rs"]
+mod streams;
 
-struct Stream {
-    name: &'static str,
-    bytes: std::sync::Arc<Vec<u8>>,
-    records: usize,
-}
-
-/// A plain-text application line (~200 bytes).
-fn text_log(i: usize) -> String {
-    format!(
-        "{i:>10} 2024-01-01T00:00:00.000Z INFO request handled method=GET path=/api/v1/items/{i} status=200 duration_ms=12 user_agent=\"Mozilla/5.0 (X11; Linux x86_64)\" trace=abcdef0123456789"
-    )
-}
-
-/// The same line as a JSON object (~220 bytes), what a `parser json` filter expands.
-fn json_log(i: usize) -> String {
-    format!(
-        r#"{{"n":{i},"ts":"2024-01-01T00:00:00.000Z","level":"info","msg":"request handled","method":"GET","path":"/api/v1/items/{i}","status":200,"duration_ms":12,"user_agent":"Mozilla/5.0 (X11; Linux x86_64)","trace":"abcdef0123456789"}}"#
-    )
-}
-
-fn docker_record(out: &mut Vec<u8>, i: usize, log: fn(usize) -> String) {
-    let log = log(i);
-    rmp::encode::write_map_len(out, 4).unwrap();
-    for (k, v) in [
-        (
-            "container_id",
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-        ),
-        ("container_name", "/ecs-app-web-1-app-9a8b7c6d5e4f"),
-        ("source", "stdout"),
-        ("log", &log),
-    ] {
-        rmp::encode::write_str(out, k).unwrap();
-        rmp::encode::write_str(out, v).unwrap();
-    }
-}
-
-/// Event times start an hour ago (CloudWatch refuses events older than 14 days) and advance 1 ms
-/// per record.
-fn event_time(out: &mut Vec<u8>, i: usize) {
-    static BASE: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(|| {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        now.as_secs() as u32 - 3600
-    });
-    rmp::encode::write_ext_meta(out, 8, 0).unwrap();
-    out.extend_from_slice(&(base + (i / 1000) as u32).to_be_bytes());
-    out.extend_from_slice(&((i % 1000) as u32 * 1000).to_be_bytes());
-}
-
-const TAG: &str = "app-firelens-0123456789abcdef";
-
-fn message_mode(n: usize, name: &'static str, log: fn(usize) -> String) -> Stream {
-    let mut out = Vec::with_capacity(n * 340);
-    for i in 0..n {
-        rmp::encode::write_array_len(&mut out, 4).unwrap();
-        rmp::encode::write_str(&mut out, TAG).unwrap();
-        event_time(&mut out, i);
-        docker_record(&mut out, i, log);
-        rmp::encode::write_map_len(&mut out, 0).unwrap();
-    }
-    Stream {
-        name,
-        bytes: out.into(),
-        records: n,
-    }
-}
-
-fn packed_forward(n: usize) -> Stream {
-    let mut out = Vec::with_capacity(n * 340);
-    let mut entries = Vec::new();
-    for start in (0..n).step_by(1000) {
-        entries.clear();
-        for i in start..(start + 1000).min(n) {
-            rmp::encode::write_array_len(&mut entries, 2).unwrap();
-            event_time(&mut entries, i);
-            docker_record(&mut entries, i, text_log);
-        }
-        rmp::encode::write_array_len(&mut out, 3).unwrap();
-        rmp::encode::write_str(&mut out, TAG).unwrap();
-        rmp::encode::write_bin(&mut out, &entries).unwrap();
-        rmp::encode::write_map_len(&mut out, 0).unwrap();
-    }
-    Stream {
-        name: "PackedForward",
-        bytes: out.into(),
-        records: n,
-    }
-}
-
-/// Writes the stream in 256 KiB pieces (like a busy client) and returns when all is written.
-fn send(port: u16, bytes: &[u8]) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    for piece in bytes.chunks(256 * 1024) {
-        s.write_all(piece).unwrap();
-    }
-}
-
-/// Baseline: a bare socket that reads into a 1 MiB buffer and discards.
-fn raw_drain(stream: &Stream) -> Duration {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let total = stream.bytes.len();
-    let drain = std::thread::spawn(move || {
-        let (mut c, _) = listener.accept().unwrap();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut got = 0;
-        while got < total {
-            let n = c.read(&mut buf).unwrap();
-            assert!(n > 0, "sender closed early");
-            got += n;
-        }
-        Instant::now()
-    });
-    let start = Instant::now();
-    send(port, &stream.bytes);
-    drain.join().unwrap() - start
-}
-
-struct Proc {
-    child: Child,
-    http_port: u16,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use streams::{Input, Stream, Streams};
 
 /// Where the scenario's events go.
 #[derive(Clone, Copy)]
@@ -181,9 +55,9 @@ enum Sink {
 }
 
 impl Sink {
-    fn output_toml(self, dir: &std::path::Path) -> String {
+    fn output_toml(self, dir: &Path) -> String {
         match self {
-            Sink::Null => "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n".to_owned(),
+            Sink::Null => NULL_OUTPUT.to_owned(),
             Sink::CloudWatch(port) => format!(
                 "[[outputs]]\nname = \"cloudwatch_logs\"\nmatch = \"*\"\nregion = \"us-east-1\"\n\
                  endpoint = \"http://127.0.0.1:{port}\"\nlog_group_name = \"bench\"\n\
@@ -206,6 +80,8 @@ impl Sink {
     }
 }
 
+const NULL_OUTPUT: &str = "[[outputs]]\nname = \"null\"\nmatch = \"*\"\n";
+
 /// The FireLens-typical chain: parse the JSON `log` (keeping the other keys), add three keys,
 /// drop health checks (none in the stream: every record passes all three filters).
 const FIRELENS_FILTERS: &str = r#"
@@ -227,78 +103,37 @@ match = "*"
 exclude = "path ^/health"
 "#;
 
-/// Starts firelane: forward input -> `filters` (TOML, may be empty) -> `sink`.
-fn start_firelane(bin: &PathBuf, dir: &std::path::Path, filters: &str, sink: Sink) -> (Proc, u16) {
-    let port = free_port();
-    // Extra TOML lines for the forward input, e.g. INPUT_OPTIONS='mem_buf_limit = "8MiB"'.
-    let budget = std::env::var("INPUT_OPTIONS")
-        .map(|v| format!("{v}\n"))
-        .unwrap_or_default();
-    let http_port = free_port();
-    let cfg = dir.join("bench.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\nlisten = \"127.0.0.1\"\nport = {port}\n{budget}\n{filters}\n{}",
-            sink.output_toml(dir)
-        ),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .args(["run", "-c"])
-        .arg(&cfg)
-        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
-        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc { child, http_port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while metric(p.http_port, "firelane_output_records_total").is_none() {
-        assert!(Instant::now() < deadline, "firelane did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (p, port)
+/// The issue's targets.
+const PEAK_RSS_TARGET_MIB: f64 = 64.0;
+const STARTUP_TARGET_MS: f64 = 50.0;
+const IDLE_RSS_TARGET_MIB: f64 = 10.0;
+
+/// A scenario's rate target, besides peak RSS.
+#[derive(Clone, Copy)]
+enum RateTarget {
+    None,
+    /// At least this share of the scenario's raw-drain rate.
+    OfRaw(f64),
+    /// At least this share of scenario 1's rate.
+    OfMessageNull(f64),
 }
 
-fn metric(port: u16, name: &str) -> Option<f64> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).ok()?;
-    if !body.starts_with("HTTP/1.1 200") {
-        return None;
-    }
-    Some(
-        body.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum(),
-    )
-}
+/// Scenario 1, which 4, 5 and 7 are compared with: the same records, one connection, no filters,
+/// into `null`.
+const MESSAGE_NULL: &str = "Message -> null";
 
-/// utime + stime of a process, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0
-}
+/// The scenarios given as a share of scenario 1's rate: the filter chain, `cloudwatch_logs`, and
+/// the same records over many connections.
+const SHARE_OF_MESSAGE_NULL: [usize; 3] = [4, 5, 7];
 
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb / 1024.0
+struct Scenario {
+    number: usize,
+    name: &'static str,
+    input: Input,
+    /// `[[filters]]` tables (TOML), empty for none.
+    filters: &'static str,
+    sink: Sink,
+    target: RateTarget,
 }
 
 struct Measured {
@@ -307,64 +142,76 @@ struct Measured {
     peak_rss_mib: f64,
 }
 
-fn firelane_run(bin: &PathBuf, stream: &Stream, filters: &str, sink: Sink) -> Measured {
+fn firelane_run(bin: &Path, stream: &Stream, filters: &str, sink: Sink) -> Measured {
     let dir = tempfile::tempdir().unwrap();
-    let (p, port) = start_firelane(bin, dir.path(), filters, sink);
+    let p = firelane_proc::start(bin, dir.path(), filters, &sink.output_toml(dir.path()));
     let pid = p.child.id();
-    let cpu0 = cpu_seconds(pid);
+    let cpu0 = firelane_proc::cpu_seconds(pid);
     let start = Instant::now();
-    let sender = {
-        let bytes = stream.bytes.clone();
-        std::thread::spawn(move || {
-            send(port, &bytes);
+    let elapsed = std::thread::scope(|scope| {
+        let sender = scope.spawn(|| {
+            load::send(p.forward_port, stream);
             Instant::now()
-        })
-    };
-    let want = stream.records as f64;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    let mut peak_in_flight = 0.0f64;
-    loop {
-        peak_in_flight =
-            peak_in_flight.max(metric(p.http_port, "firelane_input_buffer_bytes").unwrap_or(0.0));
-        if metric(p.http_port, sink.done_metric()).unwrap_or(0.0) >= want {
-            break;
+        });
+        let want = stream.records as f64;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let mut peak_in_flight = 0.0f64;
+        loop {
+            let in_flight = firelane_proc::metric(p.http_port, "firelane_input_buffer_bytes");
+            peak_in_flight = peak_in_flight.max(in_flight.unwrap_or(0.0));
+            if firelane_proc::metric(p.http_port, sink.done_metric()).unwrap_or(0.0) >= want {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "firelane did not process every record"
+            );
+            std::thread::sleep(Duration::from_millis(5));
         }
-        assert!(
-            Instant::now() < deadline,
-            "firelane did not process every record"
+        let elapsed = start.elapsed();
+        let sent_at = sender.join().unwrap();
+        eprintln!(
+            "  {}: sender done after {:?}, all processed after {elapsed:?}, peak bytes in flight seen {:.1} MiB",
+            stream.name,
+            sent_at - start,
+            peak_in_flight / 1048576.0
         );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let elapsed = start.elapsed();
-    let sent_at = sender.join().unwrap();
-    eprintln!(
-        "  {}: sender done after {:?}, all processed after {:?}, peak bytes in flight seen {:.1} MiB",
-        stream.name,
-        sent_at - start,
-        elapsed,
-        peak_in_flight / 1048576.0
-    );
+        elapsed
+    });
     Measured {
         elapsed,
-        cpu_s: cpu_seconds(pid) - cpu0,
-        peak_rss_mib: peak_rss_mib(pid),
+        cpu_s: firelane_proc::cpu_seconds(pid) - cpu0,
+        peak_rss_mib: firelane_proc::vm_mib(pid, "VmHWM"),
     }
 }
 
-fn main() {
-    // `cargo bench` passes harness flags such as --bench; this harness takes no arguments.
-    let records: usize = std::env::var("RECORDS")
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000);
-    let bin = std::env::var_os("FIRELANE_BIN")
+        .unwrap_or(default)
+}
+
+fn firelane_bin() -> PathBuf {
+    std::env::var_os("FIRELANE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
             target.join("release/firelane")
-        });
+        })
+}
+
+fn pass(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "MISS" }
+}
+
+fn main() {
+    // `cargo bench` passes harness flags such as --bench; this harness takes no arguments.
+    let records = env_usize("RECORDS", 2_000_000);
+    let connections = env_usize("CONNECTIONS", 100);
+    let bin = firelane_bin();
     if !bin.exists() {
         eprintln!(
             "{} not found: run `cargo build --release` first (scripts/bench.sh does)",
@@ -376,152 +223,177 @@ fn main() {
         "records per scenario: {records}; firelane: {}",
         bin.display()
     );
-    println!(
-        "| scenario | MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio | CPU s | CPU s/GB | peak RSS MiB |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    start_and_idle(&bin);
+
     let cw_port = fake_cloudwatch::start();
     let s3_port = fake_s3::start();
+    let scenario = |number, name, input, sink, target| Scenario {
+        number,
+        name,
+        input,
+        filters: "",
+        sink,
+        target,
+    };
     let scenarios = [
-        Scenario::new("Message -> null", Input::Message, Sink::Null),
-        Scenario::new("PackedForward -> null", Input::PackedForward, Sink::Null),
-        Scenario::new(
-            "Message -> cloudwatch_logs",
+        scenario(
+            1,
+            MESSAGE_NULL,
             Input::Message,
-            Sink::CloudWatch(cw_port),
+            Sink::Null,
+            RateTarget::OfRaw(0.25),
         ),
-        Scenario::new(
-            "Message -> s3 (gzip, staged)",
-            Input::Message,
-            Sink::S3(s3_port),
+        scenario(
+            2,
+            "PackedForward -> null",
+            Input::PackedForward,
+            Sink::Null,
+            RateTarget::OfRaw(0.50),
+        ),
+        scenario(
+            3,
+            "CompressedPackedForward (gzip) -> null",
+            Input::CompressedPackedForward,
+            Sink::Null,
+            RateTarget::None,
         ),
         Scenario {
             filters: FIRELENS_FILTERS,
-            reference: Some(NULL_REFERENCE),
-            ..Scenario::new(
+            ..scenario(
+                4,
                 "Message -> parser+record_modifier+grep -> null",
                 Input::MessageJson,
                 Sink::Null,
+                RateTarget::OfRaw(0.15),
             )
         },
+        scenario(
+            5,
+            "Message -> cloudwatch_logs",
+            Input::Message,
+            Sink::CloudWatch(cw_port),
+            RateTarget::OfMessageNull(0.70),
+        ),
+        scenario(
+            6,
+            "Message -> s3 (gzip, staged)",
+            Input::Message,
+            Sink::S3(s3_port),
+            RateTarget::None,
+        ),
+        scenario(
+            7,
+            "Message, concurrent connections -> null",
+            Input::MessageConnections(connections),
+            Sink::Null,
+            RateTarget::None,
+        ),
     ];
-    // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those, and the
-    // scenarios they are compared with.
+    // SCENARIOS=cloudwatch (a substring of the names, case-insensitive) runs only those, and
+    // scenario 1 when a selected one is compared with it.
     let only = std::env::var("SCENARIOS")
         .unwrap_or_default()
         .to_lowercase();
     let selected = |s: &Scenario| only.is_empty() || s.name.to_lowercase().contains(&only);
-    let references: Vec<&str> = scenarios
+    let needs_message_null = scenarios
         .iter()
-        .filter(|s| selected(s))
-        .filter_map(|s| s.reference)
-        .collect();
+        .any(|s| selected(s) && SHARE_OF_MESSAGE_NULL.contains(&s.number));
+
+    println!();
+    println!(
+        "Scenario 7 uses {connections} connections. MB = uncompressed record bytes (the PackedForward \
+         encoding for scenario 3); wire MB = bytes sent. MB/s and CPU s/GB count MB. Peak RSS = VmHWM of \
+         the firelane process. Ratio = firelane rec/s / raw drain rec/s of the same bytes, same run."
+    );
+    println!();
+    println!(
+        "| # | scenario | MB | wire MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio to raw | share of #1 | CPU s | CPU s/GB | peak RSS MiB | target | PASS/MISS |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut streams = Streams::new(records);
-    let mut rates: Vec<(&str, f64)> = Vec::new();
+    let mut message_null_rate = None;
     for sc in &scenarios {
-        if !selected(sc) && !references.contains(&sc.name) {
+        let runs = selected(sc) || (needs_message_null && sc.name == MESSAGE_NULL);
+        if !runs {
             continue;
         }
         let stream = streams.get(sc.input);
-        let mb = stream.bytes.len() as f64 / 1e6;
-        let raw = raw_drain(&stream);
+        let mb = stream.record_bytes as f64 / 1e6;
+        let raw = load::raw_drain(&stream);
         let m = firelane_run(&bin, &stream, sc.filters, sc.sink);
         let raw_rate = stream.records as f64 / raw.as_secs_f64();
         let rate = stream.records as f64 / m.elapsed.as_secs_f64();
+        if sc.name == MESSAGE_NULL {
+            message_null_rate = Some(rate);
+        }
+        let of_raw = rate / raw_rate;
+        let of_s1 = message_null_rate
+            .filter(|_| SHARE_OF_MESSAGE_NULL.contains(&sc.number))
+            .map(|r| rate / r);
+        let rss_ok = m.peak_rss_mib <= PEAK_RSS_TARGET_MIB;
+        let (target, rate_ok) = match sc.target {
+            RateTarget::None => (String::new(), Some(true)),
+            RateTarget::OfRaw(t) => (format!(">= {:.0} % of raw, ", t * 100.0), Some(of_raw >= t)),
+            RateTarget::OfMessageNull(t) => (
+                format!(">= {:.0} % of #1, ", t * 100.0),
+                of_s1.map(|s| s >= t),
+            ),
+        };
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} % | {:.2} | {:.2} | {:.1} |",
+            "| {} | {} | {mb:.0} | {:.0} | {raw_rate:.0} | {rate:.0} | {:.1} | {:.1} % | {} | {:.2} | {:.2} | {:.1} | {target}RSS <= {PEAK_RSS_TARGET_MIB:.0} MiB | {} |",
+            sc.number,
             sc.name,
-            mb,
-            raw_rate,
-            rate,
+            stream.bytes.len() as f64 / 1e6,
             mb / m.elapsed.as_secs_f64(),
-            100.0 * rate / raw_rate,
+            100.0 * of_raw,
+            of_s1.map_or("".to_owned(), |s| format!("{:.1} %", 100.0 * s)),
             m.cpu_s,
             m.cpu_s / (mb / 1000.0),
-            m.peak_rss_mib
+            m.peak_rss_mib,
+            match rate_ok {
+                Some(ok) => pass(ok && rss_ok),
+                None => "n/a (#1 not run)",
+            }
         );
-        rates.push((sc.name, rate));
-    }
-    // Shares of a reference measured in the same run (the raw-drain ratio above swings with the
-    // machine; two firelane runs side by side compare the added work).
-    for sc in scenarios.iter().filter(|s| selected(s)) {
-        let rate_of = |name: &str| rates.iter().find(|(n, _)| *n == name).map(|&(_, r)| r);
-        if let (Some(reference), Some(rate)) = (sc.reference, rate_of(sc.name))
-            && let Some(reference_rate) = rate_of(reference)
-        {
-            println!(
-                "{}: {:.1} % of {} ({:.0} / {:.0} rec/s)",
-                sc.name,
-                100.0 * rate / reference_rate,
-                reference,
-                rate,
-                reference_rate
-            );
-        }
     }
 }
 
-/// The scenario the filter chain is compared with: the same input path without filters.
-const NULL_REFERENCE: &str = "Message -> null";
+/// Prints start-up to listening (median of STARTS) and idle RSS (VmRSS 1 s after the forward port
+/// accepted, no other connection), against their targets.
+fn start_and_idle(bin: &Path) {
+    let starts = env_usize("STARTS", 5).max(1);
+    let dir = tempfile::tempdir().unwrap();
+    let mut samples_ms: Vec<f64> = (0..starts)
+        .map(|_| {
+            firelane_proc::startup_to_listening(bin, dir.path(), NULL_OUTPUT).as_secs_f64() * 1e3
+        })
+        .collect();
+    let listed = samples_ms
+        .iter()
+        .map(|ms| format!("{ms:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    samples_ms.sort_by(f64::total_cmp);
+    let median_ms = samples_ms[samples_ms.len() / 2];
 
-/// Which pre-encoded stream a scenario sends.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Input {
-    /// Message mode, plain-text `log`.
-    Message,
-    /// PackedForward, 1000 entries a frame, plain-text `log`.
-    PackedForward,
-    /// Message mode, `log` holding a JSON object.
-    MessageJson,
-}
+    // Not `start`: its metrics polling would be traffic.
+    let p = firelane_proc::spawn_listening(bin, dir.path(), NULL_OUTPUT);
+    std::thread::sleep(Duration::from_secs(1));
+    let idle_mib = firelane_proc::vm_mib(p.child.id(), "VmRSS");
+    // VmRSS = heap and stacks (RssAnon) + mapped pages of the binary and libraries (RssFile).
+    let anon_mib = firelane_proc::vm_mib(p.child.id(), "RssAnon");
+    let file_mib = firelane_proc::vm_mib(p.child.id(), "RssFile");
+    drop(p);
 
-struct Scenario {
-    name: &'static str,
-    input: Input,
-    /// `[[filters]]` tables (TOML), empty for none.
-    filters: &'static str,
-    sink: Sink,
-    /// A scenario of the same run this one's rate is reported as a share of.
-    reference: Option<&'static str>,
-}
-
-impl Scenario {
-    fn new(name: &'static str, input: Input, sink: Sink) -> Self {
-        Self {
-            name,
-            input,
-            filters: "",
-            sink,
-            reference: None,
-        }
-    }
-}
-
-/// Streams are encoded on first use (each is hundreds of MB) and shared by the scenarios after.
-struct Streams {
-    records: usize,
-    built: Vec<(Input, std::sync::Arc<Stream>)>,
-}
-
-impl Streams {
-    fn new(records: usize) -> Self {
-        Self {
-            records,
-            built: Vec::new(),
-        }
-    }
-
-    fn get(&mut self, input: Input) -> std::sync::Arc<Stream> {
-        if let Some((_, s)) = self.built.iter().find(|(i, _)| *i == input) {
-            return s.clone();
-        }
-        let n = self.records;
-        let stream = std::sync::Arc::new(match input {
-            Input::Message => message_mode(n, "Message", text_log),
-            Input::PackedForward => packed_forward(n),
-            Input::MessageJson => message_mode(n, "Message (JSON log)", json_log),
-        });
-        self.built.push((input, stream.clone()));
-        stream
-    }
+    println!();
+    println!("| measure | value | target | PASS/MISS |");
+    println!("|---|---|---|---|");
+    println!(
+        "| start-up to listening (median of {starts}: {listed} ms) | {median_ms:.1} ms | < {STARTUP_TARGET_MS:.0} ms | {} |",
+        pass(median_ms < STARTUP_TARGET_MS)
+    );
+    println!(
+        "| idle RSS (forward -> null, 1 s after start, no traffic; RssAnon {anon_mib:.1} + RssFile {file_mib:.1} MiB) | {idle_mib:.1} MiB | < {IDLE_RSS_TARGET_MIB:.0} MiB | {} |",
+        pass(idle_mib < IDLE_RSS_TARGET_MIB)
+    );
 }

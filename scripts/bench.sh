@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Benchmarks: criterion micro-benchmarks (decode, transcode, cloudwatch, s3, filters) and the end-to-end
-# throughput harness (firelane forward -> null / cloudwatch_logs / s3 vs a raw read-and-discard socket,
-# measured in the same run). Usage: scripts/bench.sh [throughput|criterion|all] (default all).
-# RECORDS=N changes the burst; SCENARIOS=s3 runs only the harness scenarios whose name contains it.
+# throughput harness (benches/throughput.rs). Usage: scripts/bench.sh [throughput|criterion|all]
+# (default all).
+#
+# `scripts/bench.sh throughput` prints the performance issue's table: start-up to listening, idle RSS,
+# then seven scenarios (Message / PackedForward / CompressedPackedForward -> null, the FireLens filter
+# chain, cloudwatch_logs and s3 against local endpoints, 100 concurrent connections), each against a raw
+# read-and-discard socket measured in the same run, with the targets and PASS/MISS. Env knobs:
+#   RECORDS=N          records per scenario (default 2000000)
+#   SCENARIOS=word     only the scenarios whose name contains it (case-insensitive), e.g. s3, gzip
+#   CONNECTIONS=N      connections of the concurrent scenario (default 100)
+#   STARTS=N           start-up samples, the median is printed (default 5)
+#   INPUT_OPTIONS=...  extra TOML lines for the forward input, e.g. 'mem_buf_limit = "8MiB"'
+#   FIRELANE_BIN=path  the binary to measure (default $CARGO_TARGET_DIR/release/firelane)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
