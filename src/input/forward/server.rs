@@ -196,7 +196,10 @@ impl ForwardHandler {
                 .increment(stats.invalid_events);
         }
         state.events_hint = events.len();
-        self.submit(events, frame_bytes, acks, ack_tx).await;
+        // Records of compressed frames slice their decompressed payload, which is what they keep
+        // alive: the budget must see it, not the (often 30x smaller) bytes received.
+        let held_bytes = frame_bytes.saturating_add(stats.decompressed_bytes as usize);
+        self.submit(events, held_bytes, acks, ack_tx).await;
         match failure {
             Some(e) => Err(e),
             None => Ok(()),

@@ -60,7 +60,14 @@ pub(super) fn decompress(
     }
     .map_err(fail)?;
     match out {
-        Some(v) => Ok(Bytes::from(v)),
+        Some(mut v) => {
+            // Growth doubles, so up to half the buffer can be spare; records keep the whole
+            // allocation alive, and the memory budget counts only `len`.
+            if v.capacity() - v.len() > v.len() / 8 {
+                v.shrink_to_fit();
+            }
+            Ok(Bytes::from(v))
+        }
         None => Err(FrameError::DecompressedTooLarge {
             limit_bytes: max_bytes,
         }),
