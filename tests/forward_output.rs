@@ -14,10 +14,12 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::ledger::{Ledger, StreamSpec, delivered_ids, stream_acked};
+use common::ledger::{
+    Ledger, StreamSpec, delivered_ids, stream_acked, stream_across_an_aggregator_kill,
+};
 use common::{Firelane, forward_frame, free_port, try_read_ack};
 
 /// Firelane A: forward input on `port` acking once delivered, forward output to `upstreams`.
@@ -178,40 +180,13 @@ fn aggregator_killed_and_restarted_mid_stream_loses_nothing() {
     );
     let mut b = Firelane::start(&b_config);
     let a = Firelane::start(&sender_config(pa, &[pb], ""));
-    let stop = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let spec = StreamSpec {
-                tag: "app",
-                per_frame: 50,
-                pad: 0,
-                pause: Duration::from_millis(2),
-            };
-            stream_acked(pa, &spec, || stop.load(Ordering::SeqCst))
-        })
-    };
-    let file = out.path().join("out.log");
-    wait_until("B to receive records", Duration::from_secs(20), || {
-        delivered_ids(&file).len() >= 2000
-    });
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let _b2 = Firelane::start(&b_config);
-    std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::SeqCst);
-    let mut ledger = sender.join().unwrap();
-    wait_until(
-        "every record acked by A to be in B's file",
-        Duration::from_secs(60),
-        || {
-            let got: HashSet<String> = delivered_ids(&file).into_iter().collect();
-            ledger.acked.iter().all(|id| got.contains(id))
-        },
+    let (report, _b2) = stream_across_an_aggregator_kill(
+        pa,
+        &out.path().join("out.log"),
+        &mut b,
+        || Firelane::start(&b_config),
+        "forward output, aggregator SIGKILL + restart",
     );
-    ledger.deliver(delivered_ids(&file).iter().map(String::as_str));
-    let report = ledger.report("forward output, aggregator SIGKILL + restart");
     assert!(report.acked > 2000, "the stream went on across the restart");
     assert_eq!(report.lost, 0);
     assert_eq!(report.acked, report.sent, "A acked everything it was sent");

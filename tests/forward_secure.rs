@@ -7,17 +7,14 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::certs::{TestCerts, s};
-use common::ledger::{StreamSpec, delivered_ids, stream_acked};
+use common::ledger::{delivered_ids, stream_across_an_aggregator_kill};
 use common::{Firelane, forward_frame, free_port, try_read_ack};
 
 const KEY: &str = "k3y-never-shown-4711";
@@ -139,44 +136,20 @@ fn tls_shared_key_and_acks_lose_nothing_across_an_aggregator_restart() {
         Stdio::null(),
         &envs(),
     );
-    let stop = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let stop = stop.clone();
-        std::thread::spawn(move || {
-            let spec = StreamSpec {
-                tag: "app",
-                per_frame: 50,
-                pad: 0,
-                pause: Duration::from_millis(2),
-            };
-            stream_acked(pa, &spec, || stop.load(Ordering::SeqCst))
-        })
-    };
-    let file = out.path().join("out.log");
-    wait_until(
-        "the aggregator to receive records",
-        Duration::from_secs(30),
-        || delivered_ids(&file).len() >= 2000,
+    let (report, b2) = stream_across_an_aggregator_kill(
+        pa,
+        &out.path().join("out.log"),
+        &mut b,
+        || start_aggregator(&b_config),
+        "forward over mTLS + shared key + user, aggregator SIGKILL + restart",
     );
-    assert_no_secret_shown(&b, "the aggregator");
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let b2 = start_aggregator(&b_config);
-    std::thread::sleep(Duration::from_secs(2));
-    stop.store(true, Ordering::SeqCst);
-    let mut ledger = sender.join().unwrap();
-    wait_until(
-        "every record acked by the sidecar to be in the aggregator's file",
-        Duration::from_secs(60),
-        || {
-            let got: HashSet<String> = delivered_ids(&file).into_iter().collect();
-            ledger.acked.iter().all(|id| got.contains(id))
-        },
-    );
-    ledger.deliver(delivered_ids(&file).iter().map(String::as_str));
-    let report =
-        ledger.report("forward over mTLS + shared key + user, aggregator SIGKILL + restart");
+    let killed_log = b.log();
+    for secret in [KEY, PASSWORD] {
+        assert!(
+            !killed_log.contains(secret),
+            "the killed aggregator logged a secret"
+        );
+    }
     assert!(report.acked > 2000, "the stream went on across the restart");
     assert_eq!(report.lost, 0);
     assert_eq!(

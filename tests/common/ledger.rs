@@ -124,3 +124,59 @@ pub fn delivered_ids(path: &std::path::Path) -> Vec<String> {
         .filter_map(|v| v["log"].as_str().map(|s| id_of(s).to_owned()))
         .collect()
 }
+
+/// Streams acked frames of 50 records to the sidecar on `port` while the aggregator writing
+/// `file` is SIGKILLed once 2,000 records arrived there and started again with `restart`; then
+/// waits until every record the sidecar acked is in `file` and reports (under `name`). Returns the
+/// report and the restarted aggregator.
+pub fn stream_across_an_aggregator_kill(
+    port: u16,
+    file: &std::path::Path,
+    aggregator: &mut super::Firelane,
+    restart: impl FnOnce() -> super::Firelane,
+    name: &str,
+) -> (Report, super::Firelane) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let until = |what: &str, secs: u64, cond: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let spec = StreamSpec {
+                tag: "app",
+                per_frame: 50,
+                pad: 0,
+                pause: Duration::from_millis(2),
+            };
+            stream_acked(port, &spec, || stop.load(Ordering::SeqCst))
+        })
+    };
+    until("the aggregator to receive records", 30, &|| {
+        delivered_ids(file).len() >= 2000
+    });
+    aggregator.child.kill().unwrap();
+    aggregator.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let restarted = restart();
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, Ordering::SeqCst);
+    let mut ledger = sender.join().unwrap();
+    until(
+        "every acked record to be in the aggregator's file",
+        60,
+        &|| {
+            let got: HashSet<String> = delivered_ids(file).into_iter().collect();
+            ledger.acked.iter().all(|id| got.contains(id))
+        },
+    );
+    ledger.deliver(delivered_ids(file).iter().map(String::as_str));
+    (ledger.report(name), restarted)
+}
