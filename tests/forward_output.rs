@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::ledger::{
     Ledger, StreamSpec, delivered_ids, stream_acked, stream_across_an_aggregator_kill,
 };
-use common::{Firelane, forward_frame, free_port, try_read_ack};
+use common::{Firelane, forward_frame, forward_to_file, free_port, try_read_ack};
 
 /// Firelane A: forward input on `port` acking once delivered, forward output to `upstreams`.
 fn sender_config(port: u16, upstreams: &[u16], extra_output: &str) -> String {
@@ -54,24 +54,10 @@ connect_timeout = "2s"
     )
 }
 
-/// Firelane B: forward input on `port` -> JSON lines in `out_dir/out.log`.
+/// Firelane B: forward input on `port` -> JSON lines in `out_dir/out.log` (a directory of the
+/// test's, so a restarted B writes to the same file).
 fn aggregator_config(port: u16, out_dir: &Path, extra_input: &str) -> String {
-    format!(
-        r#"
-[[inputs]]
-name = "forward"
-listen = "127.0.0.1"
-port = {port}
-{extra_input}
-
-[[outputs]]
-name = "file"
-match = "*"
-path = "{}"
-file = "out.log"
-"#,
-        out_dir.display()
-    )
+    forward_to_file(port, extra_input).replace("{dir}", &out_dir.display().to_string())
 }
 
 /// Streams `frames` frames of `per_frame` records (ids r0, r1, ...) to A, waiting for each ack.
