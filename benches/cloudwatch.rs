@@ -1,7 +1,8 @@
 //! The CloudWatch Logs output's own work, in MB/s of msgpack records: encoding each record into its
-//! message, choosing its stream, batching (`build`), and turning full requests into PutLogEvents
-//! HTTP requests through the real SDK (`serialize`; an in-process HTTP client answers `{}` at once,
-//! so no network time is counted). `output` is both, the whole cost per record.
+//! message, choosing its stream, batching into request bodies (`build`), and sending the bodies as
+//! PutLogEvents HTTP requests through the real SDK (`serialize`: signing and HTTP; an in-process
+//! HTTP client answers `{}` at once, so no network time is counted). `output` is both, the whole
+//! cost per record.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
@@ -19,7 +20,6 @@ use aws_smithy_types::body::SdkBody;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firelane::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use firelane::output::cloudwatch::batcher::{Batcher, Limits, Request};
-use firelane::output::cloudwatch::body::request_body;
 use firelane::output::cloudwatch::client::CwClient;
 use firelane::output::cloudwatch::message::MessageEncoder;
 use firelane::output::cloudwatch::naming::Naming;
@@ -150,7 +150,7 @@ fn bench(c: &mut Criterion) {
             rt.block_on(async {
                 for req in &prepared {
                     client
-                        .put_log_events(&req.key.group, &req.key.stream, request_body(req))
+                        .put_log_events(&req.key.group, &req.key.stream, req.body.clone())
                         .await
                         .unwrap();
                 }
@@ -166,7 +166,7 @@ fn bench(c: &mut Criterion) {
             rt.block_on(async {
                 for req in &ready {
                     client
-                        .put_log_events(&req.key.group, &req.key.stream, request_body(req))
+                        .put_log_events(&req.key.group, &req.key.stream, req.body.clone())
                         .await
                         .unwrap();
                 }

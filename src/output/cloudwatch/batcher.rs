@@ -5,7 +5,9 @@
 //!   (the bytes of the message text itself, [`Message::raw_len`], not of its escaped form);
 //! - events sorted by timestamp, stable: equal timestamps keep their arrival order;
 //! - newest minus oldest timestamp is below `max_span_ms` (24 h);
-//! - each event's holder is in `holders`, consecutive events from one holder sharing one entry.
+//! - each event's holder is in `holders`, consecutive events from one holder sharing one entry;
+//! - `body` is the request's JSON, its events in the order of `events`, each event's `message` span
+//!   pointing at its escaped message in it.
 //!
 //! A buffer goes out when the next event would break a limit (that event starts a new buffer), when
 //! it is full, when its first event has waited `flush_after`, or, oldest first, while all buffers
@@ -18,7 +20,10 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::message::Message;
+use bytes::Bytes;
+
+use super::body::{self, Span};
+use super::message::MessageRef;
 
 /// PutLogEvents: at most 1 MiB per request, counted as message bytes + 26 per event.
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -32,6 +37,12 @@ pub const MAX_SPAN_MS: i64 = 86_400_000;
 pub const MAX_AGE_MS: i64 = 14 * 86_400_000;
 /// CloudWatch rejects events more than 2 hours in the future.
 pub const MAX_AHEAD_MS: i64 = 2 * 3_600_000;
+
+/// Room a new body starts with; it grows by doubling up to a request's size.
+const BODY_START_BYTES: usize = 16 * 1024;
+/// Room left above a body's projected full size, for events that escape to more bytes than the
+/// average so far.
+const BODY_SLACK_BYTES: usize = 32 * 1024;
 
 /// Something that keeps a source batch alive (its ack and memory) until a request is done.
 pub trait Holder: Clone {
@@ -52,11 +63,14 @@ pub struct StreamKey {
     pub stream: Arc<str>,
 }
 
-/// One log event waiting to be sent.
-#[derive(Debug)]
+/// One log event waiting to be sent; its message is in the body of its buffer or request.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingEvent {
     pub timestamp_ms: i64,
-    pub message: Message,
+    /// Where the escaped message lies in the body.
+    pub message: Span,
+    /// Bytes of the message text itself (what CloudWatch counts).
+    pub raw_len: u32,
     /// Index into the request's `holders`.
     pub holder: u32,
 }
@@ -71,9 +85,16 @@ pub struct Request<H> {
     pub holders: Vec<H>,
     /// Sum of message bytes + [`EVENT_OVERHEAD_BYTES`] per event.
     pub bytes: usize,
+    /// The PutLogEvents JSON document of `events`, shared by every attempt.
+    pub body: Bytes,
 }
 
 impl<H: Holder> Request<H> {
+    /// The escaped message of one of this request's events.
+    pub fn message(&self, event: &PendingEvent) -> &[u8] {
+        &self.body[event.message.start as usize..event.message.end as usize]
+    }
+
     /// The distinct sources of `events[range]` (e.g. a rejectedLogEventsInfo range), each once
     /// even when several `holders` entries hold it, in order of first appearance. Allocates a
     /// bitmap and compares holders: meant for the rare rejection path.
@@ -130,6 +151,10 @@ struct Buffer<H> {
     events: Vec<PendingEvent>,
     holders: Vec<H>,
     bytes: usize,
+    /// The request body so far: [`body::begin`] then each event.
+    body: Vec<u8>,
+    /// Bytes of `body` before the first event.
+    prefix_len: usize,
     min_ts: i64,
     max_ts: i64,
     /// Timestamps arrived in order so far (then the flush needs no sort).
@@ -137,13 +162,20 @@ struct Buffer<H> {
 }
 
 impl<H: Holder> Buffer<H> {
-    fn new(seq: u64, now: Instant) -> Self {
+    fn new(seq: u64, now: Instant, key: &StreamKey, first_event_bytes: usize) -> Self {
+        let body = body::begin(
+            &key.group,
+            &key.stream,
+            first_event_bytes.max(BODY_START_BYTES),
+        );
         Self {
             seq,
             first_arrival: now,
             events: Vec::new(),
             holders: Vec::new(),
             bytes: 0,
+            prefix_len: body.len(),
+            body,
             min_ts: i64::MAX,
             max_ts: i64::MIN,
             in_order: true,
@@ -162,7 +194,14 @@ impl<H: Holder> Buffer<H> {
             && span_ms < i128::from(limits.max_span_ms)
     }
 
-    fn add(&mut self, timestamp_ms: i64, message: Message, event_bytes: usize, holder: &H) {
+    fn add(
+        &mut self,
+        timestamp_ms: i64,
+        message: MessageRef<'_>,
+        event_bytes: usize,
+        holder: &H,
+        limits: &Limits,
+    ) {
         let holder_index = match self.holders.last() {
             Some(last) if last.same(holder) => self.holders.len() - 1,
             _ => {
@@ -174,12 +213,31 @@ impl<H: Holder> Buffer<H> {
         self.min_ts = self.min_ts.min(timestamp_ms);
         self.max_ts = self.max_ts.max(timestamp_ms);
         self.bytes += event_bytes;
+        let first = self.events.is_empty();
+        self.reserve_body(message.escaped().len() + body::EVENT_JSON_BYTES, limits);
+        let span = body::append(&mut self.body, first, timestamp_ms, message.escaped());
         self.events.push(PendingEvent {
             timestamp_ms,
-            message,
+            message: span,
+            // A message is at most 1 MiB of text.
+            raw_len: u32::try_from(message.raw_len()).unwrap_or(u32::MAX),
             // At most one holder per event and a request holds far fewer than 2^32 events.
             holder: u32::try_from(holder_index).unwrap_or(u32::MAX),
         });
+    }
+
+    /// Makes room for `need` more body bytes. The body grows by doubling, but not much past the
+    /// size a full request would have at the bytes per event seen so far: a body of 1.3 MB would
+    /// otherwise sit in 2 MiB.
+    fn reserve_body(&mut self, need: usize, limits: &Limits) {
+        let len = self.body.len();
+        if self.body.capacity() - len >= need {
+            return;
+        }
+        let per_counted_byte = (len - self.prefix_len) as f64 / self.bytes.max(1) as f64;
+        let projected = self.prefix_len + (per_counted_byte * limits.max_bytes as f64) as usize;
+        let target = (2 * self.body.capacity()).min(projected + BODY_SLACK_BYTES);
+        self.body.reserve_exact(target.max(len + need) - len);
     }
 
     /// No further event can fit (the smallest event is 1 byte + overhead).
@@ -224,7 +282,7 @@ impl<H: Holder> Batcher<H> {
         &mut self,
         key: &StreamKey,
         timestamp_ms: i64,
-        message: Message,
+        message: MessageRef<'_>,
         holder: &H,
         now: Instant,
         ready: &mut Vec<Request<H>>,
@@ -234,7 +292,7 @@ impl<H: Holder> Batcher<H> {
         self.pending_events += 1;
         let full = match self.buffers.get_mut(key) {
             Some(buf) if buf.accepts(timestamp_ms, event_bytes, &self.limits) => {
-                buf.add(timestamp_ms, message, event_bytes, holder);
+                buf.add(timestamp_ms, message, event_bytes, holder, &self.limits);
                 buf.is_full(&self.limits)
             }
             current => {
@@ -244,8 +302,8 @@ impl<H: Holder> Batcher<H> {
                 }
                 let seq = self.next_seq;
                 self.next_seq += 1;
-                let mut buf = Buffer::new(seq, now);
-                buf.add(timestamp_ms, message, event_bytes, holder);
+                let mut buf = Buffer::new(seq, now, key, message.escaped().len());
+                buf.add(timestamp_ms, message, event_bytes, holder, &self.limits);
                 let full = buf.is_full(&self.limits);
                 self.buffers.insert(key.clone(), buf);
                 self.by_age.push_back((seq, key.clone()));
@@ -315,15 +373,28 @@ impl<H: Holder> Batcher<H> {
         };
         self.pending_bytes -= buf.bytes;
         self.pending_events -= buf.events.len();
-        if !buf.in_order {
+        if buf.in_order {
+            body::finish(&mut buf.body);
+            if buf.body.capacity() > buf.body.len() + buf.body.len() / 4 {
+                // A buffer flushed by time or memory: give back what it did not fill (the
+                // allocator shrinks in place).
+                buf.body.shrink_to_fit();
+            }
+        } else {
             // Stable: equal timestamps keep their arrival order, as CloudWatch shows them.
             buf.events.sort_by_key(|ev| ev.timestamp_ms);
+            let order = buf
+                .events
+                .iter_mut()
+                .map(|ev| (ev.timestamp_ms, &mut ev.message));
+            buf.body = body::resorted(&buf.body, buf.prefix_len, order);
         }
         ready.push(Request {
             key,
             events: buf.events,
             holders: buf.holders,
             bytes: buf.bytes,
+            body: Bytes::from(buf.body),
         });
         self.drop_stale_entries();
     }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use proptest::prelude::*;
 
 use super::*;
+use crate::output::cloudwatch::message::Message;
 
 type H = Arc<u32>;
 
@@ -37,21 +38,61 @@ fn num(n: impl ToString) -> Message {
 }
 
 /// The text of a message that needs no escaping (all messages here but the escaping test's).
-fn text(m: &Message) -> &str {
-    std::str::from_utf8(m.escaped()).unwrap()
+fn text<'r>(req: &'r Request<H>, event: &PendingEvent) -> &'r str {
+    std::str::from_utf8(req.message(event)).unwrap()
 }
 
+/// The messages of a request, checking that its body is the JSON of its events.
 fn messages(req: &Request<H>) -> Vec<&str> {
-    req.events.iter().map(|e| text(&e.message)).collect()
+    check_body(req);
+    req.events.iter().map(|e| text(req, e)).collect()
+}
+
+/// The body parses as PutLogEvents JSON with the request's key and events, in order.
+fn check_body(req: &Request<H>) {
+    let v: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(v["logGroupName"], &*req.key.group);
+    assert_eq!(v["logStreamName"], &*req.key.stream);
+    let events = v["logEvents"].as_array().unwrap();
+    assert_eq!(events.len(), req.events.len());
+    for (json, ev) in events.iter().zip(&req.events) {
+        assert_eq!(json["timestamp"], ev.timestamp_ms);
+        let message = json["message"].as_str().unwrap();
+        assert_eq!(message.len(), ev.raw_len as usize);
+        let mut escaped = Vec::new();
+        crate::msgpack::json::write_str_content_valid(message, &mut escaped);
+        assert_eq!(req.message(ev), &escaped[..]);
+    }
 }
 
 #[test]
 fn events_wait_per_stream_until_flushed() {
     let mut b = Batcher::new(small_limits());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
-    b.push(&key("a"), 1, "a1".into(), &h, now, &mut ready);
-    b.push(&key("b"), 2, "b1".into(), &h, now, &mut ready);
-    b.push(&key("a"), 3, "a2".into(), &h, now, &mut ready);
+    b.push(
+        &key("a"),
+        1,
+        Message::from("a1").view(),
+        &h,
+        now,
+        &mut ready,
+    );
+    b.push(
+        &key("b"),
+        2,
+        Message::from("b1").view(),
+        &h,
+        now,
+        &mut ready,
+    );
+    b.push(
+        &key("a"),
+        3,
+        Message::from("a2").view(),
+        &h,
+        now,
+        &mut ready,
+    );
     assert!(ready.is_empty());
     assert_eq!((b.streams(), b.pending_events()), (2, 3));
     assert_eq!(b.pending_bytes(), 6 + 3 * EVENT_OVERHEAD_BYTES);
@@ -73,8 +114,8 @@ fn byte_limit_counts_26_per_event_and_splits_before_the_overflowing_event() {
     let mut b = Batcher::new(small_limits());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     // 474 + 26 = 500: two such events are exactly 1,000 bytes, which is allowed and full.
-    b.push(&key("a"), 0, msg(474), &h, now, &mut ready);
-    b.push(&key("a"), 0, msg(474), &h, now, &mut ready);
+    b.push(&key("a"), 0, msg(474).view(), &h, now, &mut ready);
+    b.push(&key("a"), 0, msg(474).view(), &h, now, &mut ready);
     assert_eq!(
         ready.len(),
         1,
@@ -82,8 +123,8 @@ fn byte_limit_counts_26_per_event_and_splits_before_the_overflowing_event() {
     );
     assert_eq!(ready[0].bytes, 1_000);
     ready.clear();
-    b.push(&key("a"), 0, msg(474), &h, now, &mut ready);
-    b.push(&key("a"), 0, msg(475), &h, now, &mut ready);
+    b.push(&key("a"), 0, msg(474).view(), &h, now, &mut ready);
+    b.push(&key("a"), 0, msg(475).view(), &h, now, &mut ready);
     assert_eq!(ready.len(), 1, "one byte over: the first goes alone");
     assert_eq!(ready[0].events.len(), 1);
     assert_eq!(b.pending_bytes(), 501);
@@ -96,9 +137,9 @@ fn bytes_count_the_message_text_not_its_escaped_form() {
     // 474 quotes are 948 bytes escaped, but CloudWatch counts 474 + 26: two fill a request exactly.
     let quotes = Message::from_text(&"\"".repeat(474));
     assert_eq!((quotes.raw_len(), quotes.escaped().len()), (474, 948));
-    b.push(&key("a"), 0, quotes.clone(), &h, now, &mut ready);
+    b.push(&key("a"), 0, quotes.view(), &h, now, &mut ready);
     assert_eq!(b.pending_bytes(), 500);
-    b.push(&key("a"), 0, quotes, &h, now, &mut ready);
+    b.push(&key("a"), 0, quotes.view(), &h, now, &mut ready);
     assert_eq!(ready.len(), 1);
     assert_eq!((ready[0].events.len(), ready[0].bytes), (2, 1_000));
 }
@@ -107,7 +148,14 @@ fn bytes_count_the_message_text_not_its_escaped_form() {
 fn a_maximal_event_is_a_request_of_its_own() {
     let mut b = Batcher::new(Limits::default());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
-    b.push(&key("a"), 0, msg(MAX_BATCH_BYTES - 26), &h, now, &mut ready);
+    b.push(
+        &key("a"),
+        0,
+        msg(MAX_BATCH_BYTES - 26).view(),
+        &h,
+        now,
+        &mut ready,
+    );
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].bytes, MAX_BATCH_BYTES);
     assert_eq!(b.streams(), 0);
@@ -118,7 +166,7 @@ fn count_limit_sends_a_full_request_at_once() {
     let mut b = Batcher::new(Limits::default());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for i in 0..MAX_BATCH_EVENTS + 1 {
-        b.push(&key("a"), 0, num(i), &h, now, &mut ready);
+        b.push(&key("a"), 0, num(i).view(), &h, now, &mut ready);
     }
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].events.len(), MAX_BATCH_EVENTS);
@@ -131,7 +179,7 @@ fn events_are_sorted_and_equal_timestamps_keep_arrival_order() {
     let mut b = Batcher::new(small_limits());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for (ts, m) in [(5, "a"), (3, "b"), (5, "c"), (1, "d"), (3, "e")] {
-        b.push(&key("s"), ts, m.into(), &h, now, &mut ready);
+        b.push(&key("s"), ts, Message::from(m).view(), &h, now, &mut ready);
     }
     b.flush_all(&mut ready);
     assert_eq!(messages(&ready[0]), ["d", "b", "e", "a", "c"]);
@@ -143,13 +191,13 @@ fn many_equal_timestamps_keep_arrival_order() {
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for i in 0..2_000usize {
         let ts = [4, 1, 3, 0, 2][i % 5];
-        b.push(&key("s"), ts, num(i), &h, now, &mut ready);
+        b.push(&key("s"), ts, num(i).view(), &h, now, &mut ready);
     }
     b.flush_all(&mut ready);
     let got: Vec<(i64, usize)> = ready[0]
         .events
         .iter()
-        .map(|e| (e.timestamp_ms, text(&e.message).parse().unwrap()))
+        .map(|e| (e.timestamp_ms, text(&ready[0], e).parse().unwrap()))
         .collect();
     let mut want = got.clone();
     want.sort();
@@ -160,11 +208,18 @@ fn many_equal_timestamps_keep_arrival_order() {
 fn a_span_of_24_hours_starts_a_new_request() {
     let mut b = Batcher::new(Limits::default());
     let (h, now, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
-    b.push(&key("s"), 0, "first".into(), &h, now, &mut ready);
+    b.push(
+        &key("s"),
+        0,
+        Message::from("first").view(),
+        &h,
+        now,
+        &mut ready,
+    );
     b.push(
         &key("s"),
         MAX_SPAN_MS - 1,
-        "within".into(),
+        Message::from("within").view(),
         &h,
         now,
         &mut ready,
@@ -173,7 +228,7 @@ fn a_span_of_24_hours_starts_a_new_request() {
     b.push(
         &key("s"),
         MAX_SPAN_MS,
-        "next day".into(),
+        Message::from("next day").view(),
         &h,
         now,
         &mut ready,
@@ -181,7 +236,14 @@ fn a_span_of_24_hours_starts_a_new_request() {
     assert_eq!(ready.len(), 1);
     assert_eq!(messages(&ready[0]), ["first", "within"]);
     // Going back in time counts as well.
-    b.push(&key("s"), 0, "back".into(), &h, now, &mut ready);
+    b.push(
+        &key("s"),
+        0,
+        Message::from("back").view(),
+        &h,
+        now,
+        &mut ready,
+    );
     assert_eq!(ready.len(), 2);
     assert_eq!(messages(&ready[1]), ["next day"]);
 }
@@ -191,9 +253,23 @@ fn time_flush_sends_only_buffers_that_waited_long_enough() {
     let mut b = Batcher::new(small_limits());
     let (h, t0, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     let ms = Duration::from_millis;
-    b.push(&key("a"), 0, "a".into(), &h, t0, &mut ready);
-    b.push(&key("b"), 0, "b".into(), &h, t0 + ms(400), &mut ready);
-    b.push(&key("a"), 0, "a2".into(), &h, t0 + ms(900), &mut ready);
+    b.push(&key("a"), 0, Message::from("a").view(), &h, t0, &mut ready);
+    b.push(
+        &key("b"),
+        0,
+        Message::from("b").view(),
+        &h,
+        t0 + ms(400),
+        &mut ready,
+    );
+    b.push(
+        &key("a"),
+        0,
+        Message::from("a2").view(),
+        &h,
+        t0 + ms(900),
+        &mut ready,
+    );
     assert_eq!(b.next_deadline(), Some(t0 + ms(1000)));
     b.flush_due(t0 + ms(999), &mut ready);
     assert!(ready.is_empty());
@@ -202,7 +278,14 @@ fn time_flush_sends_only_buffers_that_waited_long_enough() {
     assert_eq!(messages(&ready[0]), ["a", "a2"]);
     assert_eq!(b.next_deadline(), Some(t0 + ms(1400)));
     // A new buffer of a flushed stream waits its own full delay.
-    b.push(&key("a"), 0, "a3".into(), &h, t0 + ms(1100), &mut ready);
+    b.push(
+        &key("a"),
+        0,
+        Message::from("a3").view(),
+        &h,
+        t0 + ms(1100),
+        &mut ready,
+    );
     b.flush_due(t0 + ms(2000), &mut ready);
     assert_eq!(ready.len(), 2);
     assert_eq!(messages(&ready[1]), ["b"]);
@@ -219,10 +302,10 @@ fn pending_byte_limit_flushes_the_oldest_buffers_first() {
     let (h, t0, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
     for (i, s) in ["a", "b", "c", "d"].into_iter().enumerate() {
         let now = t0 + Duration::from_millis(i as u64);
-        b.push(&key(s), 0, msg(24), &h, now, &mut ready); // 50 bytes each
+        b.push(&key(s), 0, msg(24).view(), &h, now, &mut ready); // 50 bytes each
     }
     assert!(ready.is_empty(), "exactly at the limit is allowed");
-    b.push(&key("b"), 0, msg(74), &h, t0, &mut ready); // +100 bytes: 300 pending
+    b.push(&key("b"), 0, msg(74).view(), &h, t0, &mut ready); // +100 bytes: 300 pending
     let sent: Vec<_> = ready.iter().map(|r| r.key.stream.to_string()).collect();
     assert_eq!(sent, ["a", "b"], "oldest first, until within the limit");
     assert_eq!(b.pending_bytes(), 100);
@@ -237,10 +320,17 @@ fn a_quiet_old_stream_does_not_let_the_age_queue_grow() {
     };
     let mut b = Batcher::new(limits);
     let (h, t0, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
-    b.push(&key("quiet"), 0, "q".into(), &h, t0, &mut ready);
+    b.push(
+        &key("quiet"),
+        0,
+        Message::from("q").view(),
+        &h,
+        t0,
+        &mut ready,
+    );
     for i in 0..10_000 {
         // Every second push fills the busy stream's buffer and sends it.
-        b.push(&key("busy"), 0, num(i), &h, t0, &mut ready);
+        b.push(&key("busy"), 0, num(i).view(), &h, t0, &mut ready);
     }
     assert_eq!(ready.len(), 5_000);
     assert!(b.by_age.len() <= 2 * b.streams() + 16);
@@ -256,13 +346,13 @@ fn consecutive_events_of_one_source_share_a_holder_entry() {
     let (x, y) = (Arc::new(1), Arc::new(2));
     let (now, mut ready) = (Instant::now(), Vec::new());
     for (ts, h) in [(10, &x), (11, &x), (5, &y), (12, &x), (1, &y)] {
-        b.push(&key("s"), ts, num(ts), h, now, &mut ready);
+        b.push(&key("s"), ts, num(ts).view(), h, now, &mut ready);
     }
     b.flush_all(&mut ready);
     let req = &ready[0];
     assert_eq!(req.holders.len(), 4, "x, y, x, y: only runs are merged");
     let holder_of = |m: &str| {
-        let ev = req.events.iter().find(|e| text(&e.message) == m).unwrap();
+        let ev = req.events.iter().find(|e| text(req, e) == m).unwrap();
         *req.holders[ev.holder as usize]
     };
     assert_eq!(["10", "11", "5", "12", "1"].map(holder_of), [1, 1, 2, 1, 2]);
@@ -313,7 +403,7 @@ fn run(limits: Limits, ops: &[Op]) -> Vec<Request<H>> {
         b.push(
             &keys[stream],
             ts,
-            Message::from_text(&m),
+            Message::from_text(&m).view(),
             &holders[holder as usize],
             now,
             &mut ready,
@@ -333,8 +423,9 @@ fn check(limits: Limits, ops: &[Op], reqs: &[Request<H>]) -> Result<(), TestCase
     let mut seen: HashMap<usize, (&str, &PendingEvent, u32)> = HashMap::new();
     for req in reqs {
         prop_assert!(!req.events.is_empty());
+        check_body(req);
         prop_assert!(req.events.len() <= limits.max_events);
-        let bytes: usize = req.events.iter().map(|e| e.message.raw_len() + 26).sum();
+        let bytes: usize = req.events.iter().map(|e| e.raw_len as usize + 26).sum();
         prop_assert_eq!(req.bytes, bytes);
         prop_assert!(bytes <= limits.max_bytes);
         let first = req.events[0].timestamp_ms;
@@ -345,7 +436,7 @@ fn check(limits: Limits, ops: &[Op], reqs: &[Request<H>]) -> Result<(), TestCase
         }
         let mut prev: Option<(i64, usize)> = None;
         for ev in &req.events {
-            let (index, _) = text(&ev.message).split_once(':').unwrap();
+            let (index, _) = text(req, ev).split_once(':').unwrap();
             let index: usize = index.parse().unwrap();
             if let Some((ts, i)) = prev {
                 prop_assert!(ts < ev.timestamp_ms || (ts == ev.timestamp_ms && i < index));

@@ -1,69 +1,118 @@
 //! The PutLogEvents request body, written by us: the SDK's own serializer escapes one character at
 //! a time and cost two thirds of the output's CPU. The body is the awsJson1.1 document
-//! `{"logGroupName":..,"logStreamName":..,"logEvents":[{"timestamp":..,"message":..}..]}`, built
-//! once per request and shared (`Bytes`) by every attempt of it. Messages arrive already escaped
-//! ([`super::message::Message`]), so each is copied, not escaped again.
+//! `{"logGroupName":..,"logStreamName":..,"logEvents":[{"timestamp":..,"message":..}..]}`.
+//!
+//! A stream's body is written as its events arrive ([`begin`], [`append`]), so each message is
+//! copied once, from the encoder's scratch space into the body, and no event owns an allocation.
+//! Events arriving in timestamp order (the usual case) need only [`finish`]; otherwise the body is
+//! written again in sorted order ([`resorted`]). Messages arrive already escaped
+//! ([`super::message::MessageRef`]), so they are copied, never escaped again. The body is shared
+//! (`Bytes`) by every attempt of a request.
 
-use bytes::Bytes;
+use std::ops::Range;
 
-use super::batcher::Request;
 use crate::msgpack::json::{write_int, write_str_valid};
 
-/// Bytes of one event besides its escaped message: `{"timestamp":` + 20 digits + `,"message":""}` + `,`.
-const EVENT_JSON_BYTES: usize = 13 + 20 + 14 + 1;
+/// Body bytes of one event besides its escaped message: `{"timestamp":` + 20 digits +
+/// `,"message":"` + `"}` + `,`.
+pub const EVENT_JSON_BYTES: usize = 13 + 20 + 12 + 2 + 1;
 
-/// The JSON body of `req` (events already in timestamp order).
-pub fn request_body<H>(req: &Request<H>) -> Bytes {
-    let escaped_bytes: usize = req.events.iter().map(|e| e.message.escaped().len()).sum();
-    let names = 2 * (req.key.group.len() + req.key.stream.len());
-    let capacity = escaped_bytes + req.events.len() * EVENT_JSON_BYTES + names + 64;
-    let mut out = Vec::with_capacity(capacity);
+/// Where one event's escaped message lies in its body.
+pub type Span = Range<u32>;
+
+/// Starts a body for this group and stream, with room for about `capacity` bytes of events.
+pub fn begin(group: &str, stream: &str, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 * (group.len() + stream.len()) + 48 + capacity);
     out.extend_from_slice(b"{\"logGroupName\":");
-    write_str_valid(&req.key.group, &mut out);
+    write_str_valid(group, &mut out);
     out.extend_from_slice(b",\"logStreamName\":");
-    write_str_valid(&req.key.stream, &mut out);
+    write_str_valid(stream, &mut out);
     out.extend_from_slice(b",\"logEvents\":[");
-    for (i, event) in req.events.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"timestamp\":");
-        write_int(event.timestamp_ms, &mut out);
-        // Messages are escaped once, when encoded.
-        out.extend_from_slice(b",\"message\":\"");
-        out.extend_from_slice(event.message.escaped());
-        out.extend_from_slice(b"\"}");
+    out
+}
+
+/// Appends one event (`first`: no comma before it); returns where its message lies.
+pub fn append(body: &mut Vec<u8>, first: bool, timestamp_ms: i64, escaped: &[u8]) -> Span {
+    if !first {
+        body.push(b',');
     }
-    out.extend_from_slice(b"]}");
-    Bytes::from(out)
+    body.extend_from_slice(b"{\"timestamp\":");
+    write_int(timestamp_ms, body);
+    body.extend_from_slice(b",\"message\":\"");
+    let start = body.len();
+    body.extend_from_slice(escaped);
+    let end = body.len();
+    body.extend_from_slice(b"\"}");
+    span(start, end)
+}
+
+/// Closes a body whose events were appended in the order they are to be sent.
+pub fn finish(body: &mut Vec<u8>) {
+    body.extend_from_slice(b"]}");
+}
+
+/// A closed body holding the events of `old` (written by [`begin`] and [`append`], `prefix_len`
+/// bytes before the first event) in the order of `order`, each given as (timestamp, message span
+/// in `old`); each span is replaced by the message's place in the new body.
+pub fn resorted<'e>(
+    old: &[u8],
+    prefix_len: usize,
+    order: impl ExactSizeIterator<Item = (i64, &'e mut Span)>,
+) -> Vec<u8> {
+    let mut body = Vec::with_capacity(old.len() + 2);
+    body.extend_from_slice(&old[..prefix_len]);
+    for (i, (timestamp_ms, message)) in order.enumerate() {
+        let escaped = &old[message.start as usize..message.end as usize];
+        *message = append(&mut body, i == 0, timestamp_ms, escaped);
+    }
+    finish(&mut body);
+    body
+}
+
+/// A span of a body; bodies stay far below 4 GiB (a request carries 1 MiB of text, at most 7 bytes
+/// written per byte of it).
+fn span(start: usize, end: usize) -> Span {
+    let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    at(start)..at(end)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::output::cloudwatch::batcher::{PendingEvent, StreamKey};
-    use crate::output::cloudwatch::message::Message;
+    use crate::msgpack::json::write_str_content_valid;
 
-    fn request(group: &str, stream: &str, messages: &[(i64, &str)]) -> Request<Arc<()>> {
-        let events: Vec<PendingEvent> = messages
+    fn escaped(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_str_content_valid(text, &mut out);
+        out
+    }
+
+    /// A body of `messages` appended in order, closed; with each message's span.
+    fn written(group: &str, stream: &str, messages: &[(i64, &str)]) -> (Vec<u8>, Vec<Span>) {
+        let mut body = begin(group, stream, 0);
+        let spans = messages
             .iter()
-            .map(|(ts, m)| PendingEvent {
-                timestamp_ms: *ts,
-                message: Message::from_text(m),
-                holder: 0,
+            .enumerate()
+            .map(|(i, (ts, m))| append(&mut body, i == 0, *ts, &escaped(m)))
+            .collect();
+        finish(&mut body);
+        (body, spans)
+    }
+
+    /// The body parsed: (group, stream, [(timestamp, message)]).
+    fn parsed(body: &[u8]) -> (String, String, Vec<(i64, String)>) {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let events = v["logEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let ts = e["timestamp"].as_i64().unwrap();
+                (ts, e["message"].as_str().unwrap().to_owned())
             })
             .collect();
-        Request {
-            key: StreamKey {
-                group: Arc::from(group),
-                stream: Arc::from(stream),
-            },
-            bytes: events.iter().map(|e| e.message.raw_len() + 26).sum(),
-            events,
-            holders: vec![Arc::new(())],
-        }
+        let name = |k: &str| v[k].as_str().unwrap().to_owned();
+        (name("logGroupName"), name("logStreamName"), events)
     }
 
     #[test]
@@ -73,67 +122,72 @@ mod tests {
             (1_700_000_000_001, "tab\there\\back\u{1}\u{1f}"),
             (-5, "unicode é ✓ \u{2028} 😀"),
         ];
-        let req = request("/ecs/a\"b", "app/x\\y", &tricky);
-        let body = request_body(&req);
-        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(v["logGroupName"], "/ecs/a\"b");
-        assert_eq!(v["logStreamName"], "app/x\\y");
-        let events = v["logEvents"].as_array().unwrap();
-        assert_eq!(events.len(), 3);
-        for (e, (ts, m)) in events.iter().zip(tricky) {
-            assert_eq!(e["timestamp"], ts);
-            assert_eq!(e["message"], m);
+        let (body, spans) = written("/ecs/a\"b", "app/x\\y", &tricky);
+        let (group, stream, events) = parsed(&body);
+        assert_eq!((group.as_str(), stream.as_str()), ("/ecs/a\"b", "app/x\\y"));
+        let want: Vec<(i64, String)> = tricky.iter().map(|(t, m)| (*t, m.to_string())).collect();
+        assert_eq!(events, want);
+        for (span, (_, m)) in spans.iter().zip(tricky) {
+            assert_eq!(
+                &body[span.start as usize..span.end as usize],
+                &escaped(m)[..]
+            );
         }
     }
 
     #[test]
-    fn an_empty_request_is_still_valid_json() {
-        let body = request_body(&request("g", "s", &[]));
+    fn an_empty_body_is_still_valid_json() {
+        let (body, _) = written("g", "s", &[]);
         assert_eq!(
             &body[..],
             br#"{"logGroupName":"g","logStreamName":"s","logEvents":[]}"#
         );
     }
 
-    /// The body as it was written before messages came escaped: escaping each message here.
-    fn body_escaping_each_message(req: &Request<Arc<()>>, texts: &[&str]) -> Vec<u8> {
-        let mut out = b"{\"logGroupName\":".to_vec();
-        write_str_valid(&req.key.group, &mut out);
-        out.extend_from_slice(b",\"logStreamName\":");
-        write_str_valid(&req.key.stream, &mut out);
-        out.extend_from_slice(b",\"logEvents\":[");
-        for (i, (event, text)) in req.events.iter().zip(texts).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(b"{\"timestamp\":");
-            write_int(event.timestamp_ms, &mut out);
-            out.extend_from_slice(b",\"message\":");
-            write_str_valid(text, &mut out);
-            out.push(b'}');
-        }
-        out.extend_from_slice(b"]}");
-        out
+    #[test]
+    fn resorting_writes_the_events_in_the_given_order_and_moves_the_spans() {
+        let mut body = begin("g", "s", 0);
+        let prefix_len = body.len();
+        let input = [(30, "c\n"), (10, "a\""), (20, "b")];
+        let mut events: Vec<(i64, Span)> = input
+            .iter()
+            .enumerate()
+            .map(|(i, (ts, m))| (*ts, append(&mut body, i == 0, *ts, &escaped(m))))
+            .collect();
+        events.sort_by_key(|(ts, _)| *ts);
+        let sorted = resorted(&body, prefix_len, events.iter_mut().map(|(t, s)| (*t, s)));
+        let (_, _, got) = parsed(&sorted);
+        assert_eq!(
+            got,
+            vec![(10, "a\"".into()), (20, "b".into()), (30, "c\n".into())]
+        );
+        let at = |s: &Span| &sorted[s.start as usize..s.end as usize];
+        let texts: Vec<&[u8]> = events.iter().map(|(_, s)| at(s)).collect();
+        assert_eq!(texts, vec![&br#"a\""#[..], b"b", br"c\n"]);
     }
 
     proptest::proptest! {
         #[test]
-        fn any_message_round_trips(messages in proptest::collection::vec(".*", 0..20)) {
-            let pairs: Vec<(i64, &str)> =
-                messages.iter().enumerate().map(|(i, m)| (i as i64 - 3, m.as_str())).collect();
-            let req = request("g\"\n", "s", &pairs);
-            let body = request_body(&req);
-            let texts: Vec<&str> = messages.iter().map(String::as_str).collect();
-            proptest::prop_assert_eq!(&body[..], &body_escaping_each_message(&req, &texts)[..]);
-            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let got: Vec<&str> = v["logEvents"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["message"].as_str().unwrap())
-                .collect();
-            let want: Vec<&str> = messages.iter().map(String::as_str).collect();
-            proptest::prop_assert_eq!(got, want);
+        fn any_messages_round_trip_in_order_and_resorted(
+            messages in proptest::collection::vec((-3i64..3, ".*"), 0..20),
+        ) {
+            let pairs: Vec<(i64, &str)> = messages.iter().map(|(t, m)| (*t, m.as_str())).collect();
+            let (body, mut spans) = written("g\"\n", "s", &pairs);
+            let (group, _, events) = parsed(&body);
+            proptest::prop_assert_eq!(group, "g\"\n");
+            let want: Vec<(i64, String)> = messages.clone();
+            proptest::prop_assert_eq!(&events, &want);
+
+            // Reversed, from the in-order body's spans (its prefix is begin()'s length).
+            let prefix_len = begin("g\"\n", "s", 0).len();
+            let mut order: Vec<(i64, &mut Span)> =
+                pairs.iter().map(|(t, _)| *t).zip(spans.iter_mut()).collect();
+            order.reverse();
+            let reversed = resorted(&body[..body.len() - 2], prefix_len, order.into_iter());
+            let (_, _, got) = parsed(&reversed);
+            let mut want_reversed = want;
+            want_reversed.reverse();
+            proptest::prop_assert_eq!(got, want_reversed);
         }
     }
 }

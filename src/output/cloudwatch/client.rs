@@ -55,7 +55,7 @@ impl CwClient {
         }
     }
 
-    /// One PutLogEvents call (no sequence token) with a body from [`super::body::request_body`].
+    /// One PutLogEvents call (no sequence token) with a body written by [`super::body`].
     /// The SDK still signs and sends it, handles credentials and parses the answer; only the
     /// serializing of the events is ours. Returns what the service refused, if anything.
     pub async fn put_log_events(

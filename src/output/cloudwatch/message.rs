@@ -71,6 +71,40 @@ impl Message {
     }
 }
 
+/// One encoded message, borrowed: what the batcher copies into a request body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    escaped: &'a [u8],
+    raw_len: usize,
+}
+
+impl<'a> MessageRef<'a> {
+    /// The text escaped as the content of a JSON string: what goes between the quotes.
+    pub fn escaped(&self) -> &'a [u8] {
+        self.escaped
+    }
+
+    /// Length of the text itself in bytes: what CloudWatch counts against its limits.
+    pub fn raw_len(&self) -> usize {
+        self.raw_len
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.raw_len == 0
+    }
+}
+
+impl Message {
+    /// This message, borrowed.
+    pub fn view(&self) -> MessageRef<'_> {
+        MessageRef {
+            escaped: &self.escaped,
+            raw_len: self.raw_len,
+        }
+    }
+}
+
 impl From<&str> for Message {
     fn from(text: &str) -> Self {
         Self::from_text(text)
@@ -133,13 +167,13 @@ impl MessageEncoder {
     }
 
     /// The message for `record`, as [`encode`](Self::encode) describes, escaped for the request
-    /// body in the same pass. `scratch` is working space (its contents are replaced); the message
-    /// gets an exactly sized copy.
-    pub fn encode_message(
+    /// body in the same pass, written into `scratch` (its contents are replaced) and borrowed from
+    /// it: no allocation per message.
+    pub fn encode_message<'s>(
         &self,
         record: &[u8],
-        scratch: &mut Vec<u8>,
-    ) -> Result<(Message, MessageInfo), TranscodeError> {
+        scratch: &'s mut Vec<u8>,
+    ) -> Result<(MessageRef<'s>, MessageInfo), TranscodeError> {
         scratch.clear();
         let mut stats = TranscodeStats::default();
         let mut info = MessageInfo::default();
@@ -149,14 +183,21 @@ impl MessageEncoder {
         };
         if raw_len > self.max_bytes {
             // Rare: cut the plain text exactly as `encode` does, then escape what is left.
-            let info = self.encode(record, scratch)?;
+            let mut plain = Vec::new();
+            let info = self.encode(record, &mut plain)?;
             // `encode` writes valid UTF-8, so this borrows and never replaces anything.
-            let message = Message::from_text(&String::from_utf8_lossy(scratch));
+            let text = String::from_utf8_lossy(&plain);
+            scratch.clear();
+            write_str_content_valid(&text, scratch);
+            let message = MessageRef {
+                escaped: scratch,
+                raw_len: text.len(),
+            };
             return Ok((message, info));
         }
         info.invalid_utf8 = stats.invalid_utf8_sequences;
-        let message = Message {
-            escaped: Box::from(&scratch[..]),
+        let message = MessageRef {
+            escaped: scratch,
             raw_len,
         };
         Ok((message, info))

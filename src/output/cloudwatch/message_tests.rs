@@ -199,8 +199,9 @@ fn escaped_after(text: &str) -> Vec<u8> {
 #[test]
 fn encoded_messages_are_escaped_once_and_count_the_text() {
     let rec = record(&[("log", &mp_str(b"say \"hi\"\\\n\x01"))]);
+    let mut scratch = Vec::new();
     let (message, info) = MessageEncoder::new(None)
-        .encode_message(&rec, &mut Vec::new())
+        .encode_message(&rec, &mut scratch)
         .unwrap();
     let text = r#"{"log":"say \"hi\"\\\n\u0001"}"#;
     assert_eq!(message.raw_len(), text.len());
@@ -209,8 +210,9 @@ fn encoded_messages_are_escaped_once_and_count_the_text() {
         r#"{\"log\":\"say \\\"hi\\\"\\\\\\n\\u0001\"}"#
     );
     assert_eq!(info, MessageInfo::default());
+    let mut scratch = Vec::new();
     let (message, _) = MessageEncoder::new(Some("log"))
-        .encode_message(&rec, &mut Vec::new())
+        .encode_message(&rec, &mut scratch)
         .unwrap();
     assert_eq!(message.escaped(), br#"say \"hi\"\\\n\u0001"#);
     assert_eq!(message.raw_len(), 11);
@@ -221,11 +223,13 @@ fn a_cut_escaped_message_is_the_cut_text_escaped() {
     // 30 quotes: 30 bytes of text but 60 escaped; the limit applies to the text.
     let rec = record(&[("log", &mp_str(&[b'"'; 30]))]);
     let enc = MessageEncoder::new(Some("log")).with_max_bytes(30);
-    let (message, info) = enc.encode_message(&rec, &mut Vec::new()).unwrap();
+    let mut scratch = Vec::new();
+    let (message, info) = enc.encode_message(&rec, &mut scratch).unwrap();
     assert!(!info.truncated);
     assert_eq!((message.raw_len(), message.escaped().len()), (30, 60));
     let enc = enc.with_max_bytes(20);
-    let (message, info) = enc.encode_message(&rec, &mut Vec::new()).unwrap();
+    let mut scratch = Vec::new();
+    let (message, info) = enc.encode_message(&rec, &mut scratch).unwrap();
     assert!(info.truncated);
     let cut = format!("{}{TRUNCATED_SUFFIX}", "\"".repeat(6));
     assert_eq!(message.raw_len(), cut.len());

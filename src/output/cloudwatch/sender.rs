@@ -14,7 +14,6 @@ use aws_sdk_cloudwatchlogs::types::RejectedLogEventsInfo;
 use metrics::{Counter, Histogram};
 
 use super::batcher::Request;
-use super::body::request_body;
 use super::client::{CallError, CwClient};
 use crate::event::Batch;
 use crate::health::ComponentHealth;
@@ -92,7 +91,6 @@ pub struct Shared {
 
 /// Sends `req` to completion (accepted, or dropped with a counted reason).
 pub async fn send(shared: &Shared, req: Request<Arc<Batch>>) {
-    let body = request_body(&req);
     let mut retries = 0u32;
     let mut created = false;
     loop {
@@ -100,7 +98,7 @@ pub async fn send(shared: &Shared, req: Request<Arc<Batch>>) {
         let started = Instant::now();
         let result = shared
             .client
-            .put_log_events(&req.key.group, &req.key.stream, body.clone())
+            .put_log_events(&req.key.group, &req.key.stream, req.body.clone())
             .await;
         shared.metrics.latency.record(started.elapsed());
         let err = match result {
