@@ -39,9 +39,7 @@ static ESCAPE: [u8; 256] = {
 pub fn write_str(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    for_each_repaired(bytes, stats, |run| {
-        escape_valid::<false>(run, out);
-    });
+    escape_raw::<false>(bytes, out, stats);
     out.push(b'"');
 }
 
@@ -58,8 +56,7 @@ pub fn write_str_valid(text: &str, out: &mut Vec<u8>) {
 pub fn write_str_content(bytes: &[u8], out: &mut Vec<u8>, stats: &mut TranscodeStats) -> usize {
     out.reserve(bytes.len());
     let start = out.len();
-    let mut added = 0;
-    for_each_repaired(bytes, stats, |run| added += escape_valid::<false>(run, out));
+    let added = escape_raw::<false>(bytes, out, stats);
     out.len() - start - added
 }
 
@@ -80,8 +77,7 @@ pub(super) fn write_str_escaped(
 ) -> usize {
     out.reserve(bytes.len() + 4);
     out.extend_from_slice(b"\\\"");
-    let mut added = 2;
-    for_each_repaired(bytes, stats, |run| added += escape_valid::<true>(run, out));
+    let added = 2 + escape_raw::<true>(bytes, out, stats);
     out.extend_from_slice(b"\\\"");
     added
 }
@@ -112,6 +108,44 @@ fn for_each_repaired(bytes: &[u8], stats: &mut TranscodeStats, mut write: impl F
     }
 }
 
+/// Escapes raw bytes as [`escape_valid`] does, invalid UTF-8 replaced and counted as in
+/// [`for_each_repaired`]. ASCII needs no validation, so it is scanned once, 8 bytes at a time, for
+/// bytes to escape and bytes above 0x7f together; from the first non-ASCII byte on, the rest is
+/// validated and escaped in two passes. Returns the bytes added by the last level of escaping.
+#[inline]
+fn escape_raw<const TWICE: bool>(
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    stats: &mut TranscodeStats,
+) -> usize {
+    let mut added = 0;
+    let mut run_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if !needs_escape_or_high(word_at(bytes, i)) {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        if !b.is_ascii() {
+            out.extend_from_slice(&bytes[run_start..i]);
+            for_each_repaired(&bytes[i..], stats, |run| {
+                added += escape_valid::<TWICE>(run, out);
+            });
+            return added;
+        }
+        i += 1;
+        let esc = ESCAPE[usize::from(b)];
+        if esc != 0 {
+            out.extend_from_slice(&bytes[run_start..i - 1]);
+            added += write_escape::<TWICE>(b, esc, out);
+            run_start = i;
+        }
+    }
+    out.extend_from_slice(&bytes[run_start..]);
+    added
+}
+
 /// Escapes bytes already known to be valid UTF-8 (so multi-byte characters are copied whole), once
 /// or, with `TWICE`, a second time as the content of an enclosing JSON string (`\n` -> `\\n`,
 /// `"` -> `\\\"`). Returns the bytes added by the last level of escaping. Skips 8 bytes at a time
@@ -122,43 +156,65 @@ pub(super) fn escape_valid<const TWICE: bool>(bytes: &[u8], out: &mut Vec<u8>) -
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut eight = [0u8; 8];
-            eight.copy_from_slice(word);
-            if !needs_escape(u64::from_le_bytes(eight)) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = bytes[i];
-        let esc = ESCAPE[usize::from(b)];
-        i += 1;
-        if esc == 0 {
+        if !needs_escape(word_at(bytes, i)) {
+            i += 8;
             continue;
         }
-        let i = i - 1;
-        out.extend_from_slice(&bytes[run_start..i]);
-        added += if esc == b'u' {
-            // Once: `\u00XX` for one byte. Twice: its backslash doubled.
-            out.extend_from_slice(if TWICE { b"\\\\u00" } else { b"\\u00" });
-            out.push(HEX_DIGITS[usize::from(b >> 4)]);
-            out.push(HEX_DIGITS[usize::from(b & 0x0f)]);
-            if TWICE { 1 } else { 5 }
-        } else if !TWICE {
-            out.extend_from_slice(&[b'\\', esc]);
-            1
-        } else if esc == b'"' || esc == b'\\' {
-            // `\"` and `\\` each hold two characters that need escaping again.
-            out.extend_from_slice(&[b'\\', b'\\', b'\\', esc]);
-            2
-        } else {
-            out.extend_from_slice(&[b'\\', b'\\', esc]);
-            1
-        };
-        run_start = i + 1;
+        let b = bytes[i];
+        i += 1;
+        let esc = ESCAPE[usize::from(b)];
+        if esc != 0 {
+            out.extend_from_slice(&bytes[run_start..i - 1]);
+            added += write_escape::<TWICE>(b, esc, out);
+            run_start = i;
+        }
     }
     out.extend_from_slice(&bytes[run_start..]);
     added
+}
+
+/// Writes the escape of byte `b` ([`ESCAPE`] gives `esc`, not 0), once or twice; returns the bytes
+/// added by the last level of escaping.
+#[inline]
+fn write_escape<const TWICE: bool>(b: u8, esc: u8, out: &mut Vec<u8>) -> usize {
+    if esc == b'u' {
+        // Once: `\u00XX` for one byte. Twice: its backslash doubled.
+        out.extend_from_slice(if TWICE { b"\\\\u00" } else { b"\\u00" });
+        out.push(HEX_DIGITS[usize::from(b >> 4)]);
+        out.push(HEX_DIGITS[usize::from(b & 0x0f)]);
+        if TWICE { 1 } else { 5 }
+    } else if !TWICE {
+        out.extend_from_slice(&[b'\\', esc]);
+        1
+    } else if esc == b'"' || esc == b'\\' {
+        // `\"` and `\\` each hold two characters that need escaping again.
+        out.extend_from_slice(&[b'\\', b'\\', b'\\', esc]);
+        2
+    } else {
+        out.extend_from_slice(&[b'\\', b'\\', esc]);
+        1
+    }
+}
+
+/// The 8 bytes from `i` as a little-endian word; past the end of `bytes`, padded with `a` (a byte
+/// that needs no escaping), so a short tail is checked in one step too.
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut eight = [b'a'; 8];
+    match bytes.get(i..i + 8) {
+        Some(word) => eight.copy_from_slice(word),
+        None => {
+            let tail = &bytes[i..];
+            eight[..tail.len()].copy_from_slice(tail);
+        }
+    }
+    u64::from_le_bytes(eight)
+}
+
+/// [`needs_escape`], or any of the 8 bytes is above 0x7f.
+#[inline]
+fn needs_escape_or_high(word: u64) -> bool {
+    word & HIGHS != 0 || needs_escape(word)
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -244,7 +300,43 @@ mod tests {
         }
     }
 
+    /// Escaping as it was done before the one-pass ASCII scan: validate, then escape each run.
+    fn two_pass<const TWICE: bool>(bytes: &[u8]) -> (Vec<u8>, usize, u64) {
+        let (mut out, mut added, mut stats) = (b"x".to_vec(), 0, TranscodeStats::default());
+        for_each_repaired(bytes, &mut stats, |run| {
+            added += escape_valid::<TWICE>(run, &mut out);
+        });
+        (out, added, stats.invalid_utf8_sequences)
+    }
+
+    fn one_pass<const TWICE: bool>(bytes: &[u8]) -> (Vec<u8>, usize, u64) {
+        let (mut out, mut stats) = (b"x".to_vec(), TranscodeStats::default());
+        let added = escape_raw::<TWICE>(bytes, &mut out, &mut stats);
+        (out, added, stats.invalid_utf8_sequences)
+    }
+
+    #[test]
+    fn the_high_byte_test_flags_every_byte_above_0x7f_at_every_position() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = [b'a'; 8];
+                bytes[pos] = b;
+                let want = ESCAPE[usize::from(b)] != 0 || !b.is_ascii();
+                assert_eq!(needs_escape_or_high(u64::from_le_bytes(bytes)), want);
+            }
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_one_pass_scan_writes_what_validating_first_writes(
+            bytes in proptest::collection::vec(proptest::sample::select(
+                &b"abcdefgh \"\\\n\x01\x1f\x7f\xc3\xa9\xff\xe2\x82\xac\xf0\x9f\x98\x80"[..]), 0..40),
+        ) {
+            proptest::prop_assert_eq!(one_pass::<false>(&bytes), two_pass::<false>(&bytes));
+            proptest::prop_assert_eq!(one_pass::<true>(&bytes), two_pass::<true>(&bytes));
+        }
+
         #[test]
         fn escaping_matches_serde_json(text in ".{0,64}") {
             let (s, _) = json_str(text.as_bytes());
