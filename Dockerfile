@@ -5,7 +5,7 @@
 # without -c reads that file when it exists, so the task definition needs no command.
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock clippy.toml ./
+COPY Cargo.toml Cargo.lock clippy.toml build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY config ./config

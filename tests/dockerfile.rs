@@ -109,7 +109,7 @@ fn the_build_context_has_every_file_the_build_reads() {
             .iter()
             .any(|c| p == c || p.starts_with(&format!("{c}/")))
     };
-    for needed in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+    for needed in ["Cargo.toml", "Cargo.lock", "build.rs", "src/main.rs"] {
         assert!(has(needed), "{needed} not copied: {copied:?}");
     }
     // Every target Cargo.toml names must exist in the context, or cargo refuses the manifest.

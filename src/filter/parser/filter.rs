@@ -55,7 +55,6 @@ impl ParserFilter {
             .map(|name| {
                 let name = name.trim();
                 set.get(name)
-                    .cloned()
                     .ok_or_else(|| ParserFilterError::UnknownParser {
                         name: name.to_owned(),
                         known: set.names().join(", "),

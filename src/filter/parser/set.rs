@@ -2,13 +2,15 @@
 //! (see [`super::builtin`]) plus the user's, from our config ([`ParserDef`]) and from Fluent Bit
 //! parsers files.
 //!
-//! Invariants: every parser in the set is compiled (a filter only looks names up); a user parser
-//! with a built-in's name replaces the built-in; two user parsers with one name are an error
-//! (whichever source each came from), since silently picking one would hide a mistake.
+//! Invariants: every user parser is compiled when added (so its errors are reported with the
+//! config); a built-in is compiled on its first lookup and then shared, so a config that uses no
+//! `parser` filter compiles no regex at start-up (idle memory); a user parser with a built-in's
+//! name replaces the built-in; two user parsers with one name are an error (whichever source each
+//! came from), since silently picking one would hide a mistake.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::file::{FileProblem, MultilineParserDef, ParsersFile, parse_parsers_file};
 use super::{BUILTIN_PARSERS, Parser, ParserDef, ParserError, builtin};
@@ -32,29 +34,20 @@ fn join(problems: &[FileProblem]) -> String {
     all.join("; ")
 }
 
-/// Named, compiled parsers.
-#[derive(Debug, Clone)]
+/// Named parsers: the user's (compiled) and the built-ins (compiled when first looked up).
+#[derive(Debug, Clone, Default)]
 pub struct ParserSet {
     parsers: HashMap<String, Arc<Parser>>,
     /// User-defined names and where each was defined (`config` or `file:line`).
     user: HashMap<String, String>,
+    /// The built-ins, by their index in [`BUILTIN_PARSERS`]; `None` once a compile failed.
+    builtins: [OnceLock<Option<Arc<Parser>>>; BUILTIN_PARSERS.len()],
 }
 
 impl ParserSet {
     /// The built-in parsers only.
     pub fn with_builtins() -> Self {
-        let parsers = BUILTIN_PARSERS
-            .iter()
-            .filter_map(|name| {
-                // Every built-in compiles (tested), so nothing is left out here.
-                let parser = Parser::compile(&builtin(name)?).ok()?;
-                Some(((*name).to_owned(), Arc::new(parser)))
-            })
-            .collect();
-        Self {
-            parsers,
-            user: HashMap::new(),
-        }
+        Self::default()
     }
 
     /// Adds a parser defined in our config (replacing a built-in of the same name).
@@ -104,15 +97,27 @@ impl ParserSet {
         Ok(file.multiline)
     }
 
-    /// The parser called `name`.
-    pub fn get(&self, name: &str) -> Option<&Arc<Parser>> {
-        self.parsers.get(name)
+    /// The parser called `name`: the user's, else the built-in (compiled on first use).
+    pub fn get(&self, name: &str) -> Option<Arc<Parser>> {
+        if let Some(parser) = self.parsers.get(name) {
+            return Some(Arc::clone(parser));
+        }
+        let i = BUILTIN_PARSERS.iter().position(|b| *b == name)?;
+        self.builtins[i]
+            .get_or_init(|| {
+                // Every built-in compiles (tested), so `None` is not expected here.
+                let parser = Parser::compile(&builtin(name)?).ok()?;
+                Some(Arc::new(parser))
+            })
+            .clone()
     }
 
     /// Every name in the set, sorted (for error messages).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.parsers.keys().map(String::as_str).collect();
+        names.extend(BUILTIN_PARSERS);
         names.sort_unstable();
+        names.dedup();
         names
     }
 
@@ -127,12 +132,6 @@ impl ParserSet {
         self.user.insert(name.clone(), origin);
         self.parsers.insert(name, Arc::new(parser));
         Ok(())
-    }
-}
-
-impl Default for ParserSet {
-    fn default() -> Self {
-        Self::with_builtins()
     }
 }
 

@@ -63,3 +63,10 @@ fn load_file_adds_parsers_and_returns_multiline_sections() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_builtin_is_compiled_once_and_shared() {
+    let set = ParserSet::with_builtins();
+    let first = set.get("apache").unwrap();
+    assert!(Arc::ptr_eq(&first, &set.get("apache").unwrap()));
+}
