@@ -51,25 +51,25 @@ def compare(results: dict, baseline: dict, tolerance: float) -> int:
         now = results.get(full_id)
         base = benches.get(full_id)
         if now is None:
-            print(f"| {full_id} | {base['value']:.1f} {base['unit']} | not run | | |")
+            print(f"| {full_id} | {base['value']:.4g} {base['unit']} | not run | | |")
             continue
         value, unit = now
         if base is None:
-            print(f"| {full_id} | none | {value:.1f} {unit} | | new |")
+            print(f"| {full_id} | none | {value:.4g} {unit} | | new |")
             continue
         ratio = value / base["value"]
         mark = ""
         if ratio < 1 - tolerance:
             mark = "REGRESSION"
             regressions += 1
-        print(f"| {full_id} | {base['value']:.1f} {base['unit']} | {value:.1f} {unit} | {ratio:.2f} | {mark} |")
+        print(f"| {full_id} | {base['value']:.4g} {base['unit']} | {value:.4g} {unit} | {ratio:.2f} | {mark} |")
     print()
     print(f"{regressions} regression(s)")
     return 1 if regressions else 0
 
 
 def save(results: dict, path: Path, note: str) -> None:
-    benches = {k: {"value": round(v, 1), "unit": u} for k, (v, u) in sorted(results.items())}
+    benches = {k: {"value": float(f"{v:.4g}"), "unit": u} for k, (v, u) in sorted(results.items())}
     path.write_text(json.dumps({"note": note, "benches": benches}, indent=1) + "\n")
     print(f"saved {len(benches)} benches to {path}")
 
