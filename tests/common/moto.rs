@@ -1,6 +1,7 @@
 //! moto's server mode as the CloudWatch Logs endpoint of end-to-end tests, and a reader of what it
 //! received through the real AWS SDK.
 
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,6 +15,19 @@ use super::{free_port, python};
 pub const ACCESS_KEY: &str = "AKIDFIRELANETEST";
 pub const SECRET_KEY: &str = "firelane-test-secret";
 pub const REGION: &str = "us-east-1";
+
+/// Whether something on `port` answers an HTTP request with a status line and closes.
+fn answers_http(port: u16) -> bool {
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    let mut answer = Vec::new();
+    conn.write_all(request).is_ok()
+        && conn.read_to_end(&mut answer).is_ok()
+        && answer.starts_with(b"HTTP/1.")
+}
 
 /// A running `moto_server`, killed on drop. Each test starts its own (moto keeps everything in memory).
 pub struct Moto {
@@ -53,7 +67,9 @@ impl Moto {
             .expect("moto_server starts (scripts/test.sh installs moto[server])");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // Accepting connections is not enough: right after a restart the first requests can be
+        // cut off, so wait for a whole HTTP answer.
+        while !answers_http(self.port) {
             assert!(
                 Instant::now() < deadline,
                 "moto did not start: {}",
