@@ -33,10 +33,6 @@ pub const EVENT_OVERHEAD_BYTES: usize = 26;
 pub const MAX_BATCH_EVENTS: usize = 10_000;
 /// PutLogEvents: the events of one request must span less than 24 hours.
 pub const MAX_SPAN_MS: i64 = 86_400_000;
-/// CloudWatch rejects events older than 14 days.
-pub const MAX_AGE_MS: i64 = 14 * 86_400_000;
-/// CloudWatch rejects events more than 2 hours in the future.
-pub const MAX_AHEAD_MS: i64 = 2 * 3_600_000;
 
 /// Room a new body starts with; it grows by doubling up to a request's size.
 const BODY_START_BYTES: usize = 16 * 1024;
@@ -411,27 +407,6 @@ impl<H: Holder> Batcher<H> {
         if self.by_age.len() > 2 * buffers.len() + 16 {
             self.by_age.retain(is_live);
         }
-    }
-}
-
-/// Where a timestamp stands against CloudWatch's acceptance window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Window {
-    Ok,
-    /// More than 14 days before now: CloudWatch would reject it.
-    TooOld,
-    /// More than 2 hours after now: CloudWatch would reject it.
-    TooNew,
-}
-
-/// Checks an event against the window CloudWatch accepts, at `now_ms` (ms since the Unix epoch).
-pub fn check_window(timestamp_ms: i64, now_ms: i64) -> Window {
-    if timestamp_ms < now_ms.saturating_sub(MAX_AGE_MS) {
-        Window::TooOld
-    } else if timestamp_ms > now_ms.saturating_add(MAX_AHEAD_MS) {
-        Window::TooNew
-    } else {
-        Window::Ok
     }
 }
 

@@ -3,7 +3,7 @@
 //! Pure parts (templates, messages, batching, error classes) are separate modules with unit tests;
 //! the task that drives the SDK is thin.
 
-/// The PutLogEvents request body, written once per request.
+/// The PutLogEvents request body, written as a stream's events arrive.
 pub mod body;
 /// The SDK edge: client construction and classified call errors.
 pub mod client;
@@ -22,3 +22,5 @@ pub mod batcher;
 pub mod message;
 /// `$TAG`, `$TAG[n]` and record-field templates for group and stream names.
 pub mod template;
+/// The timestamps CloudWatch accepts: not older than 14 days, not over 2 hours ahead.
+pub mod window;

@@ -14,11 +14,12 @@ use metrics::Counter;
 use tokio::sync::{Semaphore, mpsc::Receiver};
 use tokio_util::task::TaskTracker;
 
-use super::batcher::{Batcher, Limits, Request, Window, check_window};
+use super::batcher::{Batcher, Limits, Request};
 use super::client::CwClient;
 use super::message::MessageEncoder;
 use super::naming::Naming;
 use super::sender::{self, CreatePolicy, SendMetrics, Shared};
+use super::window::{Window, check_window};
 use crate::config::cloudwatch::CloudWatchOutputConfig;
 use crate::event::{Batch, EventTime};
 use crate::health::ComponentHealth;
