@@ -21,7 +21,9 @@ fn answers_http(port: u16) -> bool {
     let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    if conn.set_read_timeout(Some(Duration::from_secs(5))).is_err() {
+        return false;
+    }
     let request = b"GET /moto-api/data.json HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
     let mut answer = Vec::new();
     conn.write_all(request).is_ok()

@@ -118,31 +118,12 @@ fn escape_raw<const TWICE: bool>(
     out: &mut Vec<u8>,
     stats: &mut TranscodeStats,
 ) -> usize {
-    let mut added = 0;
-    let mut run_start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if !needs_escape_or_high(word_at(bytes, i)) {
-            i += 8;
-            continue;
-        }
-        let b = bytes[i];
-        if !b.is_ascii() {
-            out.extend_from_slice(&bytes[run_start..i]);
-            for_each_repaired(&bytes[i..], stats, |run| {
-                added += escape_valid::<TWICE>(run, out);
-            });
-            return added;
-        }
-        i += 1;
-        let esc = ESCAPE[usize::from(b)];
-        if esc != 0 {
-            out.extend_from_slice(&bytes[run_start..i - 1]);
-            added += write_escape::<TWICE>(b, esc, out);
-            run_start = i;
-        }
+    let (mut added, stopped_at) = escape_run::<TWICE, true>(bytes, out);
+    if let Some(i) = stopped_at {
+        for_each_repaired(&bytes[i..], stats, |run| {
+            added += escape_valid::<TWICE>(run, out);
+        });
     }
-    out.extend_from_slice(&bytes[run_start..]);
     added
 }
 
@@ -152,15 +133,37 @@ fn escape_raw<const TWICE: bool>(
 /// while none of them needs escaping (most log text).
 #[inline]
 pub(super) fn escape_valid<const TWICE: bool>(bytes: &[u8], out: &mut Vec<u8>) -> usize {
+    escape_run::<TWICE, false>(bytes, out).0
+}
+
+/// The escaping loop of [`escape_raw`] and [`escape_valid`]: writes `bytes` escaped, skipping 8
+/// bytes at a time while none needs escaping. With `STOP_AT_HIGH`, stops at the first byte above
+/// 0x7f, everything before it written, and returns its index. Returns the bytes added by the last
+/// level of escaping.
+#[inline]
+fn escape_run<const TWICE: bool, const STOP_AT_HIGH: bool>(
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+) -> (usize, Option<usize>) {
     let mut added = 0;
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        if !needs_escape(word_at(bytes, i)) {
+        let word = word_at(bytes, i);
+        let clean = if STOP_AT_HIGH {
+            !needs_escape_or_high(word)
+        } else {
+            !needs_escape(word)
+        };
+        if clean {
             i += 8;
             continue;
         }
         let b = bytes[i];
+        if STOP_AT_HIGH && !b.is_ascii() {
+            out.extend_from_slice(&bytes[run_start..i]);
+            return (added, Some(i));
+        }
         i += 1;
         let esc = ESCAPE[usize::from(b)];
         if esc != 0 {
@@ -170,7 +173,7 @@ pub(super) fn escape_valid<const TWICE: bool>(bytes: &[u8], out: &mut Vec<u8>) -
         }
     }
     out.extend_from_slice(&bytes[run_start..]);
-    added
+    (added, None)
 }
 
 /// Writes the escape of byte `b` ([`ESCAPE`] gives `esc`, not 0), once or twice; returns the bytes
