@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::ledger::{Ledger, StreamSpec, stream_acked};
 use common::moto::Moto;
-use common::{Firelane, forward_frame_at, free_port, recent_secs, try_read_ack};
+use common::{Firelane, RefusedPort, forward_frame_at, free_port, recent_secs, try_read_ack};
 
 const GROUP: &str = "/firelane/disk";
 
@@ -122,7 +122,8 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
     let storage = tempfile::tempdir().unwrap();
     let port = free_port();
     // First run: the destination is unreachable, so every acked batch stays in the buffer.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let dead = format!("http://127.0.0.1:{}", refused.port);
     let mut first = Firelane::start_env(
         &config(port, storage.path(), &dead),
         Stdio::null(),
@@ -207,7 +208,8 @@ fn a_large_backlog_waits_on_disk_with_memory_bounded() {
     let moto = Moto::start();
     let storage = tempfile::tempdir().unwrap();
     let port = free_port();
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let dead = format!("http://127.0.0.1:{}", refused.port);
     let cfg = config(port, storage.path(), &dead).replace(
         "ack = \"durable\"",
         "ack = \"accepted\"\nmem_buf_limit = \"8MiB\"",

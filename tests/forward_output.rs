@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::ledger::{
     Ledger, StreamSpec, delivered_ids, stream_acked, stream_across_an_aggregator_kill,
 };
-use common::{Firelane, forward_frame, forward_to_file, free_port, try_read_ack};
+use common::{Firelane, RefusedPort, forward_frame, forward_to_file, free_port, try_read_ack};
 
 /// Firelane A: forward input on `port` acking once delivered, forward output to `upstreams`.
 fn sender_config(port: u16, upstreams: &[u16], extra_output: &str) -> String {
@@ -141,7 +141,8 @@ fn round_robin_spreads_rounds_over_both_upstreams() {
 #[test]
 fn failover_skips_a_closed_port_and_sends_everything_to_the_next() {
     let out = tempfile::tempdir().unwrap();
-    let (pa, closed, pb) = (free_port(), free_port(), free_port());
+    let refused = RefusedPort::new();
+    let (pa, closed, pb) = (free_port(), refused.port, free_port());
     let _b = Firelane::start(&aggregator_config(pb, out.path(), "ack = \"delivered\""));
     let a = Firelane::start(&sender_config(pa, &[closed, pb], "balance = \"failover\""));
     let ledger = send_frames(pa, 20, 10, Duration::from_millis(5));
@@ -226,7 +227,8 @@ fn all_upstreams_down_stops_acks_drops_nothing_then_resumes() {
 
 #[test]
 fn a_spent_retry_limit_drops_counted_and_unacked() {
-    let (pa, closed) = (free_port(), free_port());
+    let refused = RefusedPort::new();
+    let (pa, closed) = (free_port(), refused.port);
     let a = Firelane::start(&sender_config(pa, &[closed], "retry_limit = 2"));
     let mut conn = TcpStream::connect(("127.0.0.1", pa)).unwrap();
     conn.write_all(&forward_frame("app", &ids(0..10), Some("c0")))
@@ -251,7 +253,8 @@ fn a_spent_retry_limit_drops_counted_and_unacked() {
 
 #[test]
 fn shutdown_with_every_upstream_down_ends_at_the_grace_and_says_what_was_left() {
-    let (pa, closed) = (free_port(), free_port());
+    let refused = RefusedPort::new();
+    let (pa, closed) = (free_port(), refused.port);
     let config = format!(
         "[service]\nhttp_port = {{http_port}}\ngrace = \"2s\"\n{}",
         sender_config(pa, &[closed], "")

@@ -32,6 +32,26 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A port on 127.0.0.1 that refuses connections for as long as the guard lives: the socket is
+/// bound but never listens, so no other test can take the port meanwhile (a port from
+/// `free_port` may be handed to another process, and then it answers).
+pub struct RefusedPort {
+    _socket: tokio::net::TcpSocket,
+    pub port: u16,
+}
+
+impl RefusedPort {
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        Self {
+            _socket: socket,
+            port,
+        }
+    }
+}
+
 /// A running firelane process, killed on drop.
 pub struct Firelane {
     pub child: Child,
