@@ -121,8 +121,22 @@ fn every_mode_over_the_unix_socket_and_the_file_is_removed_on_exit() {
 
 #[test]
 fn malformed_input_closes_only_its_own_connection() {
+    malformed_input_closes_only_its_own_connection_with("");
+}
+
+/// With filters, a connection's batches are filtered by a task of the filter stage: the valid
+/// frames read before the malformed one must still be filtered and written.
+#[test]
+fn malformed_input_through_filters_closes_only_its_own_connection() {
+    let lines = malformed_input_closes_only_its_own_connection_with(
+        "\n[[filters]]\nname = \"record_modifier\"\nmatch = \"*\"\nrecord = [\"via stage\"]\n",
+    );
+    assert!(lines.iter().all(|l| l["via"] == "stage"), "{lines:?}");
+}
+
+fn malformed_input_closes_only_its_own_connection_with(filters: &str) -> Vec<serde_json::Value> {
     let port = free_port();
-    let fl = Firelane::start(&forward_to_file(port, ""));
+    let fl = Firelane::start(&format!("{}{filters}", forward_to_file(port, "")));
     let mut good = TcpStream::connect(("127.0.0.1", port)).unwrap();
     good.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -170,6 +184,7 @@ fn malformed_input_closes_only_its_own_connection() {
         fl.metric("firelane_input_decode_errors_total", "forward.0"),
         2.0
     );
+    lines
 }
 
 #[test]

@@ -14,8 +14,34 @@ use common::*;
 
 #[test]
 fn sigterm_mid_stream_loses_nothing_acked() {
+    sigterm_mid_stream("");
+}
+
+/// Filters run on the filter stage's threads, a batch behind the connection that decodes:
+/// SIGTERM must still find every acked record written, once and in order.
+#[test]
+fn sigterm_mid_stream_through_filters_loses_nothing_acked() {
+    let lines = sigterm_mid_stream(
+        r#"
+[[filters]]
+name = "record_modifier"
+match = "*"
+record = ["stage yes"]
+
+[[filters]]
+name = "grep"
+match = "*"
+exclude = "log ^x"
+"#,
+    );
+    assert!(lines.iter().all(|l| l["stage"] == "yes"));
+}
+
+/// Streams acked frames over one connection, SIGTERMs firelane, and checks every acked record
+/// was written once, in the order sent. Returns the written records.
+fn sigterm_mid_stream(filters: &str) -> Vec<serde_json::Value> {
     let port = free_port();
-    let mut fl = Firelane::start(&forward_to_file(port, ""));
+    let mut fl = Firelane::start(&format!("{}{filters}", forward_to_file(port, "")));
     let sender = std::thread::spawn(move || {
         let mut acked = Vec::new();
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
@@ -58,9 +84,12 @@ fn sigterm_mid_stream_loses_nothing_acked() {
 
     let lines = read_json_lines(&fl.path("out.log"));
     let mut written = HashSet::new();
+    let mut last = None;
     for l in &lines {
         let i: usize = l["log"].as_str().unwrap().parse().unwrap();
         assert!(written.insert(i), "record {i} written twice");
+        assert!(last < Some(i), "record {i} written after {last:?}");
+        last = Some(i);
     }
     let lost: Vec<_> = acked.iter().filter(|i| !written.contains(i)).collect();
     assert!(
@@ -69,4 +98,5 @@ fn sigterm_mid_stream_loses_nothing_acked() {
         lost.len(),
         &lost[..lost.len().min(5)]
     );
+    lines
 }

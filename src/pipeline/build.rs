@@ -33,6 +33,7 @@ use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::disk;
 use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
+use crate::pipeline::stage::StageRuntime;
 use crate::pipeline::tagmatch::TagMatcher;
 use crate::ratelimit::RateLimiter;
 use crate::storage::buffer::DiskBuffer;
@@ -56,6 +57,8 @@ pub enum StartError {
     Tls { component: String, message: String },
     #[error("input {component}: disk buffer: {message}")]
     Storage { component: String, message: String },
+    #[error("filters: cannot start the filter threads: {0}")]
+    Stage(std::io::Error),
     #[error("{component}: invalid match_regex: {source}")]
     Regex {
         component: String,
@@ -71,6 +74,8 @@ pub struct Running {
     input_health: Vec<ComponentHealth>,
     /// The timer flushing records held by filters, and how to stop it.
     ticker: Option<(CancellationToken, JoinHandle<()>)>,
+    /// The filter stage's threads, with filters configured.
+    stage: Option<StageRuntime>,
     /// Disk buffers of inputs and their replay tasks.
     disks: Vec<(Arc<str>, DiskBuffer, JoinHandle<()>)>,
     outputs: Vec<(Arc<str>, JoinHandle<()>)>,
@@ -102,6 +107,11 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
     let router = Arc::new(Router::new(routes));
     let chain = super::filters::build_chain(&cfg).await?;
     let chain = (!chain.is_empty()).then(|| Arc::new(chain));
+    let stage = match &chain {
+        Some(_) => Some(StageRuntime::new().map_err(StartError::Stage)?),
+        None => None,
+    };
+    let stage_handle = stage.as_ref().map(StageRuntime::handle);
     let ticker_stop = CancellationToken::new();
     let ticker = chain
         .as_ref()
@@ -123,6 +133,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     router.clone(),
                 )
                 .with_filters(chain.clone())
+                .with_stage(stage_handle.clone())
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
                 let durable = c.ack == AckMode::Durable;
                 let (intake, disk) =
@@ -223,6 +234,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
         inputs,
         input_health,
         ticker: ticker.map(|t| (ticker_stop, t)),
+        stage,
         disks,
         outputs,
     })
@@ -359,10 +371,13 @@ impl Running {
         self.begin_shutdown();
         let deadline = tokio::time::Instant::now() + grace;
         let mut report = DrainReport::default();
-        if tokio::time::timeout_at(deadline, self.inputs.wait())
+        let inputs_finished = tokio::time::timeout_at(deadline, self.inputs.wait())
             .await
-            .is_err()
-        {
+            .is_ok();
+        if let Some(stage) = self.stage {
+            stage.close(inputs_finished);
+        }
+        if !inputs_finished {
             report.unfinished.push(format!(
                 "inputs: {} connection or listener task(s) still running",
                 self.inputs.len()

@@ -101,6 +101,8 @@ struct Inner {
     filters: Option<Arc<FilterChain>>,
     /// With a disk buffer, batches go there; its replay task routes them.
     disk: Option<DiskSink>,
+    /// Where connections run their filter stage (see `pipeline::stage`); none without filters.
+    stage: Option<tokio::runtime::Handle>,
     metrics: InputMetrics,
 }
 
@@ -125,6 +127,7 @@ impl Intake {
                 router,
                 filters: None,
                 disk: None,
+                stage: None,
                 metrics,
             }),
         }
@@ -136,6 +139,20 @@ impl Intake {
             inner.filters = filters;
         }
         self
+    }
+
+    /// Lets connections submit from a task on `stage`, so decoding and filtering overlap. Call
+    /// before cloning the intake.
+    pub fn with_stage(mut self, stage: Option<tokio::runtime::Handle>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.stage = stage;
+        }
+        self
+    }
+
+    /// The runtime a connection's submitting task runs on, when submitting runs filters.
+    pub fn stage(&self) -> Option<&tokio::runtime::Handle> {
+        self.inner.stage.as_ref()
     }
 
     /// With `overflow = block`, drops (counted) a batch that waited `timeout` for budget. Call

@@ -6,4 +6,5 @@ pub mod disk;
 pub mod filters;
 pub mod intake;
 pub mod router;
+pub mod stage;
 pub mod tagmatch;

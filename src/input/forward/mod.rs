@@ -8,3 +8,6 @@ pub mod handshake;
 
 /// Connection handling: reads, frames, submits, acks.
 pub mod server;
+
+/// Submitting decoded batches, inline or on the filter stage.
+mod submit;

@@ -17,15 +17,15 @@ use tokio::io::{AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::ack::{AckOutcome, AckToken};
 use crate::config::model::AckMode;
 use crate::input::drain::DrainingReader;
 use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, FrameScanner, TagCache};
 use crate::input::forward::handshake::{
     HandshakeError, ServerAuth, ServerFailure, server_handshake,
 };
+use crate::input::forward::submit::{Decoded, Submission, Submitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
-use crate::pipeline::intake::{Intake, Submitted};
+use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
 
 /// Keep at least this much free space for the next read (smaller reads cost syscalls).
@@ -99,6 +99,11 @@ impl ForwardHandler {
         let (mut rd, wr) = tokio::io::split(conn);
         let (ack_tx, ack_rx) = mpsc::channel::<Acks>(ACK_QUEUE);
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
+        let submitter = Submitter {
+            intake: self.intake.clone(),
+            ack_mode: self.ack_mode,
+        };
+        let mut submission = Submission::start(submitter, ack_tx);
         let mut state = Decoding {
             scanner: FrameScanner::new(),
             tags: TagCache::new(self.tag_override.clone(), self.tag_prefix.clone()),
@@ -108,7 +113,7 @@ impl ForwardHandler {
         let end = 'conn: {
             // Requests the client sent right behind its PING are served before waiting for more.
             if !buf.is_empty()
-                && let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await
+                && let Err(e) = self.process(&mut buf, &mut state, &mut submission).await
             {
                 break 'conn End::Malformed(e);
             }
@@ -133,25 +138,28 @@ impl ForwardHandler {
                     Ok(_) => {}
                     Err(e) => break End::Io(e),
                 }
-                if let Err(e) = self.process(&mut buf, &mut state, &ack_tx).await {
+                if let Err(e) = self.process(&mut buf, &mut state, &mut submission).await {
                     break End::Malformed(e);
                 }
             }
         };
         self.log_end(end, peer);
-        drop(ack_tx);
-        // Acks already queued (or waiting on delivery) are still written before closing.
+        // Batches already decoded are still submitted, then their acks written, before closing.
+        if let Err(e) = submission.finish().await {
+            tracing::error!(component = %self.intake.name(), peer, error = %e, "submitter failed");
+        }
         if let Err(e) = writer.await {
             tracing::error!(component = %self.intake.name(), peer, error = %e, "ack writer failed");
         }
     }
 
-    /// Decodes every complete frame in `buf` and submits them as one batch.
+    /// Decodes every complete frame in `buf` and submits them as one batch (with a filter
+    /// stage, hands them over, waiting while the stage is busy with the previous batch).
     async fn process(
         &self,
         buf: &mut BytesMut,
         state: &mut Decoding,
-        ack_tx: &mpsc::Sender<Acks>,
+        submission: &mut Submission,
     ) -> Result<(), codec::FrameError> {
         // Sized like the previous batch: no doubling reallocations, little slack charged.
         let mut events = Vec::with_capacity(state.events_hint);
@@ -199,57 +207,18 @@ impl ForwardHandler {
         // Records of compressed frames slice their decompressed payload, which is what they keep
         // alive: the budget must see it, not the (often 30x smaller) bytes received.
         let held_bytes = frame_bytes.saturating_add(stats.decompressed_bytes as usize);
-        self.submit(events, held_bytes, acks, ack_tx).await;
+        if !events.is_empty() || !acks.is_empty() {
+            submission
+                .submit(Decoded {
+                    events,
+                    held_bytes,
+                    acks,
+                })
+                .await;
+        }
         match failure {
             Some(e) => Err(e),
             None => Ok(()),
-        }
-    }
-
-    /// Submits one read's events and arranges its acks. A failed ack send means the ack writer
-    /// stopped because the peer is gone; the peer resends what it did not see acked, so those
-    /// send results are deliberately ignored.
-    async fn submit(
-        &self,
-        events: Vec<crate::event::Event>,
-        frame_bytes: usize,
-        acks: Acks,
-        ack_tx: &mpsc::Sender<Acks>,
-    ) {
-        if events.is_empty() {
-            if !acks.is_empty() {
-                // Frames that held only heartbeats or invalid (counted) events are still answered.
-                let _ = ack_tx.send(acks).await;
-            }
-            return;
-        }
-        match (self.ack_mode, acks.is_empty()) {
-            (_, true) => {
-                self.intake
-                    .submit(events, frame_bytes, AckToken::none())
-                    .await;
-            }
-            // With a disk buffer, `durable` makes the intake resolve only once the batch is fsync'd.
-            (AckMode::Accepted | AckMode::Durable, false) => {
-                if self
-                    .intake
-                    .submit(events, frame_bytes, AckToken::none())
-                    .await
-                    == Submitted::Accepted
-                {
-                    let _ = ack_tx.send(acks).await;
-                }
-            }
-            (AckMode::Delivered, false) => {
-                let (token, waiter) = AckToken::new();
-                self.intake.submit(events, frame_bytes, token).await;
-                let tx = ack_tx.clone();
-                tokio::spawn(async move {
-                    if waiter.wait().await == AckOutcome::Delivered {
-                        let _ = tx.send(acks).await;
-                    }
-                });
-            }
         }
     }
 
@@ -302,7 +271,7 @@ impl ForwardHandler {
 
 /// Encoded `{"ack": ...}` replies of one batch.
 #[derive(Debug, Default)]
-struct Acks {
+pub(super) struct Acks {
     bytes: Vec<u8>,
     count: u64,
 }
@@ -313,7 +282,7 @@ impl Acks {
         self.count += 1;
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.count == 0
     }
 }
