@@ -10,8 +10,9 @@
 #
 # `scripts/bench.sh throughput` prints the performance issue's table: start-up to listening, idle RSS,
 # then seven scenarios (Message / PackedForward / CompressedPackedForward -> null, the FireLens filter
-# chain, cloudwatch_logs and s3 against local endpoints, 100 concurrent connections), each against a raw
-# read-and-discard socket measured in the same run, with the targets and PASS/MISS. Env knobs:
+# chain (and its records without filters, row 4a), cloudwatch_logs and s3 against local endpoints, 100
+# concurrent connections), each against a raw read-and-discard socket measured in the same run, with
+# the targets and PASS/MISS. Env knobs:
 #   RECORDS=N          records per scenario (default 2000000)
 #   SCENARIOS=word     only the scenarios whose name contains it (case-insensitive), e.g. s3, gzip
 #   CONNECTIONS=N      connections of the concurrent scenario (default 100)
