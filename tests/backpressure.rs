@@ -16,14 +16,25 @@ use common::*;
 
 const RECORDS: usize = 60_000;
 
+fn padded_messages(first: usize, n: usize) -> Vec<u8> {
+    let pad = "x".repeat(300);
+    (first..first + n)
+        .flat_map(|i| message_frame("bp", 1_700_000_000, &format!("{i} {pad}"), None))
+        .collect()
+}
+
 #[test]
 fn blocked_output_blocks_the_sender_within_budget_then_loses_nothing() {
-    blocked_output_case(RECORDS, true, |first, n| {
-        let pad = "x".repeat(300);
-        (first..first + n)
-            .flat_map(|i| message_frame("bp", 1_700_000_000, &format!("{i} {pad}"), None))
-            .collect()
-    });
+    blocked_output_case(RECORDS, true, "", padded_messages);
+}
+
+/// With filters, the connection decodes a batch ahead of its task on the filter stage: the
+/// sender must still be held back within the budget, and nothing lost.
+#[test]
+fn blocked_output_blocks_the_sender_through_the_filter_stage_too() {
+    let filters =
+        "[[filters]]\nname = \"record_modifier\"\nmatch = \"*\"\nrecord = [\"via stage\"]\n";
+    blocked_output_case(RECORDS, true, filters, padded_messages);
 }
 
 /// Gzip payloads are charged at their decompressed size: the records keep the decompressed bytes
@@ -32,7 +43,7 @@ fn blocked_output_blocks_the_sender_within_budget_then_loses_nothing() {
 /// the sender is not necessarily blocked; firelane's memory is what must stay bounded.
 #[test]
 fn compressed_payloads_are_charged_at_their_decompressed_size() {
-    blocked_output_case(20_000, false, |first, n| {
+    blocked_output_case(20_000, false, "", |first, n| {
         let pad = "x".repeat(3000);
         let logs: Vec<String> = (first..first + n).map(|i| format!("{i} {pad}")).collect();
         packed_frame("bp", &logs, None, true)
@@ -42,7 +53,12 @@ fn compressed_payloads_are_charged_at_their_decompressed_size() {
 /// Sends `records` records (ids 0..) as `frames(first, n)` chunks of 100 into firelane whose stdout
 /// output is blocked; checks the sender blocks (if `sender_blocks`), memory stays within the 1 MiB
 /// budget, then that every record arrives once after unblocking.
-fn blocked_output_case(records: usize, sender_blocks: bool, frames: fn(usize, usize) -> Vec<u8>) {
+fn blocked_output_case(
+    records: usize,
+    sender_blocks: bool,
+    filters: &str,
+    frames: fn(usize, usize) -> Vec<u8>,
+) {
     let port = free_port();
     // stdout is a pipe nobody reads yet: the stdout output blocks once the pipe is full.
     let mut fl = Firelane::start_with(
@@ -58,6 +74,8 @@ buffer_chunk_size = "64KiB"
 [[outputs]]
 name = "stdout"
 match = "*"
+
+{filters}
 "#
         ),
         Stdio::piped(),
