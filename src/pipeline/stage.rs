@@ -24,7 +24,7 @@ pub struct StageRuntime {
 impl StageRuntime {
     /// One thread fewer than cores (at least one): the main runtime's threads, one per core,
     /// read and decode, and the stage is the heavier half of the work only with a single
-    /// connection, which one stage thread serves anyway. Each thread is ~0.3 MiB of idle RSS.
+    /// connection, which one stage thread serves anyway. An idle thread adds ~30 KiB of RSS.
     pub fn new() -> std::io::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = cores.saturating_sub(1).max(1);
