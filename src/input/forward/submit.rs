@@ -3,8 +3,9 @@
 //! and routes while the connection reads and decodes the next batch.
 //!
 //! Invariants: one connection's batches are submitted one at a time, in the order read; a batch
-//! is acked only as its ack mode allows (see [`Submitter::submit`]); at most one decoded batch
-//! waits for the stage, uncharged to the input's budget.
+//! is acked only as its ack mode allows (see [`Submitter::submit`]); besides the batch it is
+//! decoding, a staged connection holds at most two batches uncharged to the input's budget: one
+//! queued for its stage task, one in it (being filtered, or waiting for budget).
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -15,9 +16,8 @@ use crate::config::model::AckMode;
 use crate::event::Event;
 use crate::pipeline::intake::{Intake, Submitted};
 
-/// Decoded batches of one connection waiting for its stage task: one, so the connection decodes
-/// its next read while the previous one is filtered, and holds at most one read's batch more
-/// than it has been charged for.
+/// Decoded batches of one connection queued for its stage task: one, so the connection decodes
+/// its next read while the previous one is filtered, and holds little it was not charged for.
 const DECODED_QUEUE: usize = 1;
 
 /// One read's decoded events, the bytes they keep alive, and the acks they earn.
