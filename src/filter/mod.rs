@@ -1,6 +1,7 @@
 //! Filters: they sit between the inputs and the router, select events by `match` / `match_regex`
 //! like outputs, and run in config order. Each filter is pure code over msgpack records; the
-//! [`chain::FilterChain`] runs them inside the input's task, before routing.
+//! [`chain::FilterChain`] runs them before routing: for a Forward connection in its task on the
+//! filter stage (`pipeline::stage`), for other inputs in the input's own task.
 //!
 //! Contract of a record filter: it reads one record (a msgpack map, `&[u8]`) and either leaves it
 //! as it is (no bytes copied), writes a replacement into a caller-owned buffer, or drops it.

@@ -1,6 +1,7 @@
 //! Builds the filter chain from the `[[filters]]` config, and runs the timer that flushes what
-//! holding filters (multiline) keep. The chain itself runs inside each input's task (see
-//! `intake`), so filters use the cores the inputs use.
+//! holding filters (multiline) keep. The chain itself runs where a batch is submitted (see
+//! `intake`): for a Forward connection, in its task on the filter stage (`stage`), beside the
+//! connection's decoding; for the other inputs, in the input's task.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
