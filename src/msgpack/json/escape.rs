@@ -276,20 +276,24 @@ mod tests {
         assert_eq!(bad, 0);
     }
 
-    #[test]
-    fn the_eight_byte_test_agrees_with_the_table_for_every_byte_at_every_position() {
+    /// Calls `check(byte, position, word)` for every byte value at every position of a word of
+    /// plain `a`s.
+    fn each_byte_at_each_position(mut check: impl FnMut(u8, usize, u64)) {
         for b in 0..=255u8 {
             for pos in 0..8 {
                 let mut bytes = [b'a'; 8];
                 bytes[pos] = b;
-                let want = ESCAPE[usize::from(b)] != 0;
-                assert_eq!(
-                    needs_escape(u64::from_le_bytes(bytes)),
-                    want,
-                    "byte {b:#x} at {pos}"
-                );
+                check(b, pos, u64::from_le_bytes(bytes));
             }
         }
+    }
+
+    #[test]
+    fn the_eight_byte_test_agrees_with_the_table_for_every_byte_at_every_position() {
+        each_byte_at_each_position(|b, pos, word| {
+            let want = ESCAPE[usize::from(b)] != 0;
+            assert_eq!(needs_escape(word), want, "byte {b:#x} at {pos}");
+        });
         // Neighbours that could borrow into each other.
         for (a, b) in [
             (0x00u8, 0x21u8),
@@ -320,14 +324,10 @@ mod tests {
 
     #[test]
     fn the_high_byte_test_flags_every_byte_above_0x7f_at_every_position() {
-        for b in 0..=255u8 {
-            for pos in 0..8 {
-                let mut bytes = [b'a'; 8];
-                bytes[pos] = b;
-                let want = ESCAPE[usize::from(b)] != 0 || !b.is_ascii();
-                assert_eq!(needs_escape_or_high(u64::from_le_bytes(bytes)), want);
-            }
-        }
+        each_byte_at_each_position(|b, pos, word| {
+            let want = ESCAPE[usize::from(b)] != 0 || !b.is_ascii();
+            assert_eq!(needs_escape_or_high(word), want, "byte {b:#x} at {pos}");
+        });
     }
 
     proptest::proptest! {
