@@ -197,20 +197,29 @@ proptest::proptest! {
     /// the whole batch gives: same records, times, tags and order.
     #[test]
     fn fused_filters_equal_one_filter_at_a_time(
-        recs in proptest::collection::vec((0usize..3, 0usize..4, 0usize..3), 0..40)
+        recs in proptest::collection::vec((0usize..3, 0usize..5, 0usize..3, 0usize..40), 0..40)
     ) {
         let tags: [Arc<str>; 3] = ["app.a".into(), "app.b".into(), "sys".into()];
+        // More fields than a record index holds.
+        let wide: Vec<String> = (0..40).map(|i| format!(r#"\"k{i}\":{i}"#)).collect();
+        let wide = format!("{{{}}}", wide.join(","));
         let logs = [
             r#"{\"level\":\"info\",\"ts\":1}"#,
             r#"{\"level\":\"debug\"}"#,
             "plain text",
             r#"{\"cluster\":\"mine\"}"#,
+            &wide,
         ];
         let levels = ["info", "debug", "warn"];
         let events: Vec<Event> = recs
             .iter()
-            .map(|&(t, l, v)| {
-                event(&tags[t], &format!(r#"{{"log":"{}","level":"{}"}}"#, logs[l], levels[v]))
+            .map(|&(t, l, v, extra)| {
+                // Extra fields before `log`, up to more than a record index holds.
+                let extra: String = (0..extra).map(|i| format!(r#""x{i}":"{i}","#)).collect();
+                event(
+                    &tags[t],
+                    &format!(r#"{{{extra}"log":"{}","level":"{}"}}"#, logs[l], levels[v]),
+                )
             })
             .collect();
         let fused = FilterChain::new(record_filters()).run(events.clone(), &AckToken::none());

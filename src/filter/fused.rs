@@ -38,9 +38,13 @@ pub(crate) fn run(stages: &[Stage], events: &mut Vec<Event>, ctx: &mut Ctx<'_>) 
     let mut cur = std::mem::take(&mut ctx.out);
     let mut next = std::mem::take(&mut ctx.spare);
     let mut w = 0;
+    let indexes = &mut ctx.indexes;
     'records: for r in 0..events.len() {
         let Event { tag, time, record } = &mut events[r];
         let mut rewritten = false;
+        // Which of `indexes` describes the record read (the other: the record written).
+        let mut reading = 0;
+        indexes[reading].clear();
         for (s, stage) in stages.iter().enumerate() {
             let selected = match &last_tag[s] {
                 Some((t, m)) if Arc::ptr_eq(t, tag) => *m,
@@ -55,14 +59,22 @@ pub(crate) fn run(stages: &[Stage], events: &mut Vec<Event>, ctx: &mut Ctx<'_>) 
             }
             counts[s].matched += 1;
             let input: &[u8] = if rewritten { &cur } else { record };
-            match stage.kind.transform(input, time, &mut ctx.rng, &mut next) {
+            let [a, b] = &mut *indexes;
+            let (index, out_index) = if reading == 0 { (a, b) } else { (b, a) };
+            out_index.clear();
+            match stage
+                .kind
+                .transform(input, index, time, &mut ctx.rng, &mut next, out_index)
+            {
                 RecordOutcome::Dropped => {
                     counts[s].dropped += 1;
                     continue 'records;
                 }
                 RecordOutcome::Replaced => {
+                    debug_assert!(out_index.describes(&next), "{:?}", stage.kind);
                     counts[s].modified += 1;
                     std::mem::swap(&mut cur, &mut next);
+                    reading = 1 - reading;
                     rewritten = true;
                 }
                 RecordOutcome::Unchanged => {}

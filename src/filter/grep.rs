@@ -28,6 +28,7 @@ use thiserror::Error;
 use crate::filter::RecordOutcome;
 use crate::filter::args::compile_regex;
 use crate::msgpack::accessor::{AccessorError, RecordAccessor};
+use crate::msgpack::index::MapIndex;
 use crate::msgpack::reader::{Token, read_token};
 
 /// Whether a rule keeps or drops the records it matches.
@@ -198,17 +199,23 @@ impl Grep {
 
     /// Keeps ([`RecordOutcome::Unchanged`]) or drops ([`RecordOutcome::Dropped`]) one record.
     pub fn apply(&self, record: &[u8]) -> RecordOutcome {
-        if !matches!(read_token(record, 0), Ok((Token::Map(_), _))) || self.keeps(record) {
+        self.apply_indexed(record, &mut MapIndex::new())
+    }
+
+    /// [`Self::apply`] with keys looked up in `index`, which describes `record` (or is not read
+    /// yet).
+    pub fn apply_indexed(&self, record: &[u8], index: &mut MapIndex) -> RecordOutcome {
+        if !matches!(read_token(record, 0), Ok((Token::Map(_), _))) || self.keeps(record, index) {
             RecordOutcome::Unchanged
         } else {
             RecordOutcome::Dropped
         }
     }
 
-    fn keeps(&self, record: &[u8]) -> bool {
-        let matches = |rule: &CompiledRule| {
+    fn keeps(&self, record: &[u8], index: &mut MapIndex) -> bool {
+        let mut matches = |rule: &CompiledRule| {
             rule.key
-                .get(record)
+                .get_indexed(record, index)
                 .and_then(str_value)
                 .is_some_and(|s| rule.regex.is_match(s))
         };

@@ -10,6 +10,7 @@
 use thiserror::Error;
 
 use super::RecordOutcome;
+use crate::msgpack::index::{MapIndex, Slot};
 use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
 use crate::output::backoff::Rng;
@@ -75,27 +76,48 @@ impl RecordModifier {
 
     /// Applies the rules to `record`; a replacement goes to `out` (cleared first).
     pub fn apply(&self, record: &[u8], rng: &mut Rng, out: &mut Vec<u8>) -> RecordOutcome {
-        let Some(entries) = MapEntries::new(record) else {
-            return RecordOutcome::Unchanged;
+        self.apply_indexed(record, &mut MapIndex::new(), rng, out, &mut MapIndex::new())
+    }
+
+    /// [`Self::apply`] with the entries taken from `index`, which describes `record` (or is not
+    /// read yet); on [`RecordOutcome::Replaced`] `out_index` describes `out`.
+    pub fn apply_indexed(
+        &self,
+        record: &[u8],
+        index: &mut MapIndex,
+        rng: &mut Rng,
+        out: &mut Vec<u8>,
+        out_index: &mut MapIndex,
+    ) -> RecordOutcome {
+        // A record too big for the index is read into a list of its own.
+        let mut spill = Vec::new();
+        let slots: &[Slot] = match index.entries(record) {
+            Some(slots) => slots,
+            None => {
+                let Some(pairs) = MapEntries::new(record) else {
+                    return RecordOutcome::Unchanged;
+                };
+                for pair in pairs {
+                    let Ok(e) = pair else {
+                        return RecordOutcome::Unchanged;
+                    };
+                    spill.push(Slot::of(&e));
+                }
+                &spill
+            }
         };
-        let n = entries.len();
-        let body = entries.pos();
         // First pass: which entries stay and which `Record` keys are already there (bit i: rule i).
         let mut present = 0u64;
         let mut removed = 0u32;
-        let mut end = body;
-        for entry in entries.clone() {
-            let Ok(e) = entry else {
-                return RecordOutcome::Unchanged;
-            };
-            if !self.keeps(e.key) {
+        for s in slots {
+            let key = s.key(record);
+            if !self.keeps(key) {
                 removed += 1;
-            } else if let Some(k) = e.key {
+            } else if let Some(k) = key {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
                     present |= u64::from(key_eq(rk, k)) << i;
                 }
             }
-            end = e.end;
         }
         let all = if self.records.len() == 64 {
             u64::MAX
@@ -108,28 +130,33 @@ impl RecordModifier {
         }
         // Second pass: write the new map.
         out.clear();
+        out_index.begin();
         let added = missing.count_ones() + u32::from(self.uuid_key.is_some());
-        write_map_len(out, n - removed + added);
-        if removed == 0 {
-            // Every entry stays: one copy of them all.
-            out.extend_from_slice(&record[body..end]);
-        } else {
-            // Every pair read in the first pass.
-            for e in entries.flatten() {
-                if self.keeps(e.key) {
-                    out.extend_from_slice(&record[e.start..e.end]);
+        write_map_len(out, slots.len() as u32 - removed + added);
+        match (slots.first(), slots.last()) {
+            (Some(first), Some(last)) if removed == 0 => {
+                // Every entry stays: one copy of them all.
+                let by = out.len() as isize - first.start as isize;
+                out.extend_from_slice(&record[first.start as usize..last.end as usize]);
+                for s in slots {
+                    out_index.push(s.shifted(by));
+                }
+            }
+            _ => {
+                for s in slots.iter().filter(|s| self.keeps(s.key(record))) {
+                    let by = out.len() as isize - s.start as isize;
+                    out.extend_from_slice(s.pair(record));
+                    out_index.push(s.shifted(by));
                 }
             }
         }
         for (i, (k, v)) in self.records.iter().enumerate() {
             if missing & (1 << i) != 0 {
-                write_str(out, k);
-                write_str(out, v);
+                push_pair(out, out_index, k, v);
             }
         }
         if let Some(k) = &self.uuid_key {
-            write_str(out, k);
-            write_str(out, uuid_v4(rng).as_bytes());
+            push_pair(out, out_index, k, uuid_v4(rng).as_bytes());
         }
         RecordOutcome::Replaced
     }
@@ -145,6 +172,15 @@ impl RecordModifier {
             !listed(&self.remove)
         }
     }
+}
+
+/// Appends a str key and str value pair to `out` and describes it in `index`.
+fn push_pair(out: &mut Vec<u8>, index: &mut MapIndex, key: &[u8], value: &[u8]) {
+    let start = out.len();
+    write_str(out, key);
+    let value_at = out.len();
+    write_str(out, value);
+    index.push_str_key(start, key.len(), value_at, out.len());
 }
 
 fn bytes(s: &str) -> Box<[u8]> {

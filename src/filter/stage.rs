@@ -20,6 +20,7 @@ use super::record_modifier::RecordModifier;
 use super::rewrite_tag::RewriteTag;
 use crate::ack::AckToken;
 use crate::event::{Event, EventTime};
+use crate::msgpack::index::MapIndex;
 use crate::output::backoff::Rng;
 
 /// Scratch space of one chain run: the replacement record buffers and what filters need besides.
@@ -35,6 +36,9 @@ pub struct Ctx<'a> {
     /// the rest of its capacity (or the whole, once every piece is dropped) serves the next run.
     pub arena: BytesMut,
     pub rng: Rng,
+    /// The entries of the record a filter reads and of the one it writes (see
+    /// [`StageKind::transform`]).
+    pub indexes: [MapIndex; 2],
     /// A rewrite_tag filter's new tag.
     pub tag: String,
     /// The ack of the batch being filtered.
@@ -69,6 +73,7 @@ impl<'a> Ctx<'a> {
             spare: s.spare,
             arena: s.arena,
             rng: s.rng.unwrap_or_else(Rng::from_entropy),
+            indexes: Default::default(),
             tag: String::new(),
             ack,
             released: Vec::new(),
@@ -148,7 +153,19 @@ impl StageKind {
             }
             // Batch filters never get here (`run_batch` handled them).
             StageKind::Throttle(_) | StageKind::Multiline(_) => RecordOutcome::Unchanged,
-            _ => self.transform(&event.record, &mut event.time, &mut ctx.rng, &mut ctx.out),
+            _ => {
+                let [index, out_index] = &mut ctx.indexes;
+                index.clear();
+                out_index.clear();
+                self.transform(
+                    &event.record,
+                    index,
+                    &mut event.time,
+                    &mut ctx.rng,
+                    &mut ctx.out,
+                    out_index,
+                )
+            }
         }
     }
 
@@ -168,20 +185,25 @@ impl StageKind {
 
     /// Applies a record filter (see [`Self::is_record_filter`]) to `record`; a replacement goes to
     /// `out`. Other filters leave every record unchanged here.
+    ///
+    /// `index` describes `record` or is not read yet (cleared); `out_index` comes cleared, and on
+    /// [`RecordOutcome::Replaced`] it describes `out` or is left not read.
     #[inline]
     pub(crate) fn transform(
         &self,
         record: &[u8],
+        index: &mut MapIndex,
         time: &mut EventTime,
         rng: &mut Rng,
         out: &mut Vec<u8>,
+        out_index: &mut MapIndex,
     ) -> RecordOutcome {
         match self {
-            StageKind::Grep(f) => f.apply(record),
+            StageKind::Grep(f) => f.apply_indexed(record, index),
             StageKind::Modify(f) => f.apply(record, out),
-            StageKind::RecordModifier(f) => f.apply(record, rng, out),
+            StageKind::RecordModifier(f) => f.apply_indexed(record, index, rng, out, out_index),
             StageKind::Nest(f) => f.apply(record, out),
-            StageKind::Parser(f) => f.apply(record, time, out),
+            StageKind::Parser(f) => f.apply_indexed(record, index, time, out, out_index),
             StageKind::Ecs(f) => f.apply(record, out),
             StageKind::RewriteTag(_) | StageKind::Throttle(_) | StageKind::Multiline(_) => {
                 RecordOutcome::Unchanged

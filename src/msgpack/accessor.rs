@@ -10,6 +10,7 @@
 
 use thiserror::Error;
 
+use crate::msgpack::index::MapIndex;
 use crate::msgpack::reader::{Token, map_get, read_token, skip_value};
 
 /// A parsed record accessor: a top-level key and a path below it.
@@ -104,7 +105,13 @@ impl RecordAccessor {
     /// The msgpack bytes of the value this accessor names in `record` (a msgpack map), or None
     /// when a key is missing, an index is out of range, or a step meets a non-container.
     pub fn get<'a>(&self, record: &'a [u8]) -> Option<&'a [u8]> {
-        let mut value = map_get(record, &self.key)?;
+        self.get_indexed(record, &mut MapIndex::new())
+    }
+
+    /// [`Self::get`] with the top-level key looked up in `index`, which describes `record` (or is
+    /// not read yet).
+    pub fn get_indexed<'a>(&self, record: &'a [u8], index: &mut MapIndex) -> Option<&'a [u8]> {
+        let mut value = index.get(record, &self.key)?;
         for step in self.path.iter() {
             value = match step {
                 Step::Key(k) => map_get(value, k)?,

@@ -13,6 +13,7 @@
 //! Invariant: on error, `out` is truncated back to its length at entry. Nothing is allocated besides
 //! growing `out`: escapes are decoded straight into it.
 
+use super::index::MapIndex;
 use super::json::needs_escape;
 use super::writer::{write_f64, write_i64, write_str_header, write_u64};
 
@@ -54,6 +55,26 @@ pub enum JsonToMsgpackError {
 /// Converts one JSON object (the whole of `json`, surrounding whitespace allowed) into a msgpack map
 /// appended to `out`.
 pub fn json_object_to_msgpack(json: &[u8], out: &mut Vec<u8>) -> Result<(), JsonToMsgpackError> {
+    transcode(json, out, None)
+}
+
+/// [`json_object_to_msgpack`] that also describes the map's entries in `index`, positions counted
+/// from the map's first byte (what `out` held before is not part of it). On error `index` holds
+/// nothing useful.
+pub fn json_object_to_msgpack_indexed(
+    json: &[u8],
+    out: &mut Vec<u8>,
+    index: &mut MapIndex,
+) -> Result<(), JsonToMsgpackError> {
+    index.begin();
+    transcode(json, out, Some(index))
+}
+
+fn transcode(
+    json: &[u8],
+    out: &mut Vec<u8>,
+    index: Option<&mut MapIndex>,
+) -> Result<(), JsonToMsgpackError> {
     // Which error a non-object gets is decided with `is_ascii_whitespace` (it includes form feed, which
     // JSON does not): "\x0c[1]" has always been `NotAnObject`, "\x0c{}" a syntax error.
     let first = json.iter().find(|b| !b.is_ascii_whitespace());
@@ -67,6 +88,8 @@ pub fn json_object_to_msgpack(json: &[u8], out: &mut Vec<u8>) -> Result<(), Json
         src: json,
         pos: 0,
         out: &mut *out,
+        base: start,
+        index,
     };
     if let Err(e) = transcoder.document() {
         out.truncate(start);
@@ -86,6 +109,10 @@ struct Transcoder<'a> {
     src: &'a [u8],
     pos: usize,
     out: &'a mut Vec<u8>,
+    /// Where the document's map starts in `out`.
+    base: usize,
+    /// Where the top-level map's entries are described, if anywhere.
+    index: Option<&'a mut MapIndex>,
 }
 
 impl Transcoder<'_> {
@@ -176,14 +203,34 @@ impl Transcoder<'_> {
             Some(_) => return fail(self.pos, "expected a string key"),
             None => return fail(self.pos, "unexpected end of input"),
         }
+        let start = self.out.len();
         self.string()?;
+        let value = self.out.len();
         match self.next_byte() {
             Some(b':') => self.pos += 1,
             Some(_) => return fail(self.pos, "expected `:`"),
             None => return fail(self.pos, "unexpected end of input"),
         }
         self.next_byte();
-        self.value(depth)
+        self.value(depth)?;
+        if depth == 1
+            && let Some(index) = self.index.as_deref_mut()
+        {
+            let header = match self.out[start] {
+                0xd9 => 2,
+                0xda => 3,
+                0xdb => 5,
+                _ => 1,
+            };
+            let base = self.base;
+            index.push_str_key(
+                start - base,
+                value - start - header,
+                value - base,
+                self.out.len() - base,
+            );
+        }
+        Ok(())
     }
 
     /// Returns the end of the plain run starting at `from` (the index of the first `"`, `\`, control

@@ -594,3 +594,29 @@ proptest! {
         prop_assert!(check_against_reference(&mutate(&json, &edits)).is_ok());
     }
 }
+
+proptest! {
+    /// The indexed transcoder's index is what reading the map it wrote gives, whatever `out`
+    /// held before, for keys of every str header size, escaped or not, and maps past the index's
+    /// capacity.
+    #[test]
+    fn the_index_describes_the_map_written(
+        pairs in prop::collection::vec(
+            (prop_oneof![arb_string(), "[a-z]{30,300}"], arb_value()),
+            0..40,
+        ),
+        escape in prop::option::of(any::<bool>()),
+        prefix in prop::collection::vec(any::<u8>(), 0..4),
+    ) {
+        let value = Value::Object(pairs.into_iter().collect());
+        let mut json = serde_json::to_string(&value).unwrap();
+        if let Some(upper) = escape {
+            json = escape_more(&json, upper);
+        }
+        let mut out = prefix.clone();
+        let mut index = MapIndex::new();
+        json_object_to_msgpack_indexed(json.as_bytes(), &mut out, &mut index).unwrap();
+        prop_assert!(index.is_known());
+        prop_assert!(index.describes(&out[prefix.len()..]));
+    }
+}

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use super::{Parser, ParserSet};
 use crate::event::EventTime;
 use crate::filter::RecordOutcome;
-use crate::msgpack::reader::{MapEntries, as_str_bytes, key_eq, map_get};
+use crate::msgpack::index::{MapIndex, Slot};
+use crate::msgpack::reader::{MapEntries, as_str_bytes, key_eq};
 
 /// Why a `parser` filter configuration cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -75,40 +76,75 @@ impl ParserFilter {
     /// have been cleared). `time` on entry is the event time (it gives year-less formats a year).
     /// Never drops.
     pub fn apply(&self, record: &[u8], time: &mut EventTime, out: &mut Vec<u8>) -> RecordOutcome {
-        let Some(text) = map_get(record, &self.key_name).and_then(as_str_bytes) else {
+        self.apply_indexed(
+            record,
+            &mut MapIndex::new(),
+            time,
+            out,
+            &mut MapIndex::new(),
+        )
+    }
+
+    /// [`Self::apply`] with keys looked up in `index`, which describes `record` (or is not read
+    /// yet); on [`RecordOutcome::Replaced`] `out_index` describes `out`.
+    pub fn apply_indexed(
+        &self,
+        record: &[u8],
+        index: &mut MapIndex,
+        time: &mut EventTime,
+        out: &mut Vec<u8>,
+        out_index: &mut MapIndex,
+    ) -> RecordOutcome {
+        let Some(text) = index.get(record, &self.key_name).and_then(as_str_bytes) else {
             return RecordOutcome::Unchanged;
         };
         out.clear();
-        let Some(parsed) = self.parsers.iter().find_map(|p| p.parse(text, *time, out)) else {
+        let Some(parsed) = self
+            .parsers
+            .iter()
+            .find_map(|p| p.parse_indexed(text, *time, out, out_index))
+        else {
             return RecordOutcome::Unchanged;
         };
-        // `out` is one map with a map32 header: entries start at byte 5.
+        // `out` is one map with a map32 header: entries start at byte 5. Its index holds the
+        // parsed fields (or it cannot: more than it holds, then keys are found by walking).
         let fields_end = out.len();
+        let parsed_fields = out_index.entries(out).map(<[Slot]>::len);
         let mut entries = parsed.entries;
-        if (self.reserve_data || self.preserve_key)
-            && let Some(pairs) = MapEntries::new(record)
-        {
-            // The parsed keys, found once (not once per kept key); more than fit: walk each time.
-            let mut keys = [(0usize, 0usize); FAST_KEYS];
-            let known = key_spans(&out[5..fields_end], parsed.entries, &mut keys);
-            for pair in pairs {
-                let Ok(e) = pair else {
-                    break;
-                };
-                let keep = if e.key.is_some_and(|k| key_eq(k, &self.key_name)) {
+        if self.reserve_data || self.preserve_key {
+            let mut keep = |slot: Slot| {
+                let key = slot.key(record);
+                let keep = if key.is_some_and(|k| key_eq(k, &self.key_name)) {
                     self.preserve_key
                 } else {
                     self.reserve_data
                 };
-                let parsed_has = |k: &[u8]| match known {
-                    Some(n) => keys[..n]
-                        .iter()
-                        .any(|&(s, e)| key_eq(&out[5 + s..5 + e], k)),
-                    None => has_key(&out[5..fields_end], parsed.entries, k),
-                };
-                if keep && !e.key.is_some_and(parsed_has) {
-                    out.extend_from_slice(&record[e.start..e.end]);
+                // (The index stops holding entries once more are copied than it holds.)
+                let parsed_has =
+                    |k: &[u8]| match parsed_fields.and_then(|n| out_index.slots().get(..n)) {
+                        Some(slots) => slots.iter().any(|s| s.key_is(out, k)),
+                        None => has_key(&out[5..fields_end], parsed.entries, k),
+                    };
+                if keep && !key.is_some_and(parsed_has) {
+                    let at = out.len();
+                    out.extend_from_slice(slot.pair(record));
                     entries += 1;
+                    out_index.push(slot.shifted(at as isize - slot.start as isize));
+                }
+            };
+            match index.entries(record) {
+                Some(slots) => {
+                    for &s in slots {
+                        keep(s);
+                    }
+                }
+                None => {
+                    for pair in MapEntries::new(record).into_iter().flatten() {
+                        let Ok(e) = pair else {
+                            break;
+                        };
+                        keep(Slot::of(&e));
+                    }
                 }
             }
         }
@@ -118,27 +154,6 @@ impl ParserFilter {
         }
         RecordOutcome::Replaced
     }
-}
-
-/// Parsed keys remembered by position before falling back to a walk per lookup.
-const FAST_KEYS: usize = 32;
-
-/// The byte ranges of the string keys of `entries` msgpack pairs in `buf`, in `spans`; `None`
-/// when there are more than `spans` holds or the pairs do not read.
-fn key_spans(buf: &[u8], entries: u32, spans: &mut [(usize, usize)]) -> Option<usize> {
-    if usize::try_from(entries).ok()? > spans.len() {
-        return None;
-    }
-    let mut found = 0;
-    for pair in MapEntries::at(buf, 0, entries) {
-        let e = pair.ok()?;
-        if let Some(k) = e.key {
-            let start = e.value - k.len();
-            spans[found] = (start, e.value);
-            found += 1;
-        }
-    }
-    Some(found)
 }
 
 /// Whether `entries` msgpack pairs in `buf` include the string key `key`.

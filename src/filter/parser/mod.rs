@@ -28,8 +28,9 @@ pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
 
 use crate::event::EventTime;
+use crate::msgpack::index::MapIndex;
+use crate::msgpack::json_in::json_object_to_msgpack_indexed;
 use crate::msgpack::reader::{MapEntries, Token, key_eq, read_token};
-use crate::msgpack::writer::json_object_to_msgpack;
 use fields::{Fields, Value};
 use time::{TimeFormat, TimeFormatError};
 
@@ -283,9 +284,22 @@ impl Parser {
     /// Parses `text`, appending one msgpack map (map32 header) to `out`. `reference` gives the
     /// year to time formats without one (pass the event's time). `None`: no match, `out` as it was.
     pub fn parse(&self, text: &[u8], reference: EventTime, out: &mut Vec<u8>) -> Option<Parsed> {
+        self.parse_indexed(text, reference, out, &mut MapIndex::new())
+    }
+
+    /// [`Self::parse`] that may also describe the map's entries in `index` (positions from the
+    /// map's first byte); otherwise `index` is left not read. On `None` it holds nothing useful.
+    pub fn parse_indexed(
+        &self,
+        text: &[u8],
+        reference: EventTime,
+        out: &mut Vec<u8>,
+        index: &mut MapIndex,
+    ) -> Option<Parsed> {
         let start = out.len();
+        index.clear();
         let res = match &self.kind {
-            Kind::Json => self.parse_json(text, reference, out),
+            Kind::Json => self.parse_json(text, reference, out, index),
             Kind::Regex(re, names) => {
                 let caps = re.captures(text)?;
                 out.extend_from_slice(&[0xdf, 0, 0, 0, 0]);
@@ -318,9 +332,15 @@ impl Parser {
         }
     }
 
-    fn parse_json(&self, text: &[u8], reference: EventTime, out: &mut Vec<u8>) -> Option<Parsed> {
+    fn parse_json(
+        &self,
+        text: &[u8],
+        reference: EventTime,
+        out: &mut Vec<u8>,
+        index: &mut MapIndex,
+    ) -> Option<Parsed> {
         let start = out.len();
-        json_object_to_msgpack(text, out).ok()?;
+        json_object_to_msgpack_indexed(text, out, index).ok()?;
         // The transcoder writes every map with a map32 header (patched at its end).
         let (Token::Map(mut entries), body) = read_token(out, start).ok()? else {
             return None;
@@ -347,6 +367,7 @@ impl Parser {
             {
                 out.drain(range);
                 entries -= 1;
+                index.clear();
             }
         }
         Some(Parsed { entries, time })
