@@ -36,6 +36,8 @@ type Field = (Box<[u8]>, Box<[u8]>);
 #[derive(Debug, Clone)]
 pub struct RecordModifier {
     records: Vec<Field>,
+    /// Bit `n % 64` set: some `Record` key is `n` bytes long (most keys are passed over on that).
+    record_key_lens: u64,
     remove: Vec<Box<[u8]>>,
     allow: Vec<Box<[u8]>>,
     uuid_key: Option<Box<[u8]>>,
@@ -67,6 +69,7 @@ impl RecordModifier {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            record_key_lens: records.iter().fold(0, |m, (k, _)| m | key_len_bit(k)),
             records,
             remove: remove_keys.iter().map(|k| bytes(k)).collect(),
             allow: allowlist_keys.iter().map(|k| bytes(k)).collect(),
@@ -113,7 +116,9 @@ impl RecordModifier {
             let key = s.key(record);
             if !self.keeps(key) {
                 removed += 1;
-            } else if let Some(k) = key {
+            } else if let Some(k) = key
+                && self.record_key_lens & key_len_bit(k) != 0
+            {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
                     present |= u64::from(key_eq(rk, k)) << i;
                 }
@@ -181,6 +186,10 @@ fn push_pair(out: &mut Vec<u8>, index: &mut MapIndex, key: &[u8], value: &[u8]) 
     let value_at = out.len();
     write_str(out, value);
     index.push_str_key(start, key.len(), value_at, out.len());
+}
+
+fn key_len_bit(key: &[u8]) -> u64 {
+    1 << (key.len() % 64)
 }
 
 fn bytes(s: &str) -> Box<[u8]> {

@@ -95,6 +95,8 @@ enum State {
 pub struct MapIndex {
     state: State,
     len: usize,
+    /// Bit `n % 64` set: some str key of the entries is `n` bytes long.
+    key_lens: u64,
     slots: [Slot; MAX_ENTRIES],
 }
 
@@ -109,6 +111,7 @@ impl MapIndex {
         Self {
             state: State::Unknown,
             len: 0,
+            key_lens: 0,
             slots: [Slot::default(); MAX_ENTRIES],
         }
     }
@@ -118,6 +121,14 @@ impl MapIndex {
     pub fn clear(&mut self) {
         self.state = State::Unknown;
         self.len = 0;
+        self.key_lens = 0;
+    }
+
+    /// Whether an entry of this index (built or written) may have a str key `len` bytes long;
+    /// `false` is certain, `true` is a maybe.
+    #[inline]
+    pub fn may_have_key_len(&self, len: usize) -> bool {
+        self.key_lens & (1 << (len % 64)) != 0
     }
 
     /// Whether it describes a record (built or written), as opposed to not read yet.
@@ -147,14 +158,17 @@ impl MapIndex {
     /// The value of the last entry whose key is the str `key`, as [`map_get`] finds it.
     #[inline]
     pub fn get<'a>(&mut self, record: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-        match self.entries(record) {
-            Some(slots) => slots
-                .iter()
-                .rev()
-                .find(|s| s.key_is(record, key))
-                .map(|s| s.value(record)),
-            None => map_get(record, key),
+        if self.entries(record).is_none() {
+            return map_get(record, key);
         }
+        if !self.may_have_key_len(key.len()) {
+            return None;
+        }
+        self.slots()
+            .iter()
+            .rev()
+            .find(|s| s.key_is(record, key))
+            .map(|s| s.value(record))
     }
 
     fn build(&mut self, record: &[u8]) {
@@ -183,6 +197,7 @@ impl MapIndex {
     pub fn begin(&mut self) {
         self.state = State::Indexed;
         self.len = 0;
+        self.key_lens = 0;
     }
 
     /// Adds the next entry of a record being written (past [`MAX_ENTRIES`]: unindexable).
@@ -195,6 +210,9 @@ impl MapIndex {
             Some(s) => {
                 *s = slot;
                 self.len += 1;
+                if slot.str_key {
+                    self.key_lens |= 1 << ((slot.value - slot.key) % 64);
+                }
             }
             None => self.state = State::Unindexable,
         }

@@ -235,6 +235,7 @@ impl Transcoder<'_> {
 
     /// Returns the end of the plain run starting at `from` (the index of the first `"`, `\`, control
     /// byte, or the input length), after checking that the run is UTF-8.
+    #[inline(always)]
     fn plain_run_end(&self, from: usize) -> Step<usize> {
         let mut end = from;
         let mut any_high = 0u64;
@@ -272,7 +273,12 @@ impl Transcoder<'_> {
         if self.src.get(end) == Some(&b'"') {
             // No escapes: the common case, the length is known before writing.
             let run = &self.src[start..end];
-            write_str_header(self.out, run.len());
+            if run.len() < 32 {
+                // Most keys and short values: a fixstr header, written here, not by a call.
+                self.out.push(0xa0 | run.len() as u8);
+            } else {
+                write_str_header(self.out, run.len());
+            }
             self.out.extend_from_slice(run);
             self.pos = end + 1;
             return Ok(());

@@ -122,7 +122,10 @@ impl ParserFilter {
                 // (The index stops holding entries once more are copied than it holds.)
                 let parsed_has =
                     |k: &[u8]| match parsed_fields.and_then(|n| out_index.slots().get(..n)) {
-                        Some(slots) => slots.iter().any(|s| s.key_is(out, k)),
+                        Some(slots) => {
+                            out_index.may_have_key_len(k.len())
+                                && slots.iter().any(|s| s.key_is(out, k))
+                        }
                         None => has_key(&out[5..fields_end], parsed.entries, k),
                     };
                 if keep && !key.is_some_and(parsed_has) {
