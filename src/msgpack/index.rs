@@ -201,7 +201,7 @@ impl MapIndex {
     }
 
     /// Adds the next entry of a record being written (past [`MAX_ENTRIES`]: unindexable).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, slot: Slot) {
         if self.state != State::Indexed {
             return;
@@ -220,7 +220,7 @@ impl MapIndex {
 
     /// Adds the pair of a str key and a value just written at `start..end` of the record, the
     /// key's payload `key_len` bytes long ending at `value`.
-    #[inline]
+    #[inline(always)]
     pub fn push_str_key(&mut self, start: usize, key_len: usize, value: usize, end: usize) {
         self.push(Slot {
             start: start as u32,

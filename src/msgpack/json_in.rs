@@ -279,7 +279,20 @@ impl Transcoder<'_> {
             } else {
                 write_str_header(self.out, run.len());
             }
-            self.out.extend_from_slice(run);
+            // A short run is copied as 16 bytes (one move, no `memcpy` call) and the surplus
+            // cut off, when the input has them.
+            let chunk = self
+                .src
+                .get(start..start + 16)
+                .and_then(|c| <&[u8; 16]>::try_from(c).ok());
+            match chunk {
+                Some(chunk) if run.len() <= 16 => {
+                    let keep = self.out.len() + run.len();
+                    self.out.extend_from_slice(chunk);
+                    self.out.truncate(keep);
+                }
+                _ => self.out.extend_from_slice(run),
+            }
             self.pos = end + 1;
             return Ok(());
         }
