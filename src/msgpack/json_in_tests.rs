@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::msgpack::reader::{Token, as_str_bytes, map_get, read_token, skip_value};
-use crate::msgpack::writer::write_str;
+use crate::msgpack::writer::{write_i64, write_str, write_u64};
 
 // ---- The reference: the serde_json visitor this module replaced. ----
 
