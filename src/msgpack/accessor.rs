@@ -105,13 +105,17 @@ impl RecordAccessor {
     /// The msgpack bytes of the value this accessor names in `record` (a msgpack map), or None
     /// when a key is missing, an index is out of range, or a step meets a non-container.
     pub fn get<'a>(&self, record: &'a [u8]) -> Option<&'a [u8]> {
-        self.get_indexed(record, &mut MapIndex::new())
+        self.follow_path(map_get(record, &self.key)?)
     }
 
     /// [`Self::get`] with the top-level key looked up in `index`, which describes `record` (or is
     /// not read yet).
     pub fn get_indexed<'a>(&self, record: &'a [u8], index: &mut MapIndex) -> Option<&'a [u8]> {
-        let mut value = index.get(record, &self.key)?;
+        self.follow_path(index.get(record, &self.key)?)
+    }
+
+    /// The value the subscripts name in the top-level key's `value`.
+    fn follow_path<'a>(&self, mut value: &'a [u8]) -> Option<&'a [u8]> {
         for step in self.path.iter() {
             value = match step {
                 Step::Key(k) => map_get(value, k)?,
