@@ -3,7 +3,7 @@ use crate::event::EventTime;
 use crate::filter::record_modifier::RecordModifier;
 use bytes::Bytes;
 
-use crate::filter::test_support::json;
+use crate::filter::test_support::{json, json_text};
 
 fn msgpack(json: &str) -> Bytes {
     Bytes::from(crate::filter::test_support::msgpack(json))
@@ -229,6 +229,14 @@ proptest::proptest! {
                 .run(one_by_one, &AckToken::none())
                 .events;
         }
-        proptest::prop_assert_eq!(fused.events, one_by_one);
+        // As outputs see them (`record_modifier` appends in place to a record the parser wrote,
+        // keeping its map32 header, where run alone it writes a new one with the shortest).
+        let seen = |events: &[Event]| -> Vec<_> {
+            events
+                .iter()
+                .map(|e| (e.tag.clone(), e.time, json_text(&e.record)))
+                .collect()
+        };
+        proptest::prop_assert_eq!(seen(&fused.events), seen(&one_by_one));
     }
 }

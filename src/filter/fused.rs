@@ -1,7 +1,9 @@
 //! Consecutive record filters (grep, modify, record_modifier, nest, parser, ecs) run record by
 //! record: each record goes through the whole run of filters while it is hot in cache, the
-//! intermediate records live in two scratch buffers that swap roles, and only the final record of
-//! each event is copied into the batch's one shared buffer.
+//! intermediate records live in two scratch buffers that swap roles (a filter that only appends,
+//! `record_modifier` after another filter rewrote the record, edits it in place instead), and only
+//! the final record of each event is copied into the batch's one shared buffer. The filters share
+//! an index of the record's fields (`msgpack::index`), passed along with the buffers.
 //!
 //! Invariants: the same outcome, event order and counters as running the filters one after the
 //! other over the whole batch; an event no filter changed keeps its original bytes; a dropped
@@ -58,9 +60,19 @@ pub(crate) fn run(stages: &[Stage], events: &mut Vec<Event>, ctx: &mut Ctx<'_>) 
                 continue;
             }
             counts[s].matched += 1;
-            let input: &[u8] = if rewritten { &cur } else { record };
             let [a, b] = &mut *indexes;
             let (index, out_index) = if reading == 0 { (a, b) } else { (b, a) };
+            if rewritten
+                && let Some(outcome) = stage.kind.edit_in_place(&mut cur, index, &mut ctx.rng)
+            {
+                debug_assert!(outcome != RecordOutcome::Dropped);
+                if outcome == RecordOutcome::Replaced {
+                    debug_assert!(index.describes(&cur), "{:?}", stage.kind);
+                    counts[s].modified += 1;
+                }
+                continue;
+            }
+            let input: &[u8] = if rewritten { &cur } else { record };
             out_index.clear();
             match stage
                 .kind

@@ -109,27 +109,7 @@ impl RecordModifier {
                 &spill
             }
         };
-        // First pass: which entries stay and which `Record` keys are already there (bit i: rule i).
-        let mut present = 0u64;
-        let mut removed = 0u32;
-        for s in slots {
-            let key = s.key(record);
-            if !self.keeps(key) {
-                removed += 1;
-            } else if let Some(k) = key
-                && self.record_key_lens & key_len_bit(k) != 0
-            {
-                for (i, (rk, _)) in self.records.iter().enumerate() {
-                    present |= u64::from(key_eq(rk, k)) << i;
-                }
-            }
-        }
-        let all = if self.records.len() == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.records.len()) - 1
-        };
-        let missing = all & !present;
+        let (removed, missing) = self.plan(record, slots);
         if removed == 0 && missing == 0 && self.uuid_key.is_none() {
             return RecordOutcome::Unchanged;
         }
@@ -155,15 +135,75 @@ impl RecordModifier {
                 }
             }
         }
+        self.append_fields(out, out_index, missing, rng);
+        RecordOutcome::Replaced
+    }
+
+    /// [`Self::apply`] appending to `record` itself, when the rules only add fields and the map
+    /// header keeps its size (the map32 header a parser writes always does): `record` is one a
+    /// filter before this one wrote, `index` describes it (or is not read yet) and still does
+    /// after. `None`: not possible here, use [`Self::apply_indexed`].
+    pub fn append_in_place(
+        &self,
+        record: &mut Vec<u8>,
+        index: &mut MapIndex,
+        rng: &mut Rng,
+    ) -> Option<RecordOutcome> {
+        let slots = index.entries(record)?;
+        let (removed, missing) = self.plan(record, slots);
+        if removed != 0 {
+            return None;
+        }
+        let added = missing.count_ones() + u32::from(self.uuid_key.is_some());
+        if added == 0 {
+            return Some(RecordOutcome::Unchanged);
+        }
+        let n = slots.len() as u32 + added;
+        match *record.first()? {
+            0xdf => record[1..5].copy_from_slice(&n.to_be_bytes()),
+            0xde if n <= 0xffff => record[1..3].copy_from_slice(&(n as u16).to_be_bytes()),
+            0x80..=0x8f if n < 16 => record[0] = 0x80 | n as u8,
+            _ => return None,
+        }
+        self.append_fields(record, index, missing, rng);
+        Some(RecordOutcome::Replaced)
+    }
+
+    /// Which entries of `record` go (their count) and which `Record` rules add a field (bit i:
+    /// rule i, its key not already there).
+    fn plan(&self, record: &[u8], slots: &[Slot]) -> (u32, u64) {
+        let mut present = 0u64;
+        let mut removed = 0u32;
+        for s in slots {
+            let key = s.key(record);
+            if !self.keeps(key) {
+                removed += 1;
+            } else if let Some(k) = key
+                && self.record_key_lens & key_len_bit(k) != 0
+            {
+                for (i, (rk, _)) in self.records.iter().enumerate() {
+                    present |= u64::from(key_eq(rk, k)) << i;
+                }
+            }
+        }
+        let all = if self.records.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.records.len()) - 1
+        };
+        (removed, all & !present)
+    }
+
+    /// Appends the `missing` rules' fields and the UUID field to `out`, described in `index`.
+    fn append_fields(&self, out: &mut Vec<u8>, index: &mut MapIndex, missing: u64, rng: &mut Rng) {
         for (i, (k, v)) in self.records.iter().enumerate() {
             if missing & (1 << i) != 0 {
-                push_pair(out, out_index, k, v);
+                push_pair(out, index, k, v);
             }
         }
         if let Some(k) = &self.uuid_key {
-            push_pair(out, out_index, k, uuid_v4(rng).as_bytes());
+            push_pair(out, index, k, uuid_v4(rng).as_bytes());
         }
-        RecordOutcome::Replaced
     }
 
     /// Whether an entry with this key survives `Remove_key` / `Allowlist_key` (non-string keys
@@ -214,114 +254,5 @@ fn uuid_v4(rng: &mut Rng) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::filter::test_support::{json, msgpack};
-
-    fn strings(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    const MEM: &str = r#"{"Mem.total":1016024,"Mem.used":716672,"Mem.free":299352,"Swap.total":2064380,"Swap.used":32656,"Swap.free":2031724}"#;
-
-    #[test]
-    fn records_are_appended_as_in_the_fluent_bit_example() {
-        let f = RecordModifier::new(
-            &strings(&["hostname localhost", "product Awesome_Tool"]),
-            &[],
-            &[],
-            None,
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let outcome = f.apply(&msgpack(MEM), &mut Rng::new(1), &mut out);
-        assert_eq!(outcome, RecordOutcome::Replaced);
-        let mut want: serde_json::Value = serde_json::from_str(MEM).unwrap();
-        want["hostname"] = "localhost".into();
-        want["product"] = "Awesome_Tool".into();
-        assert_eq!(json(&out), want);
-    }
-
-    #[test]
-    fn remove_and_allowlist_keep_the_documented_fields() {
-        let mut out = Vec::new();
-        let remove = RecordModifier::new(
-            &[],
-            &strings(&["Swap.total", "Swap.used", "Swap.free"]),
-            &[],
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            remove.apply(&msgpack(MEM), &mut Rng::new(1), &mut out),
-            RecordOutcome::Replaced
-        );
-        assert_eq!(
-            json(&out),
-            serde_json::json!({"Mem.total":1016024,"Mem.used":716672,"Mem.free":299352})
-        );
-        let allow =
-            RecordModifier::new(&[], &[], &strings(&["Mem.total", "Mem.free"]), None).unwrap();
-        assert_eq!(
-            allow.apply(&msgpack(MEM), &mut Rng::new(1), &mut out),
-            RecordOutcome::Replaced
-        );
-        assert_eq!(
-            json(&out),
-            serde_json::json!({"Mem.total":1016024,"Mem.free":299352})
-        );
-        assert_eq!(
-            RecordModifier::new(&[], &strings(&["a"]), &strings(&["b"]), None).unwrap_err(),
-            RecordModifierError::RemoveAndAllowlist
-        );
-    }
-
-    #[test]
-    fn a_record_that_needs_nothing_is_passed_through_untouched() {
-        let f =
-            RecordModifier::new(&strings(&["env prod"]), &strings(&["absent"]), &[], None).unwrap();
-        let rec = msgpack(r#"{"env":"staging","log":"x"}"#);
-        let mut out = b"junk".to_vec();
-        assert_eq!(
-            f.apply(&rec, &mut Rng::new(1), &mut out),
-            RecordOutcome::Unchanged
-        );
-        assert_eq!(out, b"junk", "the output buffer is not touched");
-        // Not a map: left alone.
-        assert_eq!(
-            f.apply(&[0x92, 1, 2], &mut Rng::new(1), &mut out),
-            RecordOutcome::Unchanged
-        );
-    }
-
-    #[test]
-    fn uuid_key_adds_a_fresh_v4_uuid_and_values_may_hold_spaces() {
-        let f =
-            RecordModifier::new(&strings(&["msg  hello  world"]), &[], &[], Some("uuid")).unwrap();
-        let mut rng = Rng::new(7);
-        let mut out = Vec::new();
-        f.apply(&msgpack(r#"{"log":"x"}"#), &mut rng, &mut out);
-        let first = json(&out);
-        assert_eq!(first["msg"], "hello  world");
-        let id = first["uuid"].as_str().unwrap().to_owned();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
-        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        f.apply(&msgpack(r#"{"log":"x"}"#), &mut rng, &mut out);
-        assert_ne!(json(&out)["uuid"], first["uuid"]);
-        assert!(RecordModifier::new(&strings(&["novalue"]), &[], &[], None).is_err());
-    }
-
-    #[test]
-    fn maps_of_sixteen_or_more_entries_get_a_wider_header() {
-        let fields: Vec<String> = (0..15).map(|i| format!("\"k{i}\":{i}")).collect();
-        let rec = msgpack(&format!("{{{}}}", fields.join(",")));
-        let f = RecordModifier::new(&strings(&["a 1", "b 2"]), &[], &[], None).unwrap();
-        let mut out = Vec::new();
-        f.apply(&rec, &mut Rng::new(1), &mut out);
-        let v = json(&out);
-        assert_eq!(v.as_object().unwrap().len(), 17);
-        assert_eq!(v["k14"], 14);
-        assert_eq!(v["b"], "2");
-    }
-}
+#[path = "record_modifier_tests.rs"]
+mod tests;

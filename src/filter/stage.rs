@@ -211,6 +211,23 @@ impl StageKind {
         }
     }
 
+    /// Edits `record`, which a filter before this one wrote (so it may change in place), when this
+    /// filter can without copying it: `Some(Replaced)`: `record` is the new record and `index`
+    /// (describing `record`, or not read yet) describes it still; `Some(Unchanged)`: nothing to
+    /// do; `None`: use [`Self::transform`].
+    #[inline]
+    pub(crate) fn edit_in_place(
+        &self,
+        record: &mut Vec<u8>,
+        index: &mut MapIndex,
+        rng: &mut Rng,
+    ) -> Option<RecordOutcome> {
+        match self {
+            StageKind::RecordModifier(f) => f.append_in_place(record, index, rng),
+            _ => None,
+        }
+    }
+
     /// Runs a filter that works on whole batches; `None` for record filters. Returns the bytes
     /// of records it wrote.
     pub(crate) fn run_batch(

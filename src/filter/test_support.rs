@@ -16,3 +16,11 @@ pub(crate) fn json(record: &[u8]) -> serde_json::Value {
     write_value(record, &mut out, &mut TranscodeStats::default()).unwrap();
     serde_json::from_slice(&out).unwrap()
 }
+
+/// A record's JSON text: its fields in order, whatever the length of its msgpack headers (a
+/// filter may keep a map32 header where a fixmap would do).
+pub(crate) fn json_text(record: &[u8]) -> String {
+    let mut out = Vec::new();
+    write_value(record, &mut out, &mut TranscodeStats::default()).unwrap();
+    String::from_utf8(out).unwrap()
+}
