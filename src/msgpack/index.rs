@@ -177,7 +177,8 @@ impl MapIndex {
             self.state = State::Unindexable;
             return;
         };
-        if pairs.len() as usize > MAX_ENTRIES {
+        // (Positions are u32: a record of 4 GiB or more is walked.)
+        if pairs.len() as usize > MAX_ENTRIES || u32::try_from(record.len()).is_err() {
             self.state = State::Unindexable;
             return;
         }
