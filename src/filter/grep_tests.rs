@@ -178,7 +178,15 @@ fn a_prefix_pattern_matches_as_its_regex_does() {
         b"/he\xffalth",
         "/healthé".as_bytes(),
     ];
-    for pattern in ["^/health", "^/he.lth", "^a|b", "^", "^/health$", "^/heal th", "^é"] {
+    for pattern in [
+        "^/health",
+        "^/he.lth",
+        "^a|b",
+        "^",
+        "^/health$",
+        "^/heal th",
+        "^é",
+    ] {
         let regex = Regex::new(pattern).unwrap();
         let compiled = Pattern::new(regex.clone());
         let is_prefix = matches!(compiled, Pattern::Prefix(_));
