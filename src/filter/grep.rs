@@ -140,7 +140,7 @@ pub enum GrepError {
 struct CompiledRule {
     kind: GrepKind,
     key: RecordAccessor,
-    regex: Pattern,
+    pattern: Pattern,
 }
 
 /// A rule's pattern: `^` and plain text (the usual health-check rule) is a prefix test, which
@@ -220,7 +220,7 @@ impl Grep {
             compiled.push(CompiledRule {
                 kind: rule.kind,
                 key,
-                regex: Pattern::new(regex),
+                pattern: Pattern::new(regex),
             });
         }
         Ok(Self {
@@ -249,7 +249,7 @@ impl Grep {
             rule.key
                 .get_indexed(record, index)
                 .and_then(str_value)
-                .is_some_and(|s| rule.regex.is_match(s))
+                .is_some_and(|s| rule.pattern.is_match(s))
         };
         // Rules are all one kind in AND/OR mode (checked in `new`).
         let excluding = self.rules.first().map(|r| r.kind) == Some(GrepKind::Exclude);

@@ -10,7 +10,7 @@
 use thiserror::Error;
 
 use super::RecordOutcome;
-use crate::msgpack::index::{MapIndex, Slot};
+use crate::msgpack::index::{MapIndex, Slot, key_len_bit};
 use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
 use crate::output::backoff::Rng;
@@ -36,7 +36,7 @@ type Field = (Box<[u8]>, Box<[u8]>);
 #[derive(Debug, Clone)]
 pub struct RecordModifier {
     records: Vec<Field>,
-    /// Bit `n % 64` set: some `Record` key is `n` bytes long (most keys are passed over on that).
+    /// The `key_len_bit`s of the `Record` keys (most record keys are passed over on that).
     record_key_lens: u64,
     remove: Vec<Box<[u8]>>,
     allow: Vec<Box<[u8]>>,
@@ -69,7 +69,7 @@ impl RecordModifier {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            record_key_lens: records.iter().fold(0, |m, (k, _)| m | key_len_bit(k)),
+            record_key_lens: records.iter().fold(0, |m, (k, _)| m | key_len_bit(k.len())),
             records,
             remove: remove_keys.iter().map(|k| bytes(k)).collect(),
             allow: allowlist_keys.iter().map(|k| bytes(k)).collect(),
@@ -179,7 +179,7 @@ impl RecordModifier {
             if !self.keeps(key) {
                 removed += 1;
             } else if let Some(k) = key
-                && self.record_key_lens & key_len_bit(k) != 0
+                && self.record_key_lens & key_len_bit(k.len()) != 0
             {
                 for (i, (rk, _)) in self.records.iter().enumerate() {
                     present |= u64::from(key_eq(rk, k)) << i;
@@ -226,10 +226,6 @@ fn push_pair(out: &mut Vec<u8>, index: &mut MapIndex, key: &[u8], value: &[u8]) 
     let value_at = out.len();
     write_str(out, value);
     index.push_str_key(start, key.len(), value_at, out.len());
-}
-
-fn key_len_bit(key: &[u8]) -> u64 {
-    1 << (key.len() % 64)
 }
 
 fn bytes(s: &str) -> Box<[u8]> {

@@ -14,6 +14,13 @@ use super::reader::{Entry, MapEntries, key_eq, map_get};
 /// Most entries an index holds; a bigger record is looked up by walking it.
 pub const MAX_ENTRIES: usize = 32;
 
+/// The bit of a key `len` bytes long in a 64-bit mask of key lengths (`len % 64`): a cheap first
+/// test before comparing keys.
+#[inline]
+pub fn key_len_bit(len: usize) -> u64 {
+    1 << (len % 64)
+}
+
 /// One entry's positions in its record. A non-str key has `key == value` (an empty key span) and
 /// `str_key == false`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,7 +102,7 @@ enum State {
 pub struct MapIndex {
     state: State,
     len: usize,
-    /// Bit `n % 64` set: some str key of the entries is `n` bytes long.
+    /// The [`key_len_bit`]s of the entries' str keys.
     key_lens: u64,
     slots: [Slot; MAX_ENTRIES],
 }
@@ -128,7 +135,7 @@ impl MapIndex {
     /// `false` is certain, `true` is a maybe.
     #[inline]
     pub fn may_have_key_len(&self, len: usize) -> bool {
-        self.key_lens & (1 << (len % 64)) != 0
+        self.key_lens & key_len_bit(len) != 0
     }
 
     /// Whether it describes a record (built or written), as opposed to not read yet.
@@ -212,7 +219,7 @@ impl MapIndex {
                 *s = slot;
                 self.len += 1;
                 if slot.str_key {
-                    self.key_lens |= 1 << ((slot.value - slot.key) % 64);
+                    self.key_lens |= key_len_bit((slot.value - slot.key) as usize);
                 }
             }
             None => self.state = State::Unindexable,
