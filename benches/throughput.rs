@@ -106,6 +106,9 @@ match = "*"
 exclude = "path ^/health"
 "#;
 
+/// What firelane names the threads that run filters (`pipeline::stage`).
+const FILTER_THREAD: &str = "firelane-filter";
+
 /// The issue's targets.
 const PEAK_RSS_TARGET_MIB: f64 = 64.0;
 const STARTUP_TARGET_MS: f64 = 50.0;
@@ -148,6 +151,8 @@ struct Scenario {
 struct Measured {
     elapsed: Duration,
     cpu_s: f64,
+    /// CPU of the filter stage's threads (zero without filters).
+    filter_cpu_s: f64,
     peak_rss_mib: f64,
 }
 
@@ -156,6 +161,7 @@ fn firelane_run(bin: &Path, stream: &Stream, filters: &str, sink: Sink) -> Measu
     let p = firelane_proc::start(bin, dir.path(), filters, &sink.output_toml(dir.path()));
     let pid = p.child.id();
     let cpu0 = firelane_proc::cpu_seconds(pid);
+    let filter_cpu0 = firelane_proc::thread_cpu_seconds(pid, FILTER_THREAD);
     let start = Instant::now();
     let elapsed = std::thread::scope(|scope| {
         let sender = scope.spawn(|| {
@@ -190,6 +196,7 @@ fn firelane_run(bin: &Path, stream: &Stream, filters: &str, sink: Sink) -> Measu
     Measured {
         elapsed,
         cpu_s: firelane_proc::cpu_seconds(pid) - cpu0,
+        filter_cpu_s: firelane_proc::thread_cpu_seconds(pid, FILTER_THREAD) - filter_cpu0,
         peak_rss_mib: firelane_proc::vm_mib(pid, "VmHWM"),
     }
 }
@@ -346,7 +353,7 @@ fn main() {
         match (sc.name, sc.number) {
             (MESSAGE_NULL, _) => message_null_rate = Some(rate),
             (JSON_NULL, _) => json_null_rate = Some(rate),
-            (_, 4) => chain_rate = Some(rate),
+            (_, 4) => chain_rate = Some((rate, m.filter_cpu_s / stream.records as f64)),
             _ => {}
         }
         let of_raw = rate / raw_rate;
@@ -382,29 +389,34 @@ fn main() {
             }
         );
     }
-    if let (Some(chain), Some(without)) = (chain_rate, json_null_rate) {
-        chain_share(&bin, &mut streams, (without, chain));
+    if let (Some((chain, filter_cpu)), Some(without)) = (chain_rate, json_null_rate) {
+        chain_share(&bin, &mut streams, (without, chain, filter_cpu));
     }
 }
 
 /// Scenario 4 as a share of 4a: one run of each says little on a shared machine (4a alone moves
 /// by a fifth between runs of the same binary), so CHAIN_ROUNDS (default 3) pairs of runs,
-/// alternated, the table's first, are compared and the median share decides.
-fn chain_share(bin: &Path, streams: &mut Streams, first: (f64, f64)) {
+/// alternated, the table's first, are compared and the median share decides. Also printed: the
+/// filter threads' CPU per record in scenario 4 (the chain's own cost, steadier than a rate).
+/// `first` is (4a's rate, 4's rate, 4's filter CPU seconds per record).
+fn chain_share(bin: &Path, streams: &mut Streams, first: (f64, f64, f64)) {
     let rounds = env_usize("CHAIN_ROUNDS", 3).max(1);
     let stream = streams.get(Input::MessageJson);
-    let rate = |filters| {
-        let m = firelane_run(bin, &stream, filters, Sink::Null);
-        stream.records as f64 / m.elapsed.as_secs_f64()
-    };
+    let records = stream.records as f64;
+    let run = |filters| firelane_run(bin, &stream, filters, Sink::Null);
     let mut pairs = vec![first];
     while pairs.len() < rounds {
-        let without = rate("");
-        pairs.push((without, rate(FIRELENS_FILTERS)));
+        let without = run("");
+        let chain = run(FIRELENS_FILTERS);
+        pairs.push((
+            records / without.elapsed.as_secs_f64(),
+            records / chain.elapsed.as_secs_f64(),
+            chain.filter_cpu_s / records,
+        ));
     }
     let listed = pairs
         .iter()
-        .map(|(without, chain)| {
+        .map(|(without, chain, _)| {
             format!(
                 "{:.2} / {:.2} M = {:.1} %",
                 chain / 1e6,
@@ -414,18 +426,31 @@ fn chain_share(bin: &Path, streams: &mut Streams, first: (f64, f64)) {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let mut shares: Vec<f64> = pairs
-        .iter()
-        .map(|(without, chain)| chain / without)
-        .collect();
-    shares.sort_by(f64::total_cmp);
-    let share = shares[shares.len() / 2];
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let share = median(
+        pairs
+            .iter()
+            .map(|(without, chain, _)| chain / without)
+            .collect(),
+    );
+    let filter_us = median(pairs.iter().map(|p| p.2 * 1e6).collect());
     println!();
     println!(
         "Filter chain (scenario 4 / 4a, the same records without filters, {rounds} alternated pairs of runs: {listed}): median {:.1} % (the filters issue's target: >= {:.0} %): {}",
         100.0 * share,
         100.0 * CHAIN_TARGET_OF_JSON_NULL,
         pass(share >= CHAIN_TARGET_OF_JSON_NULL)
+    );
+    println!(
+        "Filter threads' CPU in scenario 4: median {filter_us:.3} us per record (each run: {})",
+        pairs
+            .iter()
+            .map(|p| format!("{:.3}", p.2 * 1e6))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 

@@ -128,6 +128,27 @@ pub fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
+/// utime + stime of a process's threads named `name` (their `comm`), in seconds.
+pub fn thread_cpu_seconds(pid: u32, name: &str) -> f64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    let mut ticks = 0.0;
+    for task in tasks.flatten() {
+        // A thread may end between the listing and the read.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != name {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        ticks += f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    }
+    ticks / 100.0
+}
+
 /// A line of /proc/PID/status in MiB: `VmHWM` (peak resident set), `VmRSS` (current), `RssAnon`,
 /// `RssFile`.
 pub fn vm_mib(pid: u32, field: &str) -> f64 {

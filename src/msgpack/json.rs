@@ -27,7 +27,7 @@ mod tests;
 use thiserror::Error;
 
 use super::reader::{MAX_DEPTH, ReadError, Token, read_token};
-pub(crate) use escape::needs_escape;
+pub(crate) use escape::stop_bytes;
 pub use escape::{write_str, write_str_content, write_str_content_valid, write_str_valid};
 pub use number::{write_f32, write_f64, write_int, write_padded, write_seconds_nanos};
 use sink::{Escaped, Plain, Sink};

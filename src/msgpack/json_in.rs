@@ -14,25 +14,11 @@
 //! growing `out`: escapes are decoded straight into it.
 
 use super::index::MapIndex;
-use super::json::needs_escape;
 use super::writer::write_str_header;
 
 /// Deepest nesting of objects and arrays accepted (the top-level object counts as 1). serde_json's
 /// recursion limit of 128 fails on the 128th level.
 const MAX_DEPTH: u32 = 127;
-
-/// Bytes that end a plain run inside a string: `"`, `\` and the control bytes JSON forbids raw.
-static STRING_STOP: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
 
 /// Where and why JSON text was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -233,39 +219,6 @@ impl Transcoder<'_> {
         Ok(())
     }
 
-    /// Returns the end of the plain run starting at `from` (the index of the first `"`, `\`, control
-    /// byte, or the input length), after checking that the run is UTF-8.
-    #[inline(always)]
-    fn plain_run_end(&self, from: usize) -> Step<usize> {
-        let mut end = from;
-        let mut any_high = 0u64;
-        // 8 bytes at a time while none of them ends the run (most log text).
-        while let Some(word) = self.src.get(end..end + 8) {
-            let mut eight = [0u8; 8];
-            eight.copy_from_slice(word);
-            let word = u64::from_le_bytes(eight);
-            if needs_escape(word) {
-                break;
-            }
-            any_high |= word;
-            end += 8;
-        }
-        while let Some(&b) = self.src.get(end) {
-            if STRING_STOP[usize::from(b)] {
-                break;
-            }
-            any_high |= u64::from(b);
-            end += 1;
-        }
-        if any_high & 0x8080_8080_8080_8080 != 0 {
-            // `"` and `\` are ASCII, so a valid multi-byte character never straddles two runs.
-            if let Err(e) = std::str::from_utf8(&self.src[from..end]) {
-                return fail(from + e.valid_up_to(), "invalid UTF-8 in a string");
-            }
-        }
-        Ok(end)
-    }
-
     /// Transcodes a string whose opening quote has been consumed.
     fn string(&mut self) -> Step {
         let start = self.pos;
@@ -394,6 +347,7 @@ impl Transcoder<'_> {
 }
 
 mod number;
+mod scan;
 
 #[cfg(test)]
 #[path = "json_in_tests.rs"]

@@ -350,16 +350,37 @@ impl Parser {
         }
         let mut time = None;
         if let Some((key, fmt)) = &self.time {
+            // The first `key` entry whose value is a str the format reads.
+            let read = |value: usize| match read_token(out, value) {
+                Ok((Token::Str(v), _)) => fmt.parse(v, reference),
+                _ => None,
+            };
             let mut time_entry = None;
-            for pair in MapEntries::at(out, body, entries) {
-                let e = pair.ok()?;
-                if e.key.is_some_and(|k| key_eq(k, key))
-                    && let Ok((Token::Str(v), _)) = read_token(out, e.value)
-                    && let Some(t) = fmt.parse(v, reference)
-                {
-                    time = Some(t);
-                    time_entry = Some(e.start..e.end);
-                    break;
+            let may_have = index.may_have_key_len(key.len());
+            match index.entries(&out[start..]) {
+                // The transcoder described the map: no walk, and mostly no key to compare.
+                Some(slots) => {
+                    let map = &out[start..];
+                    for slot in slots.iter().filter(|s| may_have && s.key_is(map, key)) {
+                        if let Some(t) = read(start + slot.value as usize) {
+                            time = Some(t);
+                            time_entry =
+                                Some(start + slot.start as usize..start + slot.end as usize);
+                            break;
+                        }
+                    }
+                }
+                None => {
+                    for pair in MapEntries::at(out, body, entries) {
+                        let e = pair.ok()?;
+                        if e.key.is_some_and(|k| key_eq(k, key))
+                            && let Some(t) = read(e.value)
+                        {
+                            time = Some(t);
+                            time_entry = Some(e.start..e.end);
+                            break;
+                        }
+                    }
                 }
             }
             if let Some(range) = time_entry

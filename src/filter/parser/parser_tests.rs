@@ -130,6 +130,31 @@ fn json_time_key_is_read_and_removed_unless_kept() {
 }
 
 #[test]
+fn json_time_key_is_the_first_that_reads_as_a_time_with_few_or_many_fields() {
+    let def = ParserDef {
+        time_key: Some("ts".to_owned()),
+        time_format: Some("%Y-%m-%dT%H:%M:%S%z".to_owned()),
+        ..ParserDef::new("j", "json")
+    };
+    let t = Some(EventTime::new(1_546_344_000, 0));
+    // A number and an unreadable text under the key come first and stay; the readable one goes.
+    let line = r#"{"ts":5,"tsx":1,"ts":"soon","ts":"2019-01-01T13:00:00+01:00","ts":"2020-01-01T00:00:00+00:00"}"#;
+    assert_eq!(
+        run(&def, line),
+        Some((
+            r#"{"ts":5,"tsx":1,"ts":"soon","ts":"2020-01-01T00:00:00+00:00"}"#.to_owned(),
+            t
+        ))
+    );
+    // More fields than the index holds: the map is walked, with the same answer.
+    let many: String = (0..40).map(|i| format!(r#""k{i}":{i},"#)).collect();
+    let line = format!(r#"{{{many}"ts":"2019-01-01T13:00:00+01:00","z":0}}"#);
+    let (json, time) = run(&def, &line).unwrap();
+    assert_eq!(time, t);
+    assert_eq!(json, format!(r#"{{{many}"z":0}}"#));
+}
+
+#[test]
 fn regex_named_groups_with_types() {
     // The example from Fluent Bit's parser filter documentation.
     let mut def = regex_def(r"^(?<INT>[^ ]+) (?<FLOAT>[^ ]+) (?<BOOL>[^ ]+) (?<STRING>.+)$");

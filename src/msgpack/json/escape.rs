@@ -228,10 +228,18 @@ const HIGHS: u64 = 0x8080_8080_8080_8080;
 /// than" tricks; a borrow can only follow a byte that does match).
 #[inline]
 pub(crate) fn needs_escape(word: u64) -> bool {
+    stop_bytes(word) != 0
+}
+
+/// The bytes of `word` (little-endian) that [`needs_escape`] looks for, as their high bits. A
+/// flag above the lowest one may be false (a borrow), the lowest one is exact: its byte is the
+/// first control character, `"` or `\` of the eight.
+#[inline]
+pub(crate) fn stop_bytes(word: u64) -> u64 {
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
     let quote = has_zero_byte(word ^ (ONES * u64::from(b'"')));
     let backslash = has_zero_byte(word ^ (ONES * u64::from(b'\\')));
-    (below_space | quote | backslash) != 0
+    below_space | quote | backslash
 }
 
 #[inline]
