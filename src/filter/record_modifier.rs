@@ -29,8 +29,37 @@ pub enum RecordModifierError {
 /// Most `Record` rules one filter takes (their presence is tracked in a 64-bit mask).
 pub const MAX_RECORDS: usize = 64;
 
-/// A `Record` rule: key and value, as msgpack string payloads.
-type Field = (Box<[u8]>, Box<[u8]>);
+/// A `Record` rule: its key (a msgpack str payload) and the whole pair already encoded, so adding
+/// it is one copy.
+#[derive(Debug, Clone)]
+struct Field {
+    key: Box<[u8]>,
+    pair: Box<[u8]>,
+    /// Where the value starts in `pair`.
+    value_at: usize,
+}
+
+impl Field {
+    fn new(key: &str, value: &str) -> Self {
+        let mut pair = Vec::with_capacity(key.len() + value.len() + 10);
+        write_str(&mut pair, key.as_bytes());
+        let value_at = pair.len();
+        write_str(&mut pair, value.as_bytes());
+        Self {
+            key: bytes(key),
+            pair: pair.into(),
+            value_at,
+        }
+    }
+
+    /// Appends the pair to `out` and describes it in `index`.
+    #[inline]
+    fn append(&self, out: &mut Vec<u8>, index: &mut MapIndex) {
+        let start = out.len();
+        out.extend_from_slice(&self.pair);
+        index.push_str_key(start, self.key.len(), start + self.value_at, out.len());
+    }
+}
 
 /// A configured `record_modifier`.
 #[derive(Debug, Clone)]
@@ -65,11 +94,11 @@ impl RecordModifier {
                     .trim()
                     .split_once(char::is_whitespace)
                     .ok_or_else(|| RecordModifierError::RecordWithoutValue(r.clone()))?;
-                Ok((bytes(k), bytes(v.trim_start())))
+                Ok(Field::new(k, v.trim_start()))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            record_key_lens: records.iter().fold(0, |m, (k, _)| m | key_len_bit(k.len())),
+            record_key_lens: records.iter().fold(0, |m, f| m | key_len_bit(f.key.len())),
             records,
             remove: remove_keys.iter().map(|k| bytes(k)).collect(),
             allow: allowlist_keys.iter().map(|k| bytes(k)).collect(),
@@ -181,8 +210,8 @@ impl RecordModifier {
             } else if let Some(k) = key
                 && self.record_key_lens & key_len_bit(k.len()) != 0
             {
-                for (i, (rk, _)) in self.records.iter().enumerate() {
-                    present |= u64::from(key_eq(rk, k)) << i;
+                for (i, f) in self.records.iter().enumerate() {
+                    present |= u64::from(key_eq(&f.key, k)) << i;
                 }
             }
         }
@@ -196,9 +225,9 @@ impl RecordModifier {
 
     /// Appends the `missing` rules' fields and the UUID field to `out`, described in `index`.
     fn append_fields(&self, out: &mut Vec<u8>, index: &mut MapIndex, missing: u64, rng: &mut Rng) {
-        for (i, (k, v)) in self.records.iter().enumerate() {
+        for (i, f) in self.records.iter().enumerate() {
             if missing & (1 << i) != 0 {
-                push_pair(out, index, k, v);
+                f.append(out, index);
             }
         }
         if let Some(k) = &self.uuid_key {

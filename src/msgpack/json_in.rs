@@ -219,7 +219,9 @@ impl Transcoder<'_> {
         Ok(())
     }
 
-    /// Transcodes a string whose opening quote has been consumed.
+    /// Transcodes a string whose opening quote has been consumed. Inlined into its callers: most
+    /// strings are short and plain, and a call per key and value showed in profiles.
+    #[inline(always)]
     fn string(&mut self) -> Step {
         let start = self.pos;
         let end = self.plain_run_end(start)?;
@@ -249,7 +251,13 @@ impl Transcoder<'_> {
             self.pos = end + 1;
             return Ok(());
         }
-        // Escapes: decode into a str32 placeholder, then fix the header.
+        self.escaped_string(start, end)
+    }
+
+    /// [`Self::string`] from `start` when the plain run ends at `end` with an escape (or an error).
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, end: usize) -> Step {
+        // Decode into a str32 placeholder, then fix the header.
         let header = self.out.len();
         self.out.extend_from_slice(&[0xdb, 0, 0, 0, 0]);
         let payload = self.out.len();
