@@ -17,6 +17,7 @@
 #   SCENARIOS=word     only the scenarios whose name contains it (case-insensitive), e.g. s3, gzip
 #   CONNECTIONS=N      connections of the concurrent scenario (default 100)
 #   STARTS=N           start-up samples, the median is printed (default 5)
+#   CHAIN_ROUNDS=N     alternated pairs of 4a and 4 runs whose median share of 4 in 4a is checked (default 3)
 #   INPUT_OPTIONS=...  extra TOML lines for the forward input, e.g. 'mem_buf_limit = "8MiB"'
 #   FIRELANE_BIN=path  the binary to measure (default $CARGO_TARGET_DIR/release/firelane)
 set -euo pipefail
