@@ -171,3 +171,56 @@ fn appending_in_place_gives_what_a_new_record_gives() {
     );
     assert_eq!(rec, with_header(0xdf, r#"{"cluster":"mine","log":"x"}"#));
 }
+
+#[test]
+fn long_record_keys_and_values_get_wider_headers_and_a_true_index() {
+    // A 40-byte key (str8) and a 300-byte value (str16) next to short ones.
+    let key = "k".repeat(40);
+    let value = "v".repeat(300);
+    let f = RecordModifier::new(
+        &[format!("{key} {value}"), "a b".to_owned()],
+        &[],
+        &[],
+        None,
+    )
+    .unwrap();
+    let rec = msgpack(r#"{"log":"x"}"#);
+    let mut out = Vec::new();
+    let mut out_index = MapIndex::new();
+    let outcome = f.apply_indexed(
+        &rec,
+        &mut MapIndex::new(),
+        &mut Rng::new(1),
+        &mut out,
+        &mut out_index,
+    );
+    assert_eq!(outcome, RecordOutcome::Replaced);
+    let mut want = serde_json::json!({"log": "x", "a": "b"});
+    want[key.as_str()] = value.clone().into();
+    assert_eq!(json(&out), want);
+    assert!(out_index.describes(&out));
+    assert_eq!(
+        out_index.get(&out, key.as_bytes()),
+        Some(&msgpack_str(&value)[..])
+    );
+    let mut edited = rec.clone();
+    let mut index = MapIndex::new();
+    assert_eq!(
+        f.append_in_place(&mut edited, &mut index, &mut Rng::new(1)),
+        Some(RecordOutcome::Replaced)
+    );
+    // (In place, the map keeps its map32 header; a new record gets the smallest.)
+    assert_eq!(json(&edited), want);
+    assert!(index.describes(&edited));
+    assert_eq!(
+        index.get(&edited, key.as_bytes()),
+        Some(&msgpack_str(&value)[..])
+    );
+}
+
+/// `s` as one msgpack str value.
+fn msgpack_str(s: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    crate::msgpack::writer::write_str(&mut v, s.as_bytes());
+    v
+}
