@@ -108,8 +108,8 @@ match = "*"
 exclude = "path ^/health"
 "#;
 
-/// What firelane names the threads that run filters (`pipeline::stage`).
-const FILTER_THREAD: &str = "firelane-filter";
+/// What firelane names the threads that run filters.
+const FILTER_THREAD: &str = firelane::pipeline::stage::THREAD_NAME;
 
 /// The issue's targets.
 const PEAK_RSS_TARGET_MIB: f64 = 64.0;

@@ -122,10 +122,14 @@ pub fn metric(port: u16, name: &str) -> Option<f64> {
 /// utime + stime of a process, in seconds.
 pub fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    stat_ticks(&stat) / 100.0
+}
+
+/// utime + stime, in clock ticks, of a `/proc/.../stat` line (the fields after the `(comm)`).
+fn stat_ticks(stat: &str) -> f64 {
     let after = &stat[stat.rfind(')').unwrap() + 2..];
     let f: Vec<&str> = after.split(' ').collect();
-    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
-    ticks / 100.0
+    f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()
 }
 
 /// utime + stime of a process's threads named `name` (their `comm`), in seconds.
@@ -140,11 +144,9 @@ pub fn thread_cpu_seconds(pid: u32, name: &str) -> f64 {
         let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        if &stat[open + 1..close] != name {
-            continue;
+        if &stat[open + 1..close] == name {
+            ticks += stat_ticks(&stat);
         }
-        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
-        ticks += f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
     }
     ticks / 100.0
 }

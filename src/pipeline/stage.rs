@@ -11,8 +11,8 @@
 
 use tokio::runtime::{Builder, Handle, Runtime};
 
-/// Threads named like this run filters.
-const THREAD_NAME: &str = "firelane-filter";
+/// Threads named like this run filters (the throughput harness measures their CPU by it).
+pub const THREAD_NAME: &str = "firelane-filter";
 
 /// Owns the stage's threads. Dropped once the inputs have finished; see [`StageRuntime::close`].
 #[derive(Debug)]
