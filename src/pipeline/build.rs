@@ -154,6 +154,7 @@ pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartEr
                     handshake_timeout: c.handshake_timeout.0,
                     idle_timeout: c.idle_timeout.map(|d| d.0),
                     auth_log: RateLimiter::default(),
+                    active_connections: Default::default(),
                 });
                 let tls = server_tls(&name, &c.tls)?;
                 // Who may send is the first thing to check when reviewing a deployment.

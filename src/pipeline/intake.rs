@@ -172,6 +172,11 @@ impl Intake {
         self
     }
 
+    /// The input's memory budget (`mem_buf_limit`), in bytes.
+    pub fn limit_bytes(&self) -> usize {
+        self.inner.budget.limit()
+    }
+
     pub fn metrics(&self) -> &InputMetrics {
         &self.inner.metrics
     }

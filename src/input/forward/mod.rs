@@ -9,5 +9,8 @@ pub mod handshake;
 /// Connection handling: reads, frames, submits, acks.
 pub mod server;
 
+/// How much a connection reads at once.
+mod read_size;
+
 /// Submitting decoded batches, inline or on the filter stage.
 mod submit;

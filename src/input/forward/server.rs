@@ -10,6 +10,7 @@
 //! delivered by every output (`ack = delivered`), never for dropped ones.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -23,13 +24,12 @@ use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, FrameScanner
 use crate::input::forward::handshake::{
     HandshakeError, ServerAuth, ServerFailure, server_handshake,
 };
+use crate::input::forward::read_size::{self, MIN_READ_SPACE_BYTES};
 use crate::input::forward::submit::{Decoded, Submission, Submitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
 
-/// Keep at least this much free space for the next read (smaller reads cost syscalls).
-const MIN_READ_SPACE_BYTES: usize = 64 * 1024;
 /// Pending ack writes per connection before the reader waits.
 const ACK_QUEUE: usize = 64;
 
@@ -50,6 +50,8 @@ pub struct ForwardHandler {
     pub idle_timeout: Option<Duration>,
     /// Refused handshakes get their own budget of warnings.
     pub auth_log: RateLimiter,
+    /// Connections being served (they share the budget's room for reads; see `read_size`).
+    pub active_connections: AtomicUsize,
 }
 
 impl ConnectionHandler for ForwardHandler {
@@ -57,7 +59,9 @@ impl ConnectionHandler for ForwardHandler {
         let m = self.intake.metrics();
         m.connections.increment(1);
         m.connections_active.increment(1.0);
+        self.active_connections.fetch_add(1, Ordering::Relaxed);
         self.serve(conn, &peer, shutdown).await;
+        self.active_connections.fetch_sub(1, Ordering::Relaxed);
         m.connections_active.decrement(1.0);
     }
 }
@@ -119,7 +123,12 @@ impl ForwardHandler {
             }
             loop {
                 if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
-                    buf.reserve(self.read_chunk_bytes.max(MIN_READ_SPACE_BYTES));
+                    buf.reserve(read_size::chunk_bytes(
+                        self.read_chunk_bytes,
+                        submission.is_staged(),
+                        self.intake.limit_bytes(),
+                        self.active_connections.load(Ordering::Relaxed),
+                    ));
                 }
                 let read = reader.read(&mut rd, &mut buf, &shutdown);
                 let read = match self.idle_timeout {

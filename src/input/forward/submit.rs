@@ -115,6 +115,11 @@ impl Submission {
         }
     }
 
+    /// Whether batches go to a stage task (the connection reads while they are filtered).
+    pub fn is_staged(&self) -> bool {
+        matches!(self, Submission::Staged { .. })
+    }
+
     /// Submits one batch, or hands it to the stage task once that took the previous one.
     pub async fn submit(&mut self, batch: Decoded) {
         match self {
