@@ -59,10 +59,25 @@ impl ConnectionHandler for ForwardHandler {
         let m = self.intake.metrics();
         m.connections.increment(1);
         m.connections_active.increment(1.0);
-        self.active_connections.fetch_add(1, Ordering::Relaxed);
+        let _counted = Counted::new(&self.active_connections);
         self.serve(conn, &peer, shutdown).await;
-        self.active_connections.fetch_sub(1, Ordering::Relaxed);
         m.connections_active.decrement(1.0);
+    }
+}
+
+/// One connection in `active_connections`, until dropped (also when its task is cancelled).
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -314,4 +329,33 @@ async fn write_acks(mut wr: WriteHalf<BoxConn>, mut rx: mpsc::Receiver<Acks>, in
         intake.metrics().acks_sent.increment(count);
     }
     let _ = wr.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_is_counted_until_its_task_ends_or_is_cancelled() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let (held, release) = tokio::sync::oneshot::channel::<()>();
+        let c = count.clone();
+        let task = tokio::spawn(async move {
+            let _counted = Counted::new(&c);
+            let _ = release.await;
+        });
+        while count.load(Ordering::Relaxed) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let c = count.clone();
+        let ended = tokio::spawn(async move {
+            let _counted = Counted::new(&c);
+        });
+        ended.await.unwrap();
+        assert_eq!(count.load(Ordering::Relaxed), 1);
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        drop(held);
+        assert_eq!(count.load(Ordering::Relaxed), 0);
+    }
 }
