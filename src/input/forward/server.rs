@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use metrics::Gauge;
 use tokio::io::{AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -58,26 +59,30 @@ impl ConnectionHandler for ForwardHandler {
     async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken) {
         let m = self.intake.metrics();
         m.connections.increment(1);
-        m.connections_active.increment(1.0);
-        let _counted = Counted::new(&self.active_connections);
+        let _counted = Counted::new(&self.active_connections, &m.connections_active);
         self.serve(conn, &peer, shutdown).await;
-        m.connections_active.decrement(1.0);
     }
 }
 
-/// One connection in `active_connections`, until dropped (also when its task is cancelled).
-struct Counted<'a>(&'a AtomicUsize);
+/// One connection in `active_connections` and the `connections_active` gauge, until dropped (also
+/// when its task is cancelled).
+struct Counted<'a> {
+    count: &'a AtomicUsize,
+    gauge: &'a Gauge,
+}
 
 impl<'a> Counted<'a> {
-    fn new(count: &'a AtomicUsize) -> Self {
+    fn new(count: &'a AtomicUsize, gauge: &'a Gauge) -> Self {
         count.fetch_add(1, Ordering::Relaxed);
-        Self(count)
+        gauge.increment(1.0);
+        Self { count, gauge }
     }
 }
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.gauge.decrement(1.0);
     }
 }
 
@@ -341,7 +346,8 @@ mod tests {
         let (held, release) = tokio::sync::oneshot::channel::<()>();
         let c = count.clone();
         let task = tokio::spawn(async move {
-            let _counted = Counted::new(&c);
+            let gauge = Gauge::noop();
+            let _counted = Counted::new(&c, &gauge);
             let _ = release.await;
         });
         while count.load(Ordering::Relaxed) == 0 {
@@ -349,7 +355,8 @@ mod tests {
         }
         let c = count.clone();
         let ended = tokio::spawn(async move {
-            let _counted = Counted::new(&c);
+            let gauge = Gauge::noop();
+            let _counted = Counted::new(&c, &gauge);
         });
         ended.await.unwrap();
         assert_eq!(count.load(Ordering::Relaxed), 1);
