@@ -12,7 +12,14 @@
 //!
 //! Invariant: on error, `out` is truncated back to its length at entry. Nothing is allocated besides
 //! growing `out`: escapes are decoded straight into it.
+//!
+//! Two paths write the same bytes: `fast.rs`, one loop with its state in locals, takes documents of
+//! up to 64 KiB nested up to 16 deep; anything else, and every invalid document, goes to the checked
+//! path here (recursive descent), which also says where and why the input is not JSON.
 
+use self::escape::escape;
+use self::number::number;
+use self::scan::plain_run_end;
 use super::index::MapIndex;
 use super::writer::write_str_header;
 
@@ -59,7 +66,7 @@ pub fn json_object_to_msgpack_indexed(
 fn transcode(
     json: &[u8],
     out: &mut Vec<u8>,
-    index: Option<&mut MapIndex>,
+    mut index: Option<&mut MapIndex>,
 ) -> Result<(), JsonToMsgpackError> {
     // Which error a non-object gets is decided with `is_ascii_whitespace` (it includes form feed, which
     // JSON does not): "\x0c[1]" has always been `NotAnObject`, "\x0c{}" a syntax error.
@@ -67,6 +74,18 @@ fn transcode(
     if first != Some(&b'{') {
         return Err(JsonToMsgpackError::NotAnObject);
     }
+    if fast::transcode(json, out, index.as_deref_mut()).is_ok() {
+        return Ok(());
+    }
+    if let Some(index) = index.as_deref_mut() {
+        index.begin();
+    }
+    Ok(checked(json, out, index)?)
+}
+
+/// The checked path: what the fast path writes, for any document, or where and why it is not
+/// JSON.
+fn checked(json: &[u8], out: &mut Vec<u8>, index: Option<&mut MapIndex>) -> Step {
     let start = out.len();
     // One reservation up front: msgpack is about as long as its JSON, so `out` rarely grows again.
     out.reserve(json.len());
@@ -77,11 +96,11 @@ fn transcode(
         base: start,
         index,
     };
-    if let Err(e) = transcoder.document() {
+    let result = transcoder.document();
+    if result.is_err() {
         out.truncate(start);
-        return Err(e.into());
     }
-    Ok(())
+    result
 }
 
 type Step<T = ()> = Result<T, JsonSyntaxError>;
@@ -132,7 +151,12 @@ impl Transcoder<'_> {
             }
             Some(b'{') => self.container(depth + 1, 0xdf, b'}', Self::member),
             Some(b'[') => self.container(depth + 1, 0xdd, b']', Self::value),
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'-' | b'0'..=b'9') => {
+                let (encoded, next) = number(self.src, self.pos)?;
+                self.out.extend_from_slice(encoded.as_slice());
+                self.pos = next;
+                Ok(())
+            }
             Some(b't') => self.literal(b"true", 0xc3),
             Some(b'f') => self.literal(b"false", 0xc2),
             Some(b'n') => self.literal(b"null", 0xc0),
@@ -224,7 +248,7 @@ impl Transcoder<'_> {
     #[inline(always)]
     fn string(&mut self) -> Step {
         let start = self.pos;
-        let end = self.plain_run_end(start)?;
+        let end = plain_run_end(self.src, start)?;
         if self.src.get(end) == Some(&b'"') {
             // No escapes: the common case, the length is known before writing.
             let run = &self.src[start..end];
@@ -267,11 +291,15 @@ impl Transcoder<'_> {
             self.out.extend_from_slice(&self.src[run..end]);
             match self.src.get(end) {
                 Some(b'"') => break,
-                Some(b'\\') => run = self.escape(end + 1)?,
+                Some(b'\\') => {
+                    let (decoded, next) = escape(self.src, end + 1)?;
+                    self.out.extend_from_slice(decoded.as_slice());
+                    run = next;
+                }
                 Some(_) => return fail(end, "control character in a string"),
                 None => return fail(end, "unterminated string"),
             }
-            end = self.plain_run_end(run)?;
+            end = plain_run_end(self.src, run)?;
         }
         self.pos = end + 1;
         let len = self.out.len() - payload;
@@ -286,74 +314,10 @@ impl Transcoder<'_> {
         self.out.truncate(header + header_len + len);
         Ok(())
     }
-
-    /// Decodes the escape whose letter is at `at` into `out`; returns the index after the escape.
-    fn escape(&mut self, at: usize) -> Step<usize> {
-        let byte = match self.src.get(at) {
-            Some(b'"') => b'"',
-            Some(b'\\') => b'\\',
-            Some(b'/') => b'/',
-            Some(b'b') => 0x08,
-            Some(b'f') => 0x0c,
-            Some(b'n') => b'\n',
-            Some(b'r') => b'\r',
-            Some(b't') => b'\t',
-            Some(b'u') => return self.unicode_escape(at + 1),
-            Some(_) => return fail(at, "invalid escape"),
-            None => return fail(at, "unterminated string"),
-        };
-        self.out.push(byte);
-        Ok(at + 1)
-    }
-
-    /// Decodes `XXXX` (and a following `\uXXXX` low surrogate) at `at`; returns the index after it.
-    fn unicode_escape(&mut self, at: usize) -> Step<usize> {
-        let high = self.hex4(at)?;
-        let (code_point, next) = match high {
-            0xdc00..=0xdfff => return fail(at, "lone surrogate in a \\u escape"),
-            0xd800..=0xdbff => {
-                let low_at = at + 6;
-                if self.src.get(at + 4..low_at) != Some(b"\\u") {
-                    return fail(at + 4, "lone surrogate in a \\u escape");
-                }
-                let low = self.hex4(low_at)?;
-                if !(0xdc00..=0xdfff).contains(&low) {
-                    return fail(low_at, "lone surrogate in a \\u escape");
-                }
-                (
-                    0x1_0000 + ((high - 0xd800) << 10) + (low - 0xdc00),
-                    low_at + 4,
-                )
-            }
-            _ => (high, at + 4),
-        };
-        let Some(c) = char::from_u32(code_point) else {
-            return fail(at, "invalid \\u escape");
-        };
-        let mut utf8 = [0u8; 4];
-        self.out
-            .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-        Ok(next)
-    }
-
-    fn hex4(&self, at: usize) -> Step<u32> {
-        let Some(digits) = self.src.get(at..at + 4) else {
-            return fail(self.src.len(), "unterminated string");
-        };
-        let mut v = 0u32;
-        for (i, &d) in digits.iter().enumerate() {
-            let nibble = match d {
-                b'0'..=b'9' => d - b'0',
-                b'a'..=b'f' => d - b'a' + 10,
-                b'A'..=b'F' => d - b'A' + 10,
-                _ => return fail(at + i, "invalid \\u escape"),
-            };
-            v = (v << 4) | u32::from(nibble);
-        }
-        Ok(v)
-    }
 }
 
+mod escape;
+mod fast;
 mod number;
 mod scan;
 

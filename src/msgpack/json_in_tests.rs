@@ -398,7 +398,7 @@ fn nesting_limit_matches_serde_json() {
 
 // ---- Property tests. ----
 
-fn arb_string() -> impl Strategy<Value = String> {
+pub(super) fn arb_string() -> impl Strategy<Value = String> {
     let chars = prop_oneof![
         4 => any::<char>(),
         2 => (0x20u8..0x7f).prop_map(char::from),
@@ -431,7 +431,7 @@ fn arb_number() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn arb_value() -> impl Strategy<Value = Value> {
+pub(super) fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -447,14 +447,14 @@ fn arb_value() -> impl Strategy<Value = Value> {
     })
 }
 
-fn arb_object() -> impl Strategy<Value = Value> {
+pub(super) fn arb_object() -> impl Strategy<Value = Value> {
     prop::collection::vec((arb_string(), arb_value()), 0..8)
         .prop_map(|kv| Value::Object(kv.into_iter().collect()))
 }
 
 /// Rewrites serde_json's output so strings use `\uXXXX` for every non-ASCII character and `\/` for
 /// `/` (both only occur inside strings in serde_json's output).
-fn escape_more(json: &str, upper: bool) -> String {
+pub(super) fn escape_more(json: &str, upper: bool) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if c == '/' {
@@ -479,7 +479,7 @@ fn arb_number_text() -> impl Strategy<Value = String> {
 }
 
 /// Byte strings built from JSON's punctuation and troublemakers, most starting with `{`.
-fn arb_fragments() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn arb_fragments() -> impl Strategy<Value = Vec<u8>> {
     let pieces: Vec<&'static [u8]> = vec![
         b"{",
         b"}",
@@ -530,7 +530,7 @@ fn arb_fragments() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// Inserts, replaces or deletes bytes of `json`.
-fn mutate(json: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+pub(super) fn mutate(json: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     let mut bytes = json.as_bytes().to_vec();
     for &(at, byte, kind) in edits {
         let at = at % (bytes.len() + 1);

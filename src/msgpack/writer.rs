@@ -87,7 +87,9 @@ pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
     }
 }
 
-/// Appends `v` as float64 (firelane never writes float32).
+/// Appends `v` as float64 (firelane never writes float32). Only tests write floats this way: the
+/// JSON transcoder encodes its numbers itself (`json_in/number.rs`).
+#[cfg(test)]
 pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
     out.push(0xcb);
     out.extend_from_slice(&v.to_be_bytes());

@@ -2,7 +2,7 @@
 //! which are copied as they are. Most strings in logs are short keys and values, so the scan finds
 //! the stop inside an 8-byte word with one bit scan rather than a loop over its bytes.
 
-use super::{Step, Transcoder, fail};
+use super::{Step, fail};
 use crate::msgpack::json::stop_bytes;
 
 /// Bytes that end a plain run inside a string: `"`, `\` and the control bytes JSON forbids raw.
@@ -18,46 +18,44 @@ static STRING_STOP: [bool; 256] = {
     table
 };
 
-impl Transcoder<'_> {
-    /// Returns the end of the plain run starting at `from` (the index of the first `"`, `\`, control
-    /// byte, or the input length), after checking that the run is UTF-8.
-    #[inline(always)]
-    pub(super) fn plain_run_end(&self, from: usize) -> Step<usize> {
-        let mut end = from;
-        let mut any_high = 0u64;
-        let mut stopped = false;
-        while let Some(word) = self.src.get(end..).and_then(<[u8]>::first_chunk::<8>) {
-            let word = u64::from_le_bytes(*word);
-            let stops = stop_bytes(word);
-            if stops != 0 {
-                // The lowest flagged byte is exact: the first stop in the word.
-                let bits = stops.trailing_zeros() & !7;
-                any_high |= word & ((1u64 << bits) - 1);
-                end += (bits / 8) as usize;
-                stopped = true;
+/// Returns the end of the plain run of `src` starting at `from` (the index of the first `"`, `\`,
+/// control byte, or the input length), after checking that the run is UTF-8.
+#[inline(always)]
+pub(super) fn plain_run_end(src: &[u8], from: usize) -> Step<usize> {
+    let mut end = from;
+    let mut any_high = 0u64;
+    let mut stopped = false;
+    while let Some(word) = src.get(end..).and_then(<[u8]>::first_chunk::<8>) {
+        let word = u64::from_le_bytes(*word);
+        let stops = stop_bytes(word);
+        if stops != 0 {
+            // The lowest flagged byte is exact: the first stop in the word.
+            let bits = stops.trailing_zeros() & !7;
+            any_high |= word & ((1u64 << bits) - 1);
+            end += (bits / 8) as usize;
+            stopped = true;
+            break;
+        }
+        any_high |= word;
+        end += 8;
+    }
+    if !stopped {
+        // Fewer than 8 bytes are left.
+        while let Some(&b) = src.get(end) {
+            if STRING_STOP[usize::from(b)] {
                 break;
             }
-            any_high |= word;
-            end += 8;
+            any_high |= u64::from(b);
+            end += 1;
         }
-        if !stopped {
-            // Fewer than 8 bytes are left.
-            while let Some(&b) = self.src.get(end) {
-                if STRING_STOP[usize::from(b)] {
-                    break;
-                }
-                any_high |= u64::from(b);
-                end += 1;
-            }
-        }
-        if any_high & 0x8080_8080_8080_8080 != 0 {
-            // `"` and `\` are ASCII, so a valid multi-byte character never straddles two runs.
-            if let Err(e) = std::str::from_utf8(&self.src[from..end]) {
-                return fail(from + e.valid_up_to(), "invalid UTF-8 in a string");
-            }
-        }
-        Ok(end)
     }
+    if any_high & 0x8080_8080_8080_8080 != 0 {
+        // `"` and `\` are ASCII, so a valid multi-byte character never straddles two runs.
+        if let Err(e) = std::str::from_utf8(&src[from..end]) {
+            return fail(from + e.valid_up_to(), "invalid UTF-8 in a string");
+        }
+    }
+    Ok(end)
 }
 
 #[cfg(test)]
