@@ -5,8 +5,9 @@ use super::{Step, fail};
 /// What one escape stands for: 1 to 4 bytes of UTF-8.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Decoded {
-    bytes: [u8; 4],
-    len: usize,
+    /// The character's UTF-8, then zeros.
+    pub bytes: [u8; 4],
+    pub len: usize,
 }
 
 impl Decoded {

@@ -21,32 +21,58 @@ const MAX_LEN: usize = 64 << 10;
 #[derive(Debug)]
 pub(super) struct Fallback;
 
-type Fast<T> = Result<T, Fallback>;
-
-/// Room for the msgpack of `len` bytes of JSON. The most a value grows is 2.5 times: `[]` (two
-/// bytes) becomes an array32 header (five), `128,` (four) a uint64 (nine); the rest covers a short
-/// string's 16-byte copy at the end. A write that still does not fit falls back.
-fn room(len: usize) -> usize {
-    len * 5 / 2 + 32
+/// Why [`document`] stopped.
+#[derive(Debug)]
+enum Stop {
+    /// The output did not fit the room it was given.
+    Full,
+    /// Anything else: left to the checked path.
+    Other,
 }
 
-/// Transcodes `src` (one JSON object) onto the end of `out`, describing its map in `index`.
-pub(super) fn transcode(src: &[u8], out: &mut Vec<u8>, index: Option<&mut MapIndex>) -> Fast<()> {
+type Fast<T> = Result<T, Stop>;
+
+/// Room for the msgpack of `len` bytes of JSON as most documents need it: strings shrink by their
+/// quotes, small integers stay as long, while uint64s (`128` and up: nine bytes) and empty
+/// containers (five) grow. The rest covers a short string's 16-byte copy at the end.
+fn usual_room(len: usize) -> usize {
+    len + len / 4 + 64
+}
+
+/// Room for the worst case: a value grows at most 2.5 times (`[]`, two bytes, becomes a five-byte
+/// array32 header; `128,`, four, a nine-byte uint64).
+fn worst_room(len: usize) -> usize {
+    len * 5 / 2 + 64
+}
+
+/// Transcodes `src` (one JSON object) onto the end of `out`, describing its map in `index`. A
+/// document that outgrows the usual room is transcoded again with room for the worst case (the
+/// room is zero-filled, so it is not made bigger than most documents need).
+pub(super) fn transcode(
+    src: &[u8],
+    out: &mut Vec<u8>,
+    mut index: Option<&mut MapIndex>,
+) -> Result<(), Fallback> {
     if src.len() > MAX_LEN {
         return Err(Fallback);
     }
     let base = out.len();
-    out.resize(base + room(src.len()), 0);
-    match document(src, &mut out[base..], index) {
-        Ok(len) => {
-            out.truncate(base + len);
-            Ok(())
+    for room in [usual_room(src.len()), worst_room(src.len())] {
+        out.resize(base + room, 0);
+        if let Some(index) = index.as_deref_mut() {
+            index.begin();
         }
-        Err(fallback) => {
-            out.truncate(base);
-            Err(fallback)
+        match document(src, &mut out[base..], index.as_deref_mut()) {
+            Ok(len) => {
+                out.truncate(base + len);
+                return Ok(());
+            }
+            Err(Stop::Full) => continue,
+            Err(Stop::Other) => break,
         }
     }
+    out.truncate(base);
+    Err(Fallback)
 }
 
 /// Transcodes the document into `buf` (positions are relative to its start, as the index's are);
@@ -54,7 +80,7 @@ pub(super) fn transcode(src: &[u8], out: &mut Vec<u8>, index: Option<&mut MapInd
 fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fast<usize> {
     let mut i = skip_ws(src, 0);
     if src.get(i) != Some(&b'{') {
-        return Err(Fallback);
+        return Err(Stop::Other);
     }
     // The containers around the innermost one: their header's position and entries so far
     // (`header << 32 | n`: one word each, so the array is cleared with a few wide stores).
@@ -73,7 +99,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
     loop {
         if want_key {
             if src.get(i) != Some(&b'"') {
-                return Err(Fallback);
+                return Err(Stop::Other);
             }
             let start = w;
             (i, w) = string(src, i + 1, buf, w)?;
@@ -84,7 +110,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
             }
             i = skip_ws(src, i);
             if src.get(i) != Some(&b':') {
-                return Err(Fallback);
+                return Err(Stop::Other);
             }
             i = skip_ws(src, i + 1);
         }
@@ -93,13 +119,13 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
             Some(b'"') => (i, w) = string(src, i + 1, buf, w)?,
             Some(&open @ (b'{' | b'[')) => {
                 if depth == DEPTH {
-                    return Err(Fallback);
+                    return Err(Stop::Other);
                 }
                 outer[depth] = u64::from(header) << 32 | u64::from(n);
                 depth += 1;
                 let is_array = open == b'[';
                 arrays = (arrays & !(1 << depth)) | (u32::from(is_array) << depth);
-                // (The room, under 64 KiB * 2.5 + 32, fits u32.)
+                // (The room, at most 64 KiB * 2.5 + 64, fits u32.)
                 header = w as u32;
                 n = 0;
                 w = put(buf, w, &[if is_array { 0xdd } else { 0xdf }, 0, 0, 0, 0])?;
@@ -114,7 +140,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
                 (header, n) = split(outer[depth]);
             }
             Some(b'-' | b'0'..=b'9') => {
-                let (encoded, next) = number(src, i).map_err(|_| Fallback)?;
+                let (encoded, next) = number(src, i).map_err(|_| Stop::Other)?;
                 // Nine bytes moved at once when there is room, the encoding's length kept.
                 w = match buf.get_mut(w..w + 9) {
                     Some(to) => {
@@ -128,7 +154,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
             Some(b't') => (i, w) = literal(src, i, b"true", 0xc3, buf, w)?,
             Some(b'f') => (i, w) = literal(src, i, b"false", 0xc2, buf, w)?,
             Some(b'n') => (i, w) = literal(src, i, b"null", 0xc0, buf, w)?,
-            _ => return Err(Fallback),
+            _ => return Err(Stop::Other),
         }
         // A value ended at `i`: an entry of the innermost container, or the document itself.
         loop {
@@ -136,7 +162,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
                 return if skip_ws(src, i) == src.len() {
                     Ok(w)
                 } else {
-                    Err(Fallback)
+                    Err(Stop::Other)
                 };
             }
             n += 1;
@@ -155,7 +181,7 @@ fn document(src: &[u8], buf: &mut [u8], mut index: Option<&mut MapIndex>) -> Fas
                 }
                 Some(b']') if is_array => {}
                 Some(b'}') if !is_array => {}
-                _ => return Err(Fallback),
+                _ => return Err(Stop::Other),
             }
             i += 1;
             w = patch_count(buf, header as usize, n, w)?;
@@ -175,7 +201,7 @@ fn split(word: u64) -> (u32, u32) {
 #[inline(always)]
 fn patch_count(buf: &mut [u8], header: usize, n: u32, w: usize) -> Fast<usize> {
     buf.get_mut(header + 1..header + 5)
-        .ok_or(Fallback)?
+        .ok_or(Stop::Full)?
         .copy_from_slice(&n.to_be_bytes());
     Ok(w)
 }
@@ -191,7 +217,9 @@ fn skip_ws(src: &[u8], mut i: usize) -> usize {
 #[inline(always)]
 fn put(buf: &mut [u8], w: usize, bytes: &[u8]) -> Fast<usize> {
     let end = w + bytes.len();
-    buf.get_mut(w..end).ok_or(Fallback)?.copy_from_slice(bytes);
+    buf.get_mut(w..end)
+        .ok_or(Stop::Full)?
+        .copy_from_slice(bytes);
     Ok(end)
 }
 
@@ -205,7 +233,7 @@ fn literal(
     w: usize,
 ) -> Fast<(usize, usize)> {
     if src.get(i..i + word.len()) != Some(word) {
-        return Err(Fallback);
+        return Err(Stop::Other);
     }
     Ok((i + word.len(), put(buf, w, &[marker])?))
 }
@@ -214,7 +242,7 @@ fn literal(
 /// after it in `src` and `buf`.
 #[inline(always)]
 fn string(src: &[u8], start: usize, buf: &mut [u8], w: usize) -> Fast<(usize, usize)> {
-    let end = plain_run_end(src, start).map_err(|_| Fallback)?;
+    let end = plain_run_end(src, start).map_err(|_| Stop::Other)?;
     if src.get(end) != Some(&b'"') {
         return escaped(src, start, end, buf, w);
     }
@@ -253,13 +281,20 @@ fn escaped(
         match src.get(end) {
             Some(b'"') => break,
             Some(b'\\') => {
-                let (decoded, next) = escape(src, end + 1).map_err(|_| Fallback)?;
-                o = put(buf, o, decoded.as_slice())?;
+                let (decoded, next) = escape(src, end + 1).map_err(|_| Stop::Other)?;
+                // Four bytes moved at once when there is room, the character's length kept.
+                o = match buf.get_mut(o..o + 4) {
+                    Some(to) => {
+                        to.copy_from_slice(&decoded.bytes);
+                        o + decoded.len
+                    }
+                    None => put(buf, o, decoded.as_slice())?,
+                };
                 run = next;
             }
-            _ => return Err(Fallback),
+            _ => return Err(Stop::Other),
         }
-        end = plain_run_end(src, run).map_err(|_| Fallback)?;
+        end = plain_run_end(src, run).map_err(|_| Stop::Other)?;
     }
     let len = o - payload;
     let (header, header_len) = str_header(len);

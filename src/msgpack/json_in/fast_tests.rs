@@ -92,7 +92,8 @@ fn falls_back_past_its_limits_and_on_anything_invalid() {
 
 #[test]
 fn the_room_holds_the_most_growing_documents() {
-    // Values that grow the most, past the room's 2.5x only by the nesting limit.
+    // Values that grow the most: past the usual room (so transcoded again, with the index begun
+    // again), within the worst case's 2.5x but for the nesting limit.
     let arrays = format!(r#"{{"a":[{}[]]}}"#, "[],".repeat(1000));
     let numbers = format!(r#"{{"a":[{}128]}}"#, "128,".repeat(1000));
     let floats = format!(r#"{{"":[{}1e1]}}"#, "1e1,".repeat(1000));
