@@ -201,6 +201,23 @@ impl RecordModifier {
     /// Which entries of `record` go (their count) and which `Record` rules add a field (bit i:
     /// rule i, its key not already there).
     fn plan(&self, record: &[u8], slots: &[Slot]) -> (u32, u64) {
+        let all = if self.records.len() == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.records.len()) - 1
+        };
+        if self.remove.is_empty() && self.allow.is_empty() {
+            // Only `Record` rules (the usual case): every entry stays, and most keys are passed
+            // over on their length, read from the slot without touching the record.
+            let mut present = 0u64;
+            for s in slots {
+                if s.str_key && self.record_key_lens & key_len_bit((s.value - s.key) as usize) != 0
+                {
+                    present |= self.rules_named(&record[s.key as usize..s.value as usize]);
+                }
+            }
+            return (0, all & !present);
+        }
         let mut present = 0u64;
         let mut removed = 0u32;
         for s in slots {
@@ -210,17 +227,20 @@ impl RecordModifier {
             } else if let Some(k) = key
                 && self.record_key_lens & key_len_bit(k.len()) != 0
             {
-                for (i, f) in self.records.iter().enumerate() {
-                    present |= u64::from(key_eq(&f.key, k)) << i;
-                }
+                present |= self.rules_named(k);
             }
         }
-        let all = if self.records.len() == 64 {
-            u64::MAX
-        } else {
-            (1u64 << self.records.len()) - 1
-        };
         (removed, all & !present)
+    }
+
+    /// The `Record` rules whose key is `key` (bit i: rule i).
+    #[inline]
+    fn rules_named(&self, key: &[u8]) -> u64 {
+        let mut named = 0;
+        for (i, f) in self.records.iter().enumerate() {
+            named |= u64::from(key_eq(&f.key, key)) << i;
+        }
+        named
     }
 
     /// Appends the `missing` rules' fields and the UUID field to `out`, described in `index`.
