@@ -452,9 +452,23 @@ pub(super) fn arb_object() -> impl Strategy<Value = Value> {
         .prop_map(|kv| Value::Object(kv.into_iter().collect()))
 }
 
+/// `value` as serde_json writes it, compact or pretty, then with every non-ASCII character and `/`
+/// escaped if `escape` is `Some(upper)` (see [`escape_more`]).
+pub(super) fn render(value: &Value, pretty: bool, escape: Option<bool>) -> String {
+    let json = if pretty {
+        serde_json::to_string_pretty(value).unwrap()
+    } else {
+        serde_json::to_string(value).unwrap()
+    };
+    match escape {
+        Some(upper) => escape_more(&json, upper),
+        None => json,
+    }
+}
+
 /// Rewrites serde_json's output so strings use `\uXXXX` for every non-ASCII character and `\/` for
 /// `/` (both only occur inside strings in serde_json's output).
-pub(super) fn escape_more(json: &str, upper: bool) -> String {
+fn escape_more(json: &str, upper: bool) -> String {
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {
         if c == '/' {
@@ -555,14 +569,7 @@ proptest! {
         pretty in any::<bool>(),
         escape in prop::option::of(any::<bool>()),
     ) {
-        let mut json = if pretty {
-            serde_json::to_string_pretty(&value).unwrap()
-        } else {
-            serde_json::to_string(&value).unwrap()
-        };
-        if let Some(upper) = escape {
-            json = escape_more(&json, upper);
-        }
+        let json = render(&value, pretty, escape);
         prop_assert_eq!(check_against_reference(json.as_bytes()), Ok(true));
     }
 
@@ -609,10 +616,7 @@ proptest! {
         prefix in prop::collection::vec(any::<u8>(), 0..4),
     ) {
         let value = Value::Object(pairs.into_iter().collect());
-        let mut json = serde_json::to_string(&value).unwrap();
-        if let Some(upper) = escape {
-            json = escape_more(&json, upper);
-        }
+        let json = render(&value, false, escape);
         let mut out = prefix.clone();
         let mut index = MapIndex::new();
         json_object_to_msgpack_indexed(json.as_bytes(), &mut out, &mut index).unwrap();

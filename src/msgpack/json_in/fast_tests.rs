@@ -4,7 +4,7 @@ use serde_json::Value;
 use super::*;
 use crate::msgpack::json_in::checked;
 use crate::msgpack::json_in::tests::{
-    arb_fragments, arb_object, arb_string, arb_value, escape_more, mutate,
+    arb_fragments, arb_object, arb_string, arb_value, mutate, render,
 };
 
 /// What the fast path makes of `json` (output after a prefix, and index), or `None` if it fell
@@ -119,14 +119,7 @@ proptest! {
         prefix in prop::collection::vec(any::<u8>(), 0..4),
     ) {
         let value = Value::Object(pairs.into_iter().collect());
-        let mut json = if pretty {
-            serde_json::to_string_pretty(&value).unwrap()
-        } else {
-            serde_json::to_string(&value).unwrap()
-        };
-        if let Some(upper) = escape {
-            json = escape_more(&json, upper);
-        }
+        let json = render(&value, pretty, escape);
         let got = fast(json.as_bytes(), &prefix);
         prop_assert!(got.is_some(), "fell back on {}", json);
         prop_assert!(same(&got.unwrap(), &slow(json.as_bytes(), &prefix).unwrap(), prefix.len()));
