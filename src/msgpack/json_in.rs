@@ -226,16 +226,10 @@ impl Transcoder<'_> {
         if depth == 1
             && let Some(index) = self.index.as_deref_mut()
         {
-            let header = match self.out[start] {
-                0xd9 => 2,
-                0xda => 3,
-                0xdb => 5,
-                _ => 1,
-            };
             let base = self.base;
             index.push_str_key(
                 start - base,
-                value - start - header,
+                value - start - str_header_len(self.out[start]),
                 value - base,
                 self.out.len() - base,
             );
@@ -313,6 +307,16 @@ impl Transcoder<'_> {
         self.out.copy_within(tail..tail + header_len, header);
         self.out.truncate(header + header_len + len);
         Ok(())
+    }
+}
+
+/// The length of the str header starting with `marker` (one the transcoder wrote).
+fn str_header_len(marker: u8) -> usize {
+    match marker {
+        0xd9 => 2,
+        0xda => 3,
+        0xdb => 5,
+        _ => 1,
     }
 }
 

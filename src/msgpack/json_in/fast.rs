@@ -10,6 +10,7 @@
 use super::escape::escape;
 use super::number::number;
 use super::scan::plain_run_end;
+use super::str_header_len;
 use crate::msgpack::index::MapIndex;
 
 /// Containers open at once, the document's object included.
@@ -316,16 +317,6 @@ fn str_header(n: usize) -> ([u8; 5], usize) {
             let [a, b, c, d] = (n as u32).to_be_bytes();
             ([0xdb, a, b, c, d], 5)
         }
-    }
-}
-
-/// The length of the str header starting with `marker`.
-fn str_header_len(marker: u8) -> usize {
-    match marker {
-        0xd9 => 2,
-        0xda => 3,
-        0xdb => 5,
-        _ => 1,
     }
 }
 
