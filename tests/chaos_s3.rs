@@ -42,7 +42,7 @@ bucket = "outage-logs"
 endpoint = "{endpoint}"
 store_dir = "{store}"
 total_file_size = "12M"
-upload_chunk_size = "5M"
+upload_chunk_size = 5242880
 upload_timeout = "2s"
 "#,
             endpoint = proxy.endpoint(),

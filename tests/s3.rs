@@ -183,8 +183,8 @@ fn objects_get_their_keys_and_hold_exactly_the_records_gzip_and_time_rotation() 
 #[test]
 fn large_files_go_by_multipart_and_arrive_whole() {
     let env = Env::new();
-    let fl =
-        env.start("total_file_size = \"12M\"\nupload_chunk_size = \"5M\"\nupload_timeout = \"2s\"");
+    let fl = env
+        .start("total_file_size = \"12M\"\nupload_chunk_size = 5242880\nupload_timeout = \"2s\"");
     // ~13 MB of plain JSON lines: one 12M+ object by multipart, the rest later.
     let pad = "x".repeat(900);
     let mut conn = connect(env.port);

@@ -15,7 +15,7 @@ use super::units::{ByteSize, DurationValue, Flag};
 use crate::output::backoff::RetryLimit;
 use crate::output::s3::journal::Compression;
 use crate::output::s3::key::KeyTemplate;
-use crate::output::s3::parts::MAX_PUT_OBJECT_BYTES;
+use crate::output::s3::sizes::{self, SizeOptions};
 
 /// Storage classes PutObject / CreateMultipartUpload accept.
 pub const STORAGE_CLASSES: [&str; 8] = [
@@ -38,13 +38,6 @@ pub const CANNED_ACLS: [&str; 7] = [
     "bucket-owner-read",
     "bucket-owner-full-control",
 ];
-/// Largest `total_file_size`: Fluent Bit's limit for multipart objects.
-pub const MAX_TOTAL_FILE_BYTES: u64 = 50_000_000_000;
-/// Smallest `upload_chunk_size`: "5M" as users write it. Parts are never below S3's 5 MiB
-/// minimum (`parts::MIN_PART_BYTES`) whatever this says.
-pub const MIN_UPLOAD_CHUNK_BYTES: u64 = 5_000_000;
-/// Largest `upload_chunk_size` (Fluent Bit's limit; parts are read from disk, not held in memory).
-pub const MAX_UPLOAD_CHUNK_BYTES: u64 = 50_000_000;
 /// Most uploads one output runs at once.
 pub const MAX_WORKERS: usize = 16;
 
@@ -79,21 +72,27 @@ pub struct S3OutputConfig {
     pub endpoint: Option<String>,
     /// Endpoint of STS for `role_arn` (same forms as `endpoint`).
     pub sts_endpoint: Option<String>,
-    /// Size of each object: a staging file is uploaded once its (compressed) size reaches this
-    /// (default 100M, at most 50G).
+    /// Size of each object (default 100M; 1M to 50G, at most 1G with PutObject). Under 10MiB
+    /// (10,485,760 bytes) every file goes by PutObject, as in Fluent Bit. With PutObject a file is
+    /// uploaded once its JSON lines pass this (before compression); with multipart once the file
+    /// reaches it on disk (compressed).
     #[serde(default = "default_total_file_size")]
     pub total_file_size: ByteSize,
-    /// Files at least this large go by multipart upload, in parts of this size (default 5M,
-    /// at most 50M; parts are never smaller than S3's 5 MiB minimum, except the last).
+    /// Multipart only: files at least this large on disk go by multipart upload, in parts of
+    /// this size (default 5,242,880 bytes; at least that, `5M` is 5,000,000 and too small; at
+    /// most 50M, or 5G with compression). At most half of `total_file_size` unless it is exactly
+    /// 5,242,880, even with PutObject (Fluent Bit's rules).
     #[serde(default = "default_upload_chunk_size")]
     pub upload_chunk_size: ByteSize,
-    /// A staging file is uploaded once it is this old, however small (default 10m).
+    /// A staging file is uploaded once it is this old, however small (default 10m; 0 is 1s).
+    /// With multipart, once a file holds `upload_chunk_size` its time counts from then, as Fluent
+    /// Bit completes a multipart upload this long after starting it.
     #[serde(default = "default_upload_timeout")]
     pub upload_timeout: DurationValue,
     /// Where records are staged before upload; each output uses `<store_dir>/<output name>/`.
     #[serde(default = "default_store_dir")]
     pub store_dir: PathBuf,
-    /// Most bytes staged on disk at once (default 0: no limit).
+    /// Most bytes staged on disk at once, compressed (default 0: no limit).
     #[serde(default)]
     pub store_dir_limit_size: ByteSize,
     /// At `store_dir_limit_size`: `block` (default: inputs wait) or `drop_newest` (counted).
@@ -109,7 +108,8 @@ pub struct S3OutputConfig {
     /// Use the key as rendered, without the random suffix added when it has no `$UUID`.
     #[serde(default)]
     pub static_file_path: Flag,
-    /// Always upload with one PutObject (files of at most 5 GB), never multipart.
+    /// Upload every file with one PutObject, never multipart (`total_file_size` at most 1G). On
+    /// by itself when `total_file_size` is under 10MiB.
     #[serde(default)]
     pub use_put_object: Flag,
     /// `gzip`, `zstd` or `none` (default).
@@ -196,44 +196,11 @@ pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>)
             }
         }
     }
-    let total = c.total_file_size.0;
-    let chunk = c.upload_chunk_size.0;
-    if !(1_000_000..=MAX_TOTAL_FILE_BYTES).contains(&total) {
-        issues.push(Issue::new(
-            path.key("total_file_size"),
-            "must be between 1M and 50G",
-        ));
-    } else if c.use_put_object.0 && total > MAX_PUT_OBJECT_BYTES {
-        issues.push(Issue::new(
-            path.key("total_file_size"),
-            "with use_put_object the most is 5G (one PutObject)",
-        ));
-    }
-    if !(MIN_UPLOAD_CHUNK_BYTES..=MAX_UPLOAD_CHUNK_BYTES).contains(&chunk) {
-        issues.push(Issue::new(
-            path.key("upload_chunk_size"),
-            "must be between 5M and 50M",
-        ));
-    } else if chunk > total && !c.use_put_object.0 {
-        issues.push(Issue::new(
-            path.key("upload_chunk_size"),
-            "must not be larger than total_file_size",
-        ));
-    }
-    if c.upload_timeout.0.is_zero() {
-        issues.push(Issue::new(
-            path.key("upload_timeout"),
-            "must be more than 0",
-        ));
+    for p in sizes::check(&SizeOptions::of(c)) {
+        issues.push(Issue::new(path.key(p.key), p.message));
     }
     if c.store_dir.as_os_str().is_empty() {
         issues.push(Issue::new(path.key("store_dir"), "must not be empty"));
-    }
-    if c.store_dir_limit_size.0 != 0 && c.store_dir_limit_size.0 < total.min(chunk) {
-        issues.push(Issue::new(
-            path.key("store_dir_limit_size"),
-            "must be 0 (no limit) or at least upload_chunk_size",
-        ));
     }
     if let Err(e) = KeyTemplate::parse(
         &c.s3_key_format,

@@ -95,6 +95,11 @@ impl Moto {
         self.spawn();
     }
 
+    /// What the server logged so far, one line per request it served.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

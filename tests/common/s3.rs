@@ -13,6 +13,16 @@ pub struct Object {
     pub content_encoding: Option<String>,
     pub content_type: Option<String>,
     pub storage_class: Option<String>,
+    /// The ETag S3 gave the object: a PutObject's is the body's MD5, a multipart upload's ends
+    /// with `-<number of parts>`.
+    pub e_tag: Option<String>,
+}
+
+impl Object {
+    /// Whether the object was created by a multipart upload (its ETag says so).
+    pub fn is_multipart(&self) -> bool {
+        self.e_tag.as_deref().is_some_and(|t| t.contains('-'))
+    }
 }
 
 impl Object {
@@ -121,6 +131,7 @@ impl Bucket {
             let content_encoding = resp.content_encoding().map(str::to_owned);
             let content_type = resp.content_type().map(str::to_owned);
             let storage_class = resp.storage_class().map(|s| s.as_str().to_owned());
+            let e_tag = resp.e_tag().map(str::to_owned);
             let body = resp.body.collect().await.unwrap().into_bytes().to_vec();
             Object {
                 key: key.to_owned(),
@@ -128,6 +139,7 @@ impl Bucket {
                 content_encoding,
                 content_type,
                 storage_class,
+                e_tag,
             }
         })
     }

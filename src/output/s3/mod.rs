@@ -18,6 +18,8 @@ pub mod output;
 pub mod parts;
 /// Staging one round of batches durably.
 pub mod round;
+/// Fluent Bit's size rules: accepted sizes, PutObject below 10 MiB, when a file is due.
+pub mod sizes;
 /// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
 pub mod stage;
 /// The store directory: staging files per tag, sealing, start-up recovery.

@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 use super::client::{ObjectSettings, S3Client};
 use super::lines::LineEncoder;
 use super::round::stage_round;
+use super::sizes::{SizeOptions, UploadPlan, notes};
 use super::store::{RecoveryReport, SealedFile, Store, StoreSettings};
 use super::upload::{Outcome, UploadMetrics, Uploader};
 use crate::config::s3::{S3OutputConfig, StoreOverflow};
@@ -84,11 +85,13 @@ impl S3Output {
         )
         .map_err(|e| format!("s3_key_format: {e}"))?;
         let dir: PathBuf = cfg.store_dir.join(&*name);
+        let sizes = SizeOptions::of(cfg);
+        let plan = UploadPlan::new(&sizes);
+        log_size_notes(&name, &sizes, &plan);
         let store_settings = StoreSettings {
             compression,
             key,
-            total_file_bytes: cfg.total_file_size.0,
-            upload_timeout: cfg.upload_timeout.0,
+            plan,
         };
         let open_dir = dir.clone();
         let (store, recovered, report) =
@@ -102,8 +105,8 @@ impl S3Output {
             name: name.clone(),
             dir,
             client,
-            upload_chunk_bytes: cfg.upload_chunk_size.0,
-            use_put_object: cfg.use_put_object.0,
+            upload_chunk_bytes: plan.upload_chunk_bytes,
+            use_put_object: plan.put_object,
             retry_limit: cfg.retry_limit,
             backoff: RETRY_BACKOFF,
             gate: Mutex::new(ThrottleGate::new(THROTTLE_BACKOFF)),
@@ -297,6 +300,20 @@ fn next_index(
     } else {
         Some(0)
     }
+}
+
+/// Fluent Bit's own size adjustments (info), where firelane differs (warnings), and the plan.
+fn log_size_notes(name: &str, sizes: &SizeOptions, plan: &UploadPlan) {
+    let n = notes(sizes);
+    for info in &n.info {
+        tracing::info!(component = name, "{info}");
+    }
+    for warning in &n.warnings {
+        tracing::warn!(component = name, "{warning}");
+    }
+    tracing::info!(component = name, put_object = plan.put_object,
+        total_file_bytes = plan.total_file_bytes, upload_chunk_bytes = plan.upload_chunk_bytes,
+        upload_timeout = ?plan.upload_timeout, "s3 upload plan");
 }
 
 fn log_recovery(name: &str, dir: &std::path::Path, report: &RecoveryReport) {

@@ -19,10 +19,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::journal::{self, Meta, Recovery, Sealed, data_name};
 use super::key::{KeyContext, KeyTemplate, random_uuid};
+use super::sizes::UploadPlan;
 use super::stage::{Compression, StageWriter};
 use crate::event::EventTime;
 use crate::output::backoff::Rng;
@@ -32,10 +33,8 @@ use crate::output::backoff::Rng;
 pub struct StoreSettings {
     pub compression: Compression,
     pub key: KeyTemplate,
-    /// Seal once the file's compressed size reaches this.
-    pub total_file_bytes: u64,
-    /// Seal once the file is this old.
-    pub upload_timeout: Duration,
+    /// When a file is due by size or age.
+    pub plan: UploadPlan,
 }
 
 /// A sealed file waiting for (or in) its upload.
@@ -76,6 +75,8 @@ struct Active {
     writer: StageWriter,
     meta: Meta,
     opened: Instant,
+    /// When it reached `upload_chunk_size` (multipart): its `upload_timeout` counts from then.
+    multipart_since: Option<Instant>,
     records: u64,
     /// Disk bytes last counted into `staged_bytes`.
     counted_bytes: u64,
@@ -212,6 +213,12 @@ impl Store {
         active.writer.commit()?;
         active.dirty = false;
         let disk = active.writer.disk_bytes();
+        active.multipart_since = self.settings.plan.multipart_since(
+            active.opened,
+            active.multipart_since,
+            disk,
+            Instant::now(),
+        );
         self.staged_bytes
             .fetch_add(disk.saturating_sub(active.counted_bytes), Ordering::Relaxed);
         active.counted_bytes = disk;
@@ -238,15 +245,16 @@ impl Store {
         Ok(Some(sealed))
     }
 
-    /// Seals every file that reached the size limit or the age limit.
+    /// Seals every file that reached the size limit or the age limit ([`UploadPlan`]).
     pub fn seal_due(&mut self, now: Instant, out: &mut Vec<SealedFile>) -> io::Result<()> {
+        let plan = self.settings.plan;
         let due: Vec<Arc<str>> = self
             .active
             .iter()
             .filter(|(_, a)| {
                 !a.dirty
-                    && (a.counted_bytes >= self.settings.total_file_bytes
-                        || now.duration_since(a.opened) >= self.settings.upload_timeout)
+                    && (plan.size_reached(a.writer.raw_bytes(), a.counted_bytes)
+                        || now >= plan.deadline(a.opened, a.multipart_since))
             })
             .map(|(tag, _)| tag.clone())
             .collect();
@@ -266,11 +274,12 @@ impl Store {
         Ok(())
     }
 
-    /// When the oldest open file reaches `upload_timeout`.
+    /// When the first open file reaches its `upload_timeout`.
     pub fn next_deadline(&self) -> Option<Instant> {
+        let plan = self.settings.plan;
         self.active
             .values()
-            .map(|a| a.opened + self.settings.upload_timeout)
+            .map(|a| plan.deadline(a.opened, a.multipart_since))
             .min()
     }
 
@@ -318,6 +327,7 @@ impl Store {
             writer,
             meta,
             opened: Instant::now(),
+            multipart_since: None,
             records: 0,
             counted_bytes: 0,
             dirty: false,

@@ -1,14 +1,20 @@
 use std::io::Read as _;
+use std::time::Duration;
 
 use super::*;
 use crate::output::s3::journal::{ORPHAN_TAG, meta_name};
 
+/// Multipart-style sealing (on bytes on disk) with a chunk size no file here reaches.
 fn settings(total_file_bytes: u64, upload_timeout: Duration) -> StoreSettings {
     StoreSettings {
         compression: Compression::Gzip,
         key: KeyTemplate::parse("/logs/$TAG/%Y-$INDEX", ".", true).unwrap(),
-        total_file_bytes,
-        upload_timeout,
+        plan: UploadPlan {
+            put_object: false,
+            total_file_bytes,
+            upload_chunk_bytes: u64::MAX,
+            upload_timeout,
+        },
     }
 }
 
@@ -191,4 +197,67 @@ fn a_second_store_on_the_same_directory_is_refused_until_the_first_closes() {
     assert!(err.to_string().contains("another process"), "{err}");
     drop(first);
     Store::open(dir.path(), settings(1 << 30, Duration::from_secs(600))).unwrap();
+}
+
+#[test]
+fn with_put_object_a_file_is_due_once_its_lines_pass_total_file_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = lines("same", 100);
+    let total = 3 * batch.len() as u64; // three batches of lines: at the limit, not over it
+    let mut s = settings(0, Duration::from_secs(600));
+    s.plan = UploadPlan {
+        put_object: true,
+        total_file_bytes: total,
+        upload_chunk_bytes: total,
+        upload_timeout: Duration::from_secs(600),
+    };
+    let (mut store, _, _) = Store::open(dir.path(), s).unwrap();
+    let tag: Arc<str> = Arc::from("app");
+    let mut sealed = Vec::new();
+    for _ in 0..3 {
+        store.append(&tag, t0(), &batch, 100).unwrap();
+        store.commit("app").unwrap();
+        store.seal_due(Instant::now(), &mut sealed).unwrap();
+    }
+    assert!(
+        sealed.is_empty(),
+        "exactly total_file_size of lines: not over it yet"
+    );
+    store.append(&tag, t0(), &batch, 100).unwrap();
+    store.commit("app").unwrap();
+    store.seal_due(Instant::now(), &mut sealed).unwrap();
+    let s = sealed[0].sealed().unwrap();
+    assert_eq!(s.raw_bytes, total + batch.len() as u64);
+    assert!(
+        s.disk_bytes < total / 4,
+        "measured before compression: {}",
+        s.disk_bytes
+    );
+}
+
+#[test]
+fn with_multipart_upload_timeout_counts_from_the_first_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let timeout = Duration::from_secs(60);
+    let mut s = settings(1 << 30, timeout);
+    s.plan.upload_chunk_bytes = 1_000;
+    let (mut store, _, _) = Store::open(dir.path(), s).unwrap();
+    let tag: Arc<str> = Arc::from("app");
+    store.append(&tag, t0(), &lines("a", 1), 1).unwrap();
+    store.commit("app").unwrap();
+    let opened_deadline = store.next_deadline().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    // Past one chunk on disk: the multipart upload "starts" now, its timeout with it.
+    let noisy: Vec<u8> = (0..400u32)
+        .flat_map(|i| format!("{:x}\n", i.wrapping_mul(2_654_435_761)).into_bytes())
+        .collect();
+    store.append(&tag, t0(), &noisy, 400).unwrap();
+    store.commit("app").unwrap();
+    let chunk_deadline = store.next_deadline().unwrap();
+    assert!(chunk_deadline >= opened_deadline + Duration::from_millis(20));
+    let mut sealed = Vec::new();
+    store.seal_due(opened_deadline, &mut sealed).unwrap();
+    assert!(sealed.is_empty(), "not due upload_timeout after it opened");
+    store.seal_due(chunk_deadline, &mut sealed).unwrap();
+    assert_eq!(sealed.len(), 1, "due upload_timeout after the first chunk");
 }
