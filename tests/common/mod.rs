@@ -14,6 +14,8 @@ pub mod certs;
 pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
 pub mod cw_endpoint;
+/// The public FireLens examples: ECS's config generator, pointing a setup at a test, running it.
+pub mod firelens;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
 pub mod ledger;
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
