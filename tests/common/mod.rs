@@ -98,6 +98,18 @@ impl Firelane {
         Self::spawn(dir, http_port, file_name, &text, Stdio::null(), envs)
     }
 
+    /// Starts firelane on `text` written to `file_name` (a path relative to `dir`, whose other
+    /// files the config may name), nothing replaced; `http_port` must be the admin port it sets.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        http_port: u16,
+        file_name: &str,
+        text: &str,
+        envs: &[(&str, String)],
+    ) -> Self {
+        Self::spawn(dir, http_port, file_name, text, Stdio::null(), envs)
+    }
+
     fn spawn(
         dir: tempfile::TempDir,
         http_port: u16,
