@@ -14,6 +14,8 @@ pub mod certs;
 pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
 pub mod cw_endpoint;
+/// The public FireLens examples: ECS's config generator, pointing a setup at a test, running it.
+pub mod firelens;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
 pub mod ledger;
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.
@@ -94,6 +96,18 @@ impl Firelane {
             .replace("{dir}", dir.path().to_str().unwrap())
             .replace("{http_port}", &http_port.to_string());
         Self::spawn(dir, http_port, file_name, &text, Stdio::null(), envs)
+    }
+
+    /// Starts firelane on `text` written to `file_name` (a path relative to `dir`, whose other
+    /// files the config may name), nothing replaced; `http_port` must be the admin port it sets.
+    pub fn start_in(
+        dir: tempfile::TempDir,
+        http_port: u16,
+        file_name: &str,
+        text: &str,
+        envs: &[(&str, String)],
+    ) -> Self {
+        Self::spawn(dir, http_port, file_name, text, Stdio::null(), envs)
     }
 
     fn spawn(
