@@ -8,6 +8,7 @@ pub mod keys;
 pub mod redact;
 pub mod translate;
 pub mod upstream_file;
+pub mod values;
 pub mod yaml;
 
 #[cfg(test)]
@@ -53,12 +54,12 @@ pub fn load(
         Ok(cfg) if problems.is_empty() => return Ok((cfg, findings.warnings)),
         Ok(_) => {}
         Err(issues) => {
-            let mut located: Vec<Problem> = issues
+            let located: Vec<Problem> = issues
                 .iter()
                 .map(|i| locate(&translated, i, &root_shown))
                 .collect();
-            located.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
             problems.extend(located);
+            in_file_order(&mut problems);
         }
     }
     seen.redact(&mut problems);
@@ -66,6 +67,20 @@ pub fn load(
         problems,
         warnings: findings.warnings,
     })
+}
+
+/// Sorts `problems` by line within each file, the files in the order they first appear.
+fn in_file_order(problems: &mut [Problem]) {
+    let mut files: Vec<String> = Vec::new();
+    for p in problems.iter() {
+        if !files.contains(&p.origin) {
+            files.push(p.origin.clone());
+        }
+    }
+    problems.sort_by_key(|p| {
+        let file = files.iter().position(|f| *f == p.origin);
+        (file, p.line.unwrap_or(usize::MAX))
+    });
 }
 
 /// The parsers files the Fluent Bit images ship; configs written for those images name them.

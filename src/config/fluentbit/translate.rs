@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use super::doc::{Doc, Entry, Findings, Origin, Section, SectionKind};
 use super::go_cloudwatch;
 use super::keys::{self, KeyRule};
+use super::values;
 use crate::config::filters::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 
@@ -144,6 +145,9 @@ fn plugin_section(
         }
     };
     translate_entries(section, &plugin, path, &mut table, doc, t);
+    if plugin == "tcp" {
+        values::tcp_buffer(section, path, &mut table, t);
+    }
     if plugin == "cloudwatch" {
         let has_ecs_filter = doc.sections.iter().any(|s| {
             s.kind == SectionKind::Filter
@@ -184,7 +188,10 @@ fn translate_entries(
             continue;
         }
         let rule = keys::rule(section.kind, plugin, entry);
-        translate_entry(rule, entry, path, table, doc, t);
+        let Some(entry) = values::apply(section.kind, plugin, entry, &mut t.findings) else {
+            continue;
+        };
+        translate_entry(rule, &entry, path, table, doc, t);
     }
 }
 
