@@ -6,6 +6,7 @@ pub mod doc;
 pub mod go_cloudwatch;
 pub mod keys;
 pub mod redact;
+pub mod repeats;
 pub mod translate;
 pub mod upstream_file;
 pub mod values;

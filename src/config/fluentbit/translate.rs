@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::doc::{Doc, Entry, Findings, Origin, Section, SectionKind};
 use super::go_cloudwatch;
 use super::keys::{self, KeyRule};
-use super::values;
+use super::{repeats, values};
 use crate::config::filters::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 
@@ -183,7 +183,8 @@ fn translate_entries(
         section.kind,
         SectionKind::Service | SectionKind::Parser | SectionKind::MultilineParser
     );
-    for entry in &section.entries {
+    let kept = repeats::kept(section, plugin, &mut t.findings);
+    for (entry, _) in section.entries.iter().zip(kept).filter(|(_, keep)| *keep) {
         if plugin_section && entry.key == "name" {
             continue;
         }
@@ -257,7 +258,8 @@ fn translate_entry(
     add_value(target, key, value);
 }
 
-/// Sets `key`, or makes it a list when it is given again (`Record`, `Rule`, `Regex` repeat).
+/// Sets `key`, or makes it a list when it is given again (`Record`, `Rule`, `Regex` repeat; a
+/// single-valued key's repeats are already resolved by `repeats::kept`).
 fn add_value(table: &mut toml::Table, key: String, value: String) {
     match table.get_mut(&key) {
         None => {
