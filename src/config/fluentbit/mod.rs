@@ -38,19 +38,18 @@ pub fn load(
     files: &dyn Files,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
-    let seen = redact::EnvSeen::default();
-    let env = seen.recording(env);
     let (doc, mut findings) = match format {
-        FbFormat::Classic => classic::read_classic(root, files, &env),
-        FbFormat::Yaml => yaml::read_yaml(root, files, &env),
+        FbFormat::Classic => classic::read_classic(root, files, env),
+        FbFormat::Yaml => yaml::read_yaml(root, files, env),
     };
+    let redactor = redact::Redactor::new(&doc);
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
     upstream_file::expand(&mut translated, files, &mut findings);
     drop_image_parsers_files(&mut translated, files, &mut findings.warnings);
     let root_shown = root.display().to_string();
     let mut problems = findings.errors;
-    seen.redact(&mut findings.warnings);
+    redactor.redact(&mut findings.warnings);
     match config_from_table(&translated.table) {
         Ok(cfg) if problems.is_empty() => return Ok((cfg, findings.warnings)),
         Ok(_) => {}
@@ -63,7 +62,7 @@ pub fn load(
             in_file_order(&mut problems);
         }
     }
-    seen.redact(&mut problems);
+    redactor.redact(&mut problems);
     Err(ConfigErrors {
         problems,
         warnings: findings.warnings,

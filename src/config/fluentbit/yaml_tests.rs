@@ -229,7 +229,6 @@ fn unknown_top_level_and_pipeline_keys_are_named_with_their_line() {
     assert_eq!(
         errors_of(yaml),
         [
-            "/c/fb.yaml:3: plugins: `plugins` is not supported (top-level keys: service, pipeline, parsers, multiline_parsers, includes, env)",
             "/c/fb.yaml:6: routes: pipeline.routes is not supported (inputs, filters, outputs)",
             "/c/fb.yaml:7: customs: `customs` is not supported (top-level keys: service, pipeline, parsers, multiline_parsers, includes, env)",
         ]
