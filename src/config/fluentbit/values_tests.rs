@@ -405,3 +405,20 @@ fn fluent_bits_duration_readers_are_modelled() {
         assert_eq!(fluent_bit_seconds(kind, text), secs, "{kind:?} {text}");
     }
 }
+
+#[test]
+fn yaml_files_read_sizes_and_durations_the_same_way() {
+    let root = "/etc/fb/fluent-bit.yaml";
+    let yaml = "service:\n  flush: 500ms\npipeline:\n  inputs:\n    - name: tcp\n      buffer_size: 64\n      mem_buf_limit: 5MB\n  outputs:\n    - name: null\n      match: '*'\n";
+    let fs = MemFiles::new(&[(root, yaml)]);
+    let (cfg, warnings) = load(Path::new(root), FbFormat::Yaml, &fs, &no_env).unwrap();
+    assert_eq!(tcp_in(&cfg).buffer_size.0, 65_536);
+    assert_eq!(tcp_in(&cfg).mem_buf_limit.0, 5_000_000);
+    assert_eq!(cfg.service.flush.0, Duration::from_millis(500));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .message
+            .contains("Fluent Bit reads `500ms` as 500s")
+    );
+}
