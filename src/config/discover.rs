@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::errors::{ConfigErrors, Problem};
-use super::fluentbit::doc::{RealFiles, SectionKind};
+use super::fluentbit::doc::{RealFiles, SectionKind, unsupported_section};
 use super::fluentbit::{self, FbFormat};
 use super::load::load_str;
 use super::model::{Config, InputConfig};
@@ -114,7 +114,15 @@ pub fn detect(path: &Path, text: &str) -> Format {
                 None => Format::Toml,
             },
             Some(_) => Format::Classic,
-            None => Format::Toml,
+            // A Streams_File or Plugins_File given as the config: the classic reader says so.
+            None if unsupported_section(name.trim()).is_some() => Format::Classic,
+            // Any other `[NAME]` followed by a `Key value` line is a classic section too.
+            None => match lines.next() {
+                Some(next) if !next.starts_with('[') && !is_toml_assignment(next) => {
+                    Format::Classic
+                }
+                _ => Format::Toml,
+            },
         };
     }
     if first == "---" || first.ends_with(':') || first.contains(": ") {
@@ -186,6 +194,21 @@ mod tests {
         assert_eq!(detect(&conf, "service:\n  flush: 1\n"), Format::Yaml);
         assert_eq!(detect(&conf, "---\npipeline:\n"), Format::Yaml);
         assert_eq!(detect(&conf, ""), Format::Toml);
+        // A Streams_File or Plugins_File, and any other `[NAME]` with a `Key value` under it.
+        assert_eq!(
+            detect(
+                &conf,
+                "[STREAM_TASK]\n    Name t\n    Exec CREATE STREAM s AS SELECT * FROM TAG:'a' WHERE x = 1;\n"
+            ),
+            Format::Classic
+        );
+        assert_eq!(detect(&conf, "[PLUGINS]\n"), Format::Classic);
+        assert_eq!(
+            detect(&conf, "[CUSTOM]\n    Name calyptia\n"),
+            Format::Classic
+        );
+        assert_eq!(detect(&conf, "[inputs]\nname = \"x\"\n"), Format::Toml);
+        assert_eq!(detect(&conf, "[table]\n[other]\n"), Format::Toml);
     }
 
     #[test]

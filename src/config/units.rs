@@ -2,7 +2,9 @@
 //!
 //! Sizes: a bare number is bytes; `K`/`M`/`G` (optionally followed by `B`) are decimal (x1000) as in
 //! Fluent Bit; `KiB`/`MiB`/`GiB` are binary. Durations: a bare number is seconds; suffixes `ms`, `s`,
-//! `m`, `h`. Booleans in strings: true/on/yes, false/off/no (Fluent Bit's words).
+//! `m`, `h`, `d`, combined as in `1m30s`. Booleans in strings: true/on/yes, false/off/no (Fluent
+//! Bit's words). These are the TOML format's rules; how each key of a Fluent Bit file is read is
+//! `fluentbit/values.rs`.
 
 use std::fmt;
 use std::time::Duration;
@@ -58,28 +60,51 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((n * mult).round() as u64)
 }
 
-/// Parses `"25s"`, `"500ms"`, `"10m"`, `"1h"`, `"5"` (seconds).
+/// Parses `"25s"`, `"500ms"`, `"10m"`, `"1h"`, `"1d"`, `"5"` (seconds) and compounds such as
+/// `"1m30s"` or `"1h 30m"` (the parts are added). Units are read in any case.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (examples: 25s, 500ms, 10m, 5)"))?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit `{other}` in `{s}` (use ms, s, m, h)"
-            ));
-        }
-    };
-    Ok(Duration::from_secs_f64(secs))
+    let bad = || format!("`{s}` is not a duration (examples: 25s, 500ms, 10m, 1m30s, 5)");
+    let mut rest = t;
+    let mut secs = 0.0;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(split);
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        let unit_len = tail
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let scale = match unit.to_ascii_lowercase().as_str() {
+            // A bare number is seconds, but only on its own: `1m30` is a mistake.
+            "" if parts == 0 && tail.trim().is_empty() => 1.0,
+            "" => {
+                return Err(format!(
+                    "`{s}`: each part of a compound duration needs a unit (ms, s, m, h, d)"
+                ));
+            }
+            "ms" => 0.001,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}` (use ms, s, m, h, d)"
+                ));
+            }
+        };
+        secs += n * scale;
+        parts += 1;
+        rest = tail.trim_start();
+    }
+    if parts == 0 {
+        return Err(bad());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// Parses Fluent Bit's boolean words.
@@ -171,6 +196,24 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn compound_durations_add_their_parts() {
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1d2h"), Ok(Duration::from_secs(93_600)));
+        assert_eq!(parse_duration("2s500ms"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("10M"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1.5m"), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("1m30").unwrap_err().contains("needs a unit"));
+        assert!(
+            parse_duration("1m30x")
+                .unwrap_err()
+                .contains("unknown duration unit `x`")
+        );
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("m").is_err());
     }
 
     #[test]

@@ -349,10 +349,12 @@ fn check_listeners(s: &Sections<'_>, issues: &mut Vec<Issue>) {
         let clash = tcp[..n]
             .iter()
             .find(|(_, a, p)| p == port && addresses_overlap(a, addr));
-        if let Some((first, a, _)) = clash {
+        // The other listener's address is not repeated: it may come from a `${VAR}` of
+        // another section of a Fluent Bit file, which messages about this one never show.
+        if let Some((first, _, _)) = clash {
             issues.push(Issue::new(
                 path.key("port"),
-                format!("{addr}:{port} is already used by {first} ({a}:{port})"),
+                format!("{addr}:{port} is already used by {first}"),
             ));
         }
     }

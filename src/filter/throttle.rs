@@ -30,7 +30,9 @@ pub enum ThrottleError {
     ZeroRate,
     #[error("throttle window must be at least 1 interval")]
     ZeroWindow,
-    #[error("throttle interval `{0}` is not a positive duration like 1s, 500ms, 1.5m, 1h or 1d")]
+    #[error(
+        "throttle interval `{0}` is not a positive duration like 1s, 500ms, 1.5m, 1h, 1d or 1m30s"
+    )]
     BadInterval(String),
 }
 
@@ -152,27 +154,12 @@ impl fmt::Display for ThrottleStatus {
     }
 }
 
-/// Parses an `Interval` as Fluent Bit users write it: a positive number, possibly decimal, then
-/// an optional unit `ms`, `s` (the default), `m`, `h` or `d` (`500ms`, `3s`, `1.5m`, `0.5h`, `2`).
+/// Parses an `Interval`: a positive duration as firelane reads every duration (`500ms`, `3s`,
+/// `1.5m`, `0.5h`, `1d`, `2`, `1m30s`; see `config::units::parse_duration`).
 pub fn parse_interval(text: &str) -> Result<Duration, ThrottleError> {
-    let bad = || ThrottleError::BadInterval(text.to_owned());
-    let t = text.trim();
-    let digits_end = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(digits_end);
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let unit_secs = match unit {
-        "ms" => 0.001,
-        "" | "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        _ => return Err(bad()),
-    };
-    match Duration::try_from_secs_f64(value * unit_secs) {
+    match crate::config::units::parse_duration(text) {
         Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(bad()),
+        _ => Err(ThrottleError::BadInterval(text.to_owned())),
     }
 }
 

@@ -104,6 +104,7 @@ fn intervals_parse_in_sleep_format_with_milliseconds() {
         ("1d", Duration::from_secs(86400)),
         ("2", Duration::from_secs(2)),
         (" 3s ", Duration::from_secs(3)),
+        ("1m30s", Duration::from_secs(90)),
     ];
     for (text, want) in ok {
         assert_eq!(parse_interval(text), Ok(want), "{text}");
@@ -132,7 +133,7 @@ fn bad_settings_are_refused_with_a_reason() {
     assert!(Throttle::new(5, 5, Duration::ZERO).is_err());
     assert_eq!(
         parse_interval("1y").unwrap_err().to_string(),
-        "throttle interval `1y` is not a positive duration like 1s, 500ms, 1.5m, 1h or 1d"
+        "throttle interval `1y` is not a positive duration like 1s, 500ms, 1.5m, 1h, 1d or 1m30s"
     );
 }
 

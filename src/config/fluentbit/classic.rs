@@ -14,7 +14,10 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::doc::{Doc, Entry, Files, Findings, Origin, Section, SectionKind, expand_glob};
+use super::doc::{
+    Doc, Entry, Files, Findings, Origin, Section, SectionKind, Substitution, expand_glob,
+    unsupported_section,
+};
 
 /// Deepest chain of `@INCLUDE`s followed.
 const MAX_INCLUDE_DEPTH: usize = 16;
@@ -32,8 +35,8 @@ pub fn read_classic(
         vars: Vec::new(),
         chain: Vec::new(),
         doc: Doc {
-            sections: Vec::new(),
             base_dir,
+            ..Doc::default()
         },
         findings: Findings::default(),
     };
@@ -180,6 +183,14 @@ impl Reader<'_> {
             return Target::Skip;
         };
         let Some(kind) = SectionKind::from_header(name) else {
+            if let Some((is_error, what)) = unsupported_section(name) {
+                let message = format!("[{name}] is {what}");
+                match is_error {
+                    true => self.error(at, "", message),
+                    false => self.warn(at, "", message),
+                }
+                return Target::Skip;
+            }
             self.error(
                 at,
                 "",
@@ -268,8 +279,10 @@ impl Reader<'_> {
     }
 
     fn expand(&mut self, value: &str, at: &Origin, key: &str) -> String {
-        let mut unset = Vec::new();
-        let out = super::doc::expand_vars(value, &self.vars, self.env, &mut unset);
+        let (mut unset, mut found) = (Vec::new(), Vec::new());
+        let out = super::doc::expand_vars(value, &self.vars, self.env, &mut unset, &mut found);
+        let subs = Substitution::all_at(at, found);
+        self.doc.substitutions.extend(subs);
         for name in unset {
             self.warn(
                 at,

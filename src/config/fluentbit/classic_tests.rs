@@ -175,8 +175,8 @@ Name forward
     Name
     Port 24224
   [OUTPUT]
-[PLUGINS]
-    Path /x.so
+[CUSTOM]
+    Name calyptia
 [OUTPUT
 @UNSET x
 @SET novalue
@@ -188,7 +188,7 @@ Name forward
             "/c/f.conf:1: `Name forward`: entries must be indented under a [SECTION] header",
             "/c/f.conf:3: Name: `Name` has no value",
             "/c/f.conf:5: a section header must start at the beginning of the line",
-            "/c/f.conf:6: unknown section [PLUGINS]; known: SERVICE, INPUT, FILTER, OUTPUT, PARSER, MULTILINE_PARSER",
+            "/c/f.conf:6: unknown section [CUSTOM]; known: SERVICE, INPUT, FILTER, OUTPUT, PARSER, MULTILINE_PARSER",
             "/c/f.conf:8: `[OUTPUT`: a section header is `[NAME]`",
             "/c/f.conf:9: @UNSET: unknown command `@UNSET`; known: @INCLUDE, @SET",
             "/c/f.conf:10: @SET: expected `@SET KEY=VALUE`",
@@ -299,4 +299,25 @@ proptest::proptest! {
         let fs = MemFiles::new(&[("/c/f.conf", &text)]);
         let _ = read_classic(Path::new("/c/f.conf"), &fs, &no_env);
     }
+}
+
+#[test]
+fn stream_task_and_plugins_sections_say_what_they_are() {
+    let (doc, findings) = read(&[(
+        "/etc/fb/streams.conf",
+        "[STREAM_TASK]\n    Name count\n    Exec CREATE STREAM s AS SELECT * FROM TAG:'a*';\n\n[PLUGINS]\n    Path /fluent-bit/plugins/out_gstdout.so\n",
+    )]);
+    assert!(doc.sections.is_empty());
+    assert_eq!(
+        messages(&findings.errors),
+        [
+            "/etc/fb/streams.conf:1: [STREAM_TASK] is a Fluent Bit stream processor section (the kind a Streams_File holds): firelane does not support stream processing"
+        ]
+    );
+    assert_eq!(
+        messages(&findings.warnings),
+        [
+            "/etc/fb/streams.conf:5: [PLUGINS] is a Fluent Bit external plugins section (the kind a Plugins_File holds): firelane cannot load external plugins, so it is ignored; a section using one of them is reported as an unsupported plugin"
+        ]
+    );
 }

@@ -78,6 +78,22 @@ impl SectionKind {
     }
 }
 
+/// A Fluent Bit section firelane does not read (classic `[STREAM_TASK]`, `[PLUGINS]`; YAML
+/// `stream_processor`, `plugins`): whether it is an error, and what to say after "`name` is".
+pub fn unsupported_section(name: &str) -> Option<(bool, &'static str)> {
+    match name.to_ascii_lowercase().as_str() {
+        "stream_task" | "stream_processor" => Some((
+            true,
+            "a Fluent Bit stream processor section (the kind a Streams_File holds): firelane does not support stream processing",
+        )),
+        "plugins" => Some((
+            false,
+            "a Fluent Bit external plugins section (the kind a Plugins_File holds): firelane cannot load external plugins, so it is ignored; a section using one of them is reported as an unsupported plugin",
+        )),
+        _ => None,
+    }
+}
+
 /// One `key value` of a section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -112,6 +128,30 @@ pub struct Doc {
     pub sections: Vec<Section>,
     /// The root file's directory: relative `Parsers_File` paths resolve against it.
     pub base_dir: PathBuf,
+    /// Every text a `${VAR}` put into a value, where it was written: messages about that place
+    /// show `${VAR}` instead (`redact.rs`).
+    pub substitutions: Vec<Substitution>,
+}
+
+/// Text that a `${VAR}` expanded to (from `@SET`, a YAML `env:` or the environment; not a
+/// `:-default`, which is written in the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Substitution {
+    /// The line the `${VAR}` was written on.
+    pub at: Origin,
+    pub name: String,
+    pub text: String,
+}
+
+impl Substitution {
+    /// One per `(name, text)` of `found`, all at `at`.
+    pub fn all_at(at: &Origin, found: Vec<(String, String)>) -> impl Iterator<Item = Self> + '_ {
+        found.into_iter().map(|(name, text)| Substitution {
+            at: at.clone(),
+            name,
+            text,
+        })
+    }
 }
 
 /// Errors (the config is refused) and warnings (it runs; the user should know), every one with
@@ -155,12 +195,14 @@ impl Files for RealFiles {
 
 /// Expands `${VAR}` and `${VAR:-default}` in `value`: from `vars` (`@SET` / YAML `env`) first,
 /// then `env`. An unset variable without a default becomes empty, as in Fluent Bit, and is named
-/// in `unset` so the caller can warn. A `${` without its `}` is kept as written.
+/// in `unset` so the caller can warn. A `${` without its `}` is kept as written. Each variable
+/// that gave text is pushed to `found` with that text, so messages can hide it.
 pub fn expand_vars(
     value: &str,
     vars: &[(String, String)],
     env: &dyn Fn(&str) -> Option<String>,
     unset: &mut Vec<String>,
+    found: &mut Vec<(String, String)>,
 ) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
@@ -176,14 +218,19 @@ pub fn expand_vars(
             Some((n, d)) => (n, Some(d)),
             None => (inner, None),
         };
-        let found = vars
+        let value_of = vars
             .iter()
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| env(name));
-        match (found, default) {
-            (Some(v), _) => out.push_str(&v),
+        match (value_of, default) {
+            (Some(v), _) => {
+                out.push_str(&v);
+                if !v.is_empty() {
+                    found.push((name.to_owned(), v));
+                }
+            }
             (None, Some(d)) => out.push_str(d),
             (None, None) => unset.push(name.to_owned()),
         }
@@ -266,14 +313,30 @@ mod tests {
     fn vars_expand_from_set_then_env_with_defaults() {
         let vars = vec![("A".to_owned(), "set".to_owned())];
         let env = |n: &str| (n == "B" || n == "A").then(|| format!("env-{n}"));
-        let mut unset = Vec::new();
+        let (mut unset, mut found) = (Vec::new(), Vec::new());
         assert_eq!(
-            expand_vars("${A}/${B}/${C:-dflt}/${D}", &vars, &env, &mut unset),
+            expand_vars(
+                "${A}/${B}/${C:-dflt}/${D}",
+                &vars,
+                &env,
+                &mut unset,
+                &mut found
+            ),
             "set/env-B/dflt/"
         );
         assert_eq!(unset, ["D"]);
-        assert_eq!(expand_vars("x ${open", &vars, &env, &mut unset), "x ${open");
-        assert_eq!(expand_vars("$A plain", &vars, &env, &mut unset), "$A plain");
+        let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        assert_eq!(found, [pair("A", "set"), pair("B", "env-B")]);
+        let mut more = Vec::new();
+        assert_eq!(
+            expand_vars("x ${open", &vars, &env, &mut unset, &mut more),
+            "x ${open"
+        );
+        assert_eq!(
+            expand_vars("$A plain", &vars, &env, &mut unset, &mut more),
+            "$A plain"
+        );
+        assert!(more.is_empty());
     }
 
     #[test]

@@ -122,9 +122,8 @@ fn input(plugin: &str, key: &str, value: &str) -> KeyRule {
         (_, "storage.type") => KeyRule::SubValue("storage", "type", value.to_ascii_lowercase()),
         (_, "storage.total_limit_size") => KeyRule::Sub("storage", "total_limit_size"),
         (_, "storage.overflow") => KeyRule::Sub("storage", "overflow"),
-        ("tcp", "chunk_size") => {
-            KeyRule::Ignore("lines are read as they arrive, up to Buffer_Size")
-        }
+        // Kilobytes, read together by `values::tcp_buffer`.
+        ("tcp", "buffer_size" | "chunk_size") => KeyRule::Skip,
         ("tcp", "separator") if value == "\\n" => KeyRule::Skip,
         ("tcp", "separator") => {
             KeyRule::Refuse("only newline-separated lines are supported".to_owned())

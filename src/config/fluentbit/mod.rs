@@ -6,8 +6,10 @@ pub mod doc;
 pub mod go_cloudwatch;
 pub mod keys;
 pub mod redact;
+pub mod repeats;
 pub mod translate;
 pub mod upstream_file;
+pub mod values;
 pub mod yaml;
 
 #[cfg(test)]
@@ -36,36 +38,49 @@ pub fn load(
     files: &dyn Files,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
-    let seen = redact::EnvSeen::default();
-    let env = seen.recording(env);
     let (doc, mut findings) = match format {
-        FbFormat::Classic => classic::read_classic(root, files, &env),
-        FbFormat::Yaml => yaml::read_yaml(root, files, &env),
+        FbFormat::Classic => classic::read_classic(root, files, env),
+        FbFormat::Yaml => yaml::read_yaml(root, files, env),
     };
+    let redactor = redact::Redactor::new(&doc);
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
     upstream_file::expand(&mut translated, files, &mut findings);
     drop_image_parsers_files(&mut translated, files, &mut findings.warnings);
     let root_shown = root.display().to_string();
     let mut problems = findings.errors;
-    seen.redact(&mut findings.warnings);
+    redactor.redact(&mut findings.warnings);
     match config_from_table(&translated.table) {
         Ok(cfg) if problems.is_empty() => return Ok((cfg, findings.warnings)),
         Ok(_) => {}
         Err(issues) => {
-            let mut located: Vec<Problem> = issues
+            let located: Vec<Problem> = issues
                 .iter()
                 .map(|i| locate(&translated, i, &root_shown))
                 .collect();
-            located.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
             problems.extend(located);
+            in_file_order(&mut problems);
         }
     }
-    seen.redact(&mut problems);
+    redactor.redact(&mut problems);
     Err(ConfigErrors {
         problems,
         warnings: findings.warnings,
     })
+}
+
+/// Sorts `problems` by line within each file, the files in the order they first appear.
+fn in_file_order(problems: &mut [Problem]) {
+    let mut files: Vec<String> = Vec::new();
+    for p in problems.iter() {
+        if !files.contains(&p.origin) {
+            files.push(p.origin.clone());
+        }
+    }
+    problems.sort_by_key(|p| {
+        let file = files.iter().position(|f| *f == p.origin);
+        (file, p.line.unwrap_or(usize::MAX))
+    });
 }
 
 /// The parsers files the Fluent Bit images ship; configs written for those images name them.

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use super::doc::{Doc, Entry, Findings, Origin, Section, SectionKind};
 use super::go_cloudwatch;
 use super::keys::{self, KeyRule};
+use super::{repeats, values};
 use crate::config::filters::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 
@@ -144,6 +145,9 @@ fn plugin_section(
         }
     };
     translate_entries(section, &plugin, path, &mut table, doc, t);
+    if plugin == "tcp" {
+        values::tcp_buffer(section, path, &mut table, t);
+    }
     if plugin == "cloudwatch" {
         let has_ecs_filter = doc.sections.iter().any(|s| {
             s.kind == SectionKind::Filter
@@ -179,12 +183,16 @@ fn translate_entries(
         section.kind,
         SectionKind::Service | SectionKind::Parser | SectionKind::MultilineParser
     );
-    for entry in &section.entries {
+    let kept = repeats::kept(section, plugin, &mut t.findings);
+    for (entry, _) in section.entries.iter().zip(kept).filter(|(_, keep)| *keep) {
         if plugin_section && entry.key == "name" {
             continue;
         }
         let rule = keys::rule(section.kind, plugin, entry);
-        translate_entry(rule, entry, path, table, doc, t);
+        let Some(entry) = values::apply(section.kind, plugin, entry, &mut t.findings) else {
+            continue;
+        };
+        translate_entry(rule, &entry, path, table, doc, t);
     }
 }
 
@@ -250,7 +258,8 @@ fn translate_entry(
     add_value(target, key, value);
 }
 
-/// Sets `key`, or makes it a list when it is given again (`Record`, `Rule`, `Regex` repeat).
+/// Sets `key`, or makes it a list when it is given again (`Record`, `Rule`, `Regex` repeat; a
+/// single-valued key's repeats are already resolved by `repeats::kept`).
 fn add_value(table: &mut toml::Table, key: String, value: String) {
     match table.get_mut(&key) {
         None => {

@@ -82,7 +82,7 @@ outputs = [
 
 #[test]
 fn every_key_path_remembers_its_file_line_and_spelling() {
-    let (t, _) = translated("[INPUT]\n    Name tcp\n    Buffer_Size 1M\n[OUTPUT]\n    Name null\n");
+    let (t, _) = translated("[INPUT]\n    Name tcp\n    Buffer_Size 64\n[OUTPUT]\n    Name null\n");
     let (at, prefix, raw) = t.locate("inputs[0].buffer_size").unwrap();
     assert_eq!(
         (at.line, prefix, raw.as_str()),

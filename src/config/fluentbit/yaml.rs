@@ -10,7 +10,7 @@
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::doc::{Doc, Files, Findings, Origin, expand_glob, expand_vars};
+use super::doc::{Doc, Files, Findings, Origin, Substitution, expand_glob, expand_vars};
 use crate::config::errors::Problem;
 
 #[path = "yaml_rules.rs"]
@@ -45,6 +45,7 @@ pub fn read_yaml(
         blocks: Vec::new(),
         vars: Vec::new(),
         chain: Vec::new(),
+        substitutions: Vec::new(),
     };
     loader.load(root, root.display().to_string().into(), None);
     let mut build = Build {
@@ -52,14 +53,18 @@ pub fn read_yaml(
         env,
         findings: &mut loader.findings,
         sections: Vec::new(),
+        substitutions: std::mem::take(&mut loader.substitutions),
     };
     for &(file, pair) in &loader.blocks {
         let loaded = &loader.loaded[file];
         let (key, value) = &loaded.pairs[pair];
         build.block(&loaded.file, key, value);
     }
-    let sections = build.sections;
-    let doc = Doc { sections, base_dir };
+    let doc = Doc {
+        sections: build.sections,
+        base_dir,
+        substitutions: build.substitutions,
+    };
     (doc, loader.findings)
 }
 
@@ -81,6 +86,8 @@ struct Loader<'a> {
     vars: Vec<(String, String)>,
     /// The files being read, root first: an include of one of them is a cycle.
     chain: Vec<PathBuf>,
+    /// What `${VAR}`s in `includes` expanded to.
+    substitutions: Vec<Substitution>,
 }
 
 impl Loader<'_> {
@@ -199,9 +206,10 @@ impl Loader<'_> {
                 self.findings.errors.push(at.problem("includes", msg));
                 continue;
             };
-            let mut unset = Vec::new();
-            let text = expand_vars(text.trim(), &self.vars, self.env, &mut unset);
+            let (mut unset, mut found) = (Vec::new(), Vec::new());
+            let text = expand_vars(text.trim(), &self.vars, self.env, &mut unset, &mut found);
             warn_unset(&mut self.findings, &at, "includes", unset);
+            self.substitutions.extend(Substitution::all_at(&at, found));
             let pattern = self.base_dir.join(&text);
             let paths = match expand_glob(self.files, &pattern) {
                 Ok(paths) => paths,

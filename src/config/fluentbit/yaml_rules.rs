@@ -10,17 +10,21 @@
 use super::super::doc::expand_vars;
 use super::tree::Node;
 
-/// The classic value of one rule and the variables it used that are not set.
+/// A rule's classic value, its unset variables, and `(variable, text)` of the set ones.
+pub type Expanded = (String, Vec<String>, Vec<(String, String)>);
+
+/// The classic value of one rule, the variables it used that are not set, and what the ones
+/// that are set expanded to.
 pub fn classic_rule(
     rule: &Node,
     vars: &[(String, String)],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(String, Vec<String>), String> {
+) -> Result<Expanded, String> {
     let Node::Map { pairs, .. } = rule else {
         return Err("each rule must be a map of state, regex and next_state".to_owned());
     };
     let mut parts: [Option<String>; 3] = [None, None, None];
-    let mut unset = Vec::new();
+    let (mut unset, mut found) = (Vec::new(), Vec::new());
     for (key, value) in pairs {
         let Some(name) = key.as_text() else {
             return Err("rule keys must be plain text".to_owned());
@@ -38,7 +42,7 @@ pub fn classic_rule(
         let Some(text) = value.as_text().filter(|t| !t.trim().is_empty()) else {
             return Err(format!("rule {name}: missing value"));
         };
-        parts[slot] = Some(expand_vars(text.trim(), vars, env, &mut unset));
+        parts[slot] = Some(expand_vars(text.trim(), vars, env, &mut unset, &mut found));
     }
     let [Some(state), Some(regex), Some(next_state)] = parts else {
         return Err("a rule needs state, regex and next_state".to_owned());
@@ -55,7 +59,11 @@ pub fn classic_rule(
             ));
         }
     }
-    Ok((format!("\"{state}\" \"{regex}\" \"{next_state}\""), unset))
+    Ok((
+        format!("\"{state}\" \"{regex}\" \"{next_state}\""),
+        unset,
+        found,
+    ))
 }
 
 /// Whether `text` holds a `"` directly followed by ASCII whitespace (where `RuleDef::parse`

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::super::doc::{Entry, Findings, Origin, Section, SectionKind, expand_vars};
+use super::super::doc::{
+    Entry, Findings, Origin, Section, SectionKind, Substitution, expand_vars, unsupported_section,
+};
 use super::tree::Node;
 use super::{TOP_LEVEL_KEYS, rules, warn_unset};
 
@@ -13,6 +15,8 @@ pub(super) struct Build<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub findings: &'a mut Findings,
     pub sections: Vec<Section>,
+    /// What the `${VAR}`s of the values expanded to.
+    pub substitutions: Vec<Substitution>,
 }
 
 impl Build<'_> {
@@ -70,6 +74,15 @@ impl Build<'_> {
             }
             "parsers" => self.plugins(SectionKind::Parser, file, name, value),
             "multiline_parsers" => self.plugins(SectionKind::MultilineParser, file, name, value),
+            other if unsupported_section(other).is_some() => {
+                let (is_error, what) = unsupported_section(other).unwrap_or_default();
+                let problem =
+                    Origin::new(file, key.line()).problem(name, format!("`{name}` is {what}"));
+                match is_error {
+                    true => self.findings.errors.push(problem),
+                    false => self.findings.warnings.push(problem),
+                }
+            }
             _ => {
                 let msg = format!("`{name}` is not supported (top-level keys: {TOP_LEVEL_KEYS})");
                 self.error(file, key.line(), name, msg);
@@ -116,8 +129,9 @@ impl Build<'_> {
                     for rule in items {
                         let at = Origin::new(file, rule.line());
                         match rules::classic_rule(rule, self.vars, self.env) {
-                            Ok((value, unset)) => {
+                            Ok((value, unset, found)) => {
                                 warn_unset(self.findings, &at, raw_key, unset);
+                                self.substitutions.extend(Substitution::all_at(&at, found));
                                 section.entries.push(entry("rule", raw_key, value, at));
                             }
                             Err(msg) => self.findings.errors.push(at.problem(raw_key, msg)),
@@ -167,9 +181,11 @@ impl Build<'_> {
             Node::Scalar {
                 text, null: false, ..
             } if !text.trim().is_empty() => {
-                let mut unset = Vec::new();
-                let value = expand_vars(text.trim(), self.vars, self.env, &mut unset);
-                warn_unset(self.findings, &Origin::new(file, line), raw_key, unset);
+                let (mut unset, mut found) = (Vec::new(), Vec::new());
+                let value = expand_vars(text.trim(), self.vars, self.env, &mut unset, &mut found);
+                let at = Origin::new(file, line);
+                warn_unset(self.findings, &at, raw_key, unset);
+                self.substitutions.extend(Substitution::all_at(&at, found));
                 return Some(value);
             }
             Node::Scalar { .. } => "missing value",

@@ -229,7 +229,6 @@ fn unknown_top_level_and_pipeline_keys_are_named_with_their_line() {
     assert_eq!(
         errors_of(yaml),
         [
-            "/c/fb.yaml:3: plugins: `plugins` is not supported (top-level keys: service, pipeline, parsers, multiline_parsers, includes, env)",
             "/c/fb.yaml:6: routes: pipeline.routes is not supported (inputs, filters, outputs)",
             "/c/fb.yaml:7: customs: `customs` is not supported (top-level keys: service, pipeline, parsers, multiline_parsers, includes, env)",
         ]
@@ -288,4 +287,27 @@ fn deep_nesting_is_refused_not_overflowed() {
         errors[0].starts_with("/c/fb.yaml:1: YAML syntax error: "),
         "{errors:?}"
     );
+}
+
+#[test]
+fn stream_processor_and_plugins_say_what_they_are_and_substitutions_keep_their_line() {
+    let yaml = "stream_processor:\n  - name: t\n    exec: SELECT 1;\nplugins:\n  - /x.so\npipeline:\n  inputs:\n    - name: forward\n      tag: ${T}\n";
+    let (doc, findings) = read(&[("/c/fb.yaml", yaml)], &[("T", "app")]);
+    assert_eq!(
+        shown(&findings.errors),
+        [
+            "/c/fb.yaml:1: stream_processor: `stream_processor` is a Fluent Bit stream processor section (the kind a Streams_File holds): firelane does not support stream processing"
+        ]
+    );
+    assert!(
+        shown(&findings.warnings)[0].starts_with(
+            "/c/fb.yaml:4: plugins: `plugins` is a Fluent Bit external plugins section"
+        ),
+        "{:?}",
+        findings.warnings
+    );
+    let subs: Vec<(usize, &str, &str)> = (doc.substitutions.iter())
+        .map(|s| (s.at.line, s.name.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(subs, [(9, "T", "app")]);
 }
