@@ -91,7 +91,7 @@ pub(super) static ROWS: &[Row] = &[
             line: EMF,
         }],
         land: EMF_LAND,
-        blockers: &[EMF_CUT],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -110,7 +110,7 @@ pub(super) static ROWS: &[Row] = &[
             line: EMF,
         }],
         land: EMF_LAND,
-        blockers: &[EMF_CUT],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -568,7 +568,7 @@ pub(super) static ROWS: &[Row] = &[
             stream: "/logs/4f1b2c3d4e5f",
             want: &[Field("log", LONG_LINE)],
         },
-        blockers: &[LONG_LINE_CUT],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -588,7 +588,7 @@ pub(super) static ROWS: &[Row] = &[
             stream: "/logs/i-0123456789abcdef0-{task_id}",
             want: &[Field("log", LONG_LINE)],
         },
-        blockers: &[TASK_ID_STREAM, LONG_LINE_CUT],
+        blockers: &[TASK_ID_STREAM],
         ..PLAIN
     },
     Row {

@@ -68,16 +68,6 @@ pub(super) const INIT_VARS: Blocker = refused(
     Issue23("h-ecs"),
     "the init process's ECS_CLUSTER, ECS_TASK_ID, ... are not set",
 );
-pub(super) const EMF_CUT: Blocker = lost(
-    "message is 64 bytes",
-    Issue23("h-config"),
-    "tcp Buffer_Size 64 is read as bytes, not KB: the EMF line is cut",
-);
-pub(super) const LONG_LINE_CUT: Blocker = lost(
-    "`log` is 64 bytes",
-    Issue23("h-config"),
-    "tcp Buffer_Size 64 is read as bytes, not KB: longer lines are cut",
-);
 pub(super) const HTTP_OUTPUT: Blocker =
     refused("output plugin `http`", Issue(28), "no http output");
 pub(super) const TAIL: Blocker = refused("input plugin `tail`", Issue(29), "no tail input");
