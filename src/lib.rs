@@ -7,6 +7,8 @@ pub mod ack;
 pub mod cli;
 /// Configuration model, loading and validation.
 pub mod config;
+/// ECS task metadata: read once at start, used by the init variables, filters and outputs.
+pub mod ecs;
 /// Events and batches: msgpack records as shared bytes.
 pub mod event;
 /// Filters between inputs and routing (grep, modify, parser, multiline, ...).

@@ -10,7 +10,9 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use firelane::cli::{self, Cli, Command};
+use firelane::config::env::ProcessEnv;
 use firelane::config::{self, discover::Loaded};
+use firelane::ecs::TaskAtStart;
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
 use firelane::pipeline::build;
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Run { config } => {
+            let task = rt.block_on(TaskAtStart::read(&ProcessEnv));
             let loaded = match config::discover::load(config.as_deref()) {
                 Ok(loaded) => loaded,
                 Err(errors) => {
@@ -37,7 +40,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(cli::EXIT_BAD_CONFIG);
                 }
             };
-            match rt.block_on(run(loaded)) {
+            match rt.block_on(run(loaded, task)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -59,7 +62,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(loaded: Loaded) -> anyhow::Result<()> {
+async fn run(loaded: Loaded, task: TaskAtStart) -> anyhow::Result<()> {
     let cfg = loaded.config;
     telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
     match &loaded.source {
@@ -71,10 +74,14 @@ async fn run(loaded: Loaded) -> anyhow::Result<()> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    match &task {
+        TaskAtStart::Unavailable { .. } => tracing::warn!("{}", task.describe()),
+        _ => tracing::info!("{}", task.describe()),
+    }
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".
-    let running = build::start(&cfg, &registry).await?;
+    let running = build::start(&cfg, &registry, &task).await?;
     let admin_stop = CancellationToken::new();
     let admin = if cfg.service.http_server.0 {
         let addr = format!("{}:{}", cfg.service.http_listen, cfg.service.http_port);
