@@ -17,6 +17,8 @@ pub mod filter;
 pub mod health;
 /// HTTP admin server: /health, /metrics and Fluent Bit's aliases.
 pub mod http;
+/// The aws-for-fluent-bit init process, built in: ECS variables and init files at start.
+pub mod init;
 /// Inputs: Forward (TCP and Unix socket) and TCP lines.
 pub mod input;
 /// Zero-copy msgpack reading and msgpack-to-JSON transcoding.

@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use firelane::cli::{self, Cli, Command};
 use firelane::config::env::ProcessEnv;
-use firelane::config::{self, discover::Loaded};
 use firelane::ecs::TaskAtStart;
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
+use firelane::init::{self, Started};
 use firelane::pipeline::build;
 use firelane::telemetry;
 
@@ -32,15 +32,15 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Run { config } => {
-            let task = rt.block_on(TaskAtStart::read(&ProcessEnv));
-            let loaded = match config::discover::load(config.as_deref()) {
-                Ok(loaded) => loaded,
+            let dir = init::download_dir();
+            let started = match rt.block_on(init::start(config.as_deref(), &ProcessEnv, &dir)) {
+                Ok(started) => started,
                 Err(errors) => {
                     eprintln!("{errors}");
                     return ExitCode::from(cli::EXIT_BAD_CONFIG);
                 }
             };
-            match rt.block_on(run(loaded, task)) {
+            match rt.block_on(run(started)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -49,7 +49,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Validate { config } => cli::validate(&config),
+        Command::Validate { config } => rt.block_on(cli::validate(&config)),
         Command::Health { url, config } => {
             match cli::health_url(url.as_deref(), config.as_deref()) {
                 Ok(url) => rt.block_on(cli::health(&url)),
@@ -62,7 +62,12 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(loaded: Loaded, task: TaskAtStart) -> anyhow::Result<()> {
+async fn run(started: Started) -> anyhow::Result<()> {
+    let Started {
+        loaded,
+        task,
+        report,
+    } = started;
     let cfg = loaded.config;
     telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
     match &loaded.source {
@@ -75,8 +80,12 @@ async fn run(loaded: Loaded, task: TaskAtStart) -> anyhow::Result<()> {
         tracing::warn!("{w}");
     }
     match &task {
+        TaskAtStart::NotOnEcs => {}
+        TaskAtStart::Read { .. } => tracing::info!("{}", task.describe()),
         TaskAtStart::Unavailable { .. } => tracing::warn!("{}", task.describe()),
-        _ => tracing::info!("{}", task.describe()),
+    }
+    for line in &report {
+        tracing::info!("init: {line}");
     }
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
