@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             let started = match rt.block_on(init::start(config.as_deref(), &ProcessEnv, &dir)) {
                 Ok(started) => started,
                 Err(errors) => {
+                    let _ = std::fs::remove_dir_all(&dir);
                     eprintln!("{errors}");
                     return ExitCode::from(cli::EXIT_BAD_CONFIG);
                 }
@@ -91,6 +92,8 @@ async fn run(started: Started) -> anyhow::Result<()> {
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".
     let running = build::start(&cfg, &registry, &task).await?;
+    // Init files downloaded from S3 have been read (parsers files too, by the filters).
+    let _ = std::fs::remove_dir_all(init::download_dir());
     let admin_stop = CancellationToken::new();
     let admin = if cfg.service.http_server.0 {
         let addr = format!("{}:{}", cfg.service.http_listen, cfg.service.http_port);

@@ -322,6 +322,10 @@ fn an_s3_init_file_is_downloaded_and_read_after_the_main_config() {
     let fl = Firelane::start_file("fluent-bit.conf", &main_config(port, ""), &envs);
     let got = one_record(&fl, port, "hello");
     assert_eq!(got["from"], "s3", "{got}");
+    assert!(
+        !download_dir(fl.child.id()).exists(),
+        "the download is removed once read"
+    );
 
     let (code, stdout, stderr) = validate(&main_config(port, ""), &envs);
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -345,11 +349,16 @@ fn a_failed_s3_download_stops_start_up_with_a_clear_error() {
         "aws_fluent_bit_init_s3_1",
         "arn:aws:s3:::firelens-config/missing.conf".to_owned(),
     ));
-    let out = Command::new(env!("CARGO_BIN_EXE_firelane"))
+    let child = Command::new(env!("CARGO_BIN_EXE_firelane"))
         .args(["run", "-c", &config])
         .envs(envs.iter().map(|(k, v)| (k, v)))
-        .output()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(!download_dir(pid).exists(), "nothing left behind");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(64), "{stderr}");
     assert!(
@@ -435,6 +444,11 @@ fn go_cloudwatch_names_take_the_task_from_the_metadata_endpoint_with_no_filter()
         "{}",
         fl.log()
     );
+}
+
+/// Where the firelane process `pid` downloads init files.
+fn download_dir(pid: u32) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("firelane-init-{pid}"))
 }
 
 /// Puts an object into `bucket`.

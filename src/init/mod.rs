@@ -19,7 +19,8 @@
 //!    cannot be read or downloaded stops start-up: the configuration would be incomplete.
 //!
 //! Invariant: nothing here writes the process environment; downloads go to a directory of this
-//! process only.
+//! process only ([`download_dir`]), which `run` removes once the pipeline is built and `validate`
+//! once it has checked them.
 
 pub mod files;
 mod s3;
