@@ -92,7 +92,8 @@ fn chain(filters: &str) -> FilterChain {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(build_chain(&cfg)).unwrap()
+    rt.block_on(build_chain(&cfg, &firelane::ecs::TaskAtStart::NotOnEcs))
+        .unwrap()
 }
 
 /// What a case's filter must do to every record of the batch.

@@ -84,11 +84,20 @@ impl Cli {
     }
 }
 
-/// `firelane validate`: prints "ok: N inputs, F filters, M outputs" on stdout, or every problem on stderr
-/// and returns exit status 64.
-pub fn validate(path: &Path) -> ExitCode {
-    match crate::config::discover::load_path(path) {
-        Ok(loaded) => {
+/// `firelane validate`: as `run` would, reads the ECS task metadata and the init files (see
+/// [`crate::init`]), prints what it took from them (`init: ...` lines), then "ok: N inputs, F filters,
+/// M outputs" on stdout, or every problem on stderr and returns exit status 64.
+pub async fn validate(path: &Path) -> ExitCode {
+    let dir = crate::init::download_dir();
+    let started = crate::init::start(Some(path), &crate::config::env::ProcessEnv, &dir).await;
+    // Downloaded init files were needed only to check them.
+    let _ = std::fs::remove_dir_all(&dir);
+    match started {
+        Ok(started) => {
+            for line in started.summary() {
+                println!("init: {line}");
+            }
+            let loaded = started.loaded;
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
             }

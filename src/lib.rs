@@ -7,6 +7,8 @@ pub mod ack;
 pub mod cli;
 /// Configuration model, loading and validation.
 pub mod config;
+/// ECS task metadata: read once at start, used by the init variables, filters and outputs.
+pub mod ecs;
 /// Events and batches: msgpack records as shared bytes.
 pub mod event;
 /// Filters between inputs and routing (grep, modify, parser, multiline, ...).
@@ -15,6 +17,8 @@ pub mod filter;
 pub mod health;
 /// HTTP admin server: /health, /metrics and Fluent Bit's aliases.
 pub mod http;
+/// The aws-for-fluent-bit init process, built in: ECS variables and init files at start.
+pub mod init;
 /// Inputs: Forward (TCP and Unix socket) and TCP lines.
 pub mod input;
 /// Zero-copy msgpack reading and msgpack-to-JSON transcoding.

@@ -10,9 +10,11 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use firelane::cli::{self, Cli, Command};
-use firelane::config::{self, discover::Loaded};
+use firelane::config::env::ProcessEnv;
+use firelane::ecs::TaskAtStart;
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
+use firelane::init::{self, Started};
 use firelane::pipeline::build;
 use firelane::telemetry;
 
@@ -30,14 +32,16 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Run { config } => {
-            let loaded = match config::discover::load(config.as_deref()) {
-                Ok(loaded) => loaded,
+            let dir = init::download_dir();
+            let started = match rt.block_on(init::start(config.as_deref(), &ProcessEnv, &dir)) {
+                Ok(started) => started,
                 Err(errors) => {
+                    let _ = std::fs::remove_dir_all(&dir);
                     eprintln!("{errors}");
                     return ExitCode::from(cli::EXIT_BAD_CONFIG);
                 }
             };
-            match rt.block_on(run(loaded)) {
+            match rt.block_on(run(started)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -46,7 +50,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Validate { config } => cli::validate(&config),
+        Command::Validate { config } => rt.block_on(cli::validate(&config)),
         Command::Health { url, config } => {
             match cli::health_url(url.as_deref(), config.as_deref()) {
                 Ok(url) => rt.block_on(cli::health(&url)),
@@ -59,7 +63,12 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(loaded: Loaded) -> anyhow::Result<()> {
+async fn run(started: Started) -> anyhow::Result<()> {
+    let Started {
+        loaded,
+        task,
+        report,
+    } = started;
     let cfg = loaded.config;
     telemetry::init_logging(&cfg.service.log_level, cfg.service.log_format);
     match &loaded.source {
@@ -71,10 +80,20 @@ async fn run(loaded: Loaded) -> anyhow::Result<()> {
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
+    match &task {
+        TaskAtStart::NotOnEcs => {}
+        TaskAtStart::Read { .. } => tracing::info!("{}", task.describe()),
+        TaskAtStart::Unavailable { .. } => tracing::warn!("{}", task.describe()),
+    }
+    for line in &report {
+        tracing::info!("init: {line}");
+    }
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".
-    let running = build::start(&cfg, &registry).await?;
+    let running = build::start(&cfg, &registry, &task).await?;
+    // Init files downloaded from S3 have been read (parsers files too, by the filters).
+    let _ = std::fs::remove_dir_all(init::download_dir());
     let admin_stop = CancellationToken::new();
     let admin = if cfg.service.http_server.0 {
         let addr = format!("{}:{}", cfg.service.http_listen, cfg.service.http_port);

@@ -46,9 +46,11 @@ pub struct CloudWatchOutputConfig {
     /// AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
     pub region: Option<String>,
     /// Endpoint override: a host name (HTTPS, as Fluent Bit takes it) or a full URL
-    /// (`http://127.0.0.1:4566`, used as given, for VPC endpoints and local stand-ins).
+    /// (`http://127.0.0.1:4566`, used as given, for VPC endpoints and local stand-ins). Default:
+    /// `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's.
     pub endpoint: Option<String>,
-    /// Endpoint of STS for `role_arn` (same forms as `endpoint`).
+    /// Endpoint of STS for `role_arn` (same forms as `endpoint`; default: `AWS_ENDPOINT_URL_STS`,
+    /// else `AWS_ENDPOINT_URL`, else AWS's).
     pub sts_endpoint: Option<String>,
     /// Log group of every event, and the fallback when `log_group_template` cannot be rendered. Required.
     pub log_group_name: Option<String>,

@@ -4,9 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::env::{Env, ProcessEnv};
 use super::errors::{ConfigErrors, Problem};
 use super::fluentbit::doc::{RealFiles, SectionKind, unsupported_section};
-use super::fluentbit::{self, FbFormat};
+use super::fluentbit::{self, Extras, FbFormat};
 use super::load::load_str;
 use super::model::{Config, InputConfig};
 
@@ -47,8 +48,23 @@ pub fn default_file() -> Option<PathBuf> {
 
 /// Loads `path` (any format) or, without one, the FireLens file or the embedded default.
 pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigErrors> {
+    load_with(path, &ProcessEnv, &Extras::default())
+}
+
+/// [`load`], reading `${VAR}` from `env`, with what start-up adds to a Fluent Bit file
+/// (`extras`; init files need a classic file to be added to).
+pub fn load_with(
+    path: Option<&Path>,
+    env: &dyn Env,
+    extras: &Extras<'_>,
+) -> Result<Loaded, ConfigErrors> {
     match path.map(Path::to_path_buf).or_else(default_file) {
-        Some(p) => load_path(&p),
+        Some(p) => load_path_with(&p, env, extras),
+        None if has_init_files(extras) => Err(ConfigErrors::single(
+            FIRELENS_CONFIG,
+            "init files (aws_fluent_bit_init_*) are added to the main configuration, and there is \
+             none: give one with -c, or run where FireLens mounts its file",
+        )),
         None => Ok(Loaded {
             config: embedded_default(),
             warnings: Vec::new(),
@@ -60,18 +76,40 @@ pub fn load(path: Option<&Path>) -> Result<Loaded, ConfigErrors> {
 
 /// Loads `path` in the format it is written in.
 pub fn load_path(path: &Path) -> Result<Loaded, ConfigErrors> {
+    load_path_with(path, &ProcessEnv, &Extras::default())
+}
+
+fn has_init_files(extras: &Extras<'_>) -> bool {
+    !extras.includes.is_empty() || !extras.parsers_files.is_empty()
+}
+
+/// [`load_path`], reading `${VAR}` from `env`, with `extras` (see [`load_with`]).
+pub fn load_path_with(
+    path: &Path,
+    env: &dyn Env,
+    extras: &Extras<'_>,
+) -> Result<Loaded, ConfigErrors> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigErrors::single(&origin, format!("cannot read the file: {e}")))?;
     let format = detect(path, &text);
-    let env = |name: &str| std::env::var(name).ok();
+    let lookup = |name: &str| env.var(name);
     let (config, warnings) = match format {
+        Format::Toml if has_init_files(extras) => {
+            return Err(ConfigErrors::single(
+                &origin,
+                "init files (aws_fluent_bit_init_*) are classic Fluent Bit files: they can only \
+                 be added to a classic configuration, not to a TOML one",
+            ));
+        }
         Format::Toml => {
             let base = path.parent().unwrap_or(Path::new(""));
             (super::load::load_str_in(&text, &origin, base)?, Vec::new())
         }
-        Format::Classic => fluentbit::load(path, FbFormat::Classic, &RealFiles, &env)?,
-        Format::Yaml => fluentbit::load(path, FbFormat::Yaml, &RealFiles, &env)?,
+        Format::Classic => {
+            fluentbit::load_with(path, FbFormat::Classic, &RealFiles, &lookup, extras)?
+        }
+        Format::Yaml => fluentbit::load_with(path, FbFormat::Yaml, &RealFiles, &lookup, extras)?,
     };
     Ok(Loaded {
         config,

@@ -213,11 +213,12 @@ pub struct EcsConfig {
     /// ecs_launch_type, ecs_availability_zone.
     #[serde(default)]
     pub add: StringList,
-    /// Task metadata endpoint (default: `$ECS_CONTAINER_METADATA_URI_V4`; unset disables the filter).
+    /// Task metadata endpoint (default: `$ECS_CONTAINER_METADATA_URI_V4`, read once at start for
+    /// the whole process, 5 attempts 1s apart; unset disables the filter).
     pub metadata_uri: Option<String>,
-    /// Attempts to read the metadata at start (default 5).
+    /// Attempts to read `metadata_uri` at start (default 5).
     pub retries: Option<u32>,
-    /// Wait between attempts (default 1s).
+    /// Wait between attempts on `metadata_uri` (default 1s).
     pub retry_interval: Option<super::units::DurationValue>,
 }
 

@@ -5,6 +5,7 @@
 
 pub mod cloudwatch;
 pub mod discover;
+pub mod env;
 pub mod errors;
 pub mod filter_options;
 pub mod filters;

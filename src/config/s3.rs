@@ -67,10 +67,12 @@ pub struct S3OutputConfig {
     pub bucket: Option<String>,
     /// AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
     pub region: Option<String>,
-    /// Endpoint override: a host (HTTPS) or a full URL (`http://127.0.0.1:9000`). With an
-    /// endpoint set, requests use path-style addressing (what local S3 servers need).
+    /// Endpoint override: a host (HTTPS) or a full URL (`http://127.0.0.1:9000`); default:
+    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, else AWS's. With an endpoint set either
+    /// way, requests use path-style addressing (what local S3 servers need).
     pub endpoint: Option<String>,
-    /// Endpoint of STS for `role_arn` (same forms as `endpoint`).
+    /// Endpoint of STS for `role_arn` (same forms as `endpoint`; default: `AWS_ENDPOINT_URL_STS`,
+    /// else `AWS_ENDPOINT_URL`, else AWS's).
     pub sts_endpoint: Option<String>,
     /// Size of each object (default 100M; 1M to 50G, at most 1G with PutObject). Under 10MiB
     /// (10,485,760 bytes) every file goes by PutObject, as in Fluent Bit. With PutObject a file is

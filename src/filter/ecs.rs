@@ -1,5 +1,5 @@
 //! ECS task metadata on every record, like Fluent Bit's `ecs` filter, but read once from the task
-//! metadata endpoint v4 (`$ECS_CONTAINER_METADATA_URI_V4/task`, see [`fetch`]) so it works on
+//! metadata endpoint v4 (`$ECS_CONTAINER_METADATA_URI_V4/task`, see [`crate::ecs`]) so it works on
 //! Fargate as well as EC2.
 //!
 //! `ADD KEY VALUE` rules (repeatable) name a record key and a value template in which
@@ -18,12 +18,8 @@
 //! is not added again (the record's own value is kept); a record that is not a map, or has every
 //! key already, is left unchanged.
 
-/// Getting the task metadata over HTTP, with retries.
-pub mod fetch;
-/// Parsing the `/task` response; the template variables.
+/// The filter's template variables.
 pub mod metadata;
-/// ECS metadata as variables of fixed output templates (the S3 key format).
-pub mod vars;
 
 use thiserror::Error;
 
@@ -31,14 +27,13 @@ use super::RecordOutcome;
 use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
 
-pub use fetch::fetch_task_metadata;
-pub use metadata::{ContainerMetadata, TaskMetadata};
+use crate::ecs::task::TaskMetadata;
 use metadata::{UNSUPPORTED, Variable};
 
 /// Most `ADD` rules one filter takes (present keys are tracked in a 64-bit mask).
 pub const MAX_ADD_RULES: usize = 64;
 
-/// Why ECS metadata could not be read or the `ecs` configuration cannot be used.
+/// Why the `ecs` configuration cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EcsError {
     #[error("`{0}`: an ADD rule needs a key and a value separated by a space")]
@@ -53,16 +48,6 @@ pub enum EcsError {
     DuplicateKey(String),
     #[error("at most {MAX_ADD_RULES} ADD rules are supported")]
     TooManyRules,
-    #[error("ECS task metadata is not valid: {0}")]
-    BadMetadata(String),
-    #[error("ECS metadata URI `{0}` is not an http:// URI with a host")]
-    BadUri(String),
-    #[error("could not get ECS task metadata from {uri} after {attempts} attempt(s): {last}")]
-    Fetch {
-        uri: String,
-        attempts: u32,
-        last: String,
-    },
 }
 
 /// A piece of a value template.
@@ -142,7 +127,7 @@ impl EcsRules {
         EcsFilter {
             pairs,
             encoded,
-            variables: meta.variables(),
+            variables: metadata::variables(meta),
         }
     }
 }

@@ -206,7 +206,7 @@ fn a_map_that_grows_past_fifteen_entries_gets_a_wider_header() {
 
 #[test]
 fn variables_are_exposed_for_other_templates() {
-    let vars = fargate().variables();
+    let vars = metadata::variables(&fargate());
     let get = |name: &str| {
         vars.iter()
             .find(|(n, _)| n == name)

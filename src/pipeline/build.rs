@@ -19,6 +19,7 @@ use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
 use crate::config::tls::ServerTls;
+use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::{ComponentHealth, ComponentKind, Registry};
 use crate::input::forward::codec::DecodeLimits;
@@ -87,25 +88,29 @@ pub struct DrainReport {
     pub unfinished: Vec<String>,
 }
 
-/// Starts every component of `cfg`.
-pub async fn start(cfg: &Config, registry: &Registry) -> Result<Running, StartError> {
+/// Starts every component of `cfg`; `task` is the ECS task metadata read at start.
+pub async fn start(
+    cfg: &Config,
+    registry: &Registry,
+    task: &TaskAtStart,
+) -> Result<Running, StartError> {
     let mut cfg = cfg.clone();
     resolve_aliases(&mut cfg);
     let mut routes = Vec::new();
     let mut outputs = Vec::new();
     for oc in &cfg.outputs {
         let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
-        let (name, task) = spawn_output(oc, &cfg.service, registry, rx).await?;
+        let (name, handle) = spawn_output(oc, &cfg.service, registry, rx, task).await?;
         let (glob, regex) = oc.match_rules();
         let matcher = TagMatcher::new(glob, regex).map_err(|source| StartError::Regex {
             component: name.to_string(),
             source,
         })?;
         routes.push(Route::new(name.clone(), matcher, tx));
-        outputs.push((name, task));
+        outputs.push((name, handle));
     }
     let router = Arc::new(Router::new(routes));
-    let chain = super::filters::build_chain(&cfg).await?;
+    let chain = super::filters::build_chain(&cfg, task).await?;
     let chain = (!chain.is_empty()).then(|| Arc::new(chain));
     let stage = match &chain {
         Some(_) => Some(StageRuntime::new().map_err(StartError::Stage)?),
@@ -292,6 +297,7 @@ async fn spawn_output(
     service: &ServiceConfig,
     registry: &Registry,
     rx: mpsc::Receiver<Arc<Batch>>,
+    ecs_task: &TaskAtStart,
 ) -> Result<(Arc<str>, JoinHandle<()>), StartError> {
     let name: Arc<str> = output_alias(oc).into();
     let health = registry.register(ComponentKind::Output, name.clone());
@@ -346,7 +352,7 @@ async fn spawn_output(
             })
         }
         OutputConfig::S3(c) => {
-            let out = S3Output::new(c, name.clone(), health)
+            let out = S3Output::new(c, name.clone(), health, ecs_task)
                 .await
                 .map_err(|message| StartError::Output {
                     component: name.to_string(),

@@ -14,9 +14,10 @@ use crate::config::filter_options::{EcsConfig, parser_set};
 use crate::config::filters::FilterConfig;
 use crate::config::model::Config;
 use crate::config::validate::MAX_FILTERS;
+use crate::ecs::fetch::fetch_task_metadata;
+use crate::ecs::{ECS_METADATA_ENV, TaskAtStart};
 use crate::event::Batch;
 use crate::filter::chain::{ChainOutput, FilterChain, Stage, StageMetrics};
-use crate::filter::ecs::fetch::fetch_task_metadata;
 use crate::filter::held::{MultilineStage, ThrottleStage};
 use crate::filter::stage::StageKind;
 use crate::pipeline::build::StartError;
@@ -25,12 +26,10 @@ use crate::pipeline::tagmatch::TagMatcher;
 
 /// How often held records are checked against their flush timeout.
 pub const TICK: Duration = Duration::from_millis(100);
-/// The variable FireLens (ECS agent) sets to the task metadata endpoint.
-pub const ECS_METADATA_ENV: &str = "ECS_CONTAINER_METADATA_URI_V4";
 
-/// Builds every configured filter, in config order. Configs passed the loader's checks, so an
-/// error here means a config built in code skipped them.
-pub async fn build_chain(cfg: &Config) -> Result<FilterChain, StartError> {
+/// Builds every configured filter, in config order; `task` is the task metadata read at start.
+/// Configs passed the loader's checks, so an error here means a config built in code skipped them.
+pub async fn build_chain(cfg: &Config, task: &TaskAtStart) -> Result<FilterChain, StartError> {
     let parsers: Vec<_> = cfg.parsers.iter().enumerate().collect();
     let multiline: Vec<_> = cfg.multiline_parsers.iter().enumerate().collect();
     let (parsers, problems) = parser_set(&parsers, &multiline, &cfg.service.parsers_file.0);
@@ -71,7 +70,7 @@ pub async fn build_chain(cfg: &Config) -> Result<FilterChain, StartError> {
             FilterConfig::Multiline(c) => StageKind::Multiline(Box::new(MultilineStage::new(
                 c.build(&parsers.multiline).map_err(invalid)?,
             ))),
-            FilterConfig::Ecs(c) => match ecs_stage(&name, c).await? {
+            FilterConfig::Ecs(c) => match ecs_stage(&name, c, task).await? {
                 Some(kind) => kind,
                 None => continue,
             },
@@ -86,26 +85,34 @@ pub async fn build_chain(cfg: &Config) -> Result<FilterChain, StartError> {
     Ok(FilterChain::new(stages))
 }
 
-/// Reads the task metadata once. Without an endpoint (not on ECS) or when it cannot be read,
-/// the filter is left out with a logged reason, so records still flow.
-async fn ecs_stage(name: &str, c: &EcsConfig) -> Result<Option<StageKind>, StartError> {
+/// The task metadata read at start, or, with its own `metadata_uri`, read from there once. Without
+/// an endpoint (not on ECS) or when it cannot be read, the filter is left out with a logged reason,
+/// so records still flow.
+async fn ecs_stage(
+    name: &str,
+    c: &EcsConfig,
+    task: &TaskAtStart,
+) -> Result<Option<StageKind>, StartError> {
     let rules = c.rules().map_err(|message| StartError::Filter {
         component: name.to_owned(),
         message,
     })?;
-    let uri = c.metadata_uri.clone().or_else(|| {
-        std::env::var(ECS_METADATA_ENV)
-            .ok()
-            .filter(|v| !v.is_empty())
-    });
-    let Some(uri) = uri else {
-        tracing::warn!(
-            filter = name,
-            "{ECS_METADATA_ENV} is not set (not running on ECS?): the ecs filter is disabled"
-        );
-        return Ok(None);
+    let meta = match (&c.metadata_uri, task) {
+        (Some(uri), _) => fetch_task_metadata(uri, c.attempts(), c.retry_delay())
+            .await
+            .map(std::sync::Arc::new)
+            .map_err(|e| e.to_string()),
+        (None, TaskAtStart::Read { task, .. }) => Ok(task.clone()),
+        (None, TaskAtStart::Unavailable { error, .. }) => Err(error.clone()),
+        (None, TaskAtStart::NotOnEcs) => {
+            tracing::warn!(
+                filter = name,
+                "{ECS_METADATA_ENV} is not set (not running on ECS?): the ecs filter is disabled"
+            );
+            return Ok(None);
+        }
     };
-    match fetch_task_metadata(&uri, c.attempts(), c.retry_delay()).await {
+    match meta {
         Ok(meta) => Ok(Some(StageKind::Ecs(rules.render(&meta)))),
         Err(e) => {
             tracing::error!(filter = name, error = %e, "the ecs filter is disabled: records pass without task metadata");

@@ -28,6 +28,18 @@ pub fn read_classic(
     files: &dyn Files,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> (Doc, Findings) {
+    read_classic_with_includes(root, &[], files, env)
+}
+
+/// Reads `root`, then each of `includes` in order, as `@INCLUDE` lines after the end of `root`
+/// would (what the aws-for-fluent-bit init process writes: a main config that `@INCLUDE`s the
+/// ECS-generated one and then each init file). `@SET` variables carry over, as with `@INCLUDE`.
+pub fn read_classic_with_includes(
+    root: &Path,
+    includes: &[PathBuf],
+    files: &dyn Files,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> (Doc, Findings) {
     let base_dir = root.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut reader = Reader {
         files,
@@ -42,6 +54,11 @@ pub fn read_classic(
     };
     let shown: Arc<str> = root.display().to_string().into();
     reader.read_file(root, &shown, None);
+    for include in includes {
+        let include = normalize(&reader.doc.base_dir.join(include));
+        let shown: Arc<str> = include.display().to_string().into();
+        reader.read_file(&include, &shown, None);
+    }
     (reader.doc, reader.findings)
 }
 

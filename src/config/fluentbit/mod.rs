@@ -15,19 +15,33 @@ pub mod yaml;
 #[cfg(test)]
 pub(crate) mod memfs;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use self::doc::Files;
 use self::translate::Translated;
 use crate::config::errors::{ConfigErrors, Issue, Problem};
 use crate::config::load::config_from_table;
 use crate::config::model::Config;
+use crate::ecs::task::TaskMetadata;
 
 /// A Fluent Bit file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FbFormat {
     Classic,
     Yaml,
+}
+
+/// What start-up adds to a Fluent Bit configuration: the aws-for-fluent-bit init process's files
+/// and the ECS task (see `crate::init`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Classic files read after the root file, in order, as if `@INCLUDE`d after its end
+    /// (classic roots only).
+    pub includes: &'a [PathBuf],
+    /// Parsers files loaded after the configuration's own `Parsers_File`s.
+    pub parsers_files: &'a [PathBuf],
+    /// The ECS task read at start, for the Go `cloudwatch` plugin's `$(ecs_*)` variables.
+    pub task: Option<&'a TaskMetadata>,
 }
 
 /// Reads the Fluent Bit file `root` (and its includes): the config and its warnings, or every
@@ -38,15 +52,40 @@ pub fn load(
     files: &dyn Files,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
-    let (doc, mut findings) = match format {
-        FbFormat::Classic => classic::read_classic(root, files, env),
+    load_with(root, format, files, env, &Extras::default())
+}
+
+/// [`load`], with what start-up adds (`extras`).
+pub fn load_with(
+    root: &Path,
+    format: FbFormat,
+    files: &dyn Files,
+    env: &dyn Fn(&str) -> Option<String>,
+    extras: &Extras<'_>,
+) -> Result<(Config, Vec<Problem>), ConfigErrors> {
+    let (mut doc, mut findings) = match format {
+        FbFormat::Classic => {
+            classic::read_classic_with_includes(root, extras.includes, files, env)
+        }
         FbFormat::Yaml => yaml::read_yaml(root, files, env),
     };
+    if format == FbFormat::Yaml && !extras.includes.is_empty() {
+        findings.errors.push(Problem {
+            origin: root.display().to_string(),
+            line: None,
+            key: String::new(),
+            message: "init files (aws_fluent_bit_init_*) are classic Fluent Bit files: they can \
+                      only be added to a classic configuration, not to a YAML one"
+                .to_owned(),
+        });
+    }
     let redactor = redact::Redactor::new(&doc);
+    go_cloudwatch::resolve_ecs(&mut doc, extras.task);
     let mut translated = translate::translate(&doc);
     findings.extend(std::mem::take(&mut translated.findings));
     upstream_file::expand(&mut translated, files, &mut findings);
     drop_image_parsers_files(&mut translated, files, &mut findings.warnings);
+    add_parsers_files(&mut translated, extras.parsers_files);
     let root_shown = root.display().to_string();
     let mut problems = findings.errors;
     redactor.redact(&mut findings.warnings);
@@ -124,6 +163,33 @@ fn drop_image_parsers_files(t: &mut Translated, files: &dyn Files, warnings: &mu
         false
     });
     *value = toml::Value::Array(paths);
+}
+
+/// Appends `paths` to `service.parsers_file`.
+fn add_parsers_files(t: &mut Translated, paths: &[PathBuf]) {
+    if paths.is_empty() {
+        return;
+    }
+    let service = t
+        .table
+        .entry("service")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let toml::Value::Table(service) = service else {
+        return;
+    };
+    let list = service
+        .entry("parsers_file")
+        .or_insert_with(|| toml::Value::Array(Vec::new()));
+    if let toml::Value::String(single) = list {
+        *list = toml::Value::Array(vec![toml::Value::String(std::mem::take(single))]);
+    }
+    if let toml::Value::Array(items) = list {
+        items.extend(
+            paths
+                .iter()
+                .map(|p| toml::Value::String(p.display().to_string())),
+        );
+    }
 }
 
 /// A loader issue (found on the translated TOML) placed at the Fluent Bit line it came from,

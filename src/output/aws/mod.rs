@@ -1,6 +1,10 @@
 //! What the AWS outputs share: loading the SDK configuration from an output's options (region,
 //! profile, endpoint override, STS assume-role) and turning a failed call into a [`CallError`].
 //!
+//! Without an `endpoint` option, the SDK's standard endpoint settings apply to every client built
+//! here: `AWS_ENDPOINT_URL_<SERVICE>` (`CLOUDWATCH_LOGS`, `S3`, `STS`), then `AWS_ENDPOINT_URL`,
+//! then the profile's (see [`SdkSetup::endpoint_for`]).
+//!
 //! The SDKs' own retries are disabled by every client built here: each output has one retry
 //! policy of its own (backoff, throttling, retry_limit), and two layered policies multiply.
 
@@ -17,6 +21,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::service_config::ServiceConfigKey;
 
 use crate::config::cloudwatch::endpoint_url;
 use errors::{ErrorClass, classify};
@@ -86,6 +91,39 @@ impl SdkSetup {
             endpoint_url: endpoint,
             credentials,
         })
+    }
+}
+
+/// The SDK's service id of CloudWatch Logs (`AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`).
+pub const CLOUDWATCH_LOGS_SERVICE_ID: &str = "CloudWatch Logs";
+/// The SDK's service id of S3 (`AWS_ENDPOINT_URL_S3`).
+pub const S3_SERVICE_ID: &str = "S3";
+
+impl SdkSetup {
+    /// The endpoint of the service whose SDK id is `service_id`: the `endpoint` option, else the
+    /// one the SDK configures from the environment and the profile (`AWS_ENDPOINT_URL_<SERVICE>`,
+    /// then `AWS_ENDPOINT_URL`, then the profile's `endpoint_url`s), found as the SDK's own
+    /// `Builder::from(&SdkConfig)` finds it. `None`: the service's regional endpoint.
+    ///
+    /// Clients set their endpoint to this rather than to the option alone, which would throw
+    /// away what the SDK took from the environment.
+    pub fn endpoint_for(&self, service_id: &str) -> Option<String> {
+        if let Some(url) = &self.endpoint_url {
+            return Some(url.clone());
+        }
+        if self.base.get_origin("endpoint_url").is_client_config() {
+            return self.base.endpoint_url().map(str::to_owned);
+        }
+        let key = ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .ok()?;
+        self.base
+            .service_config()
+            .and_then(|c| c.load_config(key))
+            .or_else(|| self.base.endpoint_url().map(str::to_owned))
     }
 }
 

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 pub use crate::output::aws::CallError;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::aws::{AwsOptions, SdkSetup, no_retries, timeouts};
+use crate::output::aws::{AwsOptions, CLOUDWATCH_LOGS_SERVICE_ID, SdkSetup, no_retries, timeouts};
 
 /// Time allowed for one attempt of one call (a 1 MiB PutLogEvents takes well under a second).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,7 +39,7 @@ impl CwClient {
         let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&setup.base)
             .retry_config(no_retries())
             .timeout_config(timeouts(ATTEMPT_TIMEOUT));
-        builder.set_endpoint_url(setup.endpoint_url);
+        builder.set_endpoint_url(setup.endpoint_for(CLOUDWATCH_LOGS_SERVICE_ID));
         builder.set_credentials_provider(setup.credentials);
         Ok(Self {
             inner: Client::from_conf(builder.build()),

@@ -14,7 +14,7 @@ use std::io::Read as _;
 
 use crate::config::s3::S3OutputConfig;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::aws::{AwsOptions, CallError, SdkSetup, no_retries, timeouts};
+use crate::output::aws::{AwsOptions, CallError, S3_SERVICE_ID, SdkSetup, no_retries, timeouts};
 
 /// Time allowed for one attempt of one call: a 50 MB part over a slow link takes a while.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -30,6 +30,19 @@ pub struct ObjectSettings {
     pub storage_class: Option<StorageClass>,
     pub canned_acl: Option<ObjectCannedAcl>,
     pub send_content_md5: bool,
+}
+
+/// An S3 client configuration from `setup`: its credentials, and the endpoint from the `endpoint`
+/// option or the SDK's environment settings (`AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`), with
+/// path-style addressing whenever an endpoint is set that way (local S3 servers and most
+/// S3-compatible stores need it; AWS's own endpoints take both).
+pub fn config_builder(setup: &SdkSetup) -> aws_sdk_s3::config::Builder {
+    let endpoint = setup.endpoint_for(S3_SERVICE_ID);
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(&setup.base).force_path_style(endpoint.is_some());
+    builder.set_endpoint_url(endpoint);
+    builder.set_credentials_provider(setup.credentials.clone());
+    builder
 }
 
 /// The S3 calls the output makes, against one bucket.
@@ -49,8 +62,8 @@ pub struct BodyRange<'a> {
 }
 
 impl S3Client {
-    /// Builds the client: region, profile, endpoint override (then path-style addressing, which
-    /// local S3 servers need), optional STS assume-role.
+    /// Builds the client: region, profile, endpoint override, optional STS assume-role (see
+    /// [`config_builder`]).
     pub async fn build(cfg: &S3OutputConfig, settings: ObjectSettings) -> Result<Self, String> {
         let setup = SdkSetup::load(AwsOptions {
             region: cfg.region.as_deref(),
@@ -61,13 +74,9 @@ impl S3Client {
             external_id: cfg.external_id.as_deref(),
         })
         .await?;
-        let path_style = setup.endpoint_url.is_some();
-        let mut builder = aws_sdk_s3::config::Builder::from(&setup.base)
+        let builder = config_builder(&setup)
             .retry_config(no_retries())
-            .timeout_config(timeouts(ATTEMPT_TIMEOUT))
-            .force_path_style(path_style);
-        builder.set_endpoint_url(setup.endpoint_url);
-        builder.set_credentials_provider(setup.credentials);
+            .timeout_config(timeouts(ATTEMPT_TIMEOUT));
         let bucket = cfg.bucket.clone().unwrap_or_default();
         Ok(Self {
             inner: Client::from_conf(builder.build()),

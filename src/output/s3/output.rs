@@ -24,6 +24,7 @@ use super::sizes::{SizeOptions, UploadPlan, notes};
 use super::store::{RecoveryReport, SealedFile, Store, StoreSettings};
 use super::upload::{Outcome, UploadMetrics, Uploader};
 use crate::config::s3::{S3OutputConfig, StoreOverflow};
+use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::output::backoff::{Backoff, Rng, ThrottleGate};
@@ -67,6 +68,7 @@ impl S3Output {
         cfg: &S3OutputConfig,
         name: Arc<str>,
         health: ComponentHealth,
+        ecs_task: &TaskAtStart,
     ) -> Result<Self, String> {
         let compression = cfg.compression;
         let settings = ObjectSettings {
@@ -77,7 +79,7 @@ impl S3Output {
             send_content_md5: cfg.send_content_md5.0,
         };
         let client = S3Client::build(cfg, settings).await?;
-        let format = ecs_key_format(&cfg.s3_key_format, &name).await;
+        let format = ecs_key_format(&cfg.s3_key_format, &name, ecs_task);
         let key = super::key::KeyTemplate::parse(
             &format,
             &cfg.s3_key_format_tag_delimiters,
@@ -335,34 +337,24 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// The key format with the `$ecs_*` variables filled in from the task metadata endpoint, read
-/// once (`unknown` where it cannot be read, with a logged reason).
-async fn ecs_key_format(format: &str, name: &str) -> String {
-    use crate::filter::ecs::{fetch::fetch_task_metadata, vars};
+/// The key format with the `$ecs_*` variables filled in from the task metadata read at start
+/// (`unknown` where it could not be read, with a logged reason).
+fn ecs_key_format(format: &str, name: &str, task: &TaskAtStart) -> String {
+    use crate::ecs::{ECS_METADATA_ENV, vars};
     if !vars::uses_variables(format) {
         return format.to_owned();
     }
-    let uri = std::env::var(crate::pipeline::filters::ECS_METADATA_ENV)
-        .ok()
-        .filter(|v| !v.is_empty());
-    let meta = match uri {
-        Some(uri) => match fetch_task_metadata(&uri, 5, std::time::Duration::from_secs(1)).await {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::error!(output = name, error = %e, "s3_key_format uses $ecs_* variables but the task metadata cannot be read: they render as `unknown`");
-                None
-            }
-        },
-        None => {
-            tracing::warn!(
-                output = name,
-                "s3_key_format uses $ecs_* variables but {} is not set (not on ECS?): they render as `unknown`",
-                crate::pipeline::filters::ECS_METADATA_ENV
-            );
-            None
+    match task {
+        TaskAtStart::Read { .. } => {}
+        TaskAtStart::Unavailable { error, .. } => {
+            tracing::error!(output = name, error = %error, "s3_key_format uses $ecs_* variables but the task metadata cannot be read: they render as `unknown`");
         }
-    };
-    vars::substitute(format, meta.as_ref())
+        TaskAtStart::NotOnEcs => tracing::warn!(
+            output = name,
+            "s3_key_format uses $ecs_* variables but {ECS_METADATA_ENV} is not set (not on ECS?): they render as `unknown`"
+        ),
+    }
+    vars::substitute(format, task.task())
 }
 
 #[cfg(test)]

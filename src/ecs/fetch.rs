@@ -12,7 +12,8 @@ use hyper::{Request, Uri, header};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::{EcsError, TaskMetadata};
+use super::MetadataError;
+use super::task::TaskMetadata;
 
 /// Longest one attempt may take, connect to last body byte.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -27,7 +28,7 @@ pub async fn fetch_task_metadata(
     metadata_uri: &str,
     attempts: u32,
     delay: Duration,
-) -> Result<TaskMetadata, EcsError> {
+) -> Result<TaskMetadata, MetadataError> {
     let target = Target::parse(metadata_uri)?;
     let attempts = attempts.max(1);
     let mut last = String::new();
@@ -48,7 +49,7 @@ pub async fn fetch_task_metadata(
             }
         }
     }
-    Err(EcsError::Fetch {
+    Err(MetadataError::Fetch {
         uri: target.display,
         attempts,
         last,
@@ -67,8 +68,8 @@ struct Target {
 }
 
 impl Target {
-    fn parse(metadata_uri: &str) -> Result<Self, EcsError> {
-        let bad = || EcsError::BadUri(metadata_uri.to_owned());
+    fn parse(metadata_uri: &str) -> Result<Self, MetadataError> {
+        let bad = || MetadataError::BadUri(metadata_uri.to_owned());
         let uri: Uri = metadata_uri.trim().parse().map_err(|_| bad())?;
         if uri.scheme_str() != Some("http") {
             return Err(bad());
@@ -133,5 +134,4 @@ impl Target {
 }
 
 #[cfg(test)]
-#[path = "fetch_tests.rs"]
 mod tests;

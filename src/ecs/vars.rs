@@ -7,7 +7,7 @@
 //! Substitution happens once, at output start; a value the metadata lacks (or metadata that could
 //! not be read) renders as `unknown`, so keys stay well-formed.
 
-use super::metadata::TaskMetadata;
+use super::task::TaskMetadata;
 
 /// The variables, longest name first so that no name is cut by a shorter one.
 pub const VARIABLES: [&str; 6] = [
@@ -62,7 +62,7 @@ mod tests {
     use super::*;
 
     fn meta() -> TaskMetadata {
-        TaskMetadata::from_json(include_bytes!("../../../tests/data/ecs_task_v4.json")).unwrap()
+        TaskMetadata::from_json(include_bytes!("../../tests/data/ecs_task_v4.json")).unwrap()
     }
 
     #[test]

@@ -104,7 +104,7 @@ async fn retries_after_a_500_and_reads_a_chunked_body() {
 async fn gives_up_after_the_last_attempt_with_the_last_reason() {
     let (uri, seen) = serve(vec![with_length("503 Service Unavailable", b"")]).await;
     let err = fetch_task_metadata(&uri, 3, MS).await.unwrap_err();
-    let EcsError::Fetch {
+    let MetadataError::Fetch {
         uri: shown,
         attempts,
         last,
@@ -159,7 +159,7 @@ async fn only_http_uris_with_a_host_are_accepted() {
     ] {
         assert_eq!(
             fetch_task_metadata(bad, 1, MS).await.unwrap_err(),
-            EcsError::BadUri(bad.to_owned()),
+            MetadataError::BadUri(bad.to_owned()),
             "{bad}"
         );
     }
