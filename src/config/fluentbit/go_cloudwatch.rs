@@ -9,7 +9,8 @@
 //! reads them from the task metadata endpoint. [`resolve_ecs`] writes the values of the task
 //! metadata read at start into the names, as literal text, before they are converted, and passes
 //! them through the Go plugin's sanitizers (`.` for what a name cannot hold), so the names are the
-//! Go plugin's. The cluster is the endpoint's `Cluster` as reported (an ARN on Fargate), as there.
+//! Go plugin's. The cluster is what the Go plugin's v3 endpoint reports: the short name on EC2,
+//! the ARN on Fargate.
 //! Without the metadata (not on ECS, or the endpoint could not be read) they stay variables that
 //! no record has, so the default names are used, as the Go plugin does off ECS.
 
@@ -20,6 +21,16 @@ use crate::ecs::task::TaskMetadata;
 /// The Go plugin's ECS variables.
 const ECS_VARIABLES: [&str; 3] = ["ecs_task_id", "ecs_task_arn", "ecs_cluster"];
 
+/// `$(ecs_cluster)` as the Go plugin gets it from the v3 endpoint (`$ECS_CONTAINER_METADATA_URI`):
+/// the short name on EC2 (v4 reports an ARN there, v3 the name), the `Cluster` as reported
+/// elsewhere (an ARN on Fargate, from either endpoint).
+fn go_cluster(task: &TaskMetadata) -> &str {
+    match task.launch_type.as_deref() {
+        Some("EC2") => task.cluster_name.as_str(),
+        _ => task.cluster.as_str(),
+    }
+}
+
 /// Writes the task's values for the ECS variables into every Go `cloudwatch` output's
 /// `log_group_name` / `log_stream_name` (nothing without a task).
 pub fn resolve_ecs(doc: &mut Doc, task: Option<&TaskMetadata>) {
@@ -29,7 +40,7 @@ pub fn resolve_ecs(doc: &mut Doc, task: Option<&TaskMetadata>) {
     let values = [
         task.task_id.as_str(),
         task.task_arn.as_str(),
-        task.cluster.as_str(),
+        go_cluster(task),
     ];
     // A `$` would start a record accessor once converted; ECS never reports one.
     if values.iter().any(|v| v.contains('$')) {
@@ -210,6 +221,19 @@ mod tests {
         let t = translate(&doc);
         let outputs = t.table["outputs"].as_array().unwrap().clone();
         (outputs, t)
+    }
+
+    #[test]
+    fn on_ec2_the_cluster_is_its_short_name_as_the_v3_endpoint_reports_it() {
+        let mut task =
+            TaskMetadata::from_json(include_bytes!("../../../tests/data/ecs_task_v4.json"))
+                .unwrap();
+        task.launch_type = Some("EC2".to_owned());
+        let (outputs, _) = outputs(Some(&task));
+        assert_eq!(
+            outputs[0]["log_group_name"].as_str(),
+            Some("/aws/ecs/containerinsights/prod-web/app")
+        );
     }
 
     #[test]

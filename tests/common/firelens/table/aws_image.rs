@@ -116,7 +116,7 @@ pub(super) static ROWS: &[Row] = &[
                 Field("ecs_cluster", "{cluster}"),
             ],
         },
-        blockers: &[ECS_RECORD],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -130,7 +130,7 @@ pub(super) static ROWS: &[Row] = &[
             bucket: "firelane-examples",
             want: APP_LOG,
         },
-        blockers: &[ECS_RECORD],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -145,7 +145,6 @@ pub(super) static ROWS: &[Row] = &[
         land: FIREHOSE_DEST,
         blockers: &[
             KINESIS_FIREHOSE,
-            ECS_RECORD,
             no_output(27, "no kinesis_firehose output"),
         ],
         ..PLAIN
@@ -163,7 +162,6 @@ pub(super) static ROWS: &[Row] = &[
                 Issue(27),
                 "no kinesis_streams output",
             ),
-            ECS_RECORD,
             no_output(27, "no kinesis_streams output"),
         ],
         ..PLAIN
@@ -182,7 +180,6 @@ pub(super) static ROWS: &[Row] = &[
         land: Elsewhere("Amazon OpenSearch Service"),
         blockers: &[
             refused("output plugin `es`", Issue(28), "no es output"),
-            ECS_RECORD,
             no_output(28, "no es output"),
         ],
         ..PLAIN

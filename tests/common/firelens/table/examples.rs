@@ -44,9 +44,9 @@ pub(super) static ROWS: &[Row] = &[
             line: "GET /index.html 200 {marker}",
         }],
         land: GO_CLOUDWATCH_LAND,
-        // Its init file (node_exporter_metrics in, prometheus_remote_write out) is not loaded
-        // yet (h-ecs); once it is, the row is refused for those two plugins (not planned).
-        blockers: &[TASK_ID_STREAM],
+        // Its init file (node_exporter_metrics in, prometheus_remote_write out) is loaded, and
+        // refused for those two plugins (not planned).
+        blockers: &[PROMETHEUS_PLUGINS],
         ..PLAIN
     },
     Row {
@@ -138,7 +138,7 @@ pub(super) static ROWS: &[Row] = &[
         )),
         send: APP,
         land: GO_CLOUDWATCH_LAND,
-        blockers: &[TASK_ID_STREAM],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -179,7 +179,7 @@ pub(super) static ROWS: &[Row] = &[
             "arn:aws:iam::222222222222:role/cross-account-log-role",
             &GO_CLOUDWATCH_LAND,
         ),
-        blockers: &[TASK_ID_STREAM],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -439,7 +439,7 @@ pub(super) static ROWS: &[Row] = &[
             stream: "{task_id}",
             want: APP_LOG,
         },
-        blockers: &[INIT_VARS],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -469,7 +469,7 @@ pub(super) static ROWS: &[Row] = &[
         )),
         send: APP,
         land: GO_CLOUDWATCH_LAND,
-        blockers: &[TASK_ID_STREAM],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -503,9 +503,9 @@ pub(super) static ROWS: &[Row] = &[
         ],
         send: APP,
         land: GO_CLOUDWATCH_LAND,
-        // Its init files (a tail input, a parser, an S3 output) are not loaded yet (h-ecs);
-        // once they are, the row is refused for `tail` (issue 29).
-        blockers: &[TASK_ID_STREAM],
+        // Its init files (a tail input, a parser, an S3 output) are loaded; `tail` is refused
+        // (issue 29).
+        blockers: &[TAIL],
         ..PLAIN
     },
     Row {
@@ -588,7 +588,7 @@ pub(super) static ROWS: &[Row] = &[
             stream: "/logs/i-0123456789abcdef0-{task_id}",
             want: &[Field("log", LONG_LINE)],
         },
-        blockers: &[TASK_ID_STREAM],
+        blockers: &[],
         ..PLAIN
     },
     Row {

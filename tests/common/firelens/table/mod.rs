@@ -54,20 +54,10 @@ pub(super) const KINESIS_FIREHOSE: Blocker = refused(
     Issue(27),
     "no kinesis_firehose output",
 );
-pub(super) const TASK_ID_STREAM: Blocker = lost(
-    "` / `fluentbit-default`",
-    Issue23("h-ecs"),
-    "Go cloudwatch's $(ecs_task_id) is read from the record, not the task metadata",
-);
 pub(super) const IMAGE_CONFIGS: &str = "the image's /fluent-bit/configs/ files";
 pub(super) const FIREHOSE_DEST: Land =
     Elsewhere("Kinesis Data Firehose (moto could stand in: issue 27)");
 
-pub(super) const INIT_VARS: Blocker = refused(
-    "log_stream_name: must be 1 to 512 characters",
-    Issue23("h-ecs"),
-    "the init process's ECS_CLUSTER, ECS_TASK_ID, ... are not set",
-);
 pub(super) const HTTP_OUTPUT: Blocker =
     refused("output plugin `http`", Issue(28), "no http output");
 pub(super) const TAIL: Blocker = refused("input plugin `tail`", Issue(29), "no tail input");
@@ -96,12 +86,11 @@ pub(super) const MIXED_INDENT: Blocker = refused(
     Upstream,
     "indented by 3 and 4 spaces (Fluent Bit 2 and later refuse it too)",
 );
-/// The aws-for-fluent-bit image's ecs/ configs need ECS_CLUSTER, ECS_TASK_ARN and
-/// ECS_TASK_DEFINITION, which its init process sets from the task metadata.
-pub(super) const ECS_RECORD: Blocker = refused(
-    "`ecs_cluster `: a record rule needs a key and a value",
-    Issue23("h-ecs"),
-    "the init process's ECS_CLUSTER, ECS_TASK_ARN, ... are not set",
+/// The Prometheus example's init file: neither plugin is planned.
+pub(super) const PROMETHEUS_PLUGINS: Blocker = refused(
+    "input plugin `node_exporter_metrics` is not supported",
+    Unplanned,
+    "node_exporter_metrics input and prometheus_remote_write output",
 );
 pub(super) const NO_INPUT_LEFT: Blocker = refused(
     "at least one [INPUT] section is required",
