@@ -1,25 +1,40 @@
 # firelane log-router image: a drop-in for the FireLens (Fluent Bit) sidecar.
-# Build: docker build -t firelane .   (expected size: ~30 MB; distroless/cc is ~23 MB of it)
+# Build: docker build -t firelane .                      (runs as root, as FireLens expects)
+#        docker build --target nonroot -t firelane:nonroot .   (runs as uid 65532)
 #
 # FireLens mounts its generated config at /fluent-bit/etc/fluent-bit.conf; `firelane run`
 # without -c reads that file when it exists, so the task definition needs no command.
 FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends busybox-static \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml build.rs ./
 COPY src ./src
 COPY benches ./benches
 COPY config ./config
-# .ci/run runs this same cargo command (tests/dockerfile.rs keeps the two in sync).
+COPY scripts/image-rootfs.sh ./scripts/image-rootfs.sh
+# .ci/run runs this same cargo command (tests/dockerfile.rs keeps the two in sync). The root
+# filesystem is assembled by the script tests/image_rootfs.rs runs and checks with chroot: the
+# stripped binary, firelane's curl and nc links, a static busybox (/bin/sh), glibc, CA
+# certificates, and config/image/ as /fluent-bit/configs and /fluent-bit/parsers.
 RUN cargo build --locked --release --bin firelane \
-    && install -D -m 0755 target/release/firelane /out/firelane
+    && scripts/image-rootfs.sh /rootfs target/release/firelane
 
-# distroless/cc: glibc, libgcc, CA certificates, no shell. It runs as root so that firelane can
-# create /var/run/fluent.sock where FireLens expects it. To run as non-root, set the container's
-# "user" in the task definition (e.g. "1000") and point the forward input's unix_path at a
-# directory that user can write, or use ECS's non-root FireLens mode with the TCP input only.
-FROM gcr.io/distroless/cc-debian12
-COPY --from=build /out/firelane /usr/local/bin/firelane
+# Everything the image holds comes from /rootfs; nothing else is added.
+FROM scratch AS image
+COPY --from=build /rootfs /
+ENV PATH=/usr/local/bin:/usr/bin:/bin
 EXPOSE 24224 2020
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 CMD ["/usr/local/bin/firelane", "health"]
 ENTRYPOINT ["/usr/local/bin/firelane"]
 CMD ["run"]
+
+# Non-root: for ECS's non-root FireLens mode the task definition's "user" (a numeric uid, e.g.
+# "65532") is what counts: the ECS agent gives that uid the directory of /var/run/fluent.sock.
+FROM image AS nonroot
+USER 65532:65532
+
+# The default target: root, so that firelane can create /var/run/fluent.sock in the directory
+# ECS mounts there (root's unless the task definition sets "user").
+FROM image AS root

@@ -225,18 +225,19 @@ fn parse_status(line: &[u8]) -> Option<u16> {
     (code.len() == 3).then(|| code.parse().ok()).flatten()
 }
 
+/// An `http://host[:port]/path` URL, split for a plain HTTP/1.1 request (also the `curl` applet's).
 #[derive(Debug, PartialEq, Eq)]
-struct HttpTarget {
+pub(crate) struct HttpTarget {
     /// `host[:port]` as written, for the Host header.
-    authority: String,
+    pub(crate) authority: String,
     /// Host without brackets, for connecting.
-    host: String,
-    port: u16,
-    path: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) path: String,
 }
 
 impl HttpTarget {
-    fn parse(url: &str) -> Option<Self> {
+    pub(crate) fn parse(url: &str) -> Option<Self> {
         let rest = url.strip_prefix("http://")?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),

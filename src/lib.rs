@@ -3,6 +3,8 @@
 
 /// Acknowledgement handles: when every output is done with a batch.
 pub mod ack;
+/// firelane started as `curl` or `nc` (the image's links): just enough for health checks.
+pub mod applet;
 /// Command-line interface: run, validate, health.
 pub mod cli;
 /// Configuration model, loading and validation.

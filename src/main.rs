@@ -19,6 +19,10 @@ use firelane::pipeline::build;
 use firelane::telemetry;
 
 fn main() -> ExitCode {
+    // Started as `curl` or `nc` through the image's links: a health-check tool, not the router.
+    if let Some(code) = firelane::applet::dispatch(std::env::args_os()) {
+        return code;
+    }
     let command = Cli::parse().into_command();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

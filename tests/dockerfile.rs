@@ -1,41 +1,16 @@
 //! The Dockerfile cannot be built here (no Docker engine), so its facts are checked as text:
 //! CI builds the binary with the exact cargo command the image build runs, the builder image is
 //! the toolchain we test with, the build context holds every file the build reads, and the final
-//! image exposes, checks and starts what the README says.
+//! image exposes, checks and starts what the README says. tests/image_rootfs.rs runs the final
+//! stage's root filesystem.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)).unwrap()
-}
-
-/// The Dockerfile's instructions, continuation lines joined, comments dropped.
-fn instructions() -> Vec<String> {
-    let text = read("Dockerfile");
-    let mut out: Vec<String> = Vec::new();
-    let mut open = false;
-    for line in text.lines() {
-        let t = line.trim();
-        if t.starts_with('#') || t.is_empty() {
-            continue;
-        }
-        let (body, cont) = match t.strip_suffix('\\') {
-            Some(b) => (b.trim(), true),
-            None => (t, false),
-        };
-        if open {
-            let last = out.last_mut().unwrap();
-            last.push(' ');
-            last.push_str(body);
-        } else {
-            out.push(body.to_owned());
-        }
-        open = cont;
-    }
-    out
-}
+use common::dockerfile::{self, exec_form, instructions, last, read};
 
 /// The cargo command of the image build's `RUN` (up to the first `&&`).
 fn docker_cargo_command() -> String {
@@ -109,7 +84,22 @@ fn the_build_context_has_every_file_the_build_reads() {
             .iter()
             .any(|c| p == c || p.starts_with(&format!("{c}/")))
     };
-    for needed in ["Cargo.toml", "Cargo.lock", "build.rs", "src/main.rs"] {
+    // The image's root filesystem: the script and the files it installs under /fluent-bit.
+    let mut needed = vec![
+        "Cargo.toml".to_owned(),
+        "Cargo.lock".to_owned(),
+        "build.rs".to_owned(),
+        "src/main.rs".to_owned(),
+        "scripts/image-rootfs.sh".to_owned(),
+    ];
+    for entry in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/image/configs"))
+            .unwrap()
+    {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        needed.push(format!("config/image/configs/{name}"));
+    }
+    for needed in &needed {
         assert!(has(needed), "{needed} not copied: {copied:?}");
     }
     // Every target Cargo.toml names must exist in the context, or cargo refuses the manifest.
@@ -169,29 +159,66 @@ fn the_build_context_has_every_file_the_build_reads() {
 
 #[test]
 fn the_final_image_starts_checks_and_exposes_what_firelens_needs() {
-    let all = instructions();
-    let last_from = all.iter().rposition(|i| i.starts_with("FROM ")).unwrap();
-    let final_stage = &all[last_from..];
-    assert!(final_stage[0].contains("distroless"), "{}", final_stage[0]);
-    let find = |word: &str| {
-        final_stage
-            .iter()
-            .find(|i| i.starts_with(word))
-            .unwrap_or_else(|| panic!("no {word} in the final stage"))
-            .clone()
-    };
+    let (base, final_stage) = dockerfile::final_stage();
     assert_eq!(
-        find("ENTRYPOINT"),
-        r#"ENTRYPOINT ["/usr/local/bin/firelane"]"#
+        base, "scratch",
+        "the image holds only the assembled root filesystem"
     );
-    assert_eq!(find("CMD"), r#"CMD ["run"]"#);
+    let find = |word: &str| {
+        last(&final_stage, word)
+            .unwrap_or_else(|| panic!("no {word} in the final stage"))
+            .to_owned()
+    };
+    assert_eq!(exec_form(&find("ENTRYPOINT")), ["/usr/local/bin/firelane"]);
+    assert_eq!(exec_form(&find("CMD")), ["run"]);
     let expose = find("EXPOSE");
-    let exposed: Vec<&str> = expose.split_whitespace().skip(1).collect();
+    let exposed: Vec<&str> = expose.split_whitespace().collect();
     assert_eq!(exposed, ["24224", "2020"]);
-    assert!(
-        find("HEALTHCHECK").ends_with(r#"CMD ["/usr/local/bin/firelane", "health"]"#),
-        "{}",
-        find("HEALTHCHECK")
+    let check = find("HEALTHCHECK");
+    let (_, command) = check.split_once(" CMD ").unwrap();
+    assert_eq!(exec_form(command), ["/usr/local/bin/firelane", "health"]);
+    assert_eq!(find("ENV"), "PATH=/usr/local/bin:/usr/bin:/bin");
+    // Root by default (FireLens creates /var/run/fluent.sock as root unless "user" is set).
+    assert_eq!(last(&final_stage, "USER"), None);
+    let (_, nonroot) = dockerfile::named_stage("nonroot");
+    assert_eq!(last(&nonroot, "USER"), Some("65532:65532"));
+    assert_eq!(
+        last(&nonroot, "ENTRYPOINT"),
+        last(&final_stage, "ENTRYPOINT")
     );
-    assert!(find("COPY").contains("/usr/local/bin/firelane"));
+}
+
+#[test]
+fn the_final_stage_is_the_root_filesystem_the_script_assembles() {
+    let (_, final_stage) = dockerfile::final_stage();
+    let copies: Vec<&String> = final_stage
+        .iter()
+        .filter(|i| i.starts_with("COPY"))
+        .collect();
+    assert_eq!(
+        copies.len(),
+        1,
+        "only the root filesystem is copied: {copies:?}"
+    );
+    let words: Vec<&str> = copies[0].split_whitespace().collect();
+    let ["COPY", from, rootfs, "/"] = words.as_slice() else {
+        panic!("{}", copies[0]);
+    };
+    let build = from.strip_prefix("--from=").unwrap();
+    let stages = dockerfile::stages();
+    let build_stage = stages
+        .iter()
+        .find(|s| s.name.as_deref() == Some(build))
+        .unwrap();
+    // The release binary the cargo command built goes through the script into that directory.
+    let run = build_stage
+        .own
+        .iter()
+        .find(|i| i.contains("cargo build"))
+        .unwrap();
+    let script = format!("scripts/image-rootfs.sh {rootfs} target/release/firelane");
+    assert!(
+        run.split("&&").any(|c| c.trim() == script),
+        "`{script}` not run after the build: {run}"
+    );
 }

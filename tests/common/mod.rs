@@ -14,6 +14,10 @@ pub mod certs;
 pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
 pub mod cw_endpoint;
+/// The Dockerfile read as data: instructions, stages, what each stage inherits.
+pub mod dockerfile;
+/// The image's root filesystem assembled by scripts/image-rootfs.sh, and commands run in it (chroot).
+pub mod image;
 /// The public FireLens examples: ECS's config generator, pointing a setup at a test, running it.
 pub mod firelens;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
