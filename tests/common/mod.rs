@@ -16,10 +16,10 @@ pub mod cut_proxy;
 pub mod cw_endpoint;
 /// The Dockerfile read as data: instructions, stages, what each stage inherits.
 pub mod dockerfile;
-/// The image's root filesystem assembled by scripts/image-rootfs.sh, and commands run in it (chroot).
-pub mod image;
 /// The public FireLens examples: ECS's config generator, pointing a setup at a test, running it.
 pub mod firelens;
+/// The image's root filesystem assembled by scripts/image-rootfs.sh, and commands run in it (chroot).
+pub mod image;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
 pub mod ledger;
 /// moto in server mode (the local AWS stand-in) and an SDK reader of what it holds.

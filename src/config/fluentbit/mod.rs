@@ -64,9 +64,7 @@ pub fn load_with(
     extras: &Extras<'_>,
 ) -> Result<(Config, Vec<Problem>), ConfigErrors> {
     let (mut doc, mut findings) = match format {
-        FbFormat::Classic => {
-            classic::read_classic_with_includes(root, extras.includes, files, env)
-        }
+        FbFormat::Classic => classic::read_classic_with_includes(root, extras.includes, files, env),
         FbFormat::Yaml => yaml::read_yaml(root, files, env),
     };
     if format == FbFormat::Yaml && !extras.includes.is_empty() {

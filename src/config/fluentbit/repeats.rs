@@ -127,21 +127,28 @@ pub fn kept(section: &Section, plugin: &str, findings: &mut Findings) -> Vec<boo
             continue;
         }
         let raw = &entry.raw_key;
-        let before = entries[previous].at.line;
+        let earlier_at = &entries[previous].at;
+        let before = if earlier_at.file == entry.at.file {
+            format!("line {}", earlier_at.line)
+        } else {
+            format!("{}:{}", earlier_at.file, earlier_at.line)
+        };
         match repeat_rule(section.kind, plugin, &entry.key) {
             Repeat::List => {}
             Repeat::LastWins => {
                 keep[previous] = false;
                 findings.warnings.push(entry.at.problem(
                     raw,
-                    format!("`{raw}` is also set on line {before}: the last value is used, as in Fluent Bit"),
+                    format!(
+                        "`{raw}` is also set on {before}: the last value is used, as in Fluent Bit"
+                    ),
                 ));
             }
             Repeat::FirstWins => {
                 keep[i] = false;
                 findings.warnings.push(entry.at.problem(
                     raw,
-                    format!("`{raw}` is already set on line {before}: the Go cloudwatch plugin reads the first value, as in Fluent Bit; this one is ignored"),
+                    format!("`{raw}` is already set on {before}: the Go cloudwatch plugin reads the first value, as in Fluent Bit; this one is ignored"),
                 ));
             }
             // One error, at the second time.
@@ -149,7 +156,7 @@ pub fn kept(section: &Section, plugin: &str, findings: &mut Findings) -> Vec<boo
                 keep[i] = false;
                 findings.errors.push(entry.at.problem(
                     raw,
-                    format!("`{raw}` is also set on line {before}: it takes one value (Fluent Bit refuses a repeated `{raw}` too); keep one"),
+                    format!("`{raw}` is also set on {before}: it takes one value (Fluent Bit refuses a repeated `{raw}` too); keep one"),
                 ));
             }
             Repeat::Refused => keep[i] = false,
@@ -267,5 +274,31 @@ mod tests {
             panic!("{:?}", cfg.filters[0]);
         };
         assert_eq!(g.regex.0, ["log a", "log b"]);
+    }
+
+    #[test]
+    fn a_service_key_repeated_in_another_service_section_takes_the_last_value() {
+        let root = "/etc/fb/fluent-bit.conf";
+        let fs = MemFiles::new(&[
+            (
+                root,
+                "[SERVICE]\n    HTTP_Port 2021\n@INCLUDE extra.conf\n[INPUT]\n    Name forward\n[OUTPUT]\n    Name null\n    Match *\n",
+            ),
+            (
+                "/etc/fb/extra.conf",
+                "[SERVICE]\n    HTTP_Port 2022\n    Grace 30\n",
+            ),
+        ]);
+        let (cfg, warnings) =
+            super::super::load(Path::new(root), FbFormat::Classic, &fs, &|_| None).unwrap();
+        assert_eq!(cfg.service.http_port, 2022);
+        assert_eq!(cfg.service.grace.0.as_secs(), 30);
+        let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "/etc/fb/extra.conf:2: HTTP_Port: `HTTP_Port` is also set on /etc/fb/fluent-bit.conf:2: the last value is used, as in Fluent Bit"
+            ]
+        );
     }
 }

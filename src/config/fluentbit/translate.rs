@@ -65,12 +65,29 @@ pub fn translate(doc: &Doc) -> Translated {
             Vec::new(),
         ),
     ];
+    // Every [SERVICE] section sets the one service (flb_config_set_property), so they are read
+    // as one: a key repeated across them takes its last value, as within one.
+    let mut services = doc
+        .sections
+        .iter()
+        .filter(|s| s.kind == SectionKind::Service);
+    if let Some(first) = services.next() {
+        let merged = Section {
+            kind: SectionKind::Service,
+            at: first.at.clone(),
+            entries: std::iter::once(first)
+                .chain(services)
+                .flat_map(|s| s.entries.iter().cloned())
+                .collect(),
+        };
+        t.locations.insert(
+            "service".to_owned(),
+            (first.at.clone(), "[SERVICE]".to_owned()),
+        );
+        translate_entries(&merged, "", "service", &mut service, doc, &mut t);
+    }
     for section in &doc.sections {
         if section.kind == SectionKind::Service {
-            t.locations
-                .entry("service".to_owned())
-                .or_insert_with(|| (section.at.clone(), "[SERVICE]".to_owned()));
-            translate_entries(section, "", "service", &mut service, doc, &mut t);
             continue;
         }
         let Some((_, name, items)) = arrays.iter_mut().find(|(k, _, _)| *k == section.kind) else {

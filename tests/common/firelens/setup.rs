@@ -65,16 +65,21 @@ pub fn prepare(bench: &Bench, index: usize, row: &Row) -> Result<Setup, GenError
     };
     let mut pointed = Pointed::default();
     let mut next_port = free_port;
-    let mut texts: Vec<(String, String)> = src
-        .files
-        .iter()
-        .map(|(p, t)| {
-            (
-                p.clone(),
-                point::point_file(t, &target, &mut pointed, &mut next_port),
-            )
-        })
-        .collect();
+    // The image's own files are pointed too (a row may include them), but one that sets the
+    // admin port counts only if the row includes it, so only the row's files say whether the
+    // main config still needs a [SERVICE] HTTP_Port.
+    let mut texts: Vec<(String, String)> = Vec::new();
+    let mut http_port_set = false;
+    for (p, t) in &src.files {
+        pointed.http_port_set = false;
+        texts.push((
+            p.clone(),
+            point::point_file(t, &target, &mut pointed, &mut next_port),
+        ));
+        let image_file = IMAGE_FILES.iter().any(|(path, _)| path == p);
+        http_port_set |= pointed.http_port_set && !image_file;
+    }
+    pointed.http_port_set = http_port_set;
     let (_, config_text) = texts.iter_mut().find(|(p, _)| *p == src.config).unwrap();
     if !pointed.http_port_set {
         *config_text = format!("[SERVICE]\n    HTTP_Port {http_port}\n\n{config_text}");

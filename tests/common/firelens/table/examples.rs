@@ -46,7 +46,7 @@ pub(super) static ROWS: &[Row] = &[
         land: GO_CLOUDWATCH_LAND,
         // Its init file (node_exporter_metrics in, prometheus_remote_write out) is loaded, and
         // refused for those two plugins (not planned).
-        blockers: &[PROMETHEUS_PLUGINS],
+        blockers: &PROMETHEUS_PLUGINS,
         ..PLAIN
     },
     Row {
@@ -389,11 +389,7 @@ pub(super) static ROWS: &[Row] = &[
         )),
         send: APP,
         land: HEALTH_LAND,
-        blockers: &[refused(
-            "output-metrics-healthcheck.conf",
-            Issue23("h-image"),
-            IMAGE_CONFIGS,
-        )],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -422,11 +418,7 @@ pub(super) static ROWS: &[Row] = &[
         )),
         send: APP,
         land: HEALTH_LAND,
-        blockers: &[refused(
-            "output-metrics-healthcheck.conf",
-            Issue23("h-image"),
-            IMAGE_CONFIGS,
-        )],
+        blockers: &[],
         ..PLAIN
     },
     Row {
@@ -686,11 +678,7 @@ pub(super) static ROWS: &[Row] = &[
         )),
         send: APP,
         land: METRICS_LAND,
-        blockers: &[refused(
-            "plugin-metrics-to-cloudwatch.conf",
-            Issue23("h-image"),
-            IMAGE_CONFIGS,
-        )],
+        blockers: &[EXEC],
         ..PLAIN
     },
     Row {

@@ -11,7 +11,7 @@ use super::row::Land::{Aggregator, AssumingRole, CloudWatch, Elsewhere, S3};
 use super::row::Send::{Forward, Partial, Stdout, Tcp};
 use super::row::Source::{ConfigMap, Own, Task, TaskWithExtra};
 use super::row::Want::{Field, Message};
-use super::row::{Blocker, Land, Row, Send, Want, lost, no_config, refused};
+use super::row::{Blocker, Land, Row, Send, Want, no_config, refused};
 
 macro_rules! ex {
     ($p:literal) => {
@@ -54,7 +54,6 @@ pub(super) const KINESIS_FIREHOSE: Blocker = refused(
     Issue(27),
     "no kinesis_firehose output",
 );
-pub(super) const IMAGE_CONFIGS: &str = "the image's /fluent-bit/configs/ files";
 pub(super) const FIREHOSE_DEST: Land =
     Elsewhere("Kinesis Data Firehose (moto could stand in: issue 27)");
 
@@ -87,11 +86,18 @@ pub(super) const MIXED_INDENT: Blocker = refused(
     "indented by 3 and 4 spaces (Fluent Bit 2 and later refuse it too)",
 );
 /// The Prometheus example's init file: neither plugin is planned.
-pub(super) const PROMETHEUS_PLUGINS: Blocker = refused(
-    "input plugin `node_exporter_metrics` is not supported",
-    Unplanned,
-    "node_exporter_metrics input and prometheus_remote_write output",
-);
+pub(super) const PROMETHEUS_PLUGINS: [Blocker; 2] = [
+    refused(
+        "input plugin `node_exporter_metrics` is not supported",
+        Unplanned,
+        "no node_exporter_metrics input",
+    ),
+    refused(
+        "output plugin `prometheus_remote_write` is not supported",
+        Unplanned,
+        "no prometheus_remote_write output",
+    ),
+];
 pub(super) const NO_INPUT_LEFT: Blocker = refused(
     "at least one [INPUT] section is required",
     Issue(29),
@@ -194,9 +200,33 @@ pub(super) const ECS_FILES_ES: &[(&str, &str)] = &[
 ];
 
 /// The files firelane's image ships at these paths, as (path in the image, path in this
-/// repository): every row sees them. The aws-for-fluent-bit image's /fluent-bit/configs/*.conf
-/// are not there yet (issue 23, h-image): list them here when they are.
-pub const IMAGE_FILES: &[(&str, &str)] = &[];
+/// repository): every row sees them (scripts/image-rootfs.sh installs config/image/ there).
+pub const IMAGE_FILES: &[(&str, &str)] = &[
+    (
+        "/fluent-bit/configs/minimize-log-loss.conf",
+        "config/image/configs/minimize-log-loss.conf",
+    ),
+    (
+        "/fluent-bit/configs/output-metrics-healthcheck.conf",
+        "config/image/configs/output-metrics-healthcheck.conf",
+    ),
+    (
+        "/fluent-bit/configs/parse-json.conf",
+        "config/image/configs/parse-json.conf",
+    ),
+    (
+        "/fluent-bit/configs/plugin-and-storage-metrics-to-cloudwatch.conf",
+        "config/image/configs/plugin-and-storage-metrics-to-cloudwatch.conf",
+    ),
+    (
+        "/fluent-bit/configs/plugin-metrics-parser.conf",
+        "config/image/configs/plugin-metrics-parser.conf",
+    ),
+    (
+        "/fluent-bit/configs/plugin-metrics-to-cloudwatch.conf",
+        "config/image/configs/plugin-metrics-to-cloudwatch.conf",
+    ),
+];
 
 /// What most rows leave out: no extra files or variables, nothing to note.
 pub(super) const PLAIN: Row = Row {
