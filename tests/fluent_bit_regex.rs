@@ -8,8 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use firelane::event::EventTime;
 use firelane::filter::parser::ParserSet;
@@ -251,4 +255,120 @@ fn the_aws_metrics_line_parses_as_in_fluent_bit() {
         ("time", "1700000000000"),
     ];
     assert_eq!(fields, want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+}
+
+/// Fluent Bit's conf/parsers.conf goldens, held against `set` (every parser name of that file
+/// must be in `set`).
+fn standard_parsers_problems(set: &ParserSet) -> Vec<String> {
+    let golden_file = data().join("golden/fluent-bit-5.1.1__parsers.conf.jsonl");
+    let (rows, problems) = compare(set, &golden_file);
+    assert!(rows >= 80, "only {rows} golden rows");
+    problems
+}
+
+#[test]
+fn the_built_in_parsers_parse_as_fluent_bit_s_parsers_conf() {
+    let problems = standard_parsers_problems(&ParserSet::with_builtins());
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_nginx_built_in_reads_nginx_s_default_docker_line() {
+    let set = ParserSet::with_builtins();
+    let mut out = Vec::new();
+    let line = br#"172.17.0.1 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 615 "-" "curl/8.5.0" "-""#;
+    let parsed = (set.get("nginx").unwrap())
+        .parse(line, EVENT_TIME, &mut out)
+        .expect("nginx's default log line matches");
+    assert_eq!(iso8601(parsed.time.unwrap()), "2026-12-07T10:00:00.000000Z");
+    let fields: Vec<(String, String)> = (entries(&out).into_iter())
+        .map(|(k, v)| (k, v.as_str().unwrap().to_owned()))
+        .collect();
+    let want = [
+        ("remote", "172.17.0.1"),
+        ("host", "-"),
+        ("user", "-"),
+        ("method", "GET"),
+        ("path", "/"),
+        ("code", "200"),
+        ("size", "615"),
+        ("referer", "-"),
+        ("agent", "curl/8.5.0"),
+    ];
+    assert_eq!(fields, want.map(|(k, v)| (k.to_owned(), v.to_owned())));
+}
+
+#[test]
+fn the_image_parsers_file_parses_as_fluent_bit_s_parsers_conf() {
+    // Loaded through the parsers-file reader, as `Parsers_File /fluent-bit/parsers/parsers.conf`
+    // loads it; the built-ins are replaced by its parsers.
+    let mut set = ParserSet::with_builtins();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/image/parsers/parsers.conf");
+    assert!(
+        set.load_file(&path).unwrap().is_empty(),
+        "no multiline parsers"
+    );
+    let problems = standard_parsers_problems(&set);
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn firelane_parses_the_aws_metrics_and_nginx_docker_lines_from_a_fluent_bit_config() {
+    // As a process: a Fluent Bit config naming aws-for-fluent-bit's metrics parsers file (its
+    // `{` is a literal to Onigmo: refused before) and the nginx built-in.
+    let port = common::free_port();
+    let parsers = data().join("parsers/aws-for-fluent-bit/plugin-metrics-parser.conf");
+    let config = format!(
+        "[SERVICE]\n    HTTP_Port {{http_port}}\n    Flush 0.2\n    Parsers_File {}\n\n\
+         [INPUT]\n    Name forward\n    Listen 127.0.0.1\n    Port {port}\n\n\
+         [FILTER]\n    Name parser\n    Match metrics\n    Key_Name log\n    Parser fluentbit_prom_metrics_to_json\n\n\
+         [FILTER]\n    Name parser\n    Match nginx\n    Key_Name log\n    Parser nginx\n\n\
+         [OUTPUT]\n    Name file\n    Match *\n    Path {{dir}}\n    File out.log\n    Format json_lines\n",
+        parsers.display()
+    );
+    let fl = common::Firelane::start_file("fluent-bit.conf", &config, &[]);
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    for (tag, log) in [
+        (
+            "metrics",
+            r#"fluentbit_input_records_total{name="forward.0"} 123 1700000000000"#,
+        ),
+        (
+            "metrics",
+            "# HELP fluentbit_input_records_total Number of input records.",
+        ),
+        (
+            "nginx",
+            r#"172.17.0.1 - - [07/Dec/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 615 "-" "curl/8.5.0" "-""#,
+        ),
+    ] {
+        sock.write_all(&common::message_frame(tag, 1_796_601_600, log, None))
+            .unwrap();
+    }
+    let path = fl.path("out.log");
+    fl.wait_for("3 records", Duration::from_secs(15), || {
+        common::read_json_lines(&path).len() >= 3
+    });
+    let got = common::read_json_lines(&path);
+    assert_eq!(got[0]["metric"], "fluentbit_input_records_total", "{got:?}");
+    assert_eq!(got[0]["plugin"], "forward.0");
+    assert_eq!(got[0]["value"], "123");
+    assert_eq!(got[0]["time"], "1700000000000");
+    assert_eq!(
+        got[1]["log"],
+        "# HELP fluentbit_input_records_total Number of input records."
+    );
+    assert_eq!(got[2]["remote"], "172.17.0.1", "{got:?}");
+    assert_eq!(got[2]["agent"], "curl/8.5.0");
+    assert_eq!(got[2]["code"], "200");
 }

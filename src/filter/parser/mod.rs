@@ -21,7 +21,7 @@ mod set;
 /// `Time_Format`: the strptime subset parsers read record times with.
 pub mod time;
 
-pub use builtin::{BUILTIN_PARSERS, builtin};
+pub use builtin::{STANDARD_PARSERS_FILE, builtin, builtin_names};
 pub use file::{FileProblem, MultilineParserDef, MultilineRule, ParsersFile, parse_parsers_file};
 pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
