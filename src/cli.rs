@@ -84,10 +84,13 @@ impl Cli {
     }
 }
 
-/// `firelane validate`: prints "ok: N inputs, F filters, M outputs" on stdout, or every problem on stderr
-/// and returns exit status 64.
+/// `firelane validate`: prints "ok: N inputs, F filters, M outputs" on stdout, then how many
+/// regexes run on which engine and each one the backtracking engine runs, or every problem on
+/// stderr and returns exit status 64.
 pub fn validate(path: &Path) -> ExitCode {
-    match crate::config::discover::load_path(path) {
+    let (loaded, regexes) =
+        crate::filter::onigmo::with_engines_listed(|| crate::config::discover::load_path(path));
+    match loaded {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("warning: {w}");
@@ -99,6 +102,9 @@ pub fn validate(path: &Path) -> ExitCode {
                 cfg.filters.len(),
                 cfg.outputs.len()
             );
+            for line in regex_engine_lines(&regexes) {
+                println!("{line}");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -106,6 +112,31 @@ pub fn validate(path: &Path) -> ExitCode {
             ExitCode::from(EXIT_BAD_CONFIG)
         }
     }
+}
+
+/// What `validate` says about the regexes it compiled: a count per engine, then one line per
+/// pattern that is not on the default (linear-time) engine.
+fn regex_engine_lines(regexes: &[crate::filter::onigmo::Listed]) -> Vec<String> {
+    use crate::filter::onigmo::Engine;
+    if regexes.is_empty() {
+        return Vec::new();
+    }
+    let slow: Vec<_> = (regexes.iter())
+        .filter_map(|(p, e)| match e {
+            Engine::Backtracking(why) => Some((p, why)),
+            Engine::Regex => None,
+        })
+        .collect();
+    let mut lines = vec![format!(
+        "regexes: {} on the regex engine, {} on the backtracking engine",
+        regexes.len() - slow.len(),
+        slow.len()
+    )];
+    lines.extend(
+        slow.iter()
+            .map(|(p, why)| format!("  backtracking engine (for {why}): {p}")),
+    );
+    lines
 }
 
 /// The URL `firelane health` asks: `url` if given, else /health on the HTTP server of the

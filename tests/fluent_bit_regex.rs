@@ -372,3 +372,48 @@ fn firelane_parses_the_aws_metrics_and_nginx_docker_lines_from_a_fluent_bit_conf
     assert_eq!(got[2]["agent"], "curl/8.5.0");
     assert_eq!(got[2]["code"], "200");
 }
+
+#[test]
+fn validate_says_which_engine_each_regex_got() {
+    let dir = tempfile::tempdir().unwrap();
+    let parsers = data().join("parsers/aws-for-fluent-bit/k8s-metadata-parsers.conf");
+    let config = dir.path().join("fluent-bit.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "[SERVICE]\n    Parsers_File {}\n\n\
+             [INPUT]\n    Name forward\n    Port 24224\n\n\
+             [FILTER]\n    Name parser\n    Match app*\n    Key_Name log\n    Parser container_firstline\n\n\
+             [FILTER]\n    Name grep\n    Match *\n    Exclude log ^/health\n\n\
+             [OUTPUT]\n    Name null\n    Match *\n",
+            parsers.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_firelane"))
+        .args(["validate", "-c"])
+        .arg(&config)
+        .env_remove("FIRELANE_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The file's three regex parsers and grep's pattern; two parsers need look-behind.
+    assert!(
+        stdout.contains("regexes: 2 on the regex engine, 2 on the backtracking engine"),
+        "{stdout}"
+    );
+    let container_firstline = r#"(?<log>(?<="log":")\S(?!\.).*?)(?<!\\)".*"#;
+    assert!(
+        stdout.lines().any(
+            |l| l.starts_with("  backtracking engine (for a look-behind): ")
+                && l.contains(container_firstline)
+        ),
+        "{stdout}"
+    );
+}

@@ -35,6 +35,7 @@ mod emit;
 mod syntax;
 mod text;
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -112,9 +113,42 @@ struct Prefix {
     after_newline: Box<[u8]>,
 }
 
+/// A pattern as written and the engine it got.
+pub type Listed = (Box<str>, Engine);
+
+thread_local! {
+    /// Patterns compiled on this thread while [`with_engines_listed`] runs.
+    static LISTED: RefCell<Option<Vec<Listed>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` and returns, with its result, every pattern compiled meanwhile on this thread and
+/// the engine it got, once each in order (`firelane validate` prints them).
+pub fn with_engines_listed<T>(f: impl FnOnce() -> T) -> (T, Vec<Listed>) {
+    let outer = LISTED.with(|l| l.borrow_mut().replace(Vec::new()));
+    let result = f();
+    let listed = LISTED.with(|l| std::mem::replace(&mut *l.borrow_mut(), outer));
+    let mut unique: Vec<Listed> = Vec::new();
+    for (pattern, engine) in listed.unwrap_or_default() {
+        if !unique.iter().any(|(p, _)| *p == pattern) {
+            unique.push((pattern, engine));
+        }
+    }
+    (result, unique)
+}
+
 /// Compiles a Fluent Bit regex (Onigmo, Ruby syntax; optionally `/pattern/` with `i`, `m`, `x`
 /// flags after the last `/`, exactly as Fluent Bit reads them).
 pub fn compile(pattern: &str) -> Result<Pattern, RegexError> {
+    let compiled = compile_pattern(pattern)?;
+    LISTED.with(|l| {
+        if let Some(listed) = l.borrow_mut().as_mut() {
+            listed.push((pattern.into(), compiled.engine()));
+        }
+    });
+    Ok(compiled)
+}
+
+fn compile_pattern(pattern: &str) -> Result<Pattern, RegexError> {
     let error = |reason: String| RegexError {
         pattern: pattern.to_owned(),
         reason,

@@ -151,3 +151,24 @@ fn errors_name_the_pattern_on_one_line() {
     let e = compile(r"\p{NoSuchProperty}").unwrap_err();
     assert!(!e.reason.contains('\n'), "{e}");
 }
+
+#[test]
+fn engines_are_listed_for_validate() {
+    let (count, listed) = with_engines_listed(|| {
+        ["^a", r"(?<=x)y", "^a", "b("]
+            .iter()
+            .filter(|p| compile(p).is_ok())
+            .count()
+    });
+    assert_eq!(count, 3);
+    assert_eq!(
+        listed,
+        [
+            ("^a".into(), Engine::Regex),
+            (r"(?<=x)y".into(), Engine::Backtracking("a look-behind"))
+        ]
+    );
+    // Outside, nothing is kept.
+    let _ = compile("^c");
+    assert!(with_engines_listed(|| ()).1.is_empty());
+}
