@@ -88,10 +88,15 @@ pub struct Pattern {
 #[derive(Debug, Clone)]
 enum Compiled {
     Fast {
+        /// The pattern; with `^` as `\A` when every match starts with a `^` (then
+        /// `multiline` is set).
         re: regex::bytes::Regex,
+        /// With `^` as a line start, for texts with a line break before their last byte;
+        /// compiled on first need.
+        multiline: Option<Box<Variant>>,
         /// Set when the pattern has a `^`: the same pattern with `^` never matching, compiled
         /// on first need, for an empty match at the end of a text ending in `\n`.
-        no_caret: Option<Box<NoCaret>>,
+        no_caret: Option<Box<Variant>>,
     },
     Backtracking {
         re: Box<fancy_regex::Regex>,
@@ -99,10 +104,27 @@ enum Compiled {
     },
 }
 
+/// Another writing of a pattern, compiled when first needed (it compiles when the main one
+/// did: it differs only in how `^` is written).
 #[derive(Debug, Clone)]
-struct NoCaret {
+struct Variant {
     pattern: String,
     re: OnceLock<Option<regex::bytes::Regex>>,
+}
+
+impl Variant {
+    fn new(tree: &syntax::Tree, target: Target) -> Result<Box<Self>, &'static str> {
+        Ok(Box::new(Self {
+            pattern: emit::emit(tree, target)?.pattern,
+            re: OnceLock::new(),
+        }))
+    }
+
+    fn regex(&self) -> Option<&regex::bytes::Regex> {
+        self.re
+            .get_or_init(|| regex::bytes::Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -158,20 +180,29 @@ fn compile_pattern(pattern: &str) -> Result<Pattern, RegexError> {
     let prefix = literal_prefix(&tree.root);
     let (compiled, emitted) = match emit::emit(&tree, Target::Fast) {
         Ok(emitted) => {
-            let re =
-                regex::bytes::Regex::new(&emitted.pattern).map_err(|e| error(regex_reason(&e)))?;
-            let no_caret = if emitted.has_caret {
-                let variant = emit::emit(&tree, Target::FastNoCaret).map_err(|why| {
-                    error(format!("cannot be written for the regex engine: {why}"))
-                })?;
-                Some(Box::new(NoCaret {
-                    pattern: variant.pattern,
-                    re: OnceLock::new(),
-                }))
+            let variant_error =
+                |why| error(format!("cannot be written for the regex engine: {why}"));
+            let anchored = emit::starts_with_caret(&tree.root);
+            let main = if anchored {
+                emit::emit(&tree, Target::FastAnchored).map_err(variant_error)?
             } else {
-                None
+                emitted
             };
-            (Compiled::Fast { re, no_caret }, emitted)
+            let re =
+                regex::bytes::Regex::new(&main.pattern).map_err(|e| error(regex_reason(&e)))?;
+            let variant = |target| Variant::new(&tree, target).map_err(variant_error);
+            let multiline = anchored.then(|| variant(Target::Fast)).transpose()?;
+            let no_caret = (main.has_caret)
+                .then(|| variant(Target::FastNoCaret))
+                .transpose()?;
+            (
+                Compiled::Fast {
+                    re,
+                    multiline,
+                    no_caret,
+                },
+                main,
+            )
         }
         Err(why) => {
             let emitted = emit::emit(&tree, Target::Backtracking).map_err(|why| {
@@ -349,8 +380,20 @@ impl Pattern {
                 || memchr::memmem::find(text, &prefix.after_newline).is_some();
         }
         match text::read(text) {
-            text::Read::Utf8 => self.find_utf8(text).is_some(),
-            text::Read::Replaced(copy) => self.find_utf8(copy.text.as_bytes()).is_some(),
+            text::Read::Utf8 => self.is_match_utf8(text),
+            text::Read::Replaced(copy) => self.is_match_utf8(copy.text.as_bytes()),
+        }
+    }
+
+    fn is_match_utf8(&self, text: &[u8]) -> bool {
+        match &self.compiled {
+            // No `^`, or `^` written `\A`: nothing to recheck, and `is_match` may stop early.
+            Compiled::Fast {
+                re,
+                multiline,
+                no_caret,
+            } if no_caret.is_none() || !needs_multiline(multiline, text) => re.is_match(text),
+            _ => self.find_utf8(text).is_some(),
         }
     }
 
@@ -388,7 +431,12 @@ impl Pattern {
     /// The leftmost match's range in a valid UTF-8 `text`.
     fn find_utf8(&self, text: &[u8]) -> Option<(usize, usize)> {
         match &self.compiled {
-            Compiled::Fast { re, no_caret } => {
+            Compiled::Fast {
+                re,
+                multiline,
+                no_caret,
+            } => {
+                let re = fast_regex(re, multiline, text)?;
                 let m = re.find(text)?;
                 if m.start() == text.len()
                     && text.last() == Some(&b'\n')
@@ -407,8 +455,12 @@ impl Pattern {
 
     fn captures_utf8<'t>(&self, text: &'t [u8]) -> Option<Captures<'t>> {
         let spans = match &self.compiled {
-            Compiled::Fast { re, no_caret } => {
-                let caps = re.captures(text)?;
+            Compiled::Fast {
+                re,
+                multiline,
+                no_caret,
+            } => {
+                let caps = fast_regex(re, multiline, text)?.captures(text)?;
                 let at_end = caps.get(0).is_some_and(|m| m.start() == text.len());
                 match no_caret {
                     Some(no_caret) if at_end && text.last() == Some(&b'\n') => {
@@ -423,15 +475,25 @@ impl Pattern {
     }
 }
 
-impl NoCaret {
-    /// The variant, compiled once (it is the main pattern with `^` replaced by an empty class,
-    /// so it compiles when the main one did).
-    fn regex(&self) -> Option<&regex::bytes::Regex> {
-        self.re
-            .get_or_init(|| regex::bytes::Regex::new(&self.pattern).ok())
-            .as_ref()
+/// The regex for `text`: the main one, unless its `^` is written `\A` and `text` has a line
+/// break before its last byte (where a line may start after it).
+fn fast_regex<'r>(
+    main: &'r regex::bytes::Regex,
+    multiline: &'r Option<Box<Variant>>,
+    text: &[u8],
+) -> Option<&'r regex::bytes::Regex> {
+    match multiline {
+        Some(variant) if needs_multiline(multiline, text) => variant.regex(),
+        _ => Some(main),
     }
+}
 
+/// Whether the main regex has `^` written `\A` and `text` has a line break before its last byte.
+fn needs_multiline(multiline: &Option<Box<Variant>>, text: &[u8]) -> bool {
+    multiline.is_some() && memchr::memchr(b'\n', &text[..text.len().saturating_sub(1)]).is_some()
+}
+
+impl Variant {
     /// Onigmo's empty match at the very end of a text ending in `\n`, where its `^` fails.
     fn find_at_end(&self, text: &[u8]) -> Option<(usize, usize)> {
         let m = self.regex()?.find_at(text, text.len())?;
