@@ -172,3 +172,16 @@ fn engines_are_listed_for_validate() {
     let _ = compile("^c");
     assert!(with_engines_listed(|| ()).1.is_empty());
 }
+
+#[test]
+fn a_leading_caret_runs_as_text_start_unless_a_line_break_is_inside() {
+    let re = p(r"^(?<b>b+)$");
+    // No line break (or only a last one): `^` can only be at 0.
+    assert_eq!(re.captures(b"bb").unwrap().get(1), Some(&b"bb"[..]));
+    assert_eq!(re.captures(b"bb\n").unwrap().get(1), Some(&b"bb"[..]));
+    assert!(!re.is_match(b"abb"));
+    // A line break inside: a later line may match.
+    assert_eq!(re.captures(b"a\nbb\nc").unwrap().span(1), Some((2, 4)));
+    assert!(re.is_match(b"a\nbb"));
+    assert!(!re.is_match(b"a\nc\n"));
+}
