@@ -13,9 +13,8 @@
 //! - Only str values are matched, as in Fluent Bit's record accessor: a missing key, a number,
 //!   bool, nil, bin, map or array never matches. So `Regex` on a numeric field drops the record
 //!   and `Exclude` keeps it.
-//! - A match is a search anywhere in the value (use `^...$` to anchor), on the raw bytes (invalid
-//!   UTF-8 is matched as is). Patterns use Rust `regex` syntax, not Onigmo: no look-around or
-//!   back-references.
+//! - A match is a search anywhere in the value (use `^...$` to anchor). Patterns are Fluent Bit's
+//!   (Onigmo syntax, see [`crate::filter::onigmo`]).
 //!
 //! Invariant: [`Grep::apply`] only reads the record: it never copies or allocates, never panics,
 //! and keeps ([`RecordOutcome::Unchanged`]) a record that is not a msgpack map.

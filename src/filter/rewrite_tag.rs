@@ -5,8 +5,8 @@
 //!
 //! - KEY is a record accessor (`$name`, `$kubernetes['labels']['app']`, `$list[0]`). Only string
 //!   values can match: numbers, booleans, maps, arrays and missing keys never do.
-//! - REGEX is matched against the value's bytes (Rust `regex` syntax, unanchored as in Fluent
-//!   Bit). Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
+//! - REGEX is a Fluent Bit regex ([`crate::filter::onigmo`]), searched in the value, unanchored as
+//!   in Fluent Bit; `$1`..`$9` are its groups as Onigmo numbers them. Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
 //!   (`"a b"` or `'a b'`, with `\"`, `\'`, `\\` inside).
 //! - NEW_TAG is a template: `$0`..`$9` are regex captures, `$TAG` the whole tag (a prefix, as in
 //!   Fluent Bit: `$TAGS` is the tag then `S`), `$TAG[n]` its n-th `.`-separated part (0-based),
