@@ -4,7 +4,7 @@
 //!
 //! Fluent Bit compiles them with Onigmo in Ruby syntax (`src/flb_regex.c`: `ONIG_SYNTAX_RUBY`,
 //! UTF-8, `/pattern/imx` delimiters and flags). Here a pattern is read with Onigmo's own rules
-//! (`syntax.rs`, `class.rs`) and written for one of two engines (`emit.rs`):
+//! (`syntax.rs`, `group.rs`, `escape.rs`, `bracket.rs`, `class.rs`) and written for one of two engines (`emit.rs`):
 //! - the `regex` crate, for every pattern it can run with the same result (almost all: named
 //!   groups, classes, `{`, `\h`, line anchors, laziness...). It never backtracks, so the hot path
 //!   stays linear in the text;
@@ -30,8 +30,11 @@
 //! escaped bytes that are not UTF-8. Look-behind bodies of varying length are accepted (Onigmo
 //! refuses some).
 
+mod bracket;
 mod class;
 mod emit;
+mod escape;
+mod group;
 mod syntax;
 mod text;
 

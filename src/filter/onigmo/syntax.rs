@@ -11,7 +11,8 @@
 //! `emit.rs`); flags that only change how the pattern is read (`x`, `a`/`u`/`d`) are applied here,
 //! and `m` is resolved on each `.`; only `i` stays in the tree, as a scope.
 
-use super::class::{self, Ctype, Set};
+use super::bracket;
+use super::class::Set;
 
 /// Onigmo's largest repeat count (`ONIG_MAX_REPEAT_NUM`).
 const MAX_REPEAT: u32 = 100_000;
@@ -206,21 +207,21 @@ pub(super) fn parse(pattern: &str, options: Options) -> Result<Tree, SyntaxError
 }
 
 /// What one expression turned out to be.
-enum Exp {
+pub(super) enum Exp {
     Atom(Node),
     /// An option-only group `(?i)`: it took the rest of the enclosing group.
     RestOfGroup(Node),
 }
 
 pub(super) struct Reader {
-    chars: Vec<char>,
+    pub(super) chars: Vec<char>,
     pub(super) pos: usize,
     pub(super) opts: Options,
     /// Name of each group by `mem` number - 1 (`None` for a plain group).
-    mems: Vec<Option<String>>,
-    depth: usize,
+    pub(super) mems: Vec<Option<String>>,
+    pub(super) depth: usize,
     /// Where the first numbered back-reference is (refused once a named group exists).
-    numbered_backref_at: Option<usize>,
+    pub(super) numbered_backref_at: Option<usize>,
 }
 
 impl Reader {
@@ -310,7 +311,7 @@ impl Reader {
     }
 
     /// Branches separated by `|`, up to `)` (left unread) when `in_group`, else to the end.
-    fn alternation(&mut self, in_group: bool) -> Result<Node, SyntaxError> {
+    pub(super) fn alternation(&mut self, in_group: bool) -> Result<Node, SyntaxError> {
         self.enter()?;
         let mut alts = Vec::new();
         loop {
@@ -366,7 +367,7 @@ impl Reader {
             },
             Some('^') => Node::LineStart,
             Some('$') => Node::LineEnd,
-            Some('[') => Node::Set(class::parse(self)?),
+            Some('[') => Node::Set(bracket::parse(self)?),
             Some('(') => match self.group(in_group)? {
                 Exp::Atom(node) => node,
                 rest @ Exp::RestOfGroup(_) => return Ok(rest),
@@ -482,7 +483,7 @@ impl Reader {
     }
 
     /// Decimal digits; `Err` on overflow.
-    fn number(&mut self) -> Result<Option<u32>, ()> {
+    pub(super) fn number(&mut self) -> Result<Option<u32>, ()> {
         let mut n: Option<u32> = None;
         while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
             self.pos += 1;
@@ -494,286 +495,6 @@ impl Reader {
         }
         Ok(n)
     }
-
-    /// After `(`.
-    fn group(&mut self, in_group: bool) -> Result<Exp, SyntaxError> {
-        if !self.eat('?') {
-            let mem = self.add_mem(None);
-            return self.group_body(GroupKind::Capture { mem, name: None });
-        }
-        let Some(c) = self.next() else {
-            return Err(self.invalid("end pattern in group"));
-        };
-        let kind = match c {
-            ':' => GroupKind::NonCapture,
-            '=' => GroupKind::LookAhead { negated: false },
-            '!' => GroupKind::LookAhead { negated: true },
-            '>' => GroupKind::Atomic,
-            '~' => return Err(self.unsupported("the absent operator `(?~...)`")),
-            '(' => return Err(self.unsupported("a conditional group `(?(...)...)`")),
-            '<' if self.eat('=') => GroupKind::LookBehind { negated: false },
-            '<' if self.eat('!') => GroupKind::LookBehind { negated: true },
-            '<' | '\'' => {
-                let name = self.group_name(if c == '<' { '>' } else { '\'' })?;
-                let mem = self.add_mem(Some(name.clone()));
-                GroupKind::Capture {
-                    mem,
-                    name: Some(name),
-                }
-            }
-            '-' | 'i' | 'm' | 'x' | 'a' | 'd' | 'u' => {
-                self.pos -= 1;
-                return self.option_group(in_group);
-            }
-            _ => {
-                self.pos -= 1;
-                return Err(self.invalid("undefined group option"));
-            }
-        };
-        self.group_body(kind)
-    }
-
-    fn group_body(&mut self, kind: GroupKind) -> Result<Exp, SyntaxError> {
-        let body = self.alternation(true)?;
-        self.pos += 1; // the `)` that `alternation` stopped at
-        Ok(Exp::Atom(Node::Group {
-            kind,
-            body: Box::new(body),
-        }))
-    }
-
-    /// `(?imx-imx)` or `(?imx-imx:...)` (and Ruby's `a`, `d`, `u`), after `(?`.
-    fn option_group(&mut self, in_group: bool) -> Result<Exp, SyntaxError> {
-        let outer = self.opts;
-        let mut opts = self.opts;
-        let mut neg = false;
-        loop {
-            let Some(c) = self.next() else {
-                return Err(self.invalid("end pattern in group"));
-            };
-            match c {
-                '-' => neg = true,
-                'i' => opts.ignore_case = !neg,
-                'm' => opts.dotall = !neg,
-                'x' => opts.extended = !neg,
-                'a' if !neg => {
-                    opts.ascii_range = true;
-                    opts.posix_all_range = false;
-                    opts.word_bound_all_range = false;
-                }
-                'u' if !neg => {
-                    opts.ascii_range = false;
-                    opts.posix_all_range = false;
-                    opts.word_bound_all_range = false;
-                }
-                'd' if !neg => {
-                    opts.ascii_range = true;
-                    opts.posix_all_range = true;
-                    opts.word_bound_all_range = true;
-                }
-                ':' | ')' => {
-                    self.opts = opts;
-                    let body = if c == ':' {
-                        let body = self.alternation(true)?;
-                        self.pos += 1;
-                        body
-                    } else {
-                        // Option only: it covers the rest of the enclosing group, alternatives
-                        // included (Onigmo's parse_exp), so that group ends here.
-                        self.alternation(in_group)?
-                    };
-                    self.opts = outer;
-                    let body = if opts.ignore_case == outer.ignore_case {
-                        body
-                    } else {
-                        Node::IgnoreCase {
-                            on: opts.ignore_case,
-                            body: Box::new(body),
-                        }
-                    };
-                    let node = if c == ':' {
-                        Node::Group {
-                            kind: GroupKind::NonCapture,
-                            body: Box::new(body),
-                        }
-                    } else {
-                        body
-                    };
-                    return Ok(if c == ':' {
-                        Exp::Atom(node)
-                    } else {
-                        Exp::RestOfGroup(node)
-                    });
-                }
-                _ => {
-                    self.pos -= 1;
-                    return Err(self.invalid("undefined group option"));
-                }
-            }
-        }
-    }
-
-    fn add_mem(&mut self, name: Option<String>) -> usize {
-        self.mems.push(name);
-        self.mems.len()
-    }
-
-    /// A group name up to `end` (consumed): word characters, not starting with a digit.
-    fn group_name(&mut self, end: char) -> Result<String, SyntaxError> {
-        let start = self.pos;
-        let mut name = String::new();
-        loop {
-            match self.next() {
-                None => {
-                    self.pos = start;
-                    return Err(self.invalid("invalid group name"));
-                }
-                Some(c) if c == end => break,
-                Some(')') => {
-                    self.pos = start;
-                    return Err(self.invalid("invalid group name"));
-                }
-                Some(c) => name.push(c),
-            }
-        }
-        let mut chars = name.chars();
-        match chars.next() {
-            None => Err(self.invalid("group name is empty")),
-            Some(first) if first.is_ascii_digit() || first == '-' => {
-                Err(self.invalid("invalid group name"))
-            }
-            _ if !name.chars().all(is_word) => Err(self.invalid("invalid char in group name")),
-            _ => Ok(name),
-        }
-    }
-
-    /// After `\` outside a class.
-    fn escape(&mut self) -> Result<Node, SyntaxError> {
-        let at = self.pos;
-        let Some(c) = self.next() else {
-            return Err(self.invalid("end pattern at escape"));
-        };
-        let ascii = self.opts.ascii_range;
-        let ctype = |ctype: Ctype, negated: bool| Ok(Node::Set(Set::ctype(ctype, negated, ascii)));
-        match c {
-            'w' => ctype(Ctype::Word, false),
-            'W' => ctype(Ctype::Word, true),
-            's' => ctype(Ctype::Space, false),
-            'S' => ctype(Ctype::Space, true),
-            'd' => ctype(Ctype::Digit, false),
-            'D' => ctype(Ctype::Digit, true),
-            'h' => ctype(Ctype::XDigit, false),
-            'H' => ctype(Ctype::XDigit, true),
-            'b' | 'B' => Ok(Node::WordBoundary {
-                negated: c == 'B',
-                ascii: self.opts.ascii_range && !self.opts.word_bound_all_range,
-            }),
-            'A' | 'G' => Ok(Node::TextStart),
-            'Z' => Ok(Node::SemiTextEnd),
-            'z' => Ok(Node::TextEnd),
-            'K' => Ok(Node::Keep),
-            'R' => Ok(Node::LineBreak),
-            'X' => Err(self.unsupported("`\\X` (extended grapheme cluster)")),
-            'p' | 'P' if self.peek() == Some('{') => {
-                self.pos += 1;
-                Ok(Node::Set(class::property(self, c == 'P')?))
-            }
-            'k' if matches!(self.peek(), Some('<' | '\'')) => self.named_backref(),
-            'g' if matches!(self.peek(), Some('<' | '\'')) => {
-                Err(self.unsupported("a subexpression call `\\g<...>`"))
-            }
-            '1'..='9' => self.numbered_backref_or_octal(c, at),
-            _ => {
-                self.pos = at;
-                self.escaped_char()
-            }
-        }
-    }
-
-    /// `\1`..: a back-reference when the number is at most 9 or names a group opened so far;
-    /// else an octal byte, or for `8`/`9` the digit itself (Onigmo, after GNU regex).
-    fn numbered_backref_or_octal(&mut self, first: char, at: usize) -> Result<Node, SyntaxError> {
-        self.pos = at;
-        let n = self.number().ok().flatten().unwrap_or(u32::MAX);
-        if n <= 9 || (n as usize) <= self.mems.len() {
-            if n as usize > self.mems.len() {
-                self.pos = at;
-                return Err(self.invalid("invalid backref number/name"));
-            }
-            self.numbered_backref_at.get_or_insert(at);
-            return Ok(Node::Backref(n as usize));
-        }
-        self.pos = at;
-        if matches!(first, '8' | '9') {
-            self.pos += 1;
-            return Ok(Node::Char(first));
-        }
-        self.pos = at;
-        self.escaped_char()
-    }
-
-    /// `\k<name>`, `\k'name'`, `\k<n>`, `\k<-n>` (after `\k`).
-    fn named_backref(&mut self) -> Result<Node, SyntaxError> {
-        let open = self.next().unwrap_or('<');
-        let end = if open == '<' { '>' } else { '\'' };
-        let start = self.pos;
-        let mut text = String::new();
-        loop {
-            match self.next() {
-                Some(c) if c == end => break,
-                None | Some(')') => {
-                    self.pos = start;
-                    return Err(self.invalid("invalid group name"));
-                }
-                Some(c) => text.push(c),
-            }
-        }
-        if text.is_empty() {
-            return Err(self.invalid("group name is empty"));
-        }
-        let numeric = text.strip_prefix('-').unwrap_or(&text);
-        if numeric.chars().all(|c| c.is_ascii_digit()) {
-            let n: usize = numeric.parse().unwrap_or(usize::MAX);
-            let n = if text.starts_with('-') {
-                (self.mems.len() + 1).saturating_sub(n)
-            } else {
-                n
-            };
-            if n == 0 || n > self.mems.len() {
-                return Err(self.invalid("invalid backref number/name"));
-            }
-            self.numbered_backref_at.get_or_insert(start);
-            return Ok(Node::Backref(n));
-        }
-        if text.contains(['+', '-']) {
-            return Err(self.unsupported("a back-reference with a nest level"));
-        }
-        let groups: Vec<usize> = (self.mems.iter().enumerate())
-            .filter(|(_, name)| name.as_deref() == Some(text.as_str()))
-            .map(|(i, _)| i + 1)
-            .collect();
-        match groups[..] {
-            [] => Err(self.invalid(&format!("undefined name <{text}> reference"))),
-            [mem] => Ok(Node::Backref(mem)),
-            _ => Err(self.unsupported("a back-reference to a name that several groups have")),
-        }
-    }
-
-    /// A character from an escape that is neither a class nor an anchor: `\n`, `\x41`,
-    /// `\u00e9`, `\012`, `\cA`, `\C-a`, or an escaped character standing for itself. Raw bytes
-    /// (`\xHH`, octal) of one UTF-8 character are joined as Onigmo joins them.
-    fn escaped_char(&mut self) -> Result<Node, SyntaxError> {
-        match class::escape_value(self)? {
-            class::Value::Char(c) => Ok(Node::Char(c)),
-            class::Value::Byte(b) => Ok(Node::Char(class::join_raw_bytes(self, b)?)),
-        }
-    }
-}
-
-/// A word character for group names (Onigmo: letters, marks, digits, connector punctuation;
-/// marks and connectors other than `_` are not recognised here).
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
 }
 
 #[cfg(test)]
