@@ -185,3 +185,26 @@ fn a_leading_caret_runs_as_text_start_unless_a_line_break_is_inside() {
     assert!(re.is_match(b"a\nbb"));
     assert!(!re.is_match(b"a\nc\n"));
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// Any pattern compiles or is refused with a message; none panics, and neither does
+    /// matching any bytes; `is_match` (with its shortcuts) agrees with `captures`.
+    #[test]
+    fn compiling_and_matching_never_panic(
+        pattern in r"[\\\[\](){}^$.*+?|:<>=!'#&\-a-z0-9 ,pPkgxuM\u{e9}]{0,24}",
+        text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+    ) {
+        if let Ok(re) = compile(&pattern) {
+            let caps = re.captures(&text);
+            proptest::prop_assert_eq!(re.is_match(&text), caps.is_some(), "{}", pattern);
+            let _ = re.is_match_at_start(&text);
+            if let Some(caps) = caps {
+                for i in 0..=re.group_count() {
+                    let _ = caps.get(i);
+                }
+            }
+        }
+    }
+}
