@@ -153,7 +153,7 @@ def run(binary, parsers_file):
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     with open(golden[: -len(".jsonl")] + ".log", "w", encoding="utf-8") as f:
-        f.write(re.sub(r"^\[[0-9/ :]+\] ", "", log, flags=re.M))
+        f.write(re.sub(r"^\[[0-9/ :.]+\] ", "", log, flags=re.M))
     print(f"{golden}: {len(rows)} rows")
 
 
