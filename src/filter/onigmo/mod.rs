@@ -450,7 +450,7 @@ impl Pattern {
                 Some((m.start(), m.end()))
             }
             Compiled::Backtracking { re, .. } => {
-                let m = re.find(text).ok()??;
+                let m = re.find(text).map_err(|e| self.gave_up(&e)).ok()??;
                 Some((m.start(), m.end()))
             }
         }
@@ -472,9 +472,27 @@ impl Pattern {
                     _ => Spans::Fast(caps),
                 }
             }
-            Compiled::Backtracking { re, .. } => Spans::Backtracking(re.captures(text).ok()??),
+            Compiled::Backtracking { re, .. } => {
+                Spans::Backtracking(re.captures(text).map_err(|e| self.gave_up(&e)).ok()??)
+            }
         };
         Some(Captures { text, spans })
+    }
+}
+
+impl Pattern {
+    /// The backtracking engine stopped (its step limit): no match, logged at most once a second.
+    fn gave_up(&self, e: &fancy_regex::Error) {
+        static LOG: std::sync::LazyLock<crate::ratelimit::RateLimiter> =
+            std::sync::LazyLock::new(crate::ratelimit::RateLimiter::default);
+        if let Some(held_back) = LOG.allow() {
+            tracing::warn!(
+                pattern = &*self.source,
+                error = %e,
+                held_back,
+                "regex: the backtracking engine gave up on a value, taken as no match"
+            );
+        }
     }
 }
 

@@ -208,3 +208,13 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_runaway_backtracking_pattern_is_no_match() {
+    // Exponential for a backtracking engine; fancy-regex stops at its step limit.
+    let re = p(r"^(?<a>(?:a|a)+)+\k<a>b$");
+    assert!(matches!(re.engine(), Engine::Backtracking(_)));
+    let text = "a".repeat(40);
+    assert!(!re.is_match(text.as_bytes()));
+    assert!(re.captures(text.as_bytes()).is_none());
+}
