@@ -4,7 +4,8 @@
 //!
 //! Fluent Bit compiles them with Onigmo in Ruby syntax (`src/flb_regex.c`: `ONIG_SYNTAX_RUBY`,
 //! UTF-8, `/pattern/imx` delimiters and flags). Here a pattern is read with Onigmo's own rules
-//! (`syntax.rs`, `group.rs`, `escape.rs`, `bracket.rs`, `class.rs`) and written for one of two engines (`emit.rs`):
+//! (`syntax.rs`, `group.rs`, `escape.rs`, `bracket.rs`, `class.rs`) and written for one of two
+//! engines (`emit.rs`):
 //! - the `regex` crate, for every pattern it can run with the same result (almost all: named
 //!   groups, classes, `{`, `\h`, line anchors, laziness...). It never backtracks, so the hot path
 //!   stays linear in the text;
@@ -29,6 +30,11 @@
 //! `\g<name>`, `\X`, back-references with a nest level or to a name several groups share, and
 //! escaped bytes that are not UTF-8. Look-behind bodies of varying length are accepted (Onigmo
 //! refuses some).
+//!
+//! Invariants: groups are numbered and named as Onigmo numbers them, whichever engine runs the
+//! pattern; `is_match` agrees with `captures` (property-tested), including its shortcuts (`^`
+//! plus plain text is a prefix test; a pattern every match of which starts with `^` runs as
+//! `\A` on a text with no line break before its last byte, where the two mean the same).
 
 mod bracket;
 mod class;
