@@ -86,10 +86,16 @@ impl Cli {
 
 /// `firelane validate`: as `run` would, reads the ECS task metadata and the init files (see
 /// [`crate::init`]), prints what it took from them (`init: ...` lines), then "ok: N inputs, F filters,
-/// M outputs" on stdout, or every problem on stderr and returns exit status 64.
+/// M outputs" on stdout, then how many regexes run on which engine and each one the backtracking
+/// engine runs; or every problem on stderr and returns exit status 64.
 pub async fn validate(path: &Path) -> ExitCode {
     let dir = crate::init::download_dir();
-    let started = crate::init::start(Some(path), &crate::config::env::ProcessEnv, &dir).await;
+    let (started, regexes) = crate::filter::onigmo::with_engines_listed_async(crate::init::start(
+        Some(path),
+        &crate::config::env::ProcessEnv,
+        &dir,
+    ))
+    .await;
     // Downloaded init files were needed only to check them.
     let _ = std::fs::remove_dir_all(&dir);
     match started {
@@ -108,6 +114,9 @@ pub async fn validate(path: &Path) -> ExitCode {
                 cfg.filters.len(),
                 cfg.outputs.len()
             );
+            for line in regex_engine_lines(&regexes) {
+                println!("{line}");
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {
@@ -115,6 +124,31 @@ pub async fn validate(path: &Path) -> ExitCode {
             ExitCode::from(EXIT_BAD_CONFIG)
         }
     }
+}
+
+/// What `validate` says about the regexes it compiled: a count per engine, then one line per
+/// pattern that is not on the default (linear-time) engine.
+fn regex_engine_lines(regexes: &[crate::filter::onigmo::Listed]) -> Vec<String> {
+    use crate::filter::onigmo::Engine;
+    if regexes.is_empty() {
+        return Vec::new();
+    }
+    let slow: Vec<_> = (regexes.iter())
+        .filter_map(|(p, e)| match e {
+            Engine::Backtracking(why) => Some((p, why)),
+            Engine::Regex => None,
+        })
+        .collect();
+    let mut lines = vec![format!(
+        "regexes: {} on the regex engine, {} on the backtracking engine",
+        regexes.len() - slow.len(),
+        slow.len()
+    )];
+    lines.extend(
+        slow.iter()
+            .map(|(p, why)| format!("  backtracking engine (for {why}): {p}")),
+    );
+    lines
 }
 
 /// The URL `firelane health` asks: `url` if given, else /health on the HTTP server of the

@@ -156,6 +156,10 @@ fn check_contents(image: &Image) {
         "the test binary has debug info to strip"
     );
     assert_eq!(debug_sections(&firelane), Vec::<String>::new());
+    assert!(
+        root.join("fluent-bit/parsers/parsers.conf").is_file(),
+        "the image's standard parsers file"
+    );
     for (link, target) in [
         ("usr/bin/curl", "../local/bin/firelane"),
         ("usr/bin/nc", "../local/bin/firelane"),

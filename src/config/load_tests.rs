@@ -227,7 +227,7 @@ match = "*"
             "t.toml:10: filters[1]: filter matches nothing: set match or match_regex",
             "t.toml:12: filters[1].record: `lonely`: a record rule needs a key and a value separated by a space",
             "t.toml:17: filters[2].match_regex: set either match or match_regex, not both",
-            "t.toml:17: filters[2].match_regex: invalid regex `(`: unclosed group",
+            "t.toml:17: filters[2].match_regex: invalid regex `(`: end pattern with unmatched parenthesis (at character 1)",
             "t.toml:18: filters[2].colour: unknown key `colour`; known keys: alias, match, match_regex, record, remove_key, allowlist_key, whitelist_key, uuid_key",
         ],
         "{got:#?}"

@@ -278,20 +278,10 @@ fn check_matcher(
         _ => {}
     }
     if let Some(re) = match_regex
-        && let Err(e) = regex::Regex::new(re)
+        && let Err(e) = crate::filter::onigmo::compile(re)
     {
-        issues.push(Issue::new(
-            path.key("match_regex"),
-            format!("invalid regex `{re}`: {}", regex_error_reason(&e)),
-        ));
+        issues.push(Issue::new(path.key("match_regex"), e.to_string()));
     }
-}
-
-/// The regex crate's message spans several lines (pattern, caret, reason): keep the reason.
-fn regex_error_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let reason = text.lines().find_map(|l| l.trim().strip_prefix("error: "));
-    reason.unwrap_or(text.trim()).to_owned()
 }
 
 fn check_unique_aliases(s: &Sections<'_>, issues: &mut Vec<Issue>) {

@@ -13,20 +13,18 @@
 //! - Only str values are matched, as in Fluent Bit's record accessor: a missing key, a number,
 //!   bool, nil, bin, map or array never matches. So `Regex` on a numeric field drops the record
 //!   and `Exclude` keeps it.
-//! - A match is a search anywhere in the value (use `^...$` to anchor), on the raw bytes (invalid
-//!   UTF-8 is matched as is). Patterns use Rust `regex` syntax, not Onigmo: no look-around or
-//!   back-references.
+//! - A match is a search anywhere in the value (use `^...$` to anchor). Patterns are Fluent Bit's
+//!   (Onigmo syntax, see [`crate::filter::onigmo`]).
 //!
 //! Invariant: [`Grep::apply`] only reads the record: it never copies or allocates, never panics,
 //! and keeps ([`RecordOutcome::Unchanged`]) a record that is not a msgpack map.
 
 use std::fmt;
 
-use regex::bytes::Regex;
 use thiserror::Error;
 
 use crate::filter::RecordOutcome;
-use crate::filter::args::compile_regex;
+use crate::filter::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::reader::{Token, read_token};
@@ -143,38 +141,6 @@ struct CompiledRule {
     pattern: Pattern,
 }
 
-/// A rule's pattern: `^` and plain text (the usual health-check rule) is a prefix test, which
-/// costs a fraction of a regex search on short values; anything else is the regex.
-#[derive(Debug)]
-enum Pattern {
-    Prefix(Box<[u8]>),
-    Regex(Regex),
-}
-
-impl Pattern {
-    fn new(regex: Regex) -> Self {
-        const SPECIAL: &[u8] = br"\.+*?()|[]{}^$#";
-        match regex.as_str().strip_prefix('^') {
-            Some(text)
-                if !text
-                    .bytes()
-                    .any(|b| SPECIAL.contains(&b) || b.is_ascii_whitespace()) =>
-            {
-                Pattern::Prefix(text.as_bytes().into())
-            }
-            _ => Pattern::Regex(regex),
-        }
-    }
-
-    #[inline]
-    fn is_match(&self, value: &[u8]) -> bool {
-        match self {
-            Pattern::Prefix(p) => value.starts_with(p),
-            Pattern::Regex(r) => r.is_match(value),
-        }
-    }
-}
-
 /// A compiled grep filter.
 #[derive(Debug)]
 pub struct Grep {
@@ -212,15 +178,15 @@ impl Grep {
                 key: rule.key.clone(),
                 source,
             })?;
-            let regex = compile_regex(&rule.pattern).map_err(|reason| GrepError::BadRegex {
+            let pattern = onigmo::compile(&rule.pattern).map_err(|e| GrepError::BadRegex {
                 kind: rule.kind,
                 key: rule.key.clone(),
-                reason,
+                reason: e.to_string(),
             })?;
             compiled.push(CompiledRule {
                 kind: rule.kind,
                 key,
-                pattern: Pattern::new(regex),
+                pattern,
             });
         }
         Ok(Self {

@@ -2,10 +2,9 @@
 //! A rule either writes the whole changed map into its destination and returns true, or writes
 //! nothing and returns false.
 
-use regex::bytes::Regex;
-
 use super::ModifyError;
-use crate::filter::args::{compile_regex, split_words};
+use crate::filter::args::split_words;
+use crate::filter::onigmo::{self, Pattern};
 use crate::msgpack::accessor::RecordAccessor;
 use crate::msgpack::edit::{Entry, MapEntries, MapWriter};
 use crate::msgpack::reader::{Token, read_token};
@@ -17,7 +16,7 @@ pub(super) enum Rule {
     Add(Box<[u8]>, Box<[u8]>),
     Remove(Box<[u8]>),
     RemoveWildcard(Box<[u8]>),
-    RemoveRegex(Regex),
+    RemoveRegex(Pattern),
     Rename {
         from: Box<[u8]>,
         to: Box<[u8]>,
@@ -38,10 +37,10 @@ pub(super) enum Rule {
 #[derive(Debug)]
 pub(super) enum Condition {
     Exists(RecordAccessor, bool),
-    AKeyMatches(Regex, bool),
+    AKeyMatches(Pattern, bool),
     ValueEquals(RecordAccessor, Box<[u8]>, bool),
-    ValueMatches(RecordAccessor, Regex, bool),
-    MatchingKeysHaveMatchingValues(Regex, Regex, bool),
+    ValueMatches(RecordAccessor, Pattern, bool),
+    MatchingKeysHaveMatchingValues(Pattern, Pattern, bool),
 }
 
 /// Splits `args` and checks the word count; `option` is the text shown in errors.
@@ -71,10 +70,10 @@ fn prefix(option: &str, p: &str) -> Result<Box<[u8]>, ModifyError> {
     key(option, p.strip_suffix('*').unwrap_or(p))
 }
 
-fn regex(option: &str, pattern: &str) -> Result<Regex, ModifyError> {
-    compile_regex(pattern).map_err(|reason| ModifyError::BadRegex {
+fn regex(option: &str, pattern: &str) -> Result<Pattern, ModifyError> {
+    onigmo::compile(pattern).map_err(|e| ModifyError::BadRegex {
         option: option.to_owned(),
-        reason,
+        reason: e.to_string(),
     })
 }
 
@@ -279,7 +278,7 @@ fn text_value(value: &[u8]) -> Option<&[u8]> {
 }
 
 /// Regex on a value: str as is, bools as `true`/`false`, anything else never matches.
-fn value_matches(value: &[u8], re: &Regex) -> bool {
+fn value_matches(value: &[u8], re: &Pattern) -> bool {
     match read_token(value, 0) {
         Ok((Token::Str(s), _)) => re.is_match(s),
         Ok((Token::Bool(b), _)) => re.is_match(if b { b"true" } else { b"false" }),

@@ -5,8 +5,8 @@
 //!
 //! - KEY is a record accessor (`$name`, `$kubernetes['labels']['app']`, `$list[0]`). Only string
 //!   values can match: numbers, booleans, maps, arrays and missing keys never do.
-//! - REGEX is matched against the value's bytes (Rust `regex` syntax, unanchored as in Fluent
-//!   Bit). Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
+//! - REGEX is a Fluent Bit regex ([`crate::filter::onigmo`]), searched in the value, unanchored as
+//!   in Fluent Bit; `$1`..`$9` are its groups as Onigmo numbers them. Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
 //!   (`"a b"` or `'a b'`, with `\"`, `\'`, `\\` inside).
 //! - NEW_TAG is a template: `$0`..`$9` are regex captures, `$TAG` the whole tag (a prefix, as in
 //!   Fluent Bit: `$TAGS` is the tag then `S`), `$TAG[n]` its n-th `.`-separated part (0-based),
@@ -22,10 +22,10 @@
 
 use std::fmt::Write as _;
 
-use regex::bytes::Regex;
 use thiserror::Error;
 
-use super::args::{compile_regex, split_words};
+use super::args::split_words;
+use super::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
 use crate::msgpack::reader::{Token, read_token};
 
@@ -57,7 +57,7 @@ pub struct RewriteTag {
 #[derive(Debug, Clone)]
 struct Rule {
     key: RecordAccessor,
-    regex: Regex,
+    regex: Pattern,
     new_tag: Vec<Part>,
     /// Whether `new_tag` uses `$0`..`$9` (else a match needs no capture positions).
     uses_captures: bool,
@@ -97,14 +97,16 @@ impl RewriteTag {
             let Ok((Token::Str(text), _)) = read_token(value, 0) else {
                 continue;
             };
-            if !rule.regex.is_match(text) {
-                continue;
-            }
-            // Capture positions are only needed (and only allocated) on a match.
+            // Capture positions are only asked for (and allocated) when the tag uses them.
             let captures = if rule.uses_captures {
-                rule.regex.captures(text)
-            } else {
+                let Some(captures) = rule.regex.captures(text) else {
+                    continue;
+                };
+                Some(captures)
+            } else if rule.regex.is_match(text) {
                 None
+            } else {
+                continue;
             };
             new_tag.clear();
             for part in &rule.new_tag {
@@ -112,7 +114,7 @@ impl RewriteTag {
                     Part::Literal(s) => new_tag.push_str(s),
                     Part::Capture(i) => {
                         if let Some(m) = captures.as_ref().and_then(|c| c.get(*i)) {
-                            push_lossy(m.as_bytes(), new_tag);
+                            push_lossy(m, new_tag);
                         }
                     }
                     Part::Tag => new_tag.push_str(tag),
@@ -142,9 +144,9 @@ impl Rule {
             rule: rule.to_owned(),
             err,
         })?;
-        let regex = compile_regex(regex).map_err(|err| RewriteTagError::Regex {
+        let regex = onigmo::compile(regex).map_err(|e| RewriteTagError::Regex {
             rule: rule.to_owned(),
-            err,
+            err: e.to_string(),
         })?;
         let new_tag = parse_new_tag(new_tag).map_err(|err| RewriteTagError::NewTag {
             rule: rule.to_owned(),

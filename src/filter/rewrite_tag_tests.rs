@@ -152,7 +152,7 @@ fn bad_rules_are_refused_with_a_reason() {
     );
     let e = err(&["$a ^(x$ new true"]);
     assert!(
-        e.starts_with("rule `$a ^(x$ new true`: invalid regular expression"),
+        e.starts_with("rule `$a ^(x$ new true`: invalid regex"),
         "{e}"
     );
     assert!(!e.contains('\n'), "{e}");

@@ -60,10 +60,10 @@ pub enum StartError {
     Storage { component: String, message: String },
     #[error("filters: cannot start the filter threads: {0}")]
     Stage(std::io::Error),
-    #[error("{component}: invalid match_regex: {source}")]
+    #[error("{component}: match_regex: {source}")]
     Regex {
         component: String,
-        source: regex::Error,
+        source: crate::filter::onigmo::RegexError,
     },
 }
 

@@ -1,24 +1,26 @@
 //! Tag selection with Fluent Bit's semantics.
 //!
 //! `Match`: a glob where `*` matches any run of characters, dots included, or nothing; anchored at
-//! both ends; case-sensitive. `Match_Regex`: a regex anchored at the start of the tag (not the end).
+//! both ends; case-sensitive. `Match_Regex`: a Fluent Bit regex (Onigmo syntax, see
+//! [`crate::filter::onigmo`]) matched at the start of the tag (not the end), as Fluent Bit's
+//! router does with `onig_match`.
 
-use regex::Regex;
+use crate::filter::onigmo::{self, Pattern, RegexError};
 
 /// Selects tags for an output (or a filter).
 #[derive(Debug, Clone)]
 pub enum TagMatcher {
     Glob(String),
-    Regex(Regex),
+    Regex(Pattern),
     /// Neither `match` nor `match_regex` was set: matches nothing (config validation rejects it).
     Nothing,
 }
 
 impl TagMatcher {
     /// Builds a matcher; an invalid regex is an error naming the pattern.
-    pub fn new(glob: Option<&str>, regex: Option<&str>) -> Result<Self, regex::Error> {
+    pub fn new(glob: Option<&str>, regex: Option<&str>) -> Result<Self, RegexError> {
         Ok(match (glob, regex) {
-            (_, Some(re)) => TagMatcher::Regex(Regex::new(&format!("^(?:{re})"))?),
+            (_, Some(re)) => TagMatcher::Regex(onigmo::compile(re)?),
             (Some(g), None) => TagMatcher::Glob(g.to_owned()),
             (None, None) => TagMatcher::Nothing,
         })
@@ -27,7 +29,7 @@ impl TagMatcher {
     pub fn matches(&self, tag: &str) -> bool {
         match self {
             TagMatcher::Glob(g) => glob_match(g.as_bytes(), tag.as_bytes()),
-            TagMatcher::Regex(re) => re.is_match(tag),
+            TagMatcher::Regex(re) => re.is_match_at_start(tag.as_bytes()),
             TagMatcher::Nothing => false,
         }
     }
@@ -89,6 +91,8 @@ mod tests {
         let r = TagMatcher::new(None, Some("app-.*-firelens")).unwrap();
         assert!(r.matches("app-web-firelens-123"));
         assert!(!r.matches("x-app-web-firelens"));
+        // Onigmo syntax: a `{` that starts no interval is a literal.
+        assert!(TagMatcher::new(None, Some("a{b")).unwrap().matches("a{b.c"));
         assert!(TagMatcher::new(None, Some("(")).is_err());
         assert!(!TagMatcher::Nothing.matches("a"));
     }

@@ -154,7 +154,9 @@ fn drop_image_parsers_files(t: &mut Translated, files: &dyn Files, warnings: &mu
                 raw,
                 format!(
                     "`{path}` (the Fluent Bit image's parsers file) is not here: firelane's built-in parsers are used instead ({})",
-                    crate::filter::parser::BUILTIN_PARSERS.join(", ")
+                    crate::filter::parser::builtin_names()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }

@@ -9,7 +9,7 @@
 //!
 //! Invariant: a compiled parser always has at least one `start_state` rule.
 
-use regex::bytes::Regex;
+use crate::filter::onigmo::{self, Pattern};
 use thiserror::Error;
 
 /// The state every regex parser starts in (Fluent Bit's name).
@@ -20,7 +20,7 @@ pub const START_STATE: &str = "start_state";
 pub struct RuleDef {
     /// State names the rule applies in (Fluent Bit allows a comma-separated list).
     pub from: Vec<String>,
-    /// The pattern, with or without Fluent Bit's surrounding `/.../`.
+    /// The pattern, a Fluent Bit regex (usually written `/.../`, see [`crate::filter::onigmo`]).
     pub regex: String,
     /// The state after a match.
     pub to: String,
@@ -258,7 +258,7 @@ pub(crate) type StateId = usize;
 #[derive(Debug)]
 pub(crate) struct Rule {
     from: Vec<StateId>,
-    regex: Regex,
+    regex: Pattern,
     to: StateId,
 }
 
@@ -274,11 +274,10 @@ impl RuleMachine {
         let mut names: Vec<String> = vec![START_STATE.to_owned()];
         let mut rules = Vec::with_capacity(defs.len());
         for (index, def) in defs.iter().enumerate() {
-            let pattern = strip_slashes(&def.regex);
-            let regex = Regex::new(pattern).map_err(|e| RulesError::Regex {
+            let regex = onigmo::compile(&def.regex).map_err(|e| RulesError::Regex {
                 parser: parser.to_owned(),
                 index: index + 1,
-                message: one_line(&e.to_string()),
+                message: e.reason,
             })?;
             let from = def.from.iter().map(|s| intern(&mut names, s)).collect();
             let to = intern(&mut names, &def.to);
@@ -291,10 +290,9 @@ impl RuleMachine {
     }
 
     /// The next state if a rule from `state` matches `line`, the first matching rule winning.
-    /// One trailing `\n` (or `\r\n`) is ignored, so `$` works on lines as Docker sends them.
+    /// The line is matched as it is, trailing `\n` included, as Fluent Bit does (`$` matches
+    /// before a `\n`).
     pub fn step(&self, state: StateId, line: &[u8]) -> Option<StateId> {
-        let line = line.strip_suffix(b"\n").unwrap_or(line);
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
         self.rules
             .iter()
             .find(|r| r.from.contains(&state) && r.regex.is_match(line))
@@ -309,24 +307,4 @@ fn intern(names: &mut Vec<String>, name: &str) -> StateId {
     }
     names.push(name.to_owned());
     names.len() - 1
-}
-
-/// The regex crate's syntax errors span several lines (pattern, caret); config errors are shown
-/// on one line, so keep the `error: ...` line (or join the lines).
-fn one_line(message: &str) -> String {
-    match message
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("error: "))
-    {
-        Some(reason) => reason.to_owned(),
-        None => message.split_whitespace().collect::<Vec<_>>().join(" "),
-    }
-}
-
-/// Fluent Bit writes rule patterns as `/.../`; both forms are accepted.
-fn strip_slashes(pattern: &str) -> &str {
-    pattern
-        .strip_prefix('/')
-        .and_then(|p| p.strip_suffix('/'))
-        .unwrap_or(pattern)
 }

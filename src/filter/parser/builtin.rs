@@ -1,74 +1,44 @@
-//! The parsers users expect without writing them: Fluent Bit's stock `parsers.conf` entries for
-//! `docker`, `json`, `apache`, `apache2`, `apache_error`, `nginx`, `syslog-rfc5424`,
-//! `syslog-rfc3164`, plus `logfmt`, written in Rust `regex` syntax from the log formats.
+//! The parsers every firelane has without loading a parsers file: those of the image's standard
+//! parsers file, `config/image/parsers/parsers.conf` (installed at
+//! `/fluent-bit/parsers/parsers.conf`, with the names of Fluent Bit's `conf/parsers.conf`),
+//! compiled into the binary. One source: the built-ins are that file, read by the same reader as
+//! any parsers file, and `tests/fluent_bit_regex.rs` holds both to Fluent Bit's own results.
 //!
-//! Invariants: every entry compiles (tested); names and field names match Fluent Bit's so configs
-//! and dashboards carry over.
+//! Invariants: the file reads without problems and every entry compiles (tested); a built-in is
+//! only compiled when first used (see [`super::ParserSet`]).
+
+use std::sync::LazyLock;
 
 use super::ParserDef;
+use super::file::parser_defs;
 
-/// Names of the built-in parsers, in the order [`builtin`] knows them.
-pub const BUILTIN_PARSERS: [&str; 9] = [
-    "docker",
-    "json",
-    "apache",
-    "apache2",
-    "apache_error",
-    "nginx",
-    "syslog-rfc5424",
-    "syslog-rfc3164",
-    "logfmt",
-];
+/// The standard parsers file, as shipped in the image.
+pub const STANDARD_PARSERS_FILE: &str = include_str!("../../../config/image/parsers/parsers.conf");
 
-const APACHE_TIME: &str = "%d/%b/%Y:%H:%M:%S %z";
+static BUILTINS: LazyLock<Vec<ParserDef>> = LazyLock::new(|| {
+    // The embedded file is tested to read without a problem; were it not to, there would simply
+    // be no built-ins (and that test fails).
+    parser_defs(STANDARD_PARSERS_FILE, "parsers.conf (built in)").unwrap_or_default()
+});
 
-const APACHE: &str = r#"^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \[(?<time>[^\]]*)\] "(?<method>\S+)(?: +(?<path>[^"]*?)(?: +\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^"]*)" "(?<agent>[^"]*)")?$"#;
+/// Names of the built-in parsers, in the file's order.
+pub fn builtin_names() -> impl Iterator<Item = &'static str> {
+    BUILTINS.iter().map(|d| d.name.as_str())
+}
 
-const APACHE2: &str = r#"^(?<host>[^ ]*) [^ ]* (?<user>[^ ]*) \[(?<time>[^\]]*)\] "(?<method>\S+)(?: +(?<path>[^ ]*) +\S*)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^"]*)" "(?<agent>.*)")?$"#;
+/// How many built-in parsers there are.
+pub(super) fn builtin_count() -> usize {
+    BUILTINS.len()
+}
 
-const APACHE_ERROR: &str = r"^\[[^ ]* (?<time>[^\]]*)\] \[(?<level>[^\]]*)\](?: \[pid (?<pid>[^\]]*)\])?(?: \[client (?<client>[^\]]*)\])? (?<message>.*)$";
-
-const NGINX: &str = r#"^(?<remote>[^ ]*) (?<host>[^ ]*) (?<user>[^ ]*) \[(?<time>[^\]]*)\] "(?<method>\S+)(?: +(?<path>[^"]*?)(?: +\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^"]*)" "(?<agent>[^"]*)")?$"#;
-
-const SYSLOG_5424: &str = r"^<(?<pri>[0-9]{1,5})>1 (?<time>[^ ]+) (?<host>[^ ]+) (?<ident>[^ ]+) (?<pid>[-0-9]+) (?<msgid>[^ ]+) (?<extradata>(?:\[.*?\]|-)) (?<message>.+)$";
-
-const SYSLOG_3164: &str = r"^<(?<pri>[0-9]+)>(?<time>[^ ]* {1,2}[^ ]* [^ ]*) (?<host>[^ ]*) (?<ident>[a-zA-Z0-9_/.\-]*)(?:\[(?<pid>[0-9]+)\])?(?:[^:]*:)? *(?<message>.*)$";
+/// The position of the built-in called `name` in [`builtin_names`].
+pub(super) fn builtin_index(name: &str) -> Option<usize> {
+    BUILTINS.iter().position(|d| d.name == name)
+}
 
 /// The built-in definition called `name`, if there is one.
 pub fn builtin(name: &str) -> Option<ParserDef> {
-    let regex = |pattern: &str, time_format: &str, time_keep: bool| ParserDef {
-        regex: Some(pattern.to_owned()),
-        time_key: Some("time".to_owned()),
-        time_format: Some(time_format.to_owned()),
-        time_keep,
-        ..ParserDef::new(name, "regex")
-    };
-    let def = match name {
-        "docker" => ParserDef {
-            time_key: Some("time".to_owned()),
-            time_format: Some("%Y-%m-%dT%H:%M:%S.%L".to_owned()),
-            time_keep: true,
-            ..ParserDef::new(name, "json")
-        },
-        "json" => ParserDef {
-            time_key: Some("time".to_owned()),
-            time_format: Some(APACHE_TIME.to_owned()),
-            ..ParserDef::new(name, "json")
-        },
-        "apache" => regex(APACHE, APACHE_TIME, false),
-        "apache2" => regex(APACHE2, APACHE_TIME, false),
-        // Fluent Bit's stock entry has no time format: the time stays a string field.
-        "apache_error" => ParserDef {
-            regex: Some(APACHE_ERROR.to_owned()),
-            ..ParserDef::new(name, "regex")
-        },
-        "nginx" => regex(NGINX, APACHE_TIME, false),
-        "syslog-rfc5424" => regex(SYSLOG_5424, "%Y-%m-%dT%H:%M:%S.%L%z", true),
-        "syslog-rfc3164" => regex(SYSLOG_3164, "%b %d %H:%M:%S", true),
-        "logfmt" => ParserDef::new(name, "logfmt"),
-        _ => return None,
-    };
-    Some(def)
+    BUILTINS.iter().find(|d| d.name == name).cloned()
 }
 
 #[cfg(test)]

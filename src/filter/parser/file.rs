@@ -84,10 +84,70 @@ enum SectionKind {
 /// `(lower-cased key, value, line)`.
 type Entry<'a> = (String, &'a str, usize);
 
-/// Reads a parsers file's text; `file_name` only labels problems.
+/// A `[PARSER]` as written (not compiled), with the line of its header and of each key.
+struct ReadParser {
+    def: ParserDef,
+    header: usize,
+    lines: HashMap<String, usize>,
+}
+
+/// Reads a parsers file's text and compiles its parsers; `file_name` only labels problems.
 pub fn parse_parsers_file(text: &str, file_name: &str) -> Result<ParsersFile, Vec<FileProblem>> {
+    let (parsers, multiline, mut problems) = read(text, file_name);
+    let mut result = ParsersFile {
+        parsers: Vec::new(),
+        multiline,
+    };
+    for p in parsers {
+        match Parser::compile(&p.def) {
+            Ok(parser) => result.parsers.push((parser, p.header)),
+            Err(e) => {
+                let at = |key: &str| p.lines.get(key).copied().unwrap_or(p.header);
+                let line = match &e {
+                    ParserError::UnknownFormat { .. } => at("format"),
+                    ParserError::BadRegex { .. } => at("regex"),
+                    ParserError::BadTimeFormat { .. } => at("time_format"),
+                    ParserError::BadTimeOffset { .. } => at("time_offset"),
+                    ParserError::BadType { .. } => at("types"),
+                    ParserError::NoName
+                    | ParserError::MissingRegex { .. }
+                    | ParserError::Duplicate { .. } => p.header,
+                };
+                problems.push(FileProblem {
+                    file: file_name.to_owned(),
+                    line,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    problems.sort_by_key(|p| p.line);
+    if problems.is_empty() {
+        Ok(result)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The `[PARSER]` definitions of a parsers file, not compiled (the built-ins are read this way
+/// and compiled on first use).
+pub(super) fn parser_defs(text: &str, file_name: &str) -> Result<Vec<ParserDef>, Vec<FileProblem>> {
+    let (parsers, _, problems) = read(text, file_name);
+    if problems.is_empty() {
+        Ok(parsers.into_iter().map(|p| p.def).collect())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads the sections of a parsers file: parsers as written, multiline sections, problems.
+fn read(
+    text: &str,
+    file_name: &str,
+) -> (Vec<ReadParser>, Vec<MultilineParserDef>, Vec<FileProblem>) {
     let mut problems = Vec::new();
-    let mut result = ParsersFile::default();
+    let mut parsers = Vec::new();
+    let mut multiline = Vec::new();
     let mut section: Option<(SectionKind, usize, Vec<Entry<'_>>)> = None;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut report = |line: usize, message: String| {
@@ -102,12 +162,12 @@ pub fn parse_parsers_file(text: &str, file_name: &str) -> Result<ParsersFile, Ve
         match section {
             Some((SectionKind::Parser, line, entries)) => {
                 if let Some(p) = build_parser(line, &entries, &mut seen, report) {
-                    result.parsers.push((p, line));
+                    parsers.push(p);
                 }
             }
             Some((SectionKind::Multiline, line, entries)) => {
                 if let Some(m) = build_multiline(line, entries, file_name, report) {
-                    result.multiline.push(m);
+                    multiline.push(m);
                 }
             }
             Some((SectionKind::Other, ..)) | None => {}
@@ -172,22 +232,18 @@ pub fn parse_parsers_file(text: &str, file_name: &str) -> Result<ParsersFile, Ve
     finish(section.take(), &mut report);
     // Section problems are found when the section ends: put them back in line order.
     problems.sort_by_key(|p| p.line);
-    if problems.is_empty() {
-        Ok(result)
-    } else {
-        Err(problems)
-    }
+    (parsers, multiline, problems)
 }
 
-/// Builds and compiles one `[PARSER]`; reports problems and returns `None` on any.
+/// Reads one `[PARSER]`; reports problems and returns `None` on any.
 fn build_parser(
     header: usize,
     entries: &[Entry<'_>],
     seen: &mut HashMap<String, usize>,
     report: &mut dyn FnMut(usize, String),
-) -> Option<Parser> {
+) -> Option<ReadParser> {
     let mut def = ParserDef::new("", "");
-    let mut lines: HashMap<&str, usize> = HashMap::new();
+    let mut lines: HashMap<String, usize> = HashMap::new();
     let mut ok = true;
     for (key, value, line) in entries {
         let value = (*value).to_owned();
@@ -222,7 +278,7 @@ fn build_parser(
             }
         };
         ok &= known;
-        if let Some(first) = lines.insert(key.as_str(), *line) {
+        if let Some(first) = lines.insert(key.clone(), *line) {
             report(
                 *line,
                 format!("`{key}` is set twice (first on line {first})"),
@@ -248,25 +304,7 @@ fn build_parser(
         );
         ok = false;
     }
-    if !ok {
-        return None;
-    }
-    Parser::compile(&def)
-        .map_err(|e| {
-            let at = |key: &str| lines.get(key).copied().unwrap_or(header);
-            let line = match &e {
-                ParserError::UnknownFormat { .. } => at("format"),
-                ParserError::BadRegex { .. } => at("regex"),
-                ParserError::BadTimeFormat { .. } => at("time_format"),
-                ParserError::BadTimeOffset { .. } => at("time_offset"),
-                ParserError::BadType { .. } => at("types"),
-                ParserError::NoName
-                | ParserError::MissingRegex { .. }
-                | ParserError::Duplicate { .. } => header,
-            };
-            report(line, e.to_string());
-        })
-        .ok()
+    ok.then_some(ReadParser { def, header, lines })
 }
 
 /// Builds one `[MULTILINE_PARSER]` (shape only); reports problems and returns `None` on any.

@@ -245,7 +245,7 @@ fn constructor_errors() {
         .to_string();
     assert_eq!(
         err,
-        "parser filter: unknown parser `jsno` (known: apache, apache2, apache_error, docker, json, logfmt, nginx, syslog-rfc3164, syslog-rfc5424)"
+        "parser filter: unknown parser `jsno` (known: apache, apache2, apache_error, cri, docker, docker-daemon, envoy, istio-envoy-proxy, json, k8s-nginx-ingress, kmsg-netfilter-log, kube-custom, logfmt, mongodb, nginx, syslog-rfc3164, syslog-rfc3164-local, syslog-rfc5424)"
     );
 }
 

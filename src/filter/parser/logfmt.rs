@@ -1,10 +1,11 @@
 //! logfmt: `key=value key2="quoted \"value\"" flag` pairs separated by whitespace.
 //!
-//! Invariants: a bare key (no `=`) is `true` unless bare keys are refused; `key=` is an empty
-//! string; a line without a single `key=value` pair, an empty key or an unterminated quote does
-//! not match, so a chain of parsers can fall through to the next one instead of turning a plain
-//! sentence into flags. (Fluent Bit differs on these edges: it turns `just some words` into three
-//! `true` flags, `key=` into `true`, skips a stray `=`, and reads an unterminated quote to the end.)
+//! Invariants: a bare key (no `=`) is `true` unless bare keys are refused; `key=` is `true` too
+//! and `key=""` an empty string (as in Fluent Bit); a line without a single `key=value` pair, an
+//! empty key or an unterminated quote does not match, so a chain of parsers can fall through to
+//! the next one instead of turning a plain sentence into flags. (Fluent Bit differs on these
+//! edges: it turns `just some words` into three `true` flags, skips a stray `=`, and reads an
+//! unterminated quote to the end.)
 
 use super::Parsed;
 use super::fields::{Fields, Value};
@@ -75,7 +76,14 @@ pub(super) fn parse(
             while text.get(p).is_some_and(|b| *b > b' ') {
                 p += 1;
             }
-            fields.push(key, Value::Text(&text[value_start..p]), out);
+            let value = &text[value_start..p];
+            // Fluent Bit packs an unquoted empty value as `true`.
+            let value = if value.is_empty() {
+                Value::True
+            } else {
+                Value::Text(value)
+            };
+            fields.push(key, value, out);
         }
     }
     (pairs > 0).then(|| fields.done())

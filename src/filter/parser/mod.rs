@@ -17,17 +17,17 @@ mod fields;
 mod file;
 mod filter;
 mod logfmt;
-mod ruby;
 mod set;
 /// `Time_Format`: the strptime subset parsers read record times with.
 pub mod time;
 
-pub use builtin::{BUILTIN_PARSERS, builtin};
+pub use builtin::{STANDARD_PARSERS_FILE, builtin, builtin_names};
 pub use file::{FileProblem, MultilineParserDef, MultilineRule, ParsersFile, parse_parsers_file};
 pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
 
 use crate::event::EventTime;
+use crate::filter::onigmo::{self, Pattern};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::json_in::json_object_to_msgpack_indexed;
 use crate::msgpack::reader::{MapEntries, Token, key_eq, read_token};
@@ -80,8 +80,8 @@ pub struct ParserDef {
     pub name: String,
     /// `json`, `regex` or `logfmt` (any case).
     pub format: String,
-    /// The pattern, for `regex`: Ruby (Onigmo) syntax as in Fluent Bit, `(?<name>...)` groups,
-    /// optionally between `/`; the common Ruby-only escapes (`\<`, `\>`, `\h`, `\Z`) are accepted.
+    /// The pattern, for `regex`: Fluent Bit's (Onigmo, Ruby syntax), `(?<name>...)` groups,
+    /// optionally as `/pattern/` with `i`, `m`, `x` flags (see [`crate::filter::onigmo`]).
     pub regex: Option<String>,
     /// The field holding the record time (default `time` when `time_format` is set).
     pub time_key: Option<String>,
@@ -179,8 +179,8 @@ pub struct Parsed {
 #[derive(Debug)]
 enum Kind {
     Json,
-    /// The regex and its named groups (index, name).
-    Regex(regex::bytes::Regex, Vec<(usize, Box<[u8]>)>),
+    /// The regex and its named groups (index, name) in Fluent Bit's order.
+    Regex(Pattern, Vec<(usize, Box<[u8]>)>),
     Logfmt {
         no_bare_keys: bool,
     },
@@ -221,19 +221,12 @@ impl Parser {
                     .ok_or_else(|| ParserError::MissingRegex {
                         parser: parser.clone(),
                     })?;
-                let re = regex::bytes::Regex::new(&ruby::to_rust_syntax(pattern)).map_err(|e| {
-                    // A syntax error's message spans lines (pattern, caret, `error: reason`).
-                    let msg = e.to_string();
-                    let reason = msg.rsplit_once("error: ").map_or(&*msg, |(_, r)| r);
-                    ParserError::BadRegex {
-                        parser: parser.clone(),
-                        reason: reason.split_whitespace().collect::<Vec<_>>().join(" "),
-                    }
+                let re = onigmo::compile(pattern).map_err(|e| ParserError::BadRegex {
+                    parser: parser.clone(),
+                    reason: e.reason,
                 })?;
-                let names = re
-                    .capture_names()
-                    .enumerate()
-                    .filter_map(|(i, n)| Some((i, n?.as_bytes().into())))
+                let names = (re.named_groups().iter())
+                    .map(|(i, name)| (*i, name.as_bytes().into()))
                     .collect();
                 Kind::Regex(re, names)
             }
@@ -301,16 +294,25 @@ impl Parser {
         let res = match &self.kind {
             Kind::Json => self.parse_json(text, reference, out, index),
             Kind::Regex(re, names) => {
+                // Fluent Bit's parser needs a capture group (`flb_regex_do` counts them) and
+                // writes named ones only.
+                if names.is_empty() {
+                    return None;
+                }
                 let caps = re.captures(text)?;
+                // Nor does Fluent Bit take a match in which no named group took part
+                // (`flb_regex_parse` returns -1): `(?<a>x)?` does not match `y`.
+                if names.iter().all(|(i, _)| caps.span(*i).is_none()) {
+                    return None;
+                }
                 out.extend_from_slice(&[0xdf, 0, 0, 0, 0]);
                 let mut acc = Fields::new(self, reference);
                 for (i, name) in names {
-                    // A group that did not take part is left out, as Fluent Bit does; so is an
-                    // empty one unless `skip_empty_values` is off.
-                    if let Some(m) = caps.get(*i)
-                        && !(self.skip_empty && m.is_empty())
-                    {
-                        acc.push(name, Value::Text(m.as_bytes()), out);
+                    // A group that took no part is an empty value to Fluent Bit: left out, like
+                    // any empty one, unless `skip_empty_values` is off.
+                    let value = caps.get(*i).unwrap_or_default();
+                    if !(self.skip_empty && value.is_empty()) {
+                        acc.push(name, Value::Text(value), out);
                     }
                 }
                 Some(acc.done())

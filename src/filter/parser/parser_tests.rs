@@ -191,9 +191,16 @@ fn regex_unmatched_groups_and_empty_values_are_left_out() {
         run(&def, "one twox").unwrap().0,
         r#"{"a":"one","b":"twox"}"#
     );
-    // Skip_Empty_Values off: an empty capture is a field; a group that did not take part is not.
+    // Skip_Empty_Values off: an empty capture is a field, and so is a group that took no part
+    // (Fluent Bit reads it as an empty value).
     def.skip_empty_values = false;
-    assert_eq!(run(&def, "one").unwrap().0, r#"{"a":"one","c":""}"#);
+    assert_eq!(run(&def, "one").unwrap().0, r#"{"a":"one","b":"","c":""}"#);
+    // A match in which no named group took part is no match (Fluent Bit's `flb_regex_parse`),
+    // even when a later one would have had it: the first match is the empty one at 0.
+    let optional = regex_def(r"(?<a>x)?");
+    assert_eq!(run(&optional, "y"), None);
+    assert_eq!(run(&optional, "yx"), None);
+    assert_eq!(run(&optional, "xy").unwrap().0, r#"{"a":"x"}"#);
 }
 
 #[test]
@@ -234,8 +241,10 @@ fn logfmt_pairs_quotes_and_bare_keys() {
         )
         .unwrap()
         .0,
-        r#"{"level":"info","msg":"hello \"world\"","n":42,"empty":"","verbose":true}"#
+        r#"{"level":"info","msg":"hello \"world\"","n":42,"empty":true,"verbose":true}"#
     );
+    // As in Fluent Bit: `key=` is `true`, `key=""` an empty string.
+    assert_eq!(run(&def, r#"a= b="""#).unwrap().0, r#"{"a":true,"b":""}"#);
     assert_eq!(run(&def, "just some words"), None);
     assert_eq!(run(&def, r#"a="unterminated"#), None);
     assert_eq!(run(&def, "=x"), None);
@@ -310,13 +319,13 @@ fn compile_errors_name_the_parser() {
         Parser::compile(&regex_def("(?<a>x"))
             .unwrap_err()
             .to_string(),
-        "parser `t`: invalid regex: unclosed group"
+        "parser `t`: invalid regex: end pattern with unmatched parenthesis (at character 6)"
     );
-    let err = Parser::compile(&regex_def("(?<a>x)(?=y)"))
+    let err = Parser::compile(&regex_def("(?<a>x)(?~y)"))
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("parser `t`: invalid regex: look-around"),
+        err.starts_with("parser `t`: invalid regex: the absent operator"),
         "{err}"
     );
     assert!(!err.contains('\n'), "one line: {err}");

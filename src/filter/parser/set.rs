@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use super::builtin::{builtin_count, builtin_index, builtin_names};
 use super::file::{FileProblem, MultilineParserDef, ParsersFile, parse_parsers_file};
-use super::{BUILTIN_PARSERS, Parser, ParserDef, ParserError, builtin};
+use super::{Parser, ParserDef, ParserError, builtin};
 
 /// Why a parsers file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +36,23 @@ fn join(problems: &[FileProblem]) -> String {
 }
 
 /// Named parsers: the user's (compiled) and the built-ins (compiled when first looked up).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ParserSet {
     parsers: HashMap<String, Arc<Parser>>,
     /// User-defined names and where each was defined (`config` or `file:line`).
     user: HashMap<String, String>,
-    /// The built-ins, by their index in [`BUILTIN_PARSERS`]; `None` once a compile failed.
-    builtins: [OnceLock<Option<Arc<Parser>>>; BUILTIN_PARSERS.len()],
+    /// The built-ins, by their index in [`builtin_names`]; `None` once a compile failed.
+    builtins: Vec<OnceLock<Option<Arc<Parser>>>>,
+}
+
+impl Default for ParserSet {
+    fn default() -> Self {
+        Self {
+            parsers: HashMap::new(),
+            user: HashMap::new(),
+            builtins: (0..builtin_count()).map(|_| OnceLock::new()).collect(),
+        }
+    }
 }
 
 impl ParserSet {
@@ -102,8 +113,9 @@ impl ParserSet {
         if let Some(parser) = self.parsers.get(name) {
             return Some(Arc::clone(parser));
         }
-        let i = BUILTIN_PARSERS.iter().position(|b| *b == name)?;
-        self.builtins[i]
+        let i = builtin_index(name)?;
+        self.builtins
+            .get(i)?
             .get_or_init(|| {
                 // Every built-in compiles (tested), so `None` is not expected here.
                 let parser = Parser::compile(&builtin(name)?).ok()?;
@@ -115,7 +127,7 @@ impl ParserSet {
     /// Every name in the set, sorted (for error messages).
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.parsers.keys().map(String::as_str).collect();
-        names.extend(BUILTIN_PARSERS);
+        names.extend(builtin_names().map(|n| -> &str { n }));
         names.sort_unstable();
         names.dedup();
         names

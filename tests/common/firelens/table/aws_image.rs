@@ -76,7 +76,7 @@ pub(super) static ROWS: &[Row] = &[
         env: METRICS_ENV,
         send: APP,
         land: EXTRA_LAND,
-        blockers: &[EXEC, METRICS_REGEX],
+        blockers: &[EXEC],
         ..PLAIN
     },
     Row {
@@ -99,7 +99,7 @@ pub(super) static ROWS: &[Row] = &[
         env: METRICS_ENV,
         send: APP,
         land: EXTRA_LAND,
-        blockers: &[EXEC, METRICS_REGEX, MIXED_INDENT],
+        blockers: &[EXEC, MIXED_INDENT],
         ..PLAIN
     },
     Row {
@@ -232,8 +232,6 @@ pub(super) static ROWS: &[Row] = &[
             NO_INPUT_LEFT,
             KUBERNETES,
             AWS_FILTER,
-            LOOKAROUND,
-            LOOKAROUND_MODIFY,
         ],
         ..PLAIN
     },
@@ -249,8 +247,6 @@ pub(super) static ROWS: &[Row] = &[
             NO_INPUT_LEFT,
             KUBERNETES,
             AWS_FILTER,
-            LOOKAROUND,
-            LOOKAROUND_MODIFY,
         ],
         ..PLAIN
     },

@@ -700,7 +700,7 @@ pub(super) static ROWS: &[Row] = &[
         ],
         send: APP,
         land: METRICS_LAND,
-        blockers: &[EXEC, METRICS_REGEX],
+        blockers: &[EXEC],
         ..PLAIN
     },
     Row {

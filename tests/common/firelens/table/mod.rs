@@ -73,13 +73,6 @@ pub(super) const KUBERNETES: Blocker = refused(
     Unplanned,
     "no kubernetes filter",
 );
-pub(super) const METRICS_REGEX: Blocker = refused(
-    "fluentbit_prom_metrics_to_json",
-    Issue23("h-regex"),
-    "Onigmo regex: a literal `{`",
-);
-pub(super) const LOOKAROUND: Blocker =
-    refused("firstline", Issue23("h-regex"), "Onigmo regex: look-around");
 pub(super) const MIXED_INDENT: Blocker = refused(
     "indentation 3 spaces differs from the 4 spaces",
     Upstream,
@@ -102,11 +95,6 @@ pub(super) const NO_INPUT_LEFT: Blocker = refused(
     "at least one [INPUT] section is required",
     Issue(29),
     "no tail input",
-);
-pub(super) const LOOKAROUND_MODIFY: Blocker = refused(
-    "Remove_regex",
-    Issue23("h-regex"),
-    "Onigmo regex: look-around",
 );
 
 /// "At least one [OUTPUT]": what is left when the only output is a missing plugin.
@@ -225,6 +213,10 @@ pub const IMAGE_FILES: &[(&str, &str)] = &[
     (
         "/fluent-bit/configs/plugin-metrics-to-cloudwatch.conf",
         "config/image/configs/plugin-metrics-to-cloudwatch.conf",
+    ),
+    (
+        "/fluent-bit/parsers/parsers.conf",
+        "config/image/parsers/parsers.conf",
     ),
 ];
 
