@@ -21,6 +21,16 @@ if ! command -v npm >/dev/null 2>&1; then
         exit 1
     fi
 fi
+# A static busybox for the image's root filesystem (scripts/image-rootfs.sh, tests/image_rootfs.rs),
+# as the Dockerfile's build stage installs it.
+if ! /bin/busybox --list >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static
+    else
+        echo "scripts/test.sh: a static busybox is needed at /bin/busybox (install busybox-static)" >&2
+        exit 1
+    fi
+fi
 if [ ! -f tests/node/node_modules/.package-lock.json ] \
     || [ tests/node/package-lock.json -nt tests/node/node_modules/.package-lock.json ]; then
     npm ci --prefix tests/node --no-audit --no-fund

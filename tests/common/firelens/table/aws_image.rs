@@ -226,13 +226,7 @@ pub(super) static ROWS: &[Row] = &[
         env: K8S_ENV,
         send: &[],
         land: Elsewhere("a Kubernetes node (its log files, journal and API)"),
-        blockers: &[
-            TAIL,
-            SYSTEMD,
-            NO_INPUT_LEFT,
-            KUBERNETES,
-            AWS_FILTER,
-        ],
+        blockers: &[TAIL, SYSTEMD, NO_INPUT_LEFT, KUBERNETES, AWS_FILTER],
         ..PLAIN
     },
     Row {
@@ -241,13 +235,7 @@ pub(super) static ROWS: &[Row] = &[
         env: K8S_ENV,
         send: &[],
         land: Elsewhere("a Kubernetes node (its log files, journal and API)"),
-        blockers: &[
-            TAIL,
-            SYSTEMD,
-            NO_INPUT_LEFT,
-            KUBERNETES,
-            AWS_FILTER,
-        ],
+        blockers: &[TAIL, SYSTEMD, NO_INPUT_LEFT, KUBERNETES, AWS_FILTER],
         ..PLAIN
     },
 ];

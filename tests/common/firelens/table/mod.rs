@@ -6,7 +6,7 @@
 //! then regenerate README.md's table (`FIRELANE_BLESS=1 cargo nextest run --test
 //! firelens_examples readme`). Files are under tests/data/firelens/ (see its NOTES.md).
 
-use super::row::By::{Issue, Issue23, Unplanned, Upstream};
+use super::row::By::{Issue, Unplanned, Upstream};
 use super::row::Land::{Aggregator, AssumingRole, CloudWatch, Elsewhere, S3};
 use super::row::Send::{Forward, Partial, Stdout, Tcp};
 use super::row::Source::{ConfigMap, Own, Task, TaskWithExtra};
