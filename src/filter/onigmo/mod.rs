@@ -140,8 +140,6 @@ impl Variant {
 struct Prefix {
     /// The literal after `^`.
     text: Box<[u8]>,
-    /// `\n` then the literal (a line start later in the text).
-    after_newline: Box<[u8]>,
 }
 
 /// A pattern as written and the engine it got.
@@ -299,10 +297,8 @@ fn literal_prefix(root: &Node) -> Option<Prefix> {
     if text.is_empty() {
         return None;
     }
-    let after_newline = format!("\n{text}").into_bytes().into_boxed_slice();
     Some(Prefix {
         text: text.into_bytes().into_boxed_slice(),
-        after_newline,
     })
 }
 
@@ -404,7 +400,8 @@ impl Pattern {
             // Onigmo's `^` is a line start: at 0, or after a `\n` (not at the end, which a
             // non-empty literal rules out). Invalid UTF-8 cannot change a literal's bytes.
             return text.starts_with(&prefix.text)
-                || memchr::memmem::find(text, &prefix.after_newline).is_some();
+                || memchr::memchr_iter(b'\n', text)
+                    .any(|at| text[at + 1..].starts_with(&prefix.text));
         }
         match text::read(text) {
             text::Read::Utf8 => self.is_match_utf8(text),

@@ -78,10 +78,13 @@ fn a_caret_never_matches_at_the_end_of_a_text_ending_in_a_newline() {
 
 #[test]
 fn a_caret_literal_is_a_prefix_test_that_agrees_with_the_engine() {
-    let values: [&[u8]; 9] = [
+    let values: [&[u8]; 12] = [
         b"/health",
         b"/healthz",
         b"x\n/health",
+        b"x\ny\n/healthz\n",
+        b"x\n/heal\n/health",
+        b"\n\n",
         b"/api/health",
         b"",
         b"/HEALTH",
@@ -97,6 +100,8 @@ fn a_caret_literal_is_a_prefix_test_that_agrees_with_the_engine() {
         }
     }
     assert!(p("^/health").is_match(b"x\n/health"));
+    assert!(p("^/health").is_match(b"x\n/heal\n/health"));
+    assert!(!p("^/health").is_match(b"x /health\n"));
 }
 
 #[test]
