@@ -23,6 +23,8 @@ pub mod http;
 pub mod init;
 /// Inputs: Forward (TCP and Unix socket) and TCP lines.
 pub mod input;
+/// The process-wide memory account every load-dependent buffer charges.
+pub mod memory;
 /// Zero-copy msgpack reading and msgpack-to-JSON transcoding.
 pub mod msgpack;
 /// Outputs: stdout, file, null.

@@ -19,6 +19,9 @@ pub const INPUT_CONNECTIONS_ACTIVE: &str = "firelane_input_connections_active";
 /// Bytes of this input's events in flight (charged to its budget).
 pub const INPUT_BUFFER_BYTES: &str = "firelane_input_buffer_bytes";
 pub const INPUT_BUFFER_LIMIT_BYTES: &str = "firelane_input_buffer_limit_bytes";
+/// Bytes charged to the process-wide memory account (every input's batches, and every other
+/// load-dependent buffer that charges it).
+pub const MEMORY_ACCOUNT_BYTES: &str = "firelane_memory_account_bytes";
 pub const INPUT_ACKS_SENT: &str = "firelane_input_acks_sent_total";
 /// TLS handshakes that failed and closed their connection. Labels: component, reason (timeout,
 /// not_tls, no_client_certificate, bad_certificate, incompatible, eof, io, protocol).
@@ -181,6 +184,11 @@ pub fn describe_metrics() {
         INPUT_BUFFER_LIMIT_BYTES,
         Unit::Bytes,
         "An input's mem_buf_limit."
+    );
+    describe_gauge!(
+        MEMORY_ACCOUNT_BYTES,
+        Unit::Bytes,
+        "Bytes charged to the process-wide memory account."
     );
     describe_counter!(
         INPUT_ACKS_SENT,

@@ -1,13 +1,19 @@
 //! A memory budget in bytes (Fluent Bit's `Mem_Buf_Limit`): inputs charge every batch against it
 //! before handing it on, and the charge is released when the last stage drops the batch.
 //!
+//! The budget is a share inside the process-wide memory account ([`crate::memory::Account`]):
+//! a batch takes its input's share first, then the account's bytes, and gives both back together.
+//!
 //! Invariant: bytes in flight per input <= limit. A batch larger than the whole limit is charged
-//! the whole limit (it waits until everything else is released), so it can never deadlock.
+//! the whole limit (it waits until everything else is released), so it can never deadlock. Shares
+//! are always taken before the account (one order, so two batches cannot wait on each other).
 
 use std::sync::Arc;
 
 use metrics::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::memory::{Account, Charge};
 
 /// A shared byte budget.
 #[derive(Debug, Clone)]
@@ -16,17 +22,22 @@ pub struct Budget {
     limit: usize,
     /// Kept equal to `in_use()` on every charge and release.
     in_use_gauge: Option<Gauge>,
+    /// The process-wide account the share is inside.
+    account: Account,
 }
 
 /// Budget held by one batch; released on drop.
 #[derive(Debug)]
 pub struct BudgetPermit {
     permit: Option<OwnedSemaphorePermit>,
+    /// The same bytes in the process-wide account.
+    charge: Option<Charge>,
     budget: Budget,
 }
 
 impl Drop for BudgetPermit {
     fn drop(&mut self) {
+        drop(self.charge.take());
         drop(self.permit.take());
         self.budget.update_gauge();
     }
@@ -40,7 +51,14 @@ impl Budget {
             sem: Arc::new(Semaphore::new(limit)),
             limit,
             in_use_gauge: None,
+            account: Account::unbounded(),
         }
+    }
+
+    /// Takes the budget's bytes from `account` too (the process-wide one).
+    pub fn with_account(mut self, account: Account) -> Self {
+        self.account = account;
+        self
     }
 
     /// Reports bytes in use to `gauge` from now on.
@@ -56,9 +74,10 @@ impl Budget {
         }
     }
 
-    fn permit(&self, permit: OwnedSemaphorePermit) -> BudgetPermit {
+    fn permit(&self, permit: OwnedSemaphorePermit, charge: Charge) -> BudgetPermit {
         let p = BudgetPermit {
             permit: Some(permit),
+            charge: Some(charge),
             budget: self.clone(),
         };
         self.update_gauge();
@@ -83,7 +102,10 @@ impl Budget {
     pub async fn acquire(&self, bytes: usize) -> BudgetPermit {
         let n = self.charge(bytes);
         match self.sem.clone().acquire_many_owned(n).await {
-            Ok(permit) => self.permit(permit),
+            Ok(permit) => {
+                let charge = self.account.charge(n as usize).await;
+                self.permit(permit, charge)
+            }
             // The semaphore is never closed; if it were, waiting forever would hide the bug.
             Err(_) => unreachable!("budget semaphore is never closed"),
         }
@@ -92,11 +114,9 @@ impl Budget {
     /// Charges `bytes` if they fit now.
     pub fn try_acquire(&self, bytes: usize) -> Option<BudgetPermit> {
         let n = self.charge(bytes);
-        self.sem
-            .clone()
-            .try_acquire_many_owned(n)
-            .ok()
-            .map(|permit| self.permit(permit))
+        let permit = self.sem.clone().try_acquire_many_owned(n).ok()?;
+        let charge = self.account.try_charge(n as usize)?;
+        Some(self.permit(permit, charge))
     }
 }
 
@@ -117,5 +137,29 @@ mod tests {
             .expect("oversized batch charges the whole limit");
         assert_eq!(b.in_use(), 100);
         drop(big);
+    }
+
+    #[tokio::test]
+    async fn a_share_also_takes_its_bytes_from_the_account() {
+        let account = Account::new(Some(150));
+        let a = Budget::new(100).with_account(account.clone());
+        let b = Budget::new(100).with_account(account.clone());
+        let pa = a.acquire(80).await;
+        assert_eq!(account.in_use(), 80);
+        // b's share has room, the account does not.
+        assert!(b.try_acquire(80).is_none());
+        assert_eq!(b.in_use(), 0, "a refused batch gives its share back");
+        let waiting = b.acquire(80);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(20), &mut waiting)
+                .await
+                .is_err()
+        );
+        drop(pa);
+        let pb = waiting.await;
+        assert_eq!((account.in_use(), a.in_use(), b.in_use()), (80, 0, 80));
+        drop(pb);
+        assert_eq!(account.in_use(), 0);
     }
 }

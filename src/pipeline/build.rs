@@ -123,6 +123,8 @@ pub async fn start(
         .filter(|c| c.holds_records())
         .map(|c| super::filters::spawn_ticker(c.clone(), router.clone(), ticker_stop.clone()));
 
+    let account = crate::memory::Account::unbounded()
+        .with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES));
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
     let mut input_health = Vec::new();
@@ -137,6 +139,7 @@ pub async fn start(
                     c.overflow,
                     router.clone(),
                 )
+                .with_account(account.clone())
                 .with_filters(chain.clone())
                 .with_stage(stage_handle.clone())
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
@@ -200,6 +203,7 @@ pub async fn start(
                     c.overflow,
                     router.clone(),
                 )
+                .with_account(account.clone())
                 .with_filters(chain.clone())
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
                 let (intake, disk) =

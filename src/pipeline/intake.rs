@@ -133,6 +133,15 @@ impl Intake {
         }
     }
 
+    /// Takes every batch's bytes from the process-wide `account` too (the input's budget is a
+    /// share inside it). Call before cloning the intake.
+    pub fn with_account(mut self, account: crate::memory::Account) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.budget = inner.budget.clone().with_account(account);
+        }
+        self
+    }
+
     /// Runs `filters` over every batch before routing it. Call before cloning the intake.
     pub fn with_filters(mut self, filters: Option<Arc<FilterChain>>) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {

@@ -1,0 +1,240 @@
+//! The process-wide memory account: every buffer that grows with load takes its bytes from it
+//! before allocating and gives them back when freed, so that what the account admits bounds the
+//! live data of the whole process (per-input `mem_buf_limit` budgets are shares inside it).
+//!
+//! Invariants: `in_use() <= limit()` at all times; a [`Charge`] gives its bytes back exactly once
+//! (on drop, or as they are split off and merged elsewhere); a request larger than the whole
+//! limit is charged the whole limit (it waits until everything else is given back), so no
+//! request can wait forever on its own size. An unbounded account (no container limit, none
+//! configured) admits everything at once and still counts it.
+
+use std::sync::Arc;
+
+use metrics::Gauge;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The most an account can hold: tokio's semaphore limit, far above any machine's memory.
+const MAX_BYTES: usize = Semaphore::MAX_PERMITS;
+
+/// A shared account of bytes; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Account {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    sem: Arc<Semaphore>,
+    /// `None`: unbounded.
+    limit: Option<usize>,
+    /// Kept equal to `in_use()` on every charge and release.
+    in_use_gauge: Option<Gauge>,
+}
+
+/// Bytes taken from an account; given back on drop.
+#[derive(Debug)]
+pub struct Charge {
+    /// `None` when empty (tokio has no empty permit).
+    permit: Option<OwnedSemaphorePermit>,
+    account: Account,
+}
+
+impl Account {
+    /// An account of `limit_bytes` (at least 1), or unbounded.
+    pub fn new(limit_bytes: Option<usize>) -> Self {
+        let limit = limit_bytes.map(|l| l.clamp(1, MAX_BYTES));
+        Self {
+            inner: Arc::new(Inner {
+                sem: Arc::new(Semaphore::new(limit.unwrap_or(MAX_BYTES))),
+                limit,
+                in_use_gauge: None,
+            }),
+        }
+    }
+
+    /// An account that admits everything (and counts it).
+    pub fn unbounded() -> Self {
+        Self::new(None)
+    }
+
+    /// Reports bytes in use to `gauge` from now on. Call before cloning the account.
+    pub fn with_gauge(mut self, gauge: Gauge) -> Self {
+        gauge.set(self.in_use() as f64);
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.in_use_gauge = Some(gauge);
+        }
+        self
+    }
+
+    /// The bound, `None` when unbounded.
+    pub fn limit(&self) -> Option<usize> {
+        self.inner.limit
+    }
+
+    /// Bytes currently charged.
+    pub fn in_use(&self) -> usize {
+        self.inner
+            .limit
+            .unwrap_or(MAX_BYTES)
+            .saturating_sub(self.inner.sem.available_permits())
+    }
+
+    /// An empty charge, to grow or merge into.
+    pub fn empty(&self) -> Charge {
+        Charge {
+            permit: None,
+            account: self.clone(),
+        }
+    }
+
+    /// What a request of `bytes` is charged: at most the whole limit.
+    fn clamp(&self, bytes: usize) -> usize {
+        bytes.min(self.inner.limit.unwrap_or(MAX_BYTES))
+    }
+
+    /// Waits until `bytes` fit, then charges them.
+    pub async fn charge(&self, bytes: usize) -> Charge {
+        let n = self.clamp(bytes);
+        if n == 0 {
+            return self.empty();
+        }
+        let permit = acquire(&self.inner.sem, n).await;
+        self.charged(permit)
+    }
+
+    /// Charges `bytes` if they fit now.
+    pub fn try_charge(&self, bytes: usize) -> Option<Charge> {
+        let n = self.clamp(bytes);
+        if n == 0 {
+            return Some(self.empty());
+        }
+        let permit = try_acquire(&self.inner.sem, n)?;
+        Some(self.charged(permit))
+    }
+
+    fn charged(&self, permit: OwnedSemaphorePermit) -> Charge {
+        let c = Charge {
+            permit: Some(permit),
+            account: self.clone(),
+        };
+        self.update_gauge();
+        c
+    }
+
+    fn update_gauge(&self) {
+        if let Some(g) = &self.inner.in_use_gauge {
+            g.set(self.in_use() as f64);
+        }
+    }
+}
+
+/// Acquires `n` permits, in steps of at most `u32::MAX` (tokio's limit per call).
+async fn acquire(sem: &Arc<Semaphore>, n: usize) -> OwnedSemaphorePermit {
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(u32::MAX as usize);
+        // Cannot truncate: step <= u32::MAX.
+        let p = match sem.clone().acquire_many_owned(step as u32).await {
+            Ok(p) => p,
+            // The semaphore is never closed; if it were, waiting forever would hide the bug.
+            Err(_) => unreachable!("memory account semaphore is never closed"),
+        };
+        left -= step;
+        match &mut held {
+            Some(h) => h.merge(p),
+            None => held = Some(p),
+        }
+    }
+    // n > 0 (checked by the caller), so the loop ran.
+    held.unwrap_or_else(|| unreachable!("acquire is called with n > 0"))
+}
+
+fn try_acquire(sem: &Arc<Semaphore>, n: usize) -> Option<OwnedSemaphorePermit> {
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(u32::MAX as usize);
+        // Cannot truncate: step <= u32::MAX. On failure, what `held` took is given back.
+        let p = sem.clone().try_acquire_many_owned(step as u32).ok()?;
+        left -= step;
+        match &mut held {
+            Some(h) => h.merge(p),
+            None => held = Some(p),
+        }
+    }
+    held
+}
+
+impl Charge {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.permit
+            .as_ref()
+            .map_or(0, OwnedSemaphorePermit::num_permits)
+    }
+
+    /// The account charged.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+
+    /// Takes up to `bytes` of this charge into a new one (what is held, if less).
+    pub fn split(&mut self, bytes: usize) -> Charge {
+        let n = bytes.min(self.bytes());
+        let taken = match n {
+            0 => None,
+            n if n == self.bytes() => self.permit.take(),
+            n => self.permit.as_mut().and_then(|p| p.split(n)),
+        };
+        Charge {
+            permit: taken,
+            account: self.account.clone(),
+        }
+    }
+
+    /// Adds `other`'s bytes to this charge (both must be of the same account).
+    pub fn merge(&mut self, mut other: Charge) {
+        debug_assert!(Arc::ptr_eq(&self.account.inner, &other.account.inner));
+        match (&mut self.permit, other.permit.take()) {
+            (Some(p), Some(o)) => p.merge(o),
+            (None, o) => self.permit = o,
+            (Some(_), None) => {}
+        }
+    }
+
+    /// Waits until `more` bytes fit and adds them.
+    pub async fn grow(&mut self, more: usize) {
+        let c = self.account.charge(more).await;
+        self.merge(c);
+    }
+
+    /// Adds `more` bytes if they fit now.
+    pub fn try_grow(&mut self, more: usize) -> bool {
+        match self.account.try_charge(more) {
+            Some(c) => {
+                self.merge(c);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gives back all but `bytes`.
+    pub fn shrink_to(&mut self, bytes: usize) {
+        let extra = self.bytes().saturating_sub(bytes);
+        drop(self.split(extra));
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        if self.permit.take().is_some() {
+            self.account.update_gauge();
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "account_tests.rs"]
+mod tests;
