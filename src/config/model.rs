@@ -19,7 +19,7 @@ use super::s3::S3OutputConfig;
 use super::secret::Secret;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
-use super::units::{ByteSize, DurationValue, Flag};
+use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -85,6 +85,11 @@ pub struct ServiceConfig {
     /// Disk buffers: `storage.path` (their directory) and `storage.sync` (`normal` or `full`).
     #[serde(default)]
     pub storage: ServiceStorage,
+    /// Bound of the process-wide memory account every input batch and load-dependent buffer
+    /// charges: `auto` (default: sized from the container's memory limit, none without one),
+    /// `none`, or a size such as "48MiB".
+    #[serde(default)]
+    pub memory_limit: MemoryLimit,
 }
 
 impl Default for ServiceConfig {
@@ -101,6 +106,7 @@ impl Default for ServiceConfig {
             hc_period: default_hc_period(),
             parsers_file: StringList::default(),
             storage: ServiceStorage::default(),
+            memory_limit: MemoryLimit::default(),
         }
     }
 }

@@ -16,6 +16,32 @@ use serde::de::{self, Deserializer, Visitor};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteSize(pub u64);
 
+/// `service.memory_limit`: the bound of the process-wide memory account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// Sized from the container's memory limit (cgroup), unbounded without one.
+    #[default]
+    Auto,
+    /// No bound (each input's `mem_buf_limit` still holds).
+    Unbounded,
+    /// This many bytes.
+    Bytes(ByteSize),
+}
+
+/// Parses `auto`, `none` or a size.
+pub fn parse_memory_limit(s: &str) -> Result<MemoryLimit, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "auto" => Ok(MemoryLimit::Auto),
+        "none" | "off" | "unlimited" => Ok(MemoryLimit::Unbounded),
+        _ => match parse_size(s)? {
+            0 => Err(format!(
+                "`{s}`: a memory limit of 0 admits nothing (use `none` for no limit)"
+            )),
+            n => Ok(MemoryLimit::Bytes(ByteSize(n))),
+        },
+    }
+}
+
 /// A duration given in seconds or with a unit suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DurationValue(pub Duration);
@@ -153,6 +179,15 @@ impl<'de> Deserialize<'de> for ByteSize {
         d.deserialize_any(UnitVisitor(
             "a size such as 6144000, \"5M\" or \"32MiB\"",
             |s: &str| parse_size(s).map(ByteSize),
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for MemoryLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor(
+            "`auto`, `none` or a size such as \"64MiB\"",
+            parse_memory_limit,
         ))
     }
 }

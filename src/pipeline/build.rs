@@ -19,6 +19,7 @@ use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
 use crate::config::tls::ServerTls;
+use crate::config::units::MemoryLimit;
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::{ComponentHealth, ComponentKind, Registry};
@@ -123,7 +124,12 @@ pub async fn start(
         .filter(|c| c.holds_records())
         .map(|c| super::filters::spawn_ticker(c.clone(), router.clone(), ticker_stop.clone()));
 
-    let account = crate::memory::Account::unbounded()
+    let limit = match cfg.service.memory_limit {
+        MemoryLimit::Bytes(b) => Some(b.as_usize()),
+        // Sizing from the container's limit comes with the cgroup reader.
+        MemoryLimit::Auto | MemoryLimit::Unbounded => None,
+    };
+    let account = crate::memory::Account::new(limit)
         .with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES));
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
