@@ -329,13 +329,15 @@ fn main() {
     println!(
         "Scenario 7 uses {connections} connections. MB = uncompressed record bytes (the PackedForward \
          encoding for scenario 3); wire MB = bytes sent. MB/s and CPU s/GB count MB. Peak RSS = VmHWM of \
-         the firelane process. Ratio = firelane rec/s / raw drain rec/s of the same bytes, same run."
+         the firelane process; RSS / account = peak RSS / service.memory_limit ({}, MEMORY_LIMIT). Ratio = \
+         firelane rec/s / raw drain rec/s of the same bytes, same run.",
+        firelane_proc::memory_limit()
     );
     println!();
     println!(
-        "| # | scenario | MB | wire MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio to raw | share of #1 | CPU s | CPU s/GB | peak RSS MiB | target | PASS/MISS |"
+        "| # | scenario | MB | wire MB | raw drain rec/s | firelane rec/s | firelane MB/s | ratio to raw | share of #1 | CPU s | CPU s/GB | peak RSS MiB | RSS / account | target | PASS/MISS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut streams = Streams::new(records);
     let mut message_null_rate = None;
     let (mut json_null_rate, mut chain_rate) = (None, None);
@@ -372,7 +374,7 @@ fn main() {
             ),
         };
         println!(
-            "| {} | {} | {mb:.0} | {:.0} | {raw_rate:.0} | {rate:.0} | {:.1} | {:.1} % | {} | {:.2} | {:.2} | {:.1} | {target}RSS <= {PEAK_RSS_TARGET_MIB:.0} MiB | {} |",
+            "| {} | {} | {mb:.0} | {:.0} | {raw_rate:.0} | {rate:.0} | {:.1} | {:.1} % | {} | {:.2} | {:.2} | {:.1} | {} | {target}RSS <= {PEAK_RSS_TARGET_MIB:.0} MiB | {} |",
             match sc.number {
                 0 => "4a".to_owned(),
                 n => n.to_string(),
@@ -385,6 +387,10 @@ fn main() {
             m.cpu_s,
             m.cpu_s / (mb / 1000.0),
             m.peak_rss_mib,
+            firelane_proc::memory_limit_mib().map_or("n/a".to_owned(), |l| format!(
+                "{:.0} %",
+                100.0 * m.peak_rss_mib / l
+            )),
             match rate_ok {
                 Some(ok) => pass(ok && rss_ok),
                 None => "n/a (#1 not run)",

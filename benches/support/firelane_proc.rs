@@ -36,6 +36,7 @@ fn free_port() -> u16 {
 /// Writes `dir/bench.toml` (forward input on a free port, `filters`, `output`, metrics on another
 /// free port) and spawns firelane on it without waiting.
 /// INPUT_OPTIONS adds TOML lines to the forward input, e.g. `mem_buf_limit = "8MiB"`.
+/// The process-wide memory account is bounded by [`memory_limit`].
 pub fn spawn(bin: &Path, dir: &Path, filters: &str, output: &str) -> Proc {
     let forward_port = free_port();
     let input_options = std::env::var("INPUT_OPTIONS")
@@ -46,8 +47,9 @@ pub fn spawn(bin: &Path, dir: &Path, filters: &str, output: &str) -> Proc {
     std::fs::write(
         &cfg,
         format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n\n[[inputs]]\nname = \"forward\"\n\
-             listen = \"127.0.0.1\"\nport = {forward_port}\n{input_options}\n{filters}\n{output}"
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\nmemory_limit = \"{}\"\n\n[[inputs]]\nname = \"forward\"\n\
+             listen = \"127.0.0.1\"\nport = {forward_port}\n{input_options}\n{filters}\n{output}",
+            memory_limit()
         ),
     )
     .unwrap();
@@ -67,6 +69,19 @@ pub fn spawn(bin: &Path, dir: &Path, filters: &str, output: &str) -> Proc {
         forward_port,
         spawned_at,
     }
+}
+
+/// `service.memory_limit` of every run: MEMORY_LIMIT, default 48MiB (the account an ECS task
+/// with `memory: 64` gets is of that order; see the README's Memory section).
+pub fn memory_limit() -> String {
+    std::env::var("MEMORY_LIMIT").unwrap_or_else(|_| "48MiB".to_owned())
+}
+
+/// The account's bound in MiB, when it is a size in MiB (what the table compares peak RSS with).
+pub fn memory_limit_mib() -> Option<f64> {
+    memory_limit()
+        .strip_suffix("MiB")
+        .and_then(|n| n.trim().parse().ok())
 }
 
 /// Spawns firelane and waits until its metrics endpoint answers (every stage is running).
