@@ -2,14 +2,32 @@
 //! memory limit so that firelane's RSS stays under [`RSS_SHARE_PERCENT`] of it.
 //!
 //! The rule (`service.memory_limit = "auto"`, container limit L):
-//! `total = (L * 80 % - FIXED_OVERHEAD) * ACCOUNT_SHARE`, refused below [`MIN_ACCOUNT_BYTES`].
-//! RSS is what the account admits plus what it does not count: the binary's resident code, thread
-//! stacks, the async runtime, each output's fixed state, and the allocator's slack (memory freed
-//! but not yet returned to the kernel, and copies made while a buffer is moved on). The first
-//! part is fixed ([`FIXED_OVERHEAD_BYTES`]); slack and copies grow with what is in use, so only
-//! a share of what is left becomes the account ([`ACCOUNT_SHARE_PERCENT`]).
+//! `total = (80 % of L - FIXED_OVERHEAD) * ACCOUNT_SHARE`, at least [`MIN_ACCOUNT_BYTES`]; below
+//! the L at which that floor could take RSS past L itself, firelane refuses to start
+//! ([`TooSmall`]), and between that and the L at which the floor keeps RSS under 80 % it runs
+//! on the floor with a warning. RSS is what the account admits plus what it does not count: the
+//! binary's resident code, thread stacks, the async runtime, each output's fixed state, buffers
+//! not charged yet, and the allocator's slack (freed memory not returned to the kernel, copies
+//! made while a buffer moves on). Some of it is fixed ([`FIXED_OVERHEAD_BYTES`]); slack and
+//! copies grow with what is in use, so only a share of what is left becomes the account
+//! ([`ACCOUNT_SHARE_PERCENT`]).
 //!
-//! MEASUREMENTS
+//! Measurements behind the constants (release build, 2-vCPU machine, 2026-12-07; a Python sender
+//! writing 1000-record PackedForward frames of Docker-shaped records, ~290 KB each; RSS = VmRSS,
+//! peak = VmHWM; the account gauge sampled every 20 ms; `mem_buf_limit` bounding the account):
+//! - Idle: 11.0-11.3 MiB with the embedded default (forward -> stdout; RssAnon 1.0, RssFile 10.3:
+//!   the binary's pages), 13.9-14.1 MiB with ECS's generated FireLens config (two forward inputs,
+//!   the health-check tcp input, grep and record_modifier, null and cloudwatch_logs outputs).
+//! - The worst case of one connection is an output down while the account fills, then back: the
+//!   output encodes and sends what was held while the input refills the account. Peak RSS for a
+//!   full account of 7.8, 15.7, 30.6-32.2 MiB: 38.3-44.0, 42.4-53.7, 63.3-75.4 MiB (forward and
+//!   cloudwatch_logs outputs, output down 8 s). The upper envelope is 34 MiB + 1.31 x the
+//!   account: hence 34 MiB fixed and a 75 % share (1 / 1.33). With the output up, the same runs
+//!   peak 10-15 MiB lower (27.5-36.9 MiB for 7.8-10.6 MiB in use).
+//! - Not covered: connections' own buffers, not charged to the account by this code: 100
+//!   connections at once took RSS to 82-102 MiB (output up) and 103-135 MiB (output down, then
+//!   back) with 7.8-31.8 MiB in the account, whatever its size. They are to be charged to the
+//!   account (issue 24), after which these constants should be measured again.
 //!
 //! With no container limit `auto` leaves the account unbounded (each input's `mem_buf_limit`
 //! still holds); `none` is unbounded; a size is that size, with a warning when it is more than
@@ -26,12 +44,12 @@ use crate::config::units::MemoryLimit;
 /// peaks between two allocations being freed.
 pub const RSS_SHARE_PERCENT: u64 = 80;
 /// RSS the account does not count and that does not grow with load. See the module doc.
-pub const FIXED_OVERHEAD_BYTES: u64 = 16 << 20;
+pub const FIXED_OVERHEAD_BYTES: u64 = 34 << 20;
 /// Share of what is left under 80 % after the fixed overhead that the account may admit; the
 /// rest covers allocator slack and transient copies, which grow with the bytes in use.
-pub const ACCOUNT_SHARE_PERCENT: u64 = 70;
-/// Below this the account could not hold one default-sized Forward chunk from each of a few
-/// connections: `auto` refuses to start rather than run into the kernel's OOM killer.
+pub const ACCOUNT_SHARE_PERCENT: u64 = 75;
+/// The smallest account `auto` sizes: it holds one Forward frame of the largest default size
+/// (`buffer_max_size`, 6,144,000 bytes) with room to spare.
 pub const MIN_ACCOUNT_BYTES: u64 = 8 << 20;
 
 /// Where the account's total came from.
@@ -69,15 +87,16 @@ impl fmt::Display for TooSmall {
         write!(
             f,
             "the container's memory limit is {} ({}, {}), below the {} firelane needs with \
-             service.memory_limit = auto ({RSS_SHARE_PERCENT} % of it must hold the {} firelane \
-             uses without load and a memory account of at least {}): raise the task definition's \
-             `memory` (or the pod's memory limit), or set service.memory_limit to a size to run anyway",
+             service.memory_limit = auto ({} it may use beside its memory account, and the smallest \
+             account, {}, with its allocator slack): raise the task definition's `memory` (or the \
+             pod's memory limit) to {} or more, or set service.memory_limit to a size to run anyway",
             mib(c.bytes),
             c.version,
             c.file.display(),
             mib(min_container_bytes()),
             mib(FIXED_OVERHEAD_BYTES),
             mib(MIN_ACCOUNT_BYTES),
+            mib(recommended_container_bytes()),
         )
     }
 }
@@ -108,7 +127,22 @@ pub fn budget(
         }
         (MemoryLimit::Auto, None) => (None, BudgetSource::NoContainerLimit, None),
         (MemoryLimit::Auto, Some(c)) => match auto_total(c.bytes) {
-            Some(total) => (Some(total), BudgetSource::Container(c), None),
+            Some(total) => {
+                let warning = (c.bytes < recommended_container_bytes()).then(|| {
+                    format!(
+                        "the container's memory limit {} ({}, {}) is below the {} at which \
+                         firelane's RSS stays under {RSS_SHARE_PERCENT} % of it: the memory \
+                         account is held at its floor of {}, and under load RSS may come near the \
+                         limit; raise the task definition's `memory`",
+                        mib(c.bytes),
+                        c.version,
+                        c.file.display(),
+                        mib(recommended_container_bytes()),
+                        mib(MIN_ACCOUNT_BYTES)
+                    )
+                });
+                (Some(total), BudgetSource::Container(c), warning)
+            }
             None => return Err(TooSmall(c)),
         },
     };
@@ -119,23 +153,49 @@ pub fn budget(
     })
 }
 
-/// The account's total for a container limit of `limit_bytes`; `None` below
-/// [`min_container_bytes`].
+/// The account's total for a container limit of `limit_bytes`: `(80 % of it - fixed) * 75 %`,
+/// at least [`MIN_ACCOUNT_BYTES`]; `None` when even that floor could take RSS past the limit.
 pub fn auto_total(limit_bytes: u64) -> Option<u64> {
-    let left = share(limit_bytes).checked_sub(FIXED_OVERHEAD_BYTES)?;
-    let total = left / 100 * ACCOUNT_SHARE_PERCENT + left % 100 * ACCOUNT_SHARE_PERCENT / 100;
-    (total >= MIN_ACCOUNT_BYTES).then_some(total)
+    if u128::from(limit_bytes) < worst_rss(MIN_ACCOUNT_BYTES) {
+        return None;
+    }
+    let left = share(limit_bytes).saturating_sub(FIXED_OVERHEAD_BYTES);
+    let total = u128::from(left) * u128::from(ACCOUNT_SHARE_PERCENT) / 100;
+    Some(
+        u64::try_from(total)
+            .unwrap_or(u64::MAX)
+            .max(MIN_ACCOUNT_BYTES),
+    )
 }
 
-/// The smallest container limit `auto` accepts (found by bisection: [`auto_total`] grows with
-/// the limit, so this is exact whatever the rounding).
+/// The RSS the measurements predict for an account of `account_bytes` when it is full and the
+/// output resumes: the fixed overhead plus the account and its slack.
+pub fn worst_rss(account_bytes: u64) -> u128 {
+    u128::from(FIXED_OVERHEAD_BYTES)
+        + (u128::from(account_bytes) * 100).div_ceil(u128::from(ACCOUNT_SHARE_PERCENT))
+}
+
+/// The smallest container limit `auto` accepts (found by bisection: [`auto_total`] is defined
+/// from some limit on, so this is exact whatever the rounding).
 pub fn min_container_bytes() -> u64 {
+    smallest_limit(|l| auto_total(l).is_some())
+}
+
+/// The smallest container limit whose account is above the floor, so that RSS stays under
+/// [`RSS_SHARE_PERCENT`] of the limit; below it `auto` runs on the floor, with a warning.
+pub fn recommended_container_bytes() -> u64 {
+    smallest_limit(|l| worst_rss(MIN_ACCOUNT_BYTES) <= u128::from(share(l)))
+}
+
+/// The smallest limit for which `ok` holds (`ok` holds from some limit on).
+fn smallest_limit(ok: impl Fn(u64) -> bool) -> u64 {
     let (mut lo, mut hi) = (0u64, 1 << 40);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        match auto_total(mid) {
-            Some(_) => hi = mid,
-            None => lo = mid + 1,
+        if ok(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
     }
     lo
@@ -143,7 +203,7 @@ pub fn min_container_bytes() -> u64 {
 
 /// [`RSS_SHARE_PERCENT`] of `bytes`.
 fn share(bytes: u64) -> u64 {
-    bytes / 100 * RSS_SHARE_PERCENT + bytes % 100 * RSS_SHARE_PERCENT / 100
+    u64::try_from(u128::from(bytes) * u128::from(RSS_SHARE_PERCENT) / 100).unwrap_or(u64::MAX)
 }
 
 /// When the inputs' `mem_buf_limit`s (shares inside the account) add up past its total, which
