@@ -54,10 +54,23 @@ fn auto_keeps_the_measured_worst_rss_under_80_percent_of_the_container_limit() {
         assert_eq!(b.source, BudgetSource::Container(container(l)));
         assert_eq!(b.warning, None, "{l}");
     }
-    // The figures the README gives.
-    assert_eq!(mib(auto_total(64 << 20).unwrap()), "12.9 MiB");
-    assert_eq!(mib(auto_total(128 << 20).unwrap()), "51.3 MiB");
-    assert_eq!(mib(auto_total(512 << 20).unwrap()), "281.7 MiB");
+    // The figures the README and config/firelane.toml give.
+    let table: Vec<String> = [48u64, 64, 128, 256, 512, 1024]
+        .iter()
+        .map(|m| mib(auto_total(m << 20).unwrap()))
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "8.0 MiB",
+            "12.9 MiB",
+            "51.3 MiB",
+            "128.1 MiB",
+            "281.7 MiB",
+            "588.9 MiB"
+        ]
+    );
+    assert_eq!(auto_total(64 << 20), Some(13526630));
     assert_eq!(mib(recommended), "55.8 MiB");
     assert_eq!(mib(min_container_bytes()), "44.7 MiB");
     // Grows with the limit; no overflow at the largest v1 limit below "unlimited".
