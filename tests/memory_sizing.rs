@@ -148,7 +148,7 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
 
     let total = sizing::auto_total(LIMIT).unwrap();
     assert!(
-        total >= sizing::MIN_ACCOUNT_BYTES && total < LIMIT / 2,
+        (sizing::MIN_ACCOUNT_BYTES..LIMIT / 2).contains(&total),
         "{total}"
     );
     let text = read(&log);
