@@ -12,9 +12,10 @@
 //! copies grow with what is in use, so only a share of what is left becomes the account
 //! ([`ACCOUNT_SHARE_PERCENT`]).
 //!
-//! Measurements behind the constants (release build, 2-vCPU machine, 2026-12-07; a Python sender
-//! writing 1000-record PackedForward frames of Docker-shaped records, ~290 KB each; RSS = VmRSS,
-//! peak = VmHWM; the account gauge sampled every 20 ms; `mem_buf_limit` bounding the account):
+//! Measurements behind the constants (`scripts/memory_sizing.py`; release build, 2-vCPU machine,
+//! 2026-12-07; a Python sender writing 1000-record PackedForward frames of Docker-shaped records,
+//! ~290 KB each; RSS = VmRSS, peak = VmHWM; the account gauge sampled every 20 ms;
+//! `mem_buf_limit` bounding the account):
 //! - Idle: 11.0-11.3 MiB with the embedded default (forward -> stdout; RssAnon 1.0, RssFile 10.3:
 //!   the binary's pages), 13.9-14.1 MiB with ECS's generated FireLens config (two forward inputs,
 //!   the health-check tcp input, grep and record_modifier, null and cloudwatch_logs outputs).
@@ -24,10 +25,14 @@
 //!   cloudwatch_logs outputs, output down 8 s). The upper envelope is 34 MiB + 1.31 x the
 //!   account: hence 34 MiB fixed and a 75 % share (1 / 1.33). With the output up, the same runs
 //!   peak 10-15 MiB lower (27.5-36.9 MiB for 7.8-10.6 MiB in use).
+//! - Checked in a cgroup v1 memory cgroup of 64 MiB, `auto` (12.9 MiB), ECS's 25 MB forward
+//!   share, one connection, output down 8 s then back: peak RSS 40.6-49.9 MiB (four runs,
+//!   cloudwatch_logs and forward), no OOM kill; with `none` the same run peaked at 67.0 MiB.
 //! - Not covered: connections' own buffers, not charged to the account by this code: 100
 //!   connections at once took RSS to 82-102 MiB (output up) and 103-135 MiB (output down, then
-//!   back) with 7.8-31.8 MiB in the account, whatever its size. They are to be charged to the
-//!   account (issue 24), after which these constants should be measured again.
+//!   back) with 7.8-31.8 MiB in the account, whatever its size (and were OOM-killed in the 64 MiB
+//!   cgroup with `auto`). They are to be charged to the account (issue 24), after which these
+//!   constants should be measured again.
 //!
 //! With no container limit `auto` leaves the account unbounded (each input's `mem_buf_limit`
 //! still holds); `none` is unbounded; a size is that size, with a warning when it is more than
