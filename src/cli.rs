@@ -109,6 +109,14 @@ pub async fn validate(path: &Path) -> ExitCode {
                 eprintln!("warning: {w}");
             }
             let cfg = &loaded.config;
+            let budget = match crate::memory::budget(cfg.service.memory_limit) {
+                Ok(budget) => budget,
+                Err(e) => {
+                    // `run` would refuse to start.
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
+            };
             println!(
                 "ok: {} inputs, {} filters, {} outputs",
                 cfg.inputs.len(),
@@ -118,21 +126,12 @@ pub async fn validate(path: &Path) -> ExitCode {
             for line in regex_engine_lines(&regexes) {
                 println!("{line}");
             }
-            match crate::memory::budget(cfg.service.memory_limit) {
-                Ok(budget) => {
-                    println!("memory account: {budget}");
-                    let mut resolved = cfg.clone();
-                    crate::config::resolve::resolve_aliases(&mut resolved);
-                    let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);
-                    for w in budget.warning.iter().chain(&oversubscribed) {
-                        eprintln!("warning: {w}");
-                    }
-                }
-                Err(e) => {
-                    // `run` would refuse to start.
-                    eprintln!("error: {e}");
-                    return ExitCode::from(EXIT_BAD_CONFIG);
-                }
+            println!("memory account: {budget}");
+            let mut resolved = cfg.clone();
+            crate::config::resolve::resolve_aliases(&mut resolved);
+            let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);
+            for w in budget.warning.iter().chain(&oversubscribed) {
+                eprintln!("warning: {w}");
             }
             ExitCode::SUCCESS
         }

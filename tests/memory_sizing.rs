@@ -236,6 +236,10 @@ fn validate_in_a_cgroup_prints_the_budget_and_refuses_a_too_small_one() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{cmd}: {stderr}");
         assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("ok:"),
+            "{cmd}"
+        );
+        assert!(
             stderr.contains("below the") && stderr.contains("service.memory_limit to a size"),
             "{cmd}: {stderr}"
         );

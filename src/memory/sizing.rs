@@ -242,6 +242,17 @@ impl fmt::Display for MemoryBudget {
             (BudgetSource::Configured, Some(t)) => {
                 write!(f, "{} ({t} bytes, service.memory_limit)", mib(t))
             }
+            (BudgetSource::Container(c), Some(t)) if c.bytes < recommended_container_bytes() => {
+                write!(
+                    f,
+                    "{} ({t} bytes, auto: the floor, as the {} memory limit {} in {} is below {})",
+                    mib(t),
+                    c.version,
+                    mib(c.bytes),
+                    c.file.display(),
+                    mib(recommended_container_bytes())
+                )
+            }
             (BudgetSource::Container(c), Some(t)) => write!(
                 f,
                 "{} ({t} bytes, auto: {RSS_SHARE_PERCENT} % of the {} memory limit {} in {}, less \

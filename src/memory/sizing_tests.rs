@@ -84,12 +84,18 @@ fn auto_holds_a_small_container_at_the_floor_with_a_warning() {
     assert!(l >= min_container_bytes());
     let b = budget(MemoryLimit::Auto, Some(container(l))).unwrap();
     assert_eq!(b.total_bytes, Some(MIN_ACCOUNT_BYTES));
-    let w = b.warning.unwrap();
+    let w = b.warning.clone().unwrap();
     assert!(
         w.contains("is below the 55.8 MiB at which firelane's RSS stays under 80 %"),
         "{w}"
     );
     assert!(w.contains("held at its floor of 8.0 MiB"), "{w}");
+    let s = b.to_string();
+    assert!(
+        s.starts_with("8.0 MiB (8388608 bytes, auto: the floor, as the cgroup v1 memory limit"),
+        "{s}"
+    );
+    assert!(s.ends_with("is below 55.8 MiB)"), "{s}");
     // Even then the measured worst case stays under the limit itself.
     let min = min_container_bytes();
     assert!(worst_rss(auto_total(min).unwrap()) <= u128::from(min));
@@ -114,7 +120,7 @@ fn a_configured_size_is_kept_and_warned_when_more_than_auto_would_choose() {
     assert_eq!(budget(size, Some(container(fits))).unwrap().warning, None);
     let b = budget(size, Some(container(fits - (1 << 20)))).unwrap();
     assert_eq!(b.total_bytes, Some(48 << 20));
-    let w = b.warning.unwrap();
+    let w = b.warning.clone().unwrap();
     let want = format!(
         "48.0 MiB is more than the {} that keeps RSS under 80 % of the container's memory limit {}",
         mib(auto_total(fits - (1 << 20)).unwrap()),
