@@ -87,7 +87,8 @@ impl Cli {
 /// `firelane validate`: as `run` would, reads the ECS task metadata and the init files (see
 /// [`crate::init`]), prints what it took from them (`init: ...` lines), then "ok: N inputs, F filters,
 /// M outputs" on stdout, then how many regexes run on which engine and each one the backtracking
-/// engine runs; or every problem on stderr and returns exit status 64.
+/// engine runs, then the memory account's total and where it came from (exit 64 when the
+/// container is too small for `auto`); or every problem on stderr and returns exit status 64.
 pub async fn validate(path: &Path) -> ExitCode {
     let dir = crate::init::download_dir();
     let (started, regexes) = crate::filter::onigmo::with_engines_listed_async(crate::init::start(
@@ -108,6 +109,14 @@ pub async fn validate(path: &Path) -> ExitCode {
                 eprintln!("warning: {w}");
             }
             let cfg = &loaded.config;
+            let budget = match crate::memory::budget(cfg.service.memory_limit) {
+                Ok(budget) => budget,
+                Err(e) => {
+                    // `run` would refuse to start.
+                    eprintln!("error: {e}");
+                    return ExitCode::from(EXIT_BAD_CONFIG);
+                }
+            };
             println!(
                 "ok: {} inputs, {} filters, {} outputs",
                 cfg.inputs.len(),
@@ -116,6 +125,13 @@ pub async fn validate(path: &Path) -> ExitCode {
             );
             for line in regex_engine_lines(&regexes) {
                 println!("{line}");
+            }
+            println!("memory account: {budget}");
+            let mut resolved = cfg.clone();
+            crate::config::resolve::resolve_aliases(&mut resolved);
+            let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);
+            for w in budget.warning.iter().chain(&oversubscribed) {
+                eprintln!("warning: {w}");
             }
             ExitCode::SUCCESS
         }

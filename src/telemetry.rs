@@ -22,6 +22,12 @@ pub const INPUT_BUFFER_LIMIT_BYTES: &str = "firelane_input_buffer_limit_bytes";
 /// Bytes charged to the process-wide memory account (every input's batches, and every other
 /// load-dependent buffer that charges it).
 pub const MEMORY_ACCOUNT_BYTES: &str = "firelane_memory_account_bytes";
+/// The memory account's total (configured, or sized from the container's limit). Absent when the
+/// account is unbounded, so that `firelane_memory_account_bytes / firelane_memory_account_limit_bytes`
+/// has no value rather than +Inf.
+pub const MEMORY_ACCOUNT_LIMIT_BYTES: &str = "firelane_memory_account_limit_bytes";
+/// Resident memory of the process (VmRSS, Linux), the name Prometheus process collectors use.
+pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
 pub const INPUT_ACKS_SENT: &str = "firelane_input_acks_sent_total";
 /// TLS handshakes that failed and closed their connection. Labels: component, reason (timeout,
 /// not_tls, no_client_certificate, bad_certificate, incompatible, eof, io, protocol).
@@ -190,6 +196,16 @@ pub fn describe_metrics() {
         Unit::Bytes,
         "Bytes charged to the process-wide memory account."
     );
+    describe_gauge!(
+        MEMORY_ACCOUNT_LIMIT_BYTES,
+        Unit::Bytes,
+        "Total of the process-wide memory account (service.memory_limit, or sized from the container's memory limit); absent when unbounded."
+    );
+    describe_gauge!(
+        RESIDENT_MEMORY,
+        Unit::Bytes,
+        "Resident memory (RSS) of the process when /metrics was read (Linux)."
+    );
     describe_counter!(
         INPUT_ACKS_SENT,
         Unit::Count,
@@ -341,8 +357,14 @@ pub fn describe_metrics() {
     );
 }
 
-/// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds.
+/// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds, RSS.
 pub fn sample_process_gauges() {
+    if let Some(rss) = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| vm_rss_bytes(&s))
+    {
+        metrics::gauge!(RESIDENT_MEMORY).set(rss as f64);
+    }
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         metrics::gauge!(RUNTIME_TASKS).set(handle.metrics().num_alive_tasks() as f64);
     }
@@ -353,9 +375,27 @@ pub fn sample_process_gauges() {
     }
 }
 
+/// `VmRSS` of a `/proc/<pid>/status` text, in bytes (the file gives kB, i.e. KiB).
+fn vm_rss_bytes(status: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rss_is_read_from_proc_status() {
+        let status =
+            "Name:\tfirelane\nVmHWM:\t   12000 kB\nVmRSS:\t    8604 kB\nRssAnon:\t     900 kB\n";
+        assert_eq!(vm_rss_bytes(status), Some(8604 * 1024));
+        assert_eq!(vm_rss_bytes("Name:\tx\n"), None);
+        // This process has one.
+        let own = std::fs::read_to_string("/proc/self/status").unwrap();
+        assert!(vm_rss_bytes(&own).unwrap() > 1 << 20);
+    }
 
     #[test]
     fn logging_setup_tolerates_a_second_call_and_bad_levels() {

@@ -86,8 +86,8 @@ pub struct ServiceConfig {
     #[serde(default)]
     pub storage: ServiceStorage,
     /// Bound of the process-wide memory account every input batch and load-dependent buffer
-    /// charges: `auto` (default: sized from the container's memory limit, none without one),
-    /// `none`, or a size such as "48MiB".
+    /// charges: `auto` (default: sized from the container's memory limit so that RSS stays under
+    /// 80 % of it, see `memory::sizing`; unbounded without one), `none`, or a size such as "48MiB".
     #[serde(default)]
     pub memory_limit: MemoryLimit,
 }

@@ -1,6 +1,54 @@
 //! Memory accounting for the whole process: one [`Account`] every load-dependent buffer charges
-//! before it allocates (see `account`).
+//! before it allocates (see `account`), its total configured or sized from the container's memory
+//! limit (`sizing`, read by `cgroup`).
 
 mod account;
+pub mod cgroup;
+pub mod sizing;
 
 pub use account::{Account, Charge};
+pub use sizing::{BudgetSource, MemoryBudget, TooSmall};
+
+use crate::config::model::{Config, InputConfig};
+use crate::config::resolve::input_alias;
+use crate::config::units::MemoryLimit;
+
+/// The account's total for `configured`, from this process's cgroup (`/proc/self/cgroup`).
+pub fn budget(configured: MemoryLimit) -> Result<MemoryBudget, TooSmall> {
+    sizing::budget(
+        configured,
+        cgroup::container_limit(std::path::Path::new("/")),
+    )
+}
+
+/// The process-wide account for `cfg` (aliases resolved): sized by [`budget`], logged once with
+/// where its total came from, with a warning when the inputs' `mem_buf_limit`s add up past it.
+pub fn account_for(cfg: &Config) -> Result<Account, TooSmall> {
+    let budget = budget(cfg.service.memory_limit)?;
+    tracing::info!("memory account: {budget}");
+    if let Some(w) = &budget.warning {
+        tracing::warn!("{w}");
+    }
+    if let Some(w) = oversubscribed_inputs(cfg, &budget) {
+        tracing::warn!("{w}");
+    }
+    if let Some(total) = budget.total_bytes {
+        metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_LIMIT_BYTES).set(total as f64);
+    }
+    let total = budget
+        .total_bytes
+        .map(|t| usize::try_from(t).unwrap_or(usize::MAX));
+    Ok(Account::new(total).with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES)))
+}
+
+/// When the inputs' `mem_buf_limit`s of `cfg` (aliases resolved) add up past `budget`, a warning
+/// naming them.
+pub fn oversubscribed_inputs(cfg: &Config, budget: &MemoryBudget) -> Option<String> {
+    let inputs: Vec<(&str, u64)> = (cfg.inputs.iter())
+        .map(|ic| match ic {
+            InputConfig::Forward(c) => (input_alias(ic), c.mem_buf_limit.0),
+            InputConfig::Tcp(c) => (input_alias(ic), c.mem_buf_limit.0),
+        })
+        .collect();
+    sizing::oversubscribed(budget.total_bytes, &inputs)
+}

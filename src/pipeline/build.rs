@@ -19,7 +19,6 @@ use crate::config::resolve::{
     forward_tcp_endpoint, input_alias, output_alias, parse_unix_perm, resolve_aliases,
 };
 use crate::config::tls::ServerTls;
-use crate::config::units::MemoryLimit;
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::{ComponentHealth, ComponentKind, Registry};
@@ -61,6 +60,8 @@ pub enum StartError {
     Storage { component: String, message: String },
     #[error("filters: cannot start the filter threads: {0}")]
     Stage(std::io::Error),
+    #[error("memory: {0}")]
+    Memory(#[from] crate::memory::TooSmall),
     #[error("{component}: match_regex: {source}")]
     Regex {
         component: String,
@@ -97,6 +98,8 @@ pub async fn start(
 ) -> Result<Running, StartError> {
     let mut cfg = cfg.clone();
     resolve_aliases(&mut cfg);
+    // First: a container too small for firelane refuses to start before anything runs.
+    let account = crate::memory::account_for(&cfg)?;
     let mut routes = Vec::new();
     let mut outputs = Vec::new();
     for oc in &cfg.outputs {
@@ -124,13 +127,6 @@ pub async fn start(
         .filter(|c| c.holds_records())
         .map(|c| super::filters::spawn_ticker(c.clone(), router.clone(), ticker_stop.clone()));
 
-    let limit = match cfg.service.memory_limit {
-        MemoryLimit::Bytes(b) => Some(b.as_usize()),
-        // Sizing from the container's limit comes with the cgroup reader.
-        MemoryLimit::Auto | MemoryLimit::Unbounded => None,
-    };
-    let account = crate::memory::Account::new(limit)
-        .with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES));
     let shutdown = CancellationToken::new();
     let inputs = TaskTracker::new();
     let mut input_health = Vec::new();

@@ -1,0 +1,279 @@
+//! The memory account sized from the container: `firelane` run and validated inside a real
+//! cgroup v1 memory cgroup (as ECS sets one from a task definition's `memory`), its start-up log,
+//! `/metrics` and `validate` output. Skipped, with the reason printed, when
+//! /sys/fs/cgroup/memory cannot be written (not root, or no cgroup v1 memory hierarchy).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, http_get, metric_sum};
+use firelane::memory::sizing;
+
+const V1_MEMORY: &str = "/sys/fs/cgroup/memory";
+
+/// A memory cgroup made for one test, removed on drop (its processes moved back to the root).
+struct Cgroup {
+    dir: PathBuf,
+}
+
+impl Cgroup {
+    /// A cgroup limited to `limit_bytes`, or `None` (reason printed) when this machine cannot.
+    fn create(name: &str, limit_bytes: u64) -> Option<Self> {
+        let root = Path::new(V1_MEMORY);
+        let probe = root.join("cgroup.procs");
+        if !root.is_dir()
+            || std::fs::OpenOptions::new()
+                .write(true)
+                .open(&probe)
+                .is_err()
+        {
+            eprintln!("skipped: {V1_MEMORY} is not a writable cgroup v1 memory hierarchy");
+            return None;
+        }
+        let dir = root.join(format!("firelane-{name}-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let cg = Cgroup { dir };
+        std::fs::write(
+            cg.dir.join("memory.limit_in_bytes"),
+            limit_bytes.to_string(),
+        )
+        .unwrap();
+        Some(cg)
+    }
+
+    fn limit_file(&self) -> PathBuf {
+        self.dir.join("memory.limit_in_bytes")
+    }
+
+    /// `firelane args...` started inside this cgroup: the shell moves itself in, then execs.
+    fn spawn(&self, args: &[&str], stderr: Stdio) -> Child {
+        Command::new("sh")
+            .arg("-c")
+            .arg("echo $$ > \"$0/cgroup.procs\" && exec \"$@\"")
+            .arg(&self.dir)
+            .arg(env!("CARGO_BIN_EXE_firelane"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.spawn(args, Stdio::piped()).wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        // rmdir fails while a process is inside: move any left back to the root first.
+        if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
+            for pid in procs.lines() {
+                let _ = std::fs::write(Path::new(V1_MEMORY).join("cgroup.procs"), pid);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::fs::remove_dir(&self.dir).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A running firelane, killed on drop (before its cgroup is removed: declare it after).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A forward input on a free port (the `mem_buf_limit` given), the null output, the admin server.
+fn config(dir: &Path, service: &str, mem_buf_limit: &str) -> (PathBuf, u16) {
+    let http_port = free_port();
+    let text = format!(
+        "[service]\nhttp_port = {http_port}\n{service}\n\n[[inputs]]\nname = \"forward\"\n\
+         listen = \"127.0.0.1\"\nport = {}\nmem_buf_limit = \"{mem_buf_limit}\"\n\n\
+         [[outputs]]\nname = \"null\"\nmatch = \"*\"\n",
+        free_port()
+    );
+    let path = dir.join("firelane.toml");
+    std::fs::write(&path, text).unwrap();
+    (path, http_port)
+}
+
+fn wait_metrics(child: &mut Child, port: u16, log: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("firelane exited ({status}):\n{}", read(log));
+        }
+        if let Some((200, body)) = http_get(port, "/metrics") {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "no /metrics:\n{}", read(log));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_default()
+}
+
+const LIMIT: u64 = 64 << 20;
+
+#[test]
+fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
+    let Some(cg) = Cgroup::create("run", LIMIT) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // FireLens's generated forward input for a 50 MB memoryReservation.
+    let (cfg, http_port) = config(dir.path(), "", "25MB");
+    let log = dir.path().join("firelane.log");
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    let mut fl = Running(cg.spawn(&["run", "-c", cfg.to_str().unwrap()], stderr));
+    let body = wait_metrics(&mut fl.0, http_port, &log);
+    let pid = fl.0.id();
+    let own = read(Path::new(&format!("/proc/{pid}/cgroup")));
+    assert!(
+        own.contains(cg.dir.file_name().unwrap().to_str().unwrap()),
+        "{own}"
+    );
+
+    let total = sizing::auto_total(LIMIT).unwrap();
+    assert!(
+        (sizing::MIN_ACCOUNT_BYTES..LIMIT / 2).contains(&total),
+        "{total}"
+    );
+    let text = read(&log);
+    let line = text
+        .lines()
+        .find(|l| l.contains("memory account:"))
+        .unwrap_or_else(|| panic!("no memory account line:\n{text}"));
+    assert!(line.contains("INFO"), "{line}");
+    assert!(line.contains(&format!("({total} bytes, auto:")), "{line}");
+    let from = format!(
+        "cgroup v1 memory limit 64.0 MiB in {}",
+        cg.limit_file().display()
+    );
+    assert!(line.contains(&from), "{line}");
+    assert_eq!(text.matches("memory account:").count(), 1, "{text}");
+    // 25 MB is more than this account: the share is named.
+    assert!(25_000_000 > total);
+    let warn = text
+        .lines()
+        .find(|l| l.contains("mem_buf_limit add up to"))
+        .unwrap_or_else(|| panic!("no warning on the inputs' shares:\n{text}"));
+    assert!(
+        warn.contains("WARN") && warn.contains("(forward.0 23.8 MiB)"),
+        "{warn}"
+    );
+
+    assert_eq!(
+        metric_sum(&body, "firelane_memory_account_limit_bytes", ""),
+        total as f64
+    );
+    let rss = metric_sum(&body, "process_resident_memory_bytes", "");
+    assert!(rss > 1e6 && rss < LIMIT as f64, "{rss}");
+    assert!(
+        body.contains("# HELP firelane_memory_account_limit_bytes"),
+        "{body}"
+    );
+}
+
+#[test]
+fn validate_in_a_cgroup_prints_the_budget_and_refuses_a_too_small_one() {
+    let Some(cg) = Cgroup::create("validate", LIMIT) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, _) = config(dir.path(), "", "8MiB");
+    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let total = sizing::auto_total(LIMIT).unwrap();
+    let want = format!(
+        "memory account: {} ({total} bytes, auto: 80 % of the cgroup v1 memory limit 64.0 MiB in {}",
+        sizing::mib(total),
+        cg.limit_file().display()
+    );
+    assert!(stdout.contains(&want), "{stdout}");
+
+    // A configured size over what auto would choose is kept, with a warning.
+    let (cfg, _) = config(dir.path(), "memory_limit = \"60MiB\"", "8MiB");
+    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("memory account: 60.0 MiB (62914560 bytes, service.memory_limit)"),
+        "{stdout}"
+    );
+    let want = format!(
+        "60.0 MiB is more than the {} that keeps RSS under 80 % of the container's memory limit 64.0 MiB",
+        sizing::mib(total)
+    );
+    assert!(stderr.contains(&want), "{stderr}");
+
+    // Too small for auto: validate and run both refuse, saying why.
+    let tiny = sizing::min_container_bytes() - 1;
+    std::fs::write(cg.limit_file(), tiny.to_string()).unwrap();
+    let (cfg, _) = config(dir.path(), "", "8MiB");
+    for cmd in ["validate", "run"] {
+        let out = cg.run(&[cmd, "-c", cfg.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{cmd}: {stderr}");
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("ok:"),
+            "{cmd}"
+        );
+        assert!(
+            stderr.contains("below the") && stderr.contains("service.memory_limit to a size"),
+            "{cmd}: {stderr}"
+        );
+    }
+    // `none` runs anyway, unbounded.
+    let (cfg, _) = config(dir.path(), "memory_limit = \"none\"", "8MiB");
+    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("memory account: unbounded"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_a_limit_the_account_is_unbounded_and_has_no_limit_gauge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, http_port) = config(dir.path(), "memory_limit = \"none\"", "8MiB");
+    let log = dir.path().join("firelane.log");
+    let mut fl = Running(
+        Command::new(env!("CARGO_BIN_EXE_firelane"))
+            .args(["run", "-c", cfg.to_str().unwrap()])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let body = wait_metrics(&mut fl.0, http_port, &log);
+    assert!(
+        !body.contains("firelane_memory_account_limit_bytes "),
+        "{body}"
+    );
+    assert!(
+        metric_sum(&body, "process_resident_memory_bytes", "") > 1e6,
+        "{body}"
+    );
+    assert!(read(&log).contains("memory account: unbounded (service.memory_limit = none"));
+}
