@@ -7,14 +7,14 @@ pub mod cgroup;
 pub mod sizing;
 
 pub use account::{Account, Charge};
-pub use sizing::{BudgetSource, MemoryBudget, TooSmall};
+pub use sizing::{BudgetSource, MemoryBudget};
 
 use crate::config::model::{Config, InputConfig};
 use crate::config::resolve::input_alias;
 use crate::config::units::MemoryLimit;
 
 /// The account's total for `configured`, from this process's cgroup (`/proc/self/cgroup`).
-pub fn budget(configured: MemoryLimit) -> Result<MemoryBudget, TooSmall> {
+pub fn budget(configured: MemoryLimit) -> MemoryBudget {
     sizing::budget(
         configured,
         cgroup::container_limit(std::path::Path::new("/")),
@@ -23,8 +23,8 @@ pub fn budget(configured: MemoryLimit) -> Result<MemoryBudget, TooSmall> {
 
 /// The process-wide account for `cfg` (aliases resolved): sized by [`budget`], logged once with
 /// where its total came from, with a warning when the inputs' `mem_buf_limit`s add up past it.
-pub fn account_for(cfg: &Config) -> Result<Account, TooSmall> {
-    let budget = budget(cfg.service.memory_limit)?;
+pub fn account_for(cfg: &Config) -> Account {
+    let budget = budget(cfg.service.memory_limit);
     tracing::info!("memory account: {budget}");
     if let Some(w) = &budget.warning {
         tracing::warn!("{w}");
@@ -38,7 +38,7 @@ pub fn account_for(cfg: &Config) -> Result<Account, TooSmall> {
     let total = budget
         .total_bytes
         .map(|t| usize::try_from(t).unwrap_or(usize::MAX));
-    Ok(Account::new(total).with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES)))
+    Account::new(total).with_gauge(metrics::gauge!(crate::telemetry::MEMORY_ACCOUNT_BYTES))
 }
 
 /// When the inputs' `mem_buf_limit`s of `cfg` (aliases resolved) add up past `budget`, a warning

@@ -3,9 +3,10 @@
 //!
 //! The rule (`service.memory_limit = "auto"`, container limit L):
 //! `total = (80 % of L - FIXED_OVERHEAD) * ACCOUNT_SHARE`, at least [`MIN_ACCOUNT_BYTES`]; below
-//! the L at which that floor could take RSS past L itself, firelane refuses to start
-//! ([`TooSmall`]), and between that and the L at which the floor keeps RSS under 80 % it runs
-//! on the floor with a warning. RSS is what the account admits plus what it does not count: the
+//! the L at which the floor keeps RSS under 80 % it runs on the floor with a warning, and below
+//! the L at which even the floor could take RSS past L itself ([`min_container_bytes`]) it still
+//! runs on the floor, with a warning that the kernel may kill it under load (Fluent Bit starts
+//! in any container, so refusing to would break a task definition that works today). RSS is what the account admits plus what it does not count: the
 //! binary's resident code, thread stacks, the async runtime, each output's fixed state, buffers
 //! not charged yet, and the allocator's slack (freed memory not returned to the kernel, copies
 //! made while a buffer moves on). Some of it is fixed ([`FIXED_OVERHEAD_BYTES`]); slack and
@@ -80,37 +81,26 @@ pub struct MemoryBudget {
     pub warning: Option<String>,
 }
 
-/// `auto` with a container limit too small for firelane.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooSmall(pub ContainerLimit);
-
-impl std::error::Error for TooSmall {}
-
-impl fmt::Display for TooSmall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let c = &self.0;
-        write!(
-            f,
-            "the container's memory limit is {} ({}, {}), below the {} firelane needs with \
-             service.memory_limit = auto ({} it may use beside its memory account, and the smallest \
-             account, {}, with its allocator slack): raise the task definition's `memory` (or the \
-             pod's memory limit) to {} or more, or set service.memory_limit to a size to run anyway",
-            mib(c.bytes),
-            c.version,
-            c.file.display(),
-            mib(min_container_bytes()),
-            mib(FIXED_OVERHEAD_BYTES),
-            mib(MIN_ACCOUNT_BYTES),
-            mib(recommended_container_bytes()),
-        )
-    }
+/// The warning for `auto` with a container limit below [`min_container_bytes`].
+fn too_small(c: &ContainerLimit) -> String {
+    format!(
+        "the container's memory limit is {} ({}, {}), below the {} firelane needs with \
+         service.memory_limit = auto ({} it may use beside its memory account, and the smallest \
+         account, {}, with its allocator slack): running on that smallest account, but under load \
+         the kernel may kill firelane; raise the task definition's `memory` (or the pod's memory \
+         limit) to {} or more",
+        mib(c.bytes),
+        c.version,
+        c.file.display(),
+        mib(min_container_bytes()),
+        mib(FIXED_OVERHEAD_BYTES),
+        mib(MIN_ACCOUNT_BYTES),
+        mib(recommended_container_bytes()),
+    )
 }
 
 /// The account's total for `configured`, given this process's container limit.
-pub fn budget(
-    configured: MemoryLimit,
-    container: Option<ContainerLimit>,
-) -> Result<MemoryBudget, TooSmall> {
+pub fn budget(configured: MemoryLimit, container: Option<ContainerLimit>) -> MemoryBudget {
     let (total_bytes, source, warning) = match (configured, container) {
         (MemoryLimit::Unbounded, _) => (None, BudgetSource::Disabled, None),
         (MemoryLimit::Bytes(b), container) => {
@@ -148,14 +138,21 @@ pub fn budget(
                 });
                 (Some(total), BudgetSource::Container(c), warning)
             }
-            None => return Err(TooSmall(c)),
+            None => {
+                let warning = too_small(&c);
+                (
+                    Some(MIN_ACCOUNT_BYTES),
+                    BudgetSource::Container(c),
+                    Some(warning),
+                )
+            }
         },
     };
-    Ok(MemoryBudget {
+    MemoryBudget {
         total_bytes,
         source,
         warning,
-    })
+    }
 }
 
 /// The account's total for a container limit of `limit_bytes`: `(80 % of it - fixed) * 75 %`,

@@ -15,7 +15,7 @@ fn container(bytes: u64) -> ContainerLimit {
 #[test]
 fn none_is_unbounded_whatever_the_container() {
     for c in [None, Some(container(64 << 20))] {
-        let b = budget(MemoryLimit::Unbounded, c).unwrap();
+        let b = budget(MemoryLimit::Unbounded, c);
         assert_eq!((b.total_bytes, &b.source), (None, &BudgetSource::Disabled));
         assert!(
             b.to_string()
@@ -26,7 +26,7 @@ fn none_is_unbounded_whatever_the_container() {
 
 #[test]
 fn auto_without_a_container_limit_is_unbounded() {
-    let b = budget(MemoryLimit::Auto, None).unwrap();
+    let b = budget(MemoryLimit::Auto, None);
     assert_eq!(
         (b.total_bytes, &b.source),
         (None, &BudgetSource::NoContainerLimit)
@@ -49,7 +49,7 @@ fn auto_keeps_the_measured_worst_rss_under_80_percent_of_the_container_limit() {
         let t = auto_total(l).unwrap();
         assert!(worst_rss(t) <= u128::from(l) * 8 / 10, "{l}: account {t}");
         assert!(t >= MIN_ACCOUNT_BYTES);
-        let b = budget(MemoryLimit::Auto, Some(container(l))).unwrap();
+        let b = budget(MemoryLimit::Auto, Some(container(l)));
         assert_eq!(b.total_bytes, Some(t));
         assert_eq!(b.source, BudgetSource::Container(container(l)));
         assert_eq!(b.warning, None, "{l}");
@@ -82,7 +82,7 @@ fn auto_keeps_the_measured_worst_rss_under_80_percent_of_the_container_limit() {
 fn auto_holds_a_small_container_at_the_floor_with_a_warning() {
     let l = recommended_container_bytes() - 1;
     assert!(l >= min_container_bytes());
-    let b = budget(MemoryLimit::Auto, Some(container(l))).unwrap();
+    let b = budget(MemoryLimit::Auto, Some(container(l)));
     assert_eq!(b.total_bytes, Some(MIN_ACCOUNT_BYTES));
     let w = b.warning.clone().unwrap();
     assert!(
@@ -104,7 +104,7 @@ fn auto_holds_a_small_container_at_the_floor_with_a_warning() {
 #[test]
 fn a_configured_size_is_kept_and_warned_when_more_than_auto_would_choose() {
     let size = MemoryLimit::Bytes(ByteSize(48 << 20));
-    let b = budget(size, None).unwrap();
+    let b = budget(size, None);
     assert_eq!(
         (b.total_bytes, &b.source, &b.warning),
         (Some(48 << 20), &BudgetSource::Configured, &None)
@@ -117,8 +117,8 @@ fn a_configured_size_is_kept_and_warned_when_more_than_auto_would_choose() {
         .map(|m| m << 20)
         .find(|&l| auto_total(l) >= Some(48 << 20))
         .unwrap();
-    assert_eq!(budget(size, Some(container(fits))).unwrap().warning, None);
-    let b = budget(size, Some(container(fits - (1 << 20)))).unwrap();
+    assert_eq!(budget(size, Some(container(fits))).warning, None);
+    let b = budget(size, Some(container(fits - (1 << 20))));
     assert_eq!(b.total_bytes, Some(48 << 20));
     let w = b.warning.clone().unwrap();
     let want = format!(
@@ -131,7 +131,7 @@ fn a_configured_size_is_kept_and_warned_when_more_than_auto_would_choose() {
 
 #[test]
 fn the_budget_says_where_it_came_from() {
-    let b = budget(MemoryLimit::Auto, Some(container(64 << 20))).unwrap();
+    let b = budget(MemoryLimit::Auto, Some(container(64 << 20)));
     let t = b.total_bytes.unwrap();
     let s = b.to_string();
     assert!(s.starts_with(&format!("{} ({t} bytes, auto: 80 % of the cgroup v1 memory limit 64.0 MiB in /sys/fs/cgroup/memory/memory.limit_in_bytes", mib(t))), "{s}");
@@ -148,4 +148,15 @@ fn inputs_whose_shares_exceed_the_account_are_named() {
         "{w}"
     );
     assert!(w.contains("more than the memory account's 30.0 MiB"), "{w}");
+}
+
+#[test]
+fn a_container_below_what_firelane_needs_runs_on_the_floor_with_a_warning() {
+    let tiny = min_container_bytes() - 1;
+    let b = budget(MemoryLimit::Auto, Some(container(tiny)));
+    assert_eq!(b.total_bytes, Some(MIN_ACCOUNT_BYTES));
+    let w = b.warning.expect("a too-small container is warned about");
+    assert!(w.contains("below the 44.7 MiB firelane needs"), "{w}");
+    assert!(w.contains("the kernel may kill firelane"), "{w}");
+    assert!(w.contains("raise the task definition's `memory`"), "{w}");
 }
