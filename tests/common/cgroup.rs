@@ -77,6 +77,7 @@ fn make_dir(parent: &Path) -> Result<PathBuf, String> {
     if !parent.join("cgroup.procs").exists() {
         return Err(format!("{} is not a mounted cgroup", parent.display()));
     }
+    remove_stale(parent);
     let dir = parent.join(unique_name());
     std::fs::create_dir(&dir).map_err(|e| {
         format!(
@@ -85,6 +86,34 @@ fn make_dir(parent: &Path) -> Result<PathBuf, String> {
         )
     })?;
     Ok(dir)
+}
+
+/// Kills and removes the groups of test processes that are gone: a test that aborted (a stack
+/// overflow, SIGKILL) ran no Drop guard.
+fn remove_stale(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(owner) = name
+            .strip_prefix("firelane-test-")
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if Path::new("/proc").join(owner).exists() {
+            continue;
+        }
+        let version = match parent == Path::new(V1_ROOT) {
+            true => Version::V1,
+            false => Version::V2,
+        };
+        drop(Cgroup {
+            dir: e.path(),
+            version,
+        });
+    }
 }
 
 impl Cgroup {
