@@ -9,8 +9,9 @@
 //! skipped with the reason printed where neither can be created (not root, read-only mount).
 //! Each run prints `memory [<name>]: ...` (cgroup peak, RSS, the account and input gauges).
 //! FIRELANE_BIN runs another binary (default: the one cargo built for this test run; the
-//! figures in the README come from a release build). FIRELANE_MEMORY_FULL=1 adds the heavy
-//! variants (1,000 connections).
+//! figures in the report come from a release build). The variants firelane fails on main (OOM
+//! kills) are `#[ignore]`d with the reason: `cargo nextest run --test memory_cgroup
+//! --run-ignored all` runs them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -541,12 +542,12 @@ fn s3_down_then_back() {
     run(&case("s3", Output::S3, 300, Mode::Forward));
 }
 
+/// Ignored until issue 24's account covers per-connection and output memory: on main 1,000
+/// held connections take the group to ~55 MiB during the outage and ~124 MiB when CloudWatch
+/// comes back (measured with FIRELANE_MEMORY_LIMIT_MIB=256).
 #[test]
+#[ignore = "OOM-killed on main (issue 24): run with --run-ignored all"]
 fn cloudwatch_down_1000_connections() {
-    if std::env::var_os("FIRELANE_MEMORY_FULL").is_none() {
-        eprintln!("skipped: set FIRELANE_MEMORY_FULL=1 for the 1,000-connection variant");
-        return;
-    }
     run(&Case {
         frames: 20,
         ..case(
