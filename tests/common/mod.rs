@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 /// Test certificates (rcgen): a CA, server and client certificates, an unrelated CA.
 pub mod certs;
+/// A memory cgroup (v1 or v2) a test runs a process in, read and removed on drop.
+pub mod cgroup;
 /// A TCP proxy a test can cut and restore (a network outage in front of a stand-in).
 pub mod cut_proxy;
 /// A local CloudWatch Logs endpoint that throttles, fails or is slow on purpose.
@@ -18,6 +20,8 @@ pub mod cw_endpoint;
 pub mod dockerfile;
 /// The public FireLens examples: ECS's config generator, pointing a setup at a test, running it.
 pub mod firelens;
+/// Hundreds of Forward clients sending with acks, resending what was not acked.
+pub mod forward_load;
 /// The image's root filesystem assembled by scripts/image-rootfs.sh, and commands run in it (chroot).
 pub mod image;
 /// Sent/acked/delivered/duplicated/lost accounts of the fault tests.
