@@ -5,7 +5,8 @@
 //! the last of them is gone, not before. A connection whose buffer is empty waits for memory as
 //! long as it takes (it holds nothing: that wait is TCP flow control); one that holds part of a
 //! frame waits at most [`MEMORY_WAIT`] for the rest, then gives up (the caller closes it), so
-//! half-sent frames can never hold the account against the batches that would free it.
+//! half-sent frames can never hold the account against the batches that would free it. Growing
+//! for a large frame retries rather than queueing, so it never holds up smaller requests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,16 +105,34 @@ impl ReadBuffer {
             self.block = Arc::new(self.account.empty());
             self.account.charge(want).await
         } else {
-            match tokio::time::timeout(MEMORY_WAIT, self.account.charge(want)).await {
-                Ok(c) => c,
-                Err(_) => return Err(NoMemory { held_bytes: len }),
-            }
+            poll_charge(&self.account, want)
+                .await
+                .ok_or(NoMemory { held_bytes: len })?
         };
         let mut block = BytesMut::with_capacity(want);
         block.extend_from_slice(&self.buf);
         self.buf = block;
         self.block = Arc::new(charge);
         Ok(())
+    }
+}
+
+/// How often a connection assembling a large frame retries for memory.
+const GROW_RETRY: Duration = Duration::from_millis(50);
+
+/// Takes `bytes` of `account` when they are free, retrying for at most [`MEMORY_WAIT`]. Growing
+/// a buffer for the rest of a frame does not queue in the account: a large request at the head of
+/// its queue would hold up the small ones (decoding frames already here) that free memory.
+async fn poll_charge(account: &Account, bytes: usize) -> Option<Charge> {
+    let deadline = tokio::time::Instant::now() + MEMORY_WAIT;
+    loop {
+        if let Some(c) = account.try_charge(bytes) {
+            return Some(c);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(GROW_RETRY).await;
     }
 }
 
