@@ -276,6 +276,74 @@ mod tests {
         }
     }
 
+    fn tiny_entries(n: usize) -> Vec<u8> {
+        (0..n)
+            .flat_map(|i| [0x92, 0xce, 0, 0, (i >> 8) as u8, i as u8, 0x80])
+            .collect()
+    }
+
+    /// A payload read in pieces of at most `cap` events gives the same events, in order, as read
+    /// at once, and never grows a piece's list past its capacity.
+    #[test]
+    fn entries_read_in_pieces_equal_entries_read_at_once() {
+        let payload = bytes::Bytes::from(tiny_entries(1000));
+        let mut stats = DecodeStats::default();
+        let mut whole = Vec::new();
+        assert!(Entries::packed(payload.clone(), "t".into()).next(
+            &mut whole,
+            usize::MAX,
+            &mut stats
+        ));
+        assert_eq!(whole.len(), 1000);
+        for cap in [1, 7, 64, 999, 1000, 5000] {
+            let mut entries = Entries::packed(payload.clone(), "t".into());
+            let mut all = Vec::new();
+            loop {
+                let mut piece = Vec::with_capacity(cap);
+                let done = entries.next(&mut piece, cap, &mut stats);
+                assert!(piece.len() <= cap && piece.capacity() == cap, "cap {cap}");
+                all.extend(piece);
+                if done {
+                    break;
+                }
+            }
+            assert_eq!(all, whole, "cap {cap}");
+        }
+    }
+
+    /// Decompressing step by step (the buffer grown by `grow_step`) gives the payload.
+    #[test]
+    fn inflating_in_charged_steps_gives_the_whole_payload() {
+        let plain = tiny_entries(100_000);
+        let z = bytes::Bytes::from(zstd::encode_all(&plain[..], 3).unwrap());
+        let mut inflater = Inflater::new(codec::Codec::Zstd, z.clone(), plain.len()).unwrap();
+        let mut out = Vec::new();
+        let mut steps = 0;
+        loop {
+            out.reserve_exact(grow_step(out.capacity(), plain.len()));
+            steps += 1;
+            if inflater.fill(&mut out).unwrap() == Fill::End {
+                break;
+            }
+        }
+        assert_eq!(out, plain);
+        assert!(out.capacity() <= plain.len() + 1);
+        assert!(steps > 3, "grew in steps: {steps}");
+        // One byte under the payload: an error, not a larger buffer.
+        let mut inflater = Inflater::new(codec::Codec::Zstd, z, plain.len() - 1).unwrap();
+        let mut out = Vec::new();
+        let err = loop {
+            out.reserve_exact(grow_step(out.capacity(), plain.len() - 1));
+            match inflater.fill(&mut out) {
+                Ok(Fill::Full) => {}
+                Ok(Fill::End) => panic!("over the cap"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.reason(), "decompressed_too_large");
+        assert!(out.capacity() <= plain.len());
+    }
+
     #[test]
     fn a_piece_is_sized_like_the_previous_read_within_bounds() {
         let max = max_piece_events(32 * MIB);
