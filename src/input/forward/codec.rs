@@ -37,7 +37,8 @@ use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
 pub use decompress::Codec;
 use decompress::decompress;
 pub use decompress::{Fill, Inflater, grow_step};
-use entry::{read_entry, record_at, time_from_token};
+pub use entry::Entries;
+use entry::{push_entry, record_at, time_from_token};
 use options::{Compression, Options, parse_options};
 pub use scan::{FrameScanner, check_frame};
 pub use tags::{TAG_CACHE_SLOTS, TagCache};
@@ -357,94 +358,6 @@ fn open_request(
             chunk,
         },
     })
-}
-
-/// Entries of one frame still to be read: a Forward array (validated already) or a PackedForward
-/// payload (plain or decompressed). Records slice `buf`.
-#[derive(Debug)]
-pub struct Entries {
-    buf: Bytes,
-    pos: usize,
-    end: usize,
-    /// Forward array: entries left. `None`: a packed payload, read to its end.
-    left: Option<u32>,
-    tag: Arc<str>,
-}
-
-impl Entries {
-    /// The entries of a PackedForward payload.
-    pub fn packed(payload: Bytes, tag: Arc<str>) -> Self {
-        Self {
-            end: payload.len(),
-            buf: payload,
-            pos: 0,
-            left: None,
-            tag,
-        }
-    }
-
-    /// The buffer the records slice (what they keep alive).
-    pub fn buf(&self) -> &Bytes {
-        &self.buf
-    }
-
-    /// Bytes not read yet.
-    pub fn remaining_bytes(&self) -> usize {
-        self.end - self.pos
-    }
-
-    /// Most events left (a Forward array's count; a packed entry is at least 3 bytes).
-    pub fn len_hint(&self) -> usize {
-        match self.left {
-            Some(n) => n as usize,
-            None => self.remaining_bytes() / 3,
-        }
-    }
-
-    /// Appends events until `out` holds `max_len` or the entries end; `true` once they ended.
-    /// Never fails: a truncated or malformed packed tail cannot be resynchronised, so it counts
-    /// as one invalid event and ends the payload.
-    pub fn next(&mut self, out: &mut Vec<Event>, max_len: usize, stats: &mut DecodeStats) -> bool {
-        while out.len() < max_len {
-            if self.pos >= self.end || self.left == Some(0) {
-                self.pos = self.end;
-                return true;
-            }
-            match push_entry(&self.buf, self.pos, &self.tag, out, stats) {
-                Ok(end) => self.pos = end,
-                Err(_) => {
-                    stats.invalid_events += 1;
-                    self.pos = self.end;
-                    return true;
-                }
-            }
-            if let Some(left) = &mut self.left {
-                *left -= 1;
-            }
-        }
-        self.pos >= self.end || self.left == Some(0)
-    }
-}
-
-/// Appends the entry at `pos` (or counts it invalid); returns where it ends. `Err` only when the
-/// bytes at `pos` are not one complete msgpack value.
-fn push_entry(
-    buf: &Bytes,
-    pos: usize,
-    tag: &Arc<str>,
-    out: &mut Vec<Event>,
-    stats: &mut DecodeStats,
-) -> Result<usize, ReadError> {
-    let (event, end) = read_entry(buf, pos)?;
-    match event {
-        Some((time, record)) => out.push(Event {
-            tag: Arc::clone(tag),
-            time,
-            record,
-        }),
-        None => stats.invalid_events += 1,
-    }
-    Ok(end)
 }
 
 /// Appends the ack reply `{"ack": <chunk>}`: fixmap 1, fixstr "ack", then the chunk value's
