@@ -10,77 +10,36 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::cgroup::Cgroup;
 use common::{free_port, http_get, metric_sum};
 use firelane::memory::sizing;
 
-const V1_MEMORY: &str = "/sys/fs/cgroup/memory";
-
-/// A memory cgroup made for one test, removed on drop (its processes moved back to the root).
-struct Cgroup {
-    dir: PathBuf,
+/// A v1 memory cgroup limited to `limit_bytes` (`tests/common/cgroup.rs`), or `None` with the
+/// reason printed when this machine cannot make one.
+fn cgroup(limit_bytes: u64) -> Option<Cgroup> {
+    Cgroup::v1(limit_bytes)
+        .map_err(|why| eprintln!("skipped: {why}"))
+        .ok()
 }
 
-impl Cgroup {
-    /// A cgroup limited to `limit_bytes`, or `None` (reason printed) when this machine cannot.
-    fn create(name: &str, limit_bytes: u64) -> Option<Self> {
-        let root = Path::new(V1_MEMORY);
-        let probe = root.join("cgroup.procs");
-        if !root.is_dir()
-            || std::fs::OpenOptions::new()
-                .write(true)
-                .open(&probe)
-                .is_err()
-        {
-            eprintln!("skipped: {V1_MEMORY} is not a writable cgroup v1 memory hierarchy");
-            return None;
-        }
-        let dir = root.join(format!("firelane-{name}-{}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
-        let cg = Cgroup { dir };
-        std::fs::write(
-            cg.dir.join("memory.limit_in_bytes"),
-            limit_bytes.to_string(),
-        )
-        .unwrap();
-        Some(cg)
-    }
-
-    fn limit_file(&self) -> PathBuf {
-        self.dir.join("memory.limit_in_bytes")
-    }
-
-    /// `firelane args...` started inside this cgroup: the shell moves itself in, then execs.
-    fn spawn(&self, args: &[&str], stderr: Stdio) -> Child {
-        Command::new("sh")
-            .arg("-c")
-            .arg("echo $$ > \"$0/cgroup.procs\" && exec \"$@\"")
-            .arg(&self.dir)
-            .arg(env!("CARGO_BIN_EXE_firelane"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap()
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.spawn(args, Stdio::piped()).wait_with_output().unwrap()
-    }
+fn limit_file(cg: &Cgroup) -> PathBuf {
+    cg.dir.join("memory.limit_in_bytes")
 }
 
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        // rmdir fails while a process is inside: move any left back to the root first.
-        if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
-            for pid in procs.lines() {
-                let _ = std::fs::write(Path::new(V1_MEMORY).join("cgroup.procs"), pid);
-            }
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::fs::remove_dir(&self.dir).is_err() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+/// `firelane args...` started inside `cg`.
+fn spawn_in(cg: &Cgroup, args: &[&str], stderr: Stdio) -> Child {
+    cg.command(Path::new(env!("CARGO_BIN_EXE_firelane")))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
+fn run_in(cg: &Cgroup, args: &[&str]) -> Output {
+    spawn_in(cg, args, Stdio::piped())
+        .wait_with_output()
+        .unwrap()
 }
 
 /// A running firelane, killed on drop (before its cgroup is removed: declare it after).
@@ -129,7 +88,7 @@ const LIMIT: u64 = 64 << 20;
 
 #[test]
 fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
-    let Some(cg) = Cgroup::create("run", LIMIT) else {
+    let Some(cg) = cgroup(LIMIT) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -137,7 +96,7 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
     let (cfg, http_port) = config(dir.path(), "", "25MB");
     let log = dir.path().join("firelane.log");
     let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
-    let mut fl = Running(cg.spawn(&["run", "-c", cfg.to_str().unwrap()], stderr));
+    let mut fl = Running(spawn_in(&cg, &["run", "-c", cfg.to_str().unwrap()], stderr));
     let body = wait_metrics(&mut fl.0, http_port, &log);
     let pid = fl.0.id();
     let own = read(Path::new(&format!("/proc/{pid}/cgroup")));
@@ -160,7 +119,7 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
     assert!(line.contains(&format!("({total} bytes, auto:")), "{line}");
     let from = format!(
         "cgroup v1 memory limit 64.0 MiB in {}",
-        cg.limit_file().display()
+        limit_file(&cg).display()
     );
     assert!(line.contains(&from), "{line}");
     assert_eq!(text.matches("memory account:").count(), 1, "{text}");
@@ -189,12 +148,12 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
 
 #[test]
 fn validate_in_a_cgroup_prints_the_budget_and_warns_about_a_too_small_one() {
-    let Some(cg) = Cgroup::create("validate", LIMIT) else {
+    let Some(cg) = cgroup(LIMIT) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let (cfg, _) = config(dir.path(), "", "8MiB");
-    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let out = run_in(&cg, &["validate", "-c", cfg.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -205,13 +164,13 @@ fn validate_in_a_cgroup_prints_the_budget_and_warns_about_a_too_small_one() {
     let want = format!(
         "memory account: {} ({total} bytes, auto: 80 % of the cgroup v1 memory limit 64.0 MiB in {}",
         sizing::mib(total),
-        cg.limit_file().display()
+        limit_file(&cg).display()
     );
     assert!(stdout.contains(&want), "{stdout}");
 
     // A configured size over what auto would choose is kept, with a warning.
     let (cfg, _) = config(dir.path(), "memory_limit = \"60MiB\"", "8MiB");
-    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let out = run_in(&cg, &["validate", "-c", cfg.to_str().unwrap()]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -230,9 +189,9 @@ fn validate_in_a_cgroup_prints_the_budget_and_warns_about_a_too_small_one() {
     // Too small for auto: firelane still runs (Fluent Bit would), on the smallest account,
     // and says why that may not be enough.
     let tiny = sizing::min_container_bytes() - 1;
-    std::fs::write(cg.limit_file(), tiny.to_string()).unwrap();
+    std::fs::write(limit_file(&cg), tiny.to_string()).unwrap();
     let (cfg, _) = config(dir.path(), "", "8MiB");
-    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let out = run_in(&cg, &["validate", "-c", cfg.to_str().unwrap()]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -250,7 +209,7 @@ fn validate_in_a_cgroup_prints_the_budget_and_warns_about_a_too_small_one() {
     );
     // `none` runs anyway, unbounded.
     let (cfg, _) = config(dir.path(), "memory_limit = \"none\"", "8MiB");
-    let out = cg.run(&["validate", "-c", cfg.to_str().unwrap()]);
+    let out = run_in(&cg, &["validate", "-c", cfg.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("memory account: unbounded"),
