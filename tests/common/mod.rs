@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,16 +30,14 @@ pub mod ledger;
 pub mod moto;
 /// fluent-logger for Node, a Forward client with the handshake.
 pub mod node;
+/// Ports for servers a test starts later, kept apart from other tests' and the kernel's.
+pub mod ports;
 /// An SDK reader of the buckets moto holds.
 pub mod s3;
 
-/// A free TCP port on 127.0.0.1 (bound then released; good enough for tests).
+/// A free TCP port on 127.0.0.1 that no other test process is handed meanwhile (see `ports`).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ports::reserve()
 }
 
 /// A port on 127.0.0.1 that refuses connections for as long as the guard lives: the socket is
