@@ -10,6 +10,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock clippy.toml build.rs ./
+COPY .cargo ./.cargo
 COPY src ./src
 COPY benches ./benches
 COPY config ./config

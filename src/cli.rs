@@ -120,10 +120,15 @@ pub async fn validate(path: &Path) -> ExitCode {
                 println!("{line}");
             }
             println!("memory account: {budget}");
+            let (allocator, allocator_warning) = crate::memory::allocator::describe();
+            println!("allocator: {allocator}");
             let mut resolved = cfg.clone();
             crate::config::resolve::resolve_aliases(&mut resolved);
             let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);
-            for w in budget.warning.iter().chain(&oversubscribed) {
+            for w in (budget.warning.iter())
+                .chain(&oversubscribed)
+                .chain(&allocator_warning)
+            {
                 eprintln!("warning: {w}");
             }
             ExitCode::SUCCESS

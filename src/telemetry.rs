@@ -28,6 +28,11 @@ pub const MEMORY_ACCOUNT_BYTES: &str = "firelane_memory_account_bytes";
 pub const MEMORY_ACCOUNT_LIMIT_BYTES: &str = "firelane_memory_account_limit_bytes";
 /// Resident memory of the process (VmRSS, Linux), the name Prometheus process collectors use.
 pub const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+/// Bytes the program holds from the allocator (jemalloc `stats.allocated`).
+pub const ALLOCATOR_ALLOCATED: &str = "firelane_allocator_allocated_bytes";
+/// Pages the allocator counts resident (jemalloc `stats.resident`): active extents, metadata, freed
+/// pages not yet purged.
+pub const ALLOCATOR_RESIDENT: &str = "firelane_allocator_resident_bytes";
 pub const INPUT_ACKS_SENT: &str = "firelane_input_acks_sent_total";
 /// TLS handshakes that failed and closed their connection. Labels: component, reason (timeout,
 /// not_tls, no_client_certificate, bad_certificate, incompatible, eof, io, protocol).
@@ -206,6 +211,16 @@ pub fn describe_metrics() {
         Unit::Bytes,
         "Resident memory (RSS) of the process when /metrics was read (Linux)."
     );
+    describe_gauge!(
+        ALLOCATOR_ALLOCATED,
+        Unit::Bytes,
+        "Bytes allocated by the program (jemalloc stats.allocated) when /metrics was read."
+    );
+    describe_gauge!(
+        ALLOCATOR_RESIDENT,
+        Unit::Bytes,
+        "Resident pages held by the allocator (jemalloc stats.resident) when /metrics was read."
+    );
     describe_counter!(
         INPUT_ACKS_SENT,
         Unit::Count,
@@ -365,6 +380,7 @@ pub fn sample_process_gauges() {
     {
         metrics::gauge!(RESIDENT_MEMORY).set(rss as f64);
     }
+    crate::memory::allocator::sample_gauges();
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         metrics::gauge!(RUNTIME_TASKS).set(handle.metrics().num_alive_tasks() as f64);
     }

@@ -89,6 +89,8 @@ fn the_build_context_has_every_file_the_build_reads() {
         "Cargo.toml".to_owned(),
         "Cargo.lock".to_owned(),
         "build.rs".to_owned(),
+        // The allocator's compiled-in options (src/memory/allocator.rs).
+        ".cargo/config.toml".to_owned(),
         "src/main.rs".to_owned(),
         "scripts/image-rootfs.sh".to_owned(),
     ];

@@ -3,6 +3,7 @@
 //! limit (`sizing`, read by `cgroup`).
 
 mod account;
+pub mod allocator;
 pub mod cgroup;
 pub mod sizing;
 
@@ -25,8 +26,9 @@ pub fn budget(configured: MemoryLimit) -> MemoryBudget {
 /// where its total came from, with a warning when the inputs' `mem_buf_limit`s add up past it.
 pub fn account_for(cfg: &Config) -> Account {
     let budget = budget(cfg.service.memory_limit);
-    tracing::info!("memory account: {budget}");
-    if let Some(w) = &budget.warning {
+    let (allocator, allocator_warning) = allocator::describe();
+    tracing::info!("memory account: {budget}; allocator: {allocator}");
+    for w in budget.warning.iter().chain(&allocator_warning) {
         tracing::warn!("{w}");
     }
     if let Some(w) = oversubscribed_inputs(cfg, &budget) {
