@@ -147,6 +147,59 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
 }
 
 #[test]
+fn outputs_that_buffer_hold_their_share_of_the_account_from_the_start() {
+    let Some(cg) = cgroup(LIMIT) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cfg, http_port) = config(dir.path(), "", "25MB");
+    // Two outputs that buffer (nothing listens on their ports: they only try when records come).
+    let mut text = read(&cfg);
+    text.push_str(&format!(
+        "\n[[outputs]]\nname = \"forward\"\nmatch = \"*\"\nhost = \"127.0.0.1\"\nport = {}\n\
+         \n[[outputs]]\nname = \"cloudwatch_logs\"\nmatch = \"*\"\nregion = \"us-east-1\"\n\
+         log_group_name = \"g\"\nlog_stream_name = \"s\"\nendpoint = \"http://127.0.0.1:{}\"\n",
+        free_port(),
+        free_port()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let log = dir.path().join("firelane.log");
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    let mut fl = Running(spawn_in(&cg, &["run", "-c", cfg.to_str().unwrap()], stderr));
+    let body = wait_metrics(&mut fl.0, http_port, &log);
+    let total = sizing::auto_total(LIMIT).unwrap() as f64;
+    // A quarter of the account split between the two (1,690,828 bytes each); the null output
+    // takes nothing. forward: its round shrinks to the share. cloudwatch_logs: one request in
+    // flight (1.5 MiB) and the buffers' 256 KiB floor, a little over its share.
+    let in_use = metric_sum(&body, "firelane_memory_account_bytes", "");
+    let share = total as u64 / 4 / 2;
+    assert_eq!(share, 1_690_828);
+    let cloudwatch = (3 << 19) + (256 << 10);
+    assert_eq!(in_use, (share + cloudwatch) as f64, "{}", read(&log));
+    assert!(
+        read(&log).contains("fewer requests in flight than `workers`"),
+        "{}",
+        read(&log)
+    );
+    // The allocator and its options are named at start and measured in /metrics.
+    let text = read(&log);
+    assert!(
+        text.contains(
+            "allocator: jemalloc (background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"
+        ),
+        "{text}"
+    );
+    assert!(
+        metric_sum(&body, "firelane_allocator_allocated_bytes", "") > 1e5,
+        "{body}"
+    );
+    assert!(
+        metric_sum(&body, "firelane_allocator_resident_bytes", "") > 1e5,
+        "{body}"
+    );
+}
+
+#[test]
 fn validate_in_a_cgroup_prints_the_budget_and_warns_about_a_too_small_one() {
     let Some(cg) = cgroup(LIMIT) else {
         return;

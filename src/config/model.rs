@@ -325,6 +325,16 @@ impl OutputConfig {
         };
         (glob.as_deref(), regex.as_deref())
     }
+
+    /// Whether the output takes a share of the memory account for its own buffers
+    /// (`crate::output::share`): CloudWatch's pending request bodies, forward's round of frames.
+    /// S3 streams its parts from the staged files; stdout, file and null write as they go.
+    pub fn buffers(&self) -> bool {
+        matches!(
+            self,
+            OutputConfig::CloudwatchLogs(_) | OutputConfig::Forward(_)
+        )
+    }
 }
 
 /// How the time of an event is written under `json_date_key`.

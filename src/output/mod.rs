@@ -22,6 +22,8 @@ pub mod forward;
 pub mod null;
 /// S3 objects from staged, compressed JSON-lines files.
 pub mod s3;
+/// Each buffering output's share of the process-wide memory account.
+pub mod share;
 /// Writes events to standard output (JSON lines, a JSON array per batch, Fluent Bit's dump).
 pub mod stdout;
 

@@ -30,6 +30,7 @@ use crate::input::tls::TlsHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
 use crate::output::forward::ForwardOutput;
 use crate::output::s3::S3Output;
+use crate::output::share::OutputMemory;
 use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::disk;
 use crate::pipeline::intake::Intake;
@@ -97,11 +98,14 @@ pub async fn start(
     let mut cfg = cfg.clone();
     resolve_aliases(&mut cfg);
     let account = crate::memory::account_for(&cfg);
+    let buffering = cfg.outputs.iter().filter(|oc| oc.buffers()).count();
+    let output_memory = OutputMemory::new(&account, buffering);
     let mut routes = Vec::new();
     let mut outputs = Vec::new();
     for oc in &cfg.outputs {
         let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
-        let (name, handle) = spawn_output(oc, &cfg.service, registry, rx, task).await?;
+        let (name, handle) =
+            spawn_output(oc, &cfg.service, registry, rx, task, &output_memory).await?;
         let (glob, regex) = oc.match_rules();
         let matcher = TagMatcher::new(glob, regex).map_err(|source| StartError::Regex {
             component: name.to_string(),
@@ -301,6 +305,7 @@ async fn spawn_output(
     registry: &Registry,
     rx: mpsc::Receiver<Arc<Batch>>,
     ecs_task: &TaskAtStart,
+    memory: &OutputMemory,
 ) -> Result<(Arc<str>, JoinHandle<()>), StartError> {
     let name: Arc<str> = output_alias(oc).into();
     let health = registry.register(ComponentKind::Output, name.clone());
@@ -331,7 +336,7 @@ async fn spawn_output(
             })
         }
         OutputConfig::CloudwatchLogs(c) => {
-            let out = CloudWatchOutput::new(c, name.clone(), health, service.flush.0)
+            let out = CloudWatchOutput::new(c, name.clone(), health, service.flush.0, memory)
                 .await
                 .map_err(|message| StartError::Output {
                     component: name.to_string(),
@@ -343,7 +348,7 @@ async fn spawn_output(
             })
         }
         OutputConfig::Forward(c) => {
-            let out = ForwardOutput::new(c, name.clone(), health).map_err(|message| {
+            let out = ForwardOutput::new(c, name.clone(), health, memory).map_err(|message| {
                 StartError::Output {
                     component: name.to_string(),
                     message,

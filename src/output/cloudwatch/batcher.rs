@@ -11,7 +11,8 @@
 //!
 //! A buffer goes out when the next event would break a limit (that event starts a new buffer), when
 //! it is full, when its first event has waited `flush_after`, or, oldest first, while all buffers
-//! together hold more than `max_pending_bytes`. A flushed stream keeps no state. The only exception
+//! together hold more than `max_pending_bytes` (counted as CloudWatch counts them) or their bodies
+//! take more than `max_pending_memory` (allocated bytes, the output's share of the memory account). A flushed stream keeps no state. The only exception
 //! to the byte limit is an event that alone exceeds it (callers encode with
 //! [`super::message::MAX_EVENT_BYTES`], so it does not happen): it is sent alone.
 
@@ -112,7 +113,8 @@ impl<H: Holder> Request<H> {
     }
 }
 
-/// Batching limits; the default is CloudWatch's, with a 1 s flush delay and 8 MiB pending.
+/// Batching limits; the default is CloudWatch's, with a 1 s flush delay, 8 MiB pending and 12 MiB
+/// of pending bodies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Request size, message bytes + 26 per event.
@@ -124,6 +126,8 @@ pub struct Limits {
     pub flush_after: Duration,
     /// Above this many bytes in all buffers, the oldest buffers are sent.
     pub max_pending_bytes: usize,
+    /// Above this much allocated body memory (capacity) in all buffers, the oldest are sent.
+    pub max_pending_memory: usize,
 }
 
 impl Default for Limits {
@@ -134,6 +138,7 @@ impl Default for Limits {
             max_span_ms: MAX_SPAN_MS,
             flush_after: Duration::from_secs(1),
             max_pending_bytes: 8 << 20,
+            max_pending_memory: 12 << 20,
         }
     }
 }
@@ -254,6 +259,8 @@ pub struct Batcher<H: Holder> {
     next_seq: u64,
     pending_bytes: usize,
     pending_events: usize,
+    /// Sum of the buffers' body capacities.
+    pending_memory: usize,
 }
 
 impl<H: Holder> Batcher<H> {
@@ -268,6 +275,7 @@ impl<H: Holder> Batcher<H> {
             next_seq: 0,
             pending_bytes: 0,
             pending_events: 0,
+            pending_memory: 0,
         }
     }
 
@@ -288,7 +296,9 @@ impl<H: Holder> Batcher<H> {
         self.pending_events += 1;
         let full = match self.buffers.get_mut(key) {
             Some(buf) if buf.accepts(timestamp_ms, event_bytes, &self.limits) => {
+                let before = buf.body.capacity();
                 buf.add(timestamp_ms, message, event_bytes, holder, &self.limits);
+                self.pending_memory += buf.body.capacity() - before;
                 buf.is_full(&self.limits)
             }
             current => {
@@ -300,6 +310,7 @@ impl<H: Holder> Batcher<H> {
                 self.next_seq += 1;
                 let mut buf = Buffer::new(seq, now, key, message.escaped().len());
                 buf.add(timestamp_ms, message, event_bytes, holder, &self.limits);
+                self.pending_memory += buf.body.capacity();
                 let full = buf.is_full(&self.limits);
                 self.buffers.insert(key.clone(), buf);
                 self.by_age.push_back((seq, key.clone()));
@@ -309,7 +320,10 @@ impl<H: Holder> Batcher<H> {
         if full {
             self.flush_key(key, ready);
         }
-        while self.pending_bytes > self.limits.max_pending_bytes && self.flush_oldest(ready) {}
+        while (self.pending_bytes > self.limits.max_pending_bytes
+            || self.pending_memory > self.limits.max_pending_memory)
+            && self.flush_oldest(ready)
+        {}
     }
 
     /// Sends every buffer whose first event has waited at least `flush_after` at `now`.
@@ -342,6 +356,11 @@ impl<H: Holder> Batcher<H> {
         self.pending_bytes
     }
 
+    /// Bytes allocated for the bodies of pending events.
+    pub fn pending_memory(&self) -> usize {
+        self.pending_memory
+    }
+
     pub fn pending_events(&self) -> usize {
         self.pending_events
     }
@@ -369,6 +388,7 @@ impl<H: Holder> Batcher<H> {
         };
         self.pending_bytes -= buf.bytes;
         self.pending_events -= buf.events.len();
+        self.pending_memory -= buf.body.capacity();
         if buf.in_order {
             body::finish(&mut buf.body);
             if buf.body.capacity() > buf.body.len() + buf.body.len() / 4 {

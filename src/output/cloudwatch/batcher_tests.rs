@@ -24,6 +24,7 @@ fn small_limits() -> Limits {
         max_span_ms: 1_000,
         flush_after: Duration::from_secs(1),
         max_pending_bytes: 1 << 20,
+        max_pending_memory: 1 << 30,
     }
 }
 
@@ -313,6 +314,34 @@ fn pending_byte_limit_flushes_the_oldest_buffers_first() {
 }
 
 #[test]
+fn pending_memory_limit_flushes_the_oldest_buffers_first() {
+    // A new stream's body starts with BODY_START_BYTES (16 KiB) of room: three fit in 50 KiB.
+    let limits = Limits {
+        max_pending_memory: 50 * 1024,
+        ..small_limits()
+    };
+    let mut b = Batcher::new(limits);
+    let (h, t0, mut ready) = (Arc::new(0), Instant::now(), Vec::new());
+    for (i, s) in ["a", "b", "c"].into_iter().enumerate() {
+        let now = t0 + Duration::from_millis(i as u64);
+        b.push(&key(s), 0, msg(24).view(), &h, now, &mut ready);
+    }
+    assert!(ready.is_empty());
+    let three = b.pending_memory();
+    assert!(
+        (3 * BODY_START_BYTES..=50 * 1024).contains(&three),
+        "{three}"
+    );
+    b.push(&key("d"), 0, msg(24).view(), &h, t0, &mut ready);
+    let sent: Vec<_> = ready.iter().map(|r| r.key.stream.to_string()).collect();
+    assert_eq!(sent, ["a"], "oldest first, until within the limit");
+    assert!(b.pending_memory() <= 50 * 1024);
+    assert_eq!((b.streams(), b.pending_bytes()), (3, 150));
+    b.flush_all(&mut ready);
+    assert_eq!(b.pending_memory(), 0);
+}
+
+#[test]
 fn a_quiet_old_stream_does_not_let_the_age_queue_grow() {
     let limits = Limits {
         max_events: 2,
@@ -397,11 +426,17 @@ fn run(limits: Limits, ops: &[Op]) -> Vec<Request<H>> {
             &mut ready,
         );
         assert!(b.pending_bytes() <= limits.max_pending_bytes);
+        assert!(b.pending_memory() <= limits.max_pending_memory);
     }
     b.flush_all(&mut ready);
     assert_eq!(
-        (b.pending_bytes(), b.pending_events(), b.streams()),
-        (0, 0, 0)
+        (
+            b.pending_bytes(),
+            b.pending_events(),
+            b.streams(),
+            b.pending_memory()
+        ),
+        (0, 0, 0, 0)
     );
     ready
 }
@@ -464,6 +499,7 @@ proptest! {
             max_span_ms,
             flush_after: Duration::from_secs(1),
             max_pending_bytes,
+            max_pending_memory: 1 << 30,
         };
         let reqs = run(limits, &ops);
         check(limits, &ops, &reqs)?;

@@ -6,6 +6,12 @@
 //! CloudWatch would refuse anyway (counted), add the rest to the batcher; send every request the
 //! batcher releases (full, 24 h span, waited `flush`, or too much pending). When the channel
 //! closes (shutdown), everything pending is sent and the task waits for every request.
+//!
+//! Memory: the output's share of the account (`crate::output::share`) covers its batcher's bodies
+//! (`max_pending_memory`) and one request per worker ([`REQUEST_MEMORY_BYTES`]); in a small
+//! account fewer than `workers` requests go in flight at once. Requests the
+//! batcher released while every worker is busy wait in `ready` and are not counted apart: they
+//! are the bodies of at most one received batch beyond the pending limit.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +29,9 @@ use super::window::{Window, check_window};
 use crate::config::cloudwatch::CloudWatchOutputConfig;
 use crate::event::{Batch, EventTime};
 use crate::health::ComponentHealth;
+use crate::memory::Charge;
 use crate::output::backoff::{Backoff, Rng, ThrottleGate};
+use crate::output::share::OutputMemory;
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::{OUTPUT_LOG_KEY_MISSING, OUTPUT_TRUNCATED};
 
@@ -31,6 +39,9 @@ use crate::telemetry::{OUTPUT_LOG_KEY_MISSING, OUTPUT_TRUNCATED};
 const RETRY_BACKOFF: Backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
 /// Pause of the whole output per consecutive throttle: 500 ms doubling up to 30 s, full jitter.
 const THROTTLE_BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+/// Memory of one full request in flight: its body (1 MiB of text as CloudWatch counts it, plus
+/// ~48 bytes of JSON per event and escapes) and its event list, with the SDK's small copies.
+pub const REQUEST_MEMORY_BYTES: usize = 3 << 19;
 
 /// Counters of events that never become part of a request, or are changed on the way.
 #[derive(Debug)]
@@ -53,6 +64,8 @@ pub struct CloudWatchOutput {
     workers: usize,
     events: EventMetrics,
     drop_log: RateLimiter,
+    /// This output's share of the memory account, held while it runs.
+    _share: Charge,
 }
 
 impl CloudWatchOutput {
@@ -62,6 +75,7 @@ impl CloudWatchOutput {
         name: Arc<str>,
         health: ComponentHealth,
         default_flush: Duration,
+        memory: &OutputMemory,
     ) -> Result<Self, String> {
         let client = CwClient::build(cfg).await?;
         let naming = Naming::new(cfg).map_err(|e| e.to_string())?;
@@ -74,9 +88,22 @@ impl CloudWatchOutput {
             empty: metrics.output.dropped("empty_message"),
             encode_error: metrics.output.dropped("encode_error"),
         };
+        let defaults = Limits::default();
+        let (plan, share) = memory.take(
+            defaults.max_pending_memory,
+            REQUEST_MEMORY_BYTES,
+            cfg.workers.max(1),
+        );
+        if plan.requests < cfg.workers {
+            tracing::info!(component = %name, workers = cfg.workers, in_flight = plan.requests,
+                share_bytes = plan.total,
+                "fewer requests in flight than `workers`: that is what this output's share of \
+                 the memory account holds");
+        }
         let limits = Limits {
             flush_after: cfg.flush.map_or(default_flush, |f| f.0),
-            ..Limits::default()
+            max_pending_memory: plan.buffers,
+            ..defaults
         };
         let shared = Arc::new(Shared {
             name,
@@ -99,9 +126,10 @@ impl CloudWatchOutput {
             naming,
             encoder: MessageEncoder::new(cfg.log_key.as_deref()),
             limits,
-            workers: cfg.workers.max(1),
+            workers: plan.requests,
             events,
             drop_log: RateLimiter::default(),
+            _share: share,
         })
     }
 

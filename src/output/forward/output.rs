@@ -11,7 +11,9 @@
 //!   are not.
 //! - Connections are reused across rounds and reopened lazily.
 //! - Memory beyond the inputs' budgets: the frames of one round (about [`MAX_ROUND_BYTES`], less
-//!   with gzip), since records are copied once into frames that are resent as they are.
+//!   with gzip), since records are copied once into frames that are resent as they are. That is
+//!   the output's share of the memory account (`crate::output::share`): in a small account the
+//!   rounds shrink to fit it (one batch at least).
 //!
 //! Shutdown: when the channel closes, the held round is finished and the task returns; the
 //! pipeline's drain waits for that up to its grace.
@@ -31,7 +33,9 @@ use crate::config::forward_out::{Compress, ForwardOutputConfig, UpstreamAddr};
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::input::listener::BoxConn;
+use crate::memory::Charge;
 use crate::output::backoff::{RetryLimit, Rng};
+use crate::output::share::OutputMemory;
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::OUTPUT_RETRIES;
@@ -80,6 +84,10 @@ pub struct ForwardOutput {
     retry_limit: RetryLimit,
     rng: Rng,
     log: RateLimiter,
+    /// A round's msgpack bytes stop growing here: [`MAX_ROUND_BYTES`], or the share's size.
+    round_bytes: usize,
+    /// This output's share of the memory account, held while it runs.
+    _share: Charge,
 }
 
 impl ForwardOutput {
@@ -89,6 +97,7 @@ impl ForwardOutput {
         cfg: &ForwardOutputConfig,
         name: Arc<str>,
         health: ComponentHealth,
+        memory: &OutputMemory,
     ) -> Result<Self, String> {
         let addrs = cfg.upstream_addrs();
         let require_ack = cfg.require_ack_response.0;
@@ -104,6 +113,7 @@ impl ForwardOutput {
         } else {
             None
         };
+        let (plan, share) = memory.take(MAX_ROUND_BYTES, 0, 0);
         Ok(Self {
             reporter: Reporter::new(name, health),
             connector: Connector::new(
@@ -126,13 +136,15 @@ impl ForwardOutput {
             retry_limit: cfg.retry_limit,
             rng: Rng::from_entropy(),
             log: RateLimiter::default(),
+            round_bytes: plan.buffers,
+            _share: share,
         })
     }
 
     /// Runs until the channel is closed and the last round is delivered or given up on.
     pub async fn run(mut self, mut rx: Receiver<Arc<Batch>>) {
         let mut round = Vec::new();
-        while recv_round(&mut rx, &mut round, MAX_ROUND_BYTES).await {
+        while recv_round(&mut rx, &mut round, self.round_bytes).await {
             let encoded = encode_round(&round, &self.encode, &mut self.rng);
             if !encoded.too_large.is_empty() {
                 self.too_large(&round, &encoded.too_large);
