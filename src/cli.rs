@@ -119,9 +119,8 @@ pub async fn validate(path: &Path) -> ExitCode {
             for line in regex_engine_lines(&regexes) {
                 println!("{line}");
             }
-            println!("memory account: {budget}");
             let (allocator, allocator_warning) = crate::memory::allocator::describe();
-            println!("allocator: {allocator}");
+            println!("memory account: {budget}; allocator: {allocator}");
             let mut resolved = cfg.clone();
             crate::config::resolve::resolve_aliases(&mut resolved);
             let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);

@@ -27,7 +27,8 @@ pub fn compiled_conf() -> &'static str {
 /// binary was built without the project's `.cargo/config.toml` (RSS then lags ~10 s behind use).
 pub fn describe() -> (String, Option<String>) {
     let conf = compiled_conf();
-    let line = format!("jemalloc ({})", conf.trim());
+    // jemalloc's string may carry its terminating NUL.
+    let line = format!("jemalloc ({})", conf.trim_end_matches('\0').trim());
     let warning = (!conf.contains(EXPECTED_CONF)).then(|| {
         format!(
             "this binary's allocator lacks `{EXPECTED_CONF}` (built without the project's \
@@ -61,7 +62,12 @@ mod tests {
         let conf = compiled_conf();
         assert!(conf.contains(EXPECTED_CONF), "{conf}");
         assert!(conf.contains("background_thread:true"), "{conf}");
-        assert_eq!(describe().1, None);
+        let (line, warning) = describe();
+        assert_eq!(warning, None);
+        assert!(
+            line.starts_with("jemalloc (") && line.ends_with(":0)"),
+            "{line:?}"
+        );
     }
 
     #[test]
