@@ -13,7 +13,7 @@ use super::FrameError;
 
 /// Payload formats that need decompressing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Codec {
+pub enum Codec {
     Gzip,
     Zstd,
 }
@@ -71,6 +71,102 @@ pub(super) fn decompress(
         None => Err(FrameError::DecompressedTooLarge {
             limit_bytes: max_bytes,
         }),
+    }
+}
+
+/// How far [`Inflater::fill`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The output buffer is full; grow it (charging the growth first) and call again.
+    Full,
+    /// The payload is decompressed completely.
+    End,
+}
+
+enum Decoder {
+    Gzip(flate2::bufread::MultiGzDecoder<std::io::Cursor<Bytes>>),
+    Zstd(zstd::stream::read::Decoder<'static, std::io::Cursor<Bytes>>),
+}
+
+/// Decompresses a payload step by step into a buffer the caller grows, so that the caller can
+/// charge each growth before it allocates (the server waits for memory between steps).
+pub struct Inflater {
+    codec: Codec,
+    decoder: Decoder,
+    max_bytes: usize,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("codec", &self.codec)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes to add to a decompression buffer of `capacity` (never above `max_bytes + 1` in all):
+/// it doubles, from [`MIN_GROW_BYTES`], so a payload is copied at most once on average.
+pub fn grow_step(capacity: usize, max_bytes: usize) -> usize {
+    let cap = max_bytes.saturating_add(1);
+    capacity
+        .max(MIN_GROW_BYTES)
+        .min(cap.saturating_sub(capacity))
+}
+
+impl Inflater {
+    pub fn new(codec: Codec, payload: Bytes, max_bytes: usize) -> Result<Self, FrameError> {
+        let cursor = std::io::Cursor::new(payload);
+        let decoder = match codec {
+            Codec::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(cursor)),
+            Codec::Zstd => Decoder::Zstd(
+                zstd::stream::read::Decoder::with_buffer(cursor).map_err(|e| {
+                    FrameError::Decompress {
+                        codec: codec.name(),
+                        detail: e.to_string(),
+                    }
+                })?,
+            ),
+        };
+        Ok(Self {
+            codec,
+            decoder,
+            max_bytes,
+        })
+    }
+
+    /// Decompresses into `out`'s spare capacity (never beyond it). `Err` once the output would
+    /// exceed `max_bytes`, or on corrupt input.
+    pub fn fill(&mut self, out: &mut Vec<u8>) -> Result<Fill, FrameError> {
+        let mut len = out.len();
+        out.resize(out.capacity(), 0);
+        let result = loop {
+            if len == out.len() {
+                break Ok(Fill::Full);
+            }
+            let read = match &mut self.decoder {
+                Decoder::Gzip(d) => d.read(&mut out[len..]),
+                Decoder::Zstd(d) => d.read(&mut out[len..]),
+            };
+            match read {
+                Ok(0) => break Ok(Fill::End),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    break Err(FrameError::Decompress {
+                        codec: self.codec.name(),
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        };
+        out.truncate(len);
+        if len > self.max_bytes {
+            return Err(FrameError::DecompressedTooLarge {
+                limit_bytes: self.max_bytes,
+            });
+        }
+        result
     }
 }
 
