@@ -36,7 +36,7 @@ use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
 
 pub use decompress::Codec;
 use decompress::decompress;
-pub use decompress::{Fill, Inflater, grow_step};
+pub use decompress::{Fill, Inflater, announced_size, grow_step};
 pub use entry::Entries;
 use entry::{push_entry, record_at, time_from_token};
 use options::{Compression, Options, parse_options};

@@ -3,13 +3,17 @@
 //! Invariants: an event list's capacity (`capacity * size_of::<Event>()`) is taken from the
 //! process-wide account before the list is allocated, and never grows; a frame with more entries
 //! than fit is decoded into several pieces, submitted in order, its ack travelling with the last;
-//! decompression output is charged as it grows. Pieces hold the charges of the buffers their
+//! decompression output is charged before it is written: the size the payload announces (gzip's
+//! ISIZE, zstd's content size) at once, as long as it takes; growth past it (a payload that does
+//! not announce its size, or lies) waits at most [`FRAME_STALL`] per step, since it holds what
+//! it has, and other connections inflating could be waiting on it (closed, reason `memory`).
+//! Nothing else here waits with a deadline. Pieces hold the charges of the buffers their
 //! records slice ([`Piece::slices`]), so those stay counted as long as any record lives.
 
 use std::sync::Arc;
 
 use crate::event::Event;
-use crate::input::forward::buffer::{NoMemory, ReadBuffer, charge_held};
+use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer};
 use crate::input::forward::codec::{
     self, DecodeStats, Entries, Fill, FrameError, FrameScanner, Inflater, Opened, TagCache,
     grow_step,
@@ -52,13 +56,10 @@ pub(super) struct Decoding {
 /// Why decoding stopped the connection.
 pub(super) enum Stop {
     Malformed(FrameError),
-    NoMemory(NoMemory),
-}
-
-impl From<NoMemory> for Stop {
-    fn from(e: NoMemory) -> Self {
-        Stop::NoMemory(e)
-    }
+    /// A payload grew past the size it announced and no memory came for the rest in time.
+    NoMemory {
+        held_bytes: usize,
+    },
 }
 
 /// A connection's pieces in the making.
@@ -73,7 +74,7 @@ struct Pieces<'a> {
 
 impl Pieces<'_> {
     /// The piece being filled, with room for one more event (flushing a full one first).
-    async fn room(&mut self, events: usize, held: usize) -> Result<&mut Piece, NoMemory> {
+    async fn room(&mut self, events: usize) -> &mut Piece {
         let mut events = events;
         if let Some(p) = &self.current
             && p.events.len() == p.events.capacity()
@@ -83,19 +84,21 @@ impl Pieces<'_> {
             self.flush().await;
         }
         if self.current.is_none() {
-            let p = self.start(events, false, held).await?;
+            let p = self.start(events, false).await;
             self.current = Some(p);
         }
         match &mut self.current {
-            Some(p) => Ok(p),
+            Some(p) => p,
             // Set just above.
             None => unreachable!("a piece was just started"),
         }
     }
 
-    async fn start(&self, events: usize, continued: bool, held: usize) -> Result<Piece, NoMemory> {
-        let charge = charge_held(self.account, events * EVENT_BYTES, held).await?;
-        Ok(Piece {
+    /// A piece for `events`, its list charged first (waiting as long as it takes: the output
+    /// frees memory, and reading can never take more than its part of the account).
+    async fn start(&self, events: usize, continued: bool) -> Piece {
+        let charge = self.account.charge(events * EVENT_BYTES).await;
+        Piece {
             events: Vec::with_capacity(events),
             charge,
             shared: Vec::new(),
@@ -103,7 +106,7 @@ impl Pieces<'_> {
             acks: Acks::default(),
             continued,
             open_end: false,
-        })
+        }
     }
 
     async fn flush(&mut self) {
@@ -159,10 +162,9 @@ impl ForwardHandler {
                 Err(e) => return Err(Stop::Malformed(e)),
             };
             let frame = rb.split_frame(len);
-            let block = Arc::clone(rb.block());
-            let held = len + rb.bytes().len();
+            let block = rb.shared();
             let events = piece_events(state.events_hint, state.max_events);
-            let piece = pieces.room(events, held).await?;
+            let piece = pieces.room(events).await;
             piece.slices(&block);
             piece.data_bytes += len;
             let room = piece.events.capacity() - piece.events.len();
@@ -175,8 +177,8 @@ impl ForwardHandler {
                     }
                 }
                 Opened::Entries { entries, chunk } => {
-                    self.drain(entries, &block, chunk, state, pieces, stats, rb)
-                        .await?;
+                    self.drain(entries, &block, chunk, state, pieces, stats)
+                        .await;
                 }
                 Opened::Compressed {
                     codec,
@@ -184,14 +186,15 @@ impl ForwardHandler {
                     tag,
                     chunk,
                 } => {
-                    let (plain, charge) = self.inflate(codec, payload, pieces.account, rb).await?;
+                    // Nothing is held while waiting for the payload's memory but the read block
+                    // (in its part): the events so far go on first.
+                    pieces.flush().await;
+                    let (plain, charge) = self.inflate(codec, payload, pieces.account).await?;
                     stats.decompressed_bytes += plain.len() as u64;
-                    if let Some(p) = &mut pieces.current {
-                        p.data_bytes += plain.len();
-                    }
+                    pieces.room(PIECE_MIN_EVENTS).await.data_bytes += plain.len();
                     let entries = Entries::packed(plain, tag);
-                    self.drain(entries, &Arc::new(charge), chunk, state, pieces, stats, rb)
-                        .await?;
+                    self.drain(entries, &[Arc::new(charge)], chunk, state, pieces, stats)
+                        .await;
                 }
             }
         }
@@ -202,53 +205,55 @@ impl ForwardHandler {
     async fn drain(
         &self,
         mut entries: Entries,
-        sliced: &Arc<Charge>,
+        sliced: &[Arc<Charge>],
         chunk: Option<bytes::Bytes>,
         state: &Decoding,
         pieces: &mut Pieces<'_>,
         stats: &mut DecodeStats,
-        rb: &ReadBuffer,
-    ) -> Result<(), Stop> {
+    ) {
         loop {
-            let held = entries.remaining_bytes() + rb.bytes().len();
-            let piece = pieces.room(PIECE_MIN_EVENTS, held).await?;
+            let piece = pieces.room(PIECE_MIN_EVENTS).await;
             piece.slices(sliced);
             let cap = piece.events.capacity();
             if entries.next(&mut piece.events, cap, stats) {
                 if let Some(chunk) = &chunk {
                     piece.acks.push(chunk);
                 }
-                return Ok(());
+                return;
             }
             piece.open_end = true;
             let next = (cap * 2)
                 .min(entries.len_hint())
                 .clamp(PIECE_MIN_EVENTS, state.max_events.max(PIECE_MIN_EVENTS));
             pieces.flush().await;
-            pieces.current = Some(pieces.start(next, true, held).await?);
+            pieces.current = Some(pieces.start(next, true).await);
         }
     }
 
-    /// Decompresses `payload`, charging the output before each growth.
+    /// Decompresses `payload`, charging the output before it is written (see the module doc).
     async fn inflate(
         &self,
         codec: codec::Codec,
         payload: bytes::Bytes,
         account: &Account,
-        rb: &ReadBuffer,
     ) -> Result<(bytes::Bytes, Charge), Stop> {
         let max = self.limits.max_decompressed_bytes;
-        let held = payload.len() + rb.bytes().len();
+        let announced = codec::announced_size(codec, &payload);
         let mut inflater = Inflater::new(codec, payload, max).map_err(Stop::Malformed)?;
         let mut out: Vec<u8> = Vec::new();
-        let mut charge = account.empty();
-        loop {
+        // One more byte than announced, so that a payload that keeps its word ends in one step.
+        let first = announced.map_or(grow_step(0, max), |n| n.min(max).saturating_add(1));
+        let mut charge = account.charge(first).await;
+        out.reserve_exact(first);
+        while inflater.fill(&mut out).map_err(Stop::Malformed)? == Fill::Full {
             let step = grow_step(out.capacity(), max);
-            charge.merge(charge_held(account, step, held + out.len()).await?);
+            let more = tokio::time::timeout(FRAME_STALL, account.charge(step))
+                .await
+                .map_err(|_| Stop::NoMemory {
+                    held_bytes: out.len(),
+                })?;
+            charge.merge(more);
             out.reserve_exact(step);
-            if inflater.fill(&mut out).map_err(Stop::Malformed)? == Fill::End {
-                break;
-            }
         }
         // Growth doubles, so up to half the buffer can be spare; give it back.
         if out.capacity() - out.len() > out.len() / 8 {

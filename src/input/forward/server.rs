@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::BytesMut;
 use metrics::Gauge;
 use tokio::io::{AsyncWriteExt, WriteHalf};
@@ -21,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::model::AckMode;
 use crate::input::drain::DrainingReader;
-use crate::input::forward::buffer::{MEMORY_WAIT, NoMemory, ReadBuffer};
+use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer, ReadWait};
 use crate::input::forward::codec::{self, DecodeLimits, FrameScanner, TagCache};
 use crate::input::forward::decode::{Decoding, Stop, max_piece_events};
 use crate::input::forward::handshake::{
@@ -95,15 +97,18 @@ enum End {
     IdleTimeout(Duration),
     Io(std::io::Error),
     Malformed(codec::FrameError),
-    /// No memory for the rest of a frame, or to decode it, within `MEMORY_WAIT`.
-    NoMemory(NoMemory),
+    /// Part of a frame held in an admitted block (`held_bytes`) with nothing received for
+    /// `FRAME_STALL`, or a payload past its announced size with no memory for it in time.
+    NoMemory {
+        held_bytes: usize,
+    },
 }
 
 impl From<Stop> for End {
     fn from(s: Stop) -> Self {
         match s {
             Stop::Malformed(e) => End::Malformed(e),
-            Stop::NoMemory(e) => End::NoMemory(e),
+            Stop::NoMemory { held_bytes } => End::NoMemory { held_bytes },
         }
     }
 }
@@ -143,6 +148,7 @@ impl ForwardHandler {
             ReadBuffer::with_bytes(account, leftover).await
         };
         let mut reader = DrainingReader::default();
+        let mut last_data = Instant::now();
         let end = 'conn: {
             // Requests the client sent right behind its PING are served before waiting for more.
             if !rb.bytes().is_empty()
@@ -157,17 +163,41 @@ impl ForwardHandler {
                     self.intake.limit_bytes(),
                     self.active_connections.load(Ordering::Relaxed),
                 );
-                if let Err(e) = rb.make_room(chunk, self.limits.max_frame_bytes).await {
-                    break End::NoMemory(e);
-                }
+                let known = state.scanner.known_len(rb.bytes());
+                rb.make_room(chunk, known, self.limits.max_frame_bytes)
+                    .await;
+                let wait = rb.read_wait();
+                let limit = match wait {
+                    ReadWait::Unbounded => None,
+                    ReadWait::Release(d) | ReadWait::Stall(d) => Some(Instant::now() + d),
+                };
+                let idle_at = self.idle_timeout.map(|d| last_data + d);
+                let deadline = match (limit, idle_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 let read = reader.read(&mut rd, rb.bytes_mut(), &shutdown);
-                let read = match self.idle_timeout {
-                    Some(idle) => match tokio::time::timeout(idle, read).await {
+                let read = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, read).await {
                         Ok(r) => r,
-                        Err(_) => break End::IdleTimeout(idle),
+                        Err(_) => match (self.idle_timeout, wait) {
+                            (Some(idle), _) if idle_at.is_some_and(|i| i <= Instant::now()) => {
+                                break End::IdleTimeout(idle);
+                            }
+                            (_, ReadWait::Stall(_)) => {
+                                break End::NoMemory {
+                                    held_bytes: rb.bytes().len(),
+                                };
+                            }
+                            _ => {
+                                rb.release();
+                                continue;
+                            }
+                        },
                     },
                     None => read.await,
                 };
+                last_data = Instant::now();
                 let Some(read) = read else {
                     break End::Eof;
                 };
@@ -208,10 +238,10 @@ impl ForwardHandler {
                 m.connection_closed("idle_timeout");
                 tracing::debug!(component = %name, peer, idle_timeout = ?idle, "nothing received for idle_timeout; connection closed");
             }
-            End::NoMemory(e) => {
+            End::NoMemory { held_bytes } => {
                 m.connection_closed("memory");
                 if let Some(suppressed) = self.error_log.allow() {
-                    tracing::warn!(component = %name, peer, pending_bytes = e.held_bytes, memory_wait = ?MEMORY_WAIT, suppressed, "no memory for this connection's frame in time (process memory account full); connection closed, the peer resends what was not acked");
+                    tracing::warn!(component = %name, peer, pending_bytes = held_bytes, frame_stall = ?FRAME_STALL, suppressed, "a frame admitted to memory made no progress in time (the peer stopped halfway, or a payload grew past the size it announced); connection closed, the peer resends what was not acked");
                 }
             }
             End::Malformed(e) => {

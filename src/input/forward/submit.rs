@@ -43,10 +43,12 @@ pub(super) struct Piece {
 }
 
 impl Piece {
-    /// Records that the piece slices the buffer charged by `block` (once).
-    pub fn slices(&mut self, block: &Arc<Charge>) {
-        if !self.shared.iter().any(|b| Arc::ptr_eq(b, block)) {
-            self.shared.push(Arc::clone(block));
+    /// Records that the piece slices the buffer charged by `charges` (each once).
+    pub fn slices(&mut self, charges: &[Arc<Charge>]) {
+        for c in charges {
+            if !self.shared.iter().any(|b| Arc::ptr_eq(b, c)) {
+                self.shared.push(Arc::clone(c));
+            }
         }
     }
 }

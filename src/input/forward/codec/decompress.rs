@@ -74,6 +74,26 @@ pub(super) fn decompress(
     }
 }
 
+/// The decompressed size `payload` announces, if it does: zstd's frame content size (the first
+/// frame's; ZSTD_compress writes it), gzip's ISIZE (the last member's size mod 2^32, in its last
+/// four bytes; exact for the single member Fluent Bit writes). A hint for charging memory once,
+/// never trusted as a bound: output past it is charged as it grows.
+pub fn announced_size(codec: Codec, payload: &[u8]) -> Option<usize> {
+    match codec {
+        Codec::Zstd => zstd::zstd_safe::get_frame_content_size(payload)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok()),
+        Codec::Gzip => {
+            let tail: [u8; 4] = payload
+                .get(payload.len().checked_sub(4)?..)?
+                .try_into()
+                .ok()?;
+            usize::try_from(u32::from_le_bytes(tail)).ok()
+        }
+    }
+}
+
 /// How far [`Inflater::fill`] got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
