@@ -279,7 +279,7 @@ impl ForwardHandler {
 #[derive(Debug, Default)]
 pub(super) struct Acks {
     bytes: Vec<u8>,
-    count: u64,
+    pub(super) count: u64,
 }
 
 impl Acks {

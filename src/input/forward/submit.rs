@@ -231,3 +231,7 @@ impl Submission {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "submit_tests.rs"]
+mod tests;
