@@ -294,4 +294,17 @@ mod tests {
         );
         assert_eq!(Codec::sniff(&[0x92, 0x01, 0x80]), None);
     }
+
+    #[test]
+    fn a_payload_announces_its_size_when_its_format_carries_it() {
+        let plain = vec![7u8; 100_000];
+        assert_eq!(announced_size(Codec::Gzip, &gzip(&plain)), Some(100_000));
+        // One-shot compression (ZSTD_compress, what Fluent Bit calls) writes the content size.
+        let z = zstd::bulk::compress(&plain, 3).unwrap();
+        assert_eq!(announced_size(Codec::Zstd, &z), Some(100_000));
+        // A streamed zstd frame carries no size; a truncated payload announces nothing.
+        let streamed = zstd::encode_all(&plain[..], 3).unwrap();
+        assert_eq!(announced_size(Codec::Zstd, &streamed), None);
+        assert_eq!(announced_size(Codec::Gzip, &[0x1f, 0x8b]), None);
+    }
 }
