@@ -6,7 +6,8 @@
 //!   container log frames) never need more.
 //! - *chunk* (`buffer_chunk_size`): for a connection whose reads fill a small block; its
 //!   ticket comes from the account's [`CHUNKS`] part, first come first served, and is given
-//!   back after [`RELEASE_AFTER`] without data, so idle connections never hold it.
+//!   back after [`RELEASE_AFTER`] without data (what it holds of a frame, if no more than half a
+//!   small block, moves to a small block), so idle connections never hold it.
 //! - *frame*: a frame larger than a chunk, admitted whole from the [`FRAMES`] part: the length
 //!   its `bin`/`str` header announces (plus [`SMALL_BLOCK_BYTES`] for the options behind it),
 //!   or, when no header announces it (an entry array), `buffer_max_size`.
@@ -147,17 +148,33 @@ impl ReadBuffer {
 
     /// How long the next read may wait (see [`ReadWait`]).
     pub fn read_wait(&self) -> ReadWait {
-        match (self.kind, self.buf.is_empty()) {
+        match (self.kind, self.buf.len()) {
             (Kind::Small, _) => ReadWait::Unbounded,
-            (_, true) => ReadWait::Release(RELEASE_AFTER),
-            (_, false) => ReadWait::Stall(FRAME_STALL),
+            (_, 0) => ReadWait::Release(RELEASE_AFTER),
+            // The tail of a frame of small records: moved to a small block if the peer pauses,
+            // so that a ticket is never held waiting on a peer that may itself be waiting (a
+            // client writing to several connections in turn) for a connection queued for one.
+            (Kind::Chunk, len) if len <= SMALL_BLOCK_BYTES / 2 => ReadWait::Release(RELEASE_AFTER),
+            _ => ReadWait::Stall(FRAME_STALL),
         }
     }
 
-    /// Gives an empty chunk or frame block back (batches slicing it keep its charges).
+    /// Gives a chunk or frame block back when it is empty, or when it holds only a small block's
+    /// worth of a frame and account bytes for that small block are free now (batches slicing
+    /// the old block keep its charges).
     pub fn release(&mut self) {
-        if self.buf.is_empty() && self.kind != Kind::Small {
+        if self.kind == Kind::Small {
+            return;
+        }
+        if self.buf.is_empty() {
             self.set_block(BytesMut::new(), self.account.empty(), None, Kind::Small);
+        } else if self.kind == Kind::Chunk
+            && self.buf.len() <= SMALL_BLOCK_BYTES / 2
+            && let Some(charge) = self.account.try_charge(SMALL_BLOCK_BYTES)
+        {
+            let mut block = BytesMut::with_capacity(SMALL_BLOCK_BYTES);
+            block.extend_from_slice(&self.buf);
+            self.set_block(block, charge, None, Kind::Small);
         }
     }
 

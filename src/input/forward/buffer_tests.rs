@@ -80,6 +80,37 @@ async fn chunks_are_capped_by_their_part_and_idle_ones_are_given_back() {
     assert_eq!(third.read_wait(), ReadWait::Stall(FRAME_STALL));
 }
 
+/// A chunk holding only the tail of a frame of small records is given back when the peer
+/// pauses (the tail moves to a small block): a client writing to several connections in turn
+/// may be blocked on a connection queued for that chunk.
+#[tokio::test]
+async fn a_small_tail_moves_off_its_chunk_when_the_peer_pauses() {
+    let account = Account::new(Some(1 << 20));
+    let chunks = account.part(CHUNKS.0, CHUNKS.1);
+    let mut rb = ReadBuffer::new(account.clone());
+    rb.make_room(CHUNK, None, MAX_FRAME).await;
+    fill(&mut rb, SMALL_BLOCK_BYTES);
+    rb.make_room(CHUNK, None, MAX_FRAME).await;
+    fill(&mut rb, 10_000);
+    let frames = (
+        rb.split_frame(10_000 + SMALL_BLOCK_BYTES - 300),
+        rb.shared(),
+    );
+    assert_eq!(rb.read_wait(), ReadWait::Release(RELEASE_AFTER));
+    rb.release();
+    assert_eq!(rb.kind(), Kind::Small);
+    assert_eq!(rb.bytes().len(), 300);
+    drop(frames);
+    assert_eq!((chunks.in_use(), account.in_use()), (0, SMALL_BLOCK_BYTES));
+    // A larger part of a frame keeps its chunk (its peer has FRAME_STALL).
+    fill(&mut rb, SMALL_BLOCK_BYTES - 300);
+    rb.make_room(CHUNK, None, MAX_FRAME).await;
+    assert_eq!(rb.kind(), Kind::Chunk);
+    assert_eq!(rb.read_wait(), ReadWait::Stall(FRAME_STALL));
+    rb.release();
+    assert_eq!(rb.kind(), Kind::Chunk);
+}
+
 /// A frame whose header announces its length is admitted whole, in one block (no doubling),
 /// from the frames part; what follows it moves off the frame block.
 #[tokio::test]
