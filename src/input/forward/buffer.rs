@@ -159,9 +159,9 @@ impl ReadBuffer {
         }
     }
 
-    /// Gives a chunk or frame block back when it is empty, or when it holds only a small block's
-    /// worth of a frame and account bytes for that small block are free now (batches slicing
-    /// the old block keep its charges).
+    /// Gives a chunk or frame block back when it is empty, or, when the chunks part is short,
+    /// when it holds only a small block's worth of a frame and account bytes for that small
+    /// block are free now (batches slicing the old block keep its charges).
     pub fn release(&mut self) {
         if self.kind == Kind::Small {
             return;
@@ -170,12 +170,22 @@ impl ReadBuffer {
             self.set_block(BytesMut::new(), self.account.empty(), None, Kind::Small);
         } else if self.kind == Kind::Chunk
             && self.buf.len() <= SMALL_BLOCK_BYTES / 2
+            && self.chunks_short()
             && let Some(charge) = self.account.try_charge(SMALL_BLOCK_BYTES)
         {
             let mut block = BytesMut::with_capacity(SMALL_BLOCK_BYTES);
             block.extend_from_slice(&self.buf);
             self.set_block(block, charge, None, Kind::Small);
         }
+    }
+
+    /// Whether the chunks part could not give a chunk now (someone may be queued for one):
+    /// only then is a chunk with a frame's tail given back (moving it costs a copy and a new
+    /// ticket when the peer goes on).
+    fn chunks_short(&self) -> bool {
+        self.chunks
+            .limit()
+            .is_some_and(|l| self.chunks.in_use() + self.buf.capacity() > l)
     }
 
     fn set_block(&mut self, buf: BytesMut, charge: Charge, ticket: Option<Charge>, kind: Kind) {

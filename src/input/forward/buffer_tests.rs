@@ -97,16 +97,25 @@ async fn a_small_tail_moves_off_its_chunk_when_the_peer_pauses() {
         rb.shared(),
     );
     assert_eq!(rb.read_wait(), ReadWait::Release(RELEASE_AFTER));
+    // While the part has room for another chunk, moving the tail would only cost a copy.
+    rb.release();
+    assert_eq!(rb.kind(), Kind::Chunk);
+    // Another connection takes the last chunk: now the tail moves.
+    let mut other = ReadBuffer::new(account.clone());
+    other.make_room(CHUNK, None, MAX_FRAME).await;
+    fill(&mut other, SMALL_BLOCK_BYTES);
+    other.make_room(CHUNK, None, MAX_FRAME).await;
     rb.release();
     assert_eq!(rb.kind(), Kind::Small);
     assert_eq!(rb.bytes().len(), 300);
-    drop(frames);
+    drop((frames, other));
     assert_eq!((chunks.in_use(), account.in_use()), (0, SMALL_BLOCK_BYTES));
     // A larger part of a frame keeps its chunk (its peer has FRAME_STALL).
     fill(&mut rb, SMALL_BLOCK_BYTES - 300);
     rb.make_room(CHUNK, None, MAX_FRAME).await;
     assert_eq!(rb.kind(), Kind::Chunk);
     assert_eq!(rb.read_wait(), ReadWait::Stall(FRAME_STALL));
+    let _full = account.part(CHUNKS.0, CHUNKS.1).charge(CHUNK).await;
     rb.release();
     assert_eq!(rb.kind(), Kind::Chunk);
 }
