@@ -8,7 +8,7 @@
 //! request can wait forever on its own size. An unbounded account (no container limit, none
 //! configured) admits everything at once and still counts it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use metrics::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -29,6 +29,8 @@ struct Inner {
     limit: Option<usize>,
     /// Kept equal to `in_use()` on every charge and release.
     in_use_gauge: Option<Gauge>,
+    /// Named parts (see [`Account::part`]), made on first use.
+    parts: Mutex<Vec<(&'static str, Account)>>,
 }
 
 /// Bytes taken from an account; given back on drop.
@@ -48,6 +50,7 @@ impl Account {
                 sem: Arc::new(Semaphore::new(limit.unwrap_or(MAX_BYTES))),
                 limit,
                 in_use_gauge: None,
+                parts: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -77,6 +80,26 @@ impl Account {
             .limit
             .unwrap_or(MAX_BYTES)
             .saturating_sub(self.inner.sem.available_permits())
+    }
+
+    /// The part `name` of this account: an account of its own holding at most `limit / divisor`
+    /// (unbounded when this one is), the same one for every clone and every caller (made by the
+    /// first call; later calls' `divisor` is not looked at). A part is an admission policy, not
+    /// a second bound: whoever charges it charges this account too, so that one kind of buffer
+    /// (e.g. read buffers waiting on their peers) can never take all of it.
+    pub fn part(&self, name: &'static str, divisor: usize) -> Account {
+        // A poisoned lock only means a panic elsewhere while pushing; the list is still valid.
+        let mut parts = self
+            .inner
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, a)) = parts.iter().find(|(n, _)| *n == name) {
+            return a.clone();
+        }
+        let a = Account::new(self.inner.limit.map(|l| l / divisor.max(1)));
+        parts.push((name, a.clone()));
+        a
     }
 
     /// An empty charge, to grow or merge into.

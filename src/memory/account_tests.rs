@@ -85,3 +85,23 @@ proptest::proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_part_is_shared_by_every_clone_and_bounded_by_its_share() {
+    let a = Account::new(Some(1000));
+    let part = a.part("reading", 4);
+    assert_eq!(part.limit(), Some(250));
+    let held = part.charge(200).await;
+    let again = a.clone().part("reading", 2);
+    assert_eq!(again.limit(), Some(250), "made once, by the first call");
+    assert_eq!(again.in_use(), 200, "the same part");
+    assert!(again.try_charge(100).is_none());
+    assert_eq!(
+        a.in_use(),
+        0,
+        "a part is an admission policy: the caller charges the account too"
+    );
+    assert_eq!(a.part("other", 2).limit(), Some(500));
+    drop(held);
+    assert_eq!(Account::unbounded().part("reading", 4).limit(), None);
+}

@@ -4,6 +4,10 @@
 //! The budget is a share inside the process-wide memory account ([`crate::memory::Account`]):
 //! a batch takes its input's share first, then the account's bytes, and gives both back together.
 //!
+//! A batch can also arrive with its memory already taken from the account ([`Held`]: the Forward
+//! input charges read buffers and decoded events before it allocates them); it then takes only
+//! its share, so nothing is counted twice.
+//!
 //! Invariant: bytes in flight per input <= limit. A batch larger than the whole limit is charged
 //! the whole limit (it waits until everything else is released), so it can never deadlock. Shares
 //! are always taken before the account (one order, so two batches cannot wait on each other).
@@ -32,12 +36,25 @@ pub struct BudgetPermit {
     permit: Option<OwnedSemaphorePermit>,
     /// The same bytes in the process-wide account.
     charge: Option<Charge>,
+    /// Account charges of buffers this batch shares with others (a read buffer several batches
+    /// slice, a frame decoded in several pieces): given back when the last of them is dropped.
+    shared: Vec<Arc<Charge>>,
     budget: Budget,
+}
+
+/// Memory a batch already took from the process-wide account before it was decoded.
+#[derive(Debug)]
+pub struct Held {
+    /// This batch's own bytes (its event list, frames only it slices).
+    pub charge: Charge,
+    /// Buffers it shares with other batches.
+    pub shared: Vec<Arc<Charge>>,
 }
 
 impl Drop for BudgetPermit {
     fn drop(&mut self) {
         drop(self.charge.take());
+        self.shared.clear();
         drop(self.permit.take());
         self.budget.update_gauge();
     }
@@ -75,13 +92,29 @@ impl Budget {
     }
 
     fn permit(&self, permit: OwnedSemaphorePermit, charge: Charge) -> BudgetPermit {
+        self.permit_held(
+            permit,
+            Held {
+                charge,
+                shared: Vec::new(),
+            },
+        )
+    }
+
+    fn permit_held(&self, permit: OwnedSemaphorePermit, held: Held) -> BudgetPermit {
         let p = BudgetPermit {
             permit: Some(permit),
-            charge: Some(charge),
+            charge: Some(held.charge),
+            shared: held.shared,
             budget: self.clone(),
         };
         self.update_gauge();
         p
+    }
+
+    /// The process-wide account the share is inside.
+    pub fn account(&self) -> &Account {
+        &self.account
     }
 
     pub fn limit(&self) -> usize {
@@ -117,6 +150,26 @@ impl Budget {
         let permit = self.sem.clone().try_acquire_many_owned(n).ok()?;
         let charge = self.account.try_charge(n as usize)?;
         Some(self.permit(permit, charge))
+    }
+}
+
+impl Budget {
+    /// Waits until `bytes` fit in the share; the account is not charged again: `held` already
+    /// took the batch's memory from it.
+    pub async fn acquire_held(&self, bytes: usize, held: Held) -> BudgetPermit {
+        let n = self.charge(bytes);
+        match self.sem.clone().acquire_many_owned(n).await {
+            Ok(permit) => self.permit_held(permit, held),
+            // The semaphore is never closed; if it were, waiting forever would hide the bug.
+            Err(_) => unreachable!("budget semaphore is never closed"),
+        }
+    }
+
+    /// Takes `bytes` of the share if they fit now; gives `held` back if not.
+    pub fn try_acquire_held(&self, bytes: usize, held: Held) -> Option<BudgetPermit> {
+        let n = self.charge(bytes);
+        let permit = self.sem.clone().try_acquire_many_owned(n).ok()?;
+        Some(self.permit_held(permit, held))
     }
 }
 
@@ -161,5 +214,44 @@ mod tests {
         assert_eq!((account.in_use(), a.in_use(), b.in_use()), (80, 0, 80));
         drop(pb);
         assert_eq!(account.in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_held_charge_moves_into_the_permit_without_being_counted_twice() {
+        let account = Account::new(Some(1000));
+        let b = Budget::new(100).with_account(account.clone());
+        let mut read = account.charge(300).await;
+        let frame = Arc::new(read.split(200));
+        let own = account.charge(50).await;
+        let p = b
+            .acquire_held(
+                250,
+                Held {
+                    charge: own,
+                    shared: vec![frame.clone()],
+                },
+            )
+            .await;
+        // Share: the (clamped) 100; account: the 300 read + 50, nothing more.
+        assert_eq!((b.in_use(), account.in_use()), (100, 350));
+        drop(read);
+        assert_eq!(account.in_use(), 250);
+        drop(p);
+        assert_eq!(b.in_use(), 0);
+        assert_eq!(
+            account.in_use(),
+            200,
+            "the frame is still held by another batch"
+        );
+        drop(frame);
+        assert_eq!(account.in_use(), 0);
+        // A full share refuses at once and gives the held charge back.
+        let _full = b.acquire(100).await;
+        let held = Held {
+            charge: account.charge(10).await,
+            shared: Vec::new(),
+        };
+        assert!(b.try_acquire_held(10, held).is_none());
+        assert_eq!(account.in_use(), 100);
     }
 }

@@ -12,7 +12,7 @@ use crate::ack::AckToken;
 use crate::config::model::Overflow;
 use crate::event::{Batch, Event};
 use crate::filter::chain::FilterChain;
-use crate::pipeline::budget::Budget;
+use crate::pipeline::budget::{Budget, Held};
 use crate::pipeline::disk::DiskSink;
 use crate::pipeline::router::Router;
 use crate::telemetry as t;
@@ -186,6 +186,12 @@ impl Intake {
         self.inner.budget.limit()
     }
 
+    /// The process-wide memory account this input's budget is a share of (inputs charge their
+    /// read buffers and decoding to it before allocating).
+    pub fn account(&self) -> &crate::memory::Account {
+        self.inner.budget.account()
+    }
+
     pub fn metrics(&self) -> &InputMetrics {
         &self.inner.metrics
     }
@@ -198,6 +204,29 @@ impl Intake {
     /// the frame bytes their records slice); the budget is charged that plus the event list itself,
     /// so what it limits is the memory really held. Waits for budget under `overflow = block`.
     pub async fn submit(&self, events: Vec<Event>, data_bytes: usize, ack: AckToken) -> Submitted {
+        self.submit_inner(events, data_bytes, ack, None).await
+    }
+
+    /// Like [`Intake::submit`], for events whose memory (`data_bytes` and the event list) `held`
+    /// already took from the process-wide account: only the input's share is charged now, and
+    /// `held` goes with the batch (given back when its last holder drops it).
+    pub async fn submit_held(
+        &self,
+        events: Vec<Event>,
+        data_bytes: usize,
+        ack: AckToken,
+        held: Held,
+    ) -> Submitted {
+        self.submit_inner(events, data_bytes, ack, Some(held)).await
+    }
+
+    async fn submit_inner(
+        &self,
+        events: Vec<Event>,
+        data_bytes: usize,
+        ack: AckToken,
+        held: Option<Held>,
+    ) -> Submitted {
         let inner = &*self.inner;
         let n = events.len() as u64;
         if n == 0 {
@@ -235,10 +264,30 @@ impl Intake {
         }
         let data_bytes = data_bytes + written;
         let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
+        let held = match held {
+            Some(mut held) => {
+                // What the filters wrote was not held yet.
+                if written > 0 {
+                    held.charge.grow(written).await;
+                }
+                Some(held)
+            }
+            None => None,
+        };
+        let budget = &inner.budget;
         let permit = match (inner.overflow, inner.block_timeout) {
-            (Overflow::Block, None) => inner.budget.acquire(charge_bytes).await,
+            (Overflow::Block, None) => match held {
+                Some(held) => budget.acquire_held(charge_bytes, held).await,
+                None => budget.acquire(charge_bytes).await,
+            },
             (Overflow::Block, Some(timeout)) => {
-                match tokio::time::timeout(timeout, inner.budget.acquire(charge_bytes)).await {
+                let acquire = async {
+                    match held {
+                        Some(held) => budget.acquire_held(charge_bytes, held).await,
+                        None => budget.acquire(charge_bytes).await,
+                    }
+                };
+                match tokio::time::timeout(timeout, acquire).await {
                     Ok(p) => p,
                     Err(_) => {
                         inner
@@ -250,7 +299,10 @@ impl Intake {
                     }
                 }
             }
-            (Overflow::DropNewest, _) => match inner.budget.try_acquire(charge_bytes) {
+            (Overflow::DropNewest, _) => match match held {
+                Some(held) => budget.try_acquire_held(charge_bytes, held),
+                None => budget.try_acquire(charge_bytes),
+            } {
                 Some(p) => p,
                 None => {
                     inner

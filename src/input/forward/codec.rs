@@ -32,10 +32,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::event::Event;
-use crate::msgpack::reader::{ReadError, Token, read_token};
+use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
 
-use decompress::{Codec, decompress};
-use entry::{read_entry, record_at, time_from_token};
+pub use decompress::Codec;
+use decompress::decompress;
+pub use decompress::{Fill, Inflater, announced_size, grow_step};
+pub use entry::Entries;
+use entry::{push_entry, record_at, time_from_token};
 use options::{Compression, Options, parse_options};
 pub use scan::{FrameScanner, check_frame};
 pub use tags::{TAG_CACHE_SLOTS, TagCache};
@@ -152,6 +155,9 @@ impl From<ReadError> for FrameError {
 
 /// Decodes the complete frame `frame` (exactly one msgpack value, as measured by [`check_frame`]),
 /// appending its events to `out`. On `Err`, `out` and `stats` are left as they were.
+///
+/// Decodes the whole frame at once (tests, benches, tools); the server decodes in bounded pieces
+/// with [`open_frame`] and [`Entries::next`] instead.
 pub fn decode_frame(
     frame: Bytes,
     limits: &DecodeLimits,
@@ -160,7 +166,31 @@ pub fn decode_frame(
     stats: &mut DecodeStats,
 ) -> Result<FrameInfo, FrameError> {
     let (start, saved) = (out.len(), *stats);
-    let result = decode_request(&frame, limits, tags, out, stats);
+    let result = open_request(&frame, usize::MAX, tags, out, stats).and_then(|opened| {
+        Ok(match opened {
+            Opened::Done { chunk, mode } => (chunk, mode),
+            Opened::Entries { mut entries, chunk } => {
+                out.reserve(entries.len_hint());
+                let mode = match entries.left {
+                    Some(_) => Mode::Forward,
+                    None => Mode::PackedForward,
+                };
+                entries.next(out, usize::MAX, stats);
+                (chunk, mode)
+            }
+            Opened::Compressed {
+                codec,
+                payload,
+                tag,
+                chunk,
+            } => {
+                let plain = decompress(codec, &payload, limits.max_decompressed_bytes)?;
+                stats.decompressed_bytes += plain.len() as u64;
+                Entries::packed(plain, tag).next(out, usize::MAX, stats);
+                (chunk, Mode::CompressedPackedForward)
+            }
+        })
+    });
     match result {
         Ok((chunk, mode)) => Ok(FrameInfo {
             chunk,
@@ -175,18 +205,64 @@ pub fn decode_frame(
     }
 }
 
-/// Reads each element once: the record of a Message, each Forward entry and the options are
-/// scanned a single time, and the last element must end exactly at the end of `frame`.
-fn decode_request(
+/// A frame whose structure was checked, with what is left to do to read its events.
+#[derive(Debug)]
+pub enum Opened {
+    /// Its events (if any) were appended already.
+    Done { chunk: Option<Bytes>, mode: Mode },
+    /// Its entries are still to be read, in as many pieces as the caller wants.
+    Entries {
+        entries: Entries,
+        chunk: Option<Bytes>,
+    },
+    /// A CompressedPackedForward payload: decompress it (bounded by `max_decompressed_bytes`),
+    /// then read its entries with [`Entries::packed`].
+    Compressed {
+        codec: Codec,
+        payload: Bytes,
+        tag: Arc<str>,
+        chunk: Option<Bytes>,
+    },
+}
+
+/// Checks the structure of the complete frame `frame` and appends its events if they fit in
+/// `room` more events (a Message, a Forward array of at most `room` entries); otherwise returns
+/// the entries to read later. Needs `room >= 1`. On `Err`, `out` and `stats` are as they were.
+pub fn open_frame(
     frame: &Bytes,
-    limits: &DecodeLimits,
+    room: usize,
     tags: &mut TagCache,
     out: &mut Vec<Event>,
     stats: &mut DecodeStats,
-) -> Result<(Option<Bytes>, Mode), FrameError> {
+) -> Result<Opened, FrameError> {
+    let (start, saved) = (out.len(), *stats);
+    let result = open_request(frame, room, tags, out, stats);
+    if result.is_err() {
+        out.truncate(start);
+        *stats = saved;
+    }
+    result
+}
+
+/// Reads each element once when the events fit in `room`: the record of a Message, each Forward
+/// entry and the options are scanned a single time, and the last element must end exactly at the
+/// end of `frame`. A Forward array larger than `room` is skipped over first (to check the options
+/// behind it) and read later.
+fn open_request(
+    frame: &Bytes,
+    room: usize,
+    tags: &mut TagCache,
+    out: &mut Vec<Event>,
+    stats: &mut DecodeStats,
+) -> Result<Opened, FrameError> {
     let (root, tag_pos) = read_token(frame, 0)?;
     let len = match root {
-        Token::Nil if frame.len() == 1 => return Ok((None, Mode::Heartbeat)),
+        Token::Nil if frame.len() == 1 => {
+            return Ok(Opened::Done {
+                chunk: None,
+                mode: Mode::Heartbeat,
+            });
+        }
         Token::Nil => return Err(FrameError::TrailingBytes),
         Token::Array(len) => len,
         _ => return Err(FrameError::NonArrayRoot),
@@ -209,17 +285,31 @@ fn decode_request(
     let tag = tags.resolve(raw_tag);
     // Events of Message and Forward mode are read before the options that follow them; the caller
     // rolls them back if the options turn out to be bad.
-    let (after_events, packed_payload) = match second_tok {
-        Token::Array(count) => {
+    let (after_events, later) = match second_tok {
+        Token::Array(count) if count as usize <= room => {
             let mut p = second_body;
             for _ in 0..count {
                 p = push_entry(frame, p, &tag, out, stats)?;
             }
             (p, None)
         }
+        Token::Array(count) => {
+            let end = skip_value(frame, second)?;
+            let entries = Entries {
+                buf: frame.clone(),
+                pos: second_body,
+                end,
+                left: Some(count),
+                tag: Arc::clone(&tag),
+            };
+            (end, Some(entries))
+        }
         Token::Str(payload) | Token::Bin(payload) => (
             second_body,
-            Some(frame.slice(second_body - payload.len()..second_body)),
+            Some(Entries::packed(
+                frame.slice(second_body - payload.len()..second_body),
+                Arc::clone(&tag),
+            )),
         ),
         time_tok => {
             let (record, end) = record_at(frame, second_body)?;
@@ -242,63 +332,32 @@ fn decode_request(
     if end != frame.len() {
         return Err(FrameError::TrailingBytes);
     }
-    let mode = match (second_tok, packed_payload) {
-        (_, Some(payload)) => {
-            let codec = match opts.compression {
-                Compression::Gzip => Some(Codec::Gzip),
-                Compression::Zstd => Some(Codec::Zstd),
-                Compression::Text => None,
-                Compression::Unspecified => Codec::sniff(&payload),
-            };
-            let Some(codec) = codec else {
-                push_packed(&payload, &tag, out, stats);
-                return Ok((opts.chunk, Mode::PackedForward));
-            };
-            let plain = decompress(codec, &payload, limits.max_decompressed_bytes)?;
-            stats.decompressed_bytes += plain.len() as u64;
-            push_packed(&plain, &tag, out, stats);
-            Mode::CompressedPackedForward
-        }
-        (Token::Array(_), None) => Mode::Forward,
-        (_, None) => Mode::Message,
+    let chunk = opts.chunk;
+    let Some(entries) = later else {
+        let mode = match second_tok {
+            Token::Array(_) => Mode::Forward,
+            _ => Mode::Message,
+        };
+        return Ok(Opened::Done { chunk, mode });
     };
-    Ok((opts.chunk, mode))
-}
-
-/// Appends the entries concatenated in a PackedForward payload. A truncated or malformed tail
-/// cannot be resynchronised: it counts as one invalid event and ends the payload.
-fn push_packed(payload: &Bytes, tag: &Arc<str>, out: &mut Vec<Event>, stats: &mut DecodeStats) {
-    let mut p = 0;
-    while p < payload.len() {
-        match push_entry(payload, p, tag, out, stats) {
-            Ok(end) => p = end,
-            Err(_) => {
-                stats.invalid_events += 1;
-                return;
-            }
-        }
+    if entries.left.is_some() {
+        return Ok(Opened::Entries { entries, chunk });
     }
-}
-
-/// Appends the entry at `pos` (or counts it invalid); returns where it ends. `Err` only when the
-/// bytes at `pos` are not one complete msgpack value.
-fn push_entry(
-    buf: &Bytes,
-    pos: usize,
-    tag: &Arc<str>,
-    out: &mut Vec<Event>,
-    stats: &mut DecodeStats,
-) -> Result<usize, ReadError> {
-    let (event, end) = read_entry(buf, pos)?;
-    match event {
-        Some((time, record)) => out.push(Event {
-            tag: Arc::clone(tag),
-            time,
-            record,
-        }),
-        None => stats.invalid_events += 1,
-    }
-    Ok(end)
+    let codec = match opts.compression {
+        Compression::Gzip => Some(Codec::Gzip),
+        Compression::Zstd => Some(Codec::Zstd),
+        Compression::Text => None,
+        Compression::Unspecified => Codec::sniff(&entries.buf),
+    };
+    Ok(match codec {
+        None => Opened::Entries { entries, chunk },
+        Some(codec) => Opened::Compressed {
+            codec,
+            payload: entries.buf,
+            tag,
+            chunk,
+        },
+    })
 }
 
 /// Appends the ack reply `{"ack": <chunk>}`: fixmap 1, fixstr "ack", then the chunk value's

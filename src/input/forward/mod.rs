@@ -14,3 +14,9 @@ mod read_size;
 
 /// Submitting decoded batches, inline or on the filter stage.
 mod submit;
+
+/// The read buffer, charged to the memory account.
+mod buffer;
+
+/// Decoding frames into pieces whose memory is charged first.
+mod decode;

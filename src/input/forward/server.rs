@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::BytesMut;
 use metrics::Gauge;
 use tokio::io::{AsyncWriteExt, WriteHalf};
@@ -21,12 +23,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::model::AckMode;
 use crate::input::drain::DrainingReader;
-use crate::input::forward::codec::{self, DecodeLimits, DecodeStats, FrameScanner, TagCache};
+use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer, ReadWait};
+use crate::input::forward::codec::{self, DecodeLimits, FrameScanner, TagCache};
+use crate::input::forward::decode::{Decoding, Stop, max_piece_events};
 use crate::input::forward::handshake::{
     HandshakeError, ServerAuth, ServerFailure, server_handshake,
 };
-use crate::input::forward::read_size::{self, MIN_READ_SPACE_BYTES};
-use crate::input::forward::submit::{Decoded, Submission, Submitter};
+use crate::input::forward::read_size;
+use crate::input::forward::submit::{Submission, Submitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
@@ -86,14 +90,6 @@ impl Drop for Counted<'_> {
     }
 }
 
-/// Per-connection decoding state.
-struct Decoding {
-    scanner: FrameScanner,
-    tags: TagCache,
-    /// Events in the previous batch, to size the next one.
-    events_hint: usize,
-}
-
 /// Why a connection ended.
 enum End {
     Eof,
@@ -101,11 +97,26 @@ enum End {
     IdleTimeout(Duration),
     Io(std::io::Error),
     Malformed(codec::FrameError),
+    /// Part of a frame held in an admitted block (`held_bytes`) with nothing received for
+    /// `FRAME_STALL`, or a payload past its announced size with no memory for it in time.
+    NoMemory {
+        held_bytes: usize,
+    },
+}
+
+impl From<Stop> for End {
+    fn from(s: Stop) -> Self {
+        match s {
+            Stop::Malformed(e) => End::Malformed(e),
+            Stop::NoMemory { held_bytes } => End::NoMemory { held_bytes },
+        }
+    }
 }
 
 impl ForwardHandler {
     async fn serve(&self, mut conn: BoxConn, peer: &str, shutdown: CancellationToken) {
-        let mut buf = BytesMut::with_capacity(self.read_chunk_bytes);
+        let account = self.intake.account().clone();
+        let mut leftover = BytesMut::new();
         if let Some(auth) = &self.auth {
             let outcome = tokio::select! {
                 r = server_handshake(&mut conn, auth, self.handshake_timeout) => r,
@@ -115,7 +126,7 @@ impl ForwardHandler {
             match outcome {
                 Ok(client) => {
                     tracing::debug!(component = %self.intake.name(), peer, client_hostname = ?client.client_hostname, username = ?client.username, "handshake passed");
-                    buf = client.leftover;
+                    leftover = client.leftover;
                 }
                 Err(failure) => return self.log_handshake_failure(failure, peer),
             }
@@ -123,52 +134,81 @@ impl ForwardHandler {
         let (mut rd, wr) = tokio::io::split(conn);
         let (ack_tx, ack_rx) = mpsc::channel::<Acks>(ACK_QUEUE);
         let writer = tokio::spawn(write_acks(wr, ack_rx, self.intake.clone()));
-        let submitter = Submitter {
-            intake: self.intake.clone(),
-            ack_mode: self.ack_mode,
-        };
+        let submitter = Submitter::new(self.intake.clone(), self.ack_mode);
         let mut submission = Submission::start(submitter, ack_tx);
         let mut state = Decoding {
             scanner: FrameScanner::new(),
             tags: TagCache::new(self.tag_override.clone(), self.tag_prefix.clone()),
             events_hint: 0,
+            max_events: max_piece_events(self.intake.limit_bytes()),
+        };
+        let mut rb = if leftover.is_empty() {
+            ReadBuffer::new(account)
+        } else {
+            ReadBuffer::with_bytes(account, leftover).await
         };
         let mut reader = DrainingReader::default();
+        let mut last_data = Instant::now();
         let end = 'conn: {
             // Requests the client sent right behind its PING are served before waiting for more.
-            if !buf.is_empty()
-                && let Err(e) = self.process(&mut buf, &mut state, &mut submission).await
+            if !rb.bytes().is_empty()
+                && let Err(e) = self.process(&mut rb, &mut state, &mut submission).await
             {
-                break 'conn End::Malformed(e);
+                break 'conn e.into();
             }
             loop {
-                if buf.capacity() - buf.len() < MIN_READ_SPACE_BYTES {
-                    buf.reserve(read_size::chunk_bytes(
-                        self.read_chunk_bytes,
-                        submission.is_staged(),
-                        self.intake.limit_bytes(),
-                        self.active_connections.load(Ordering::Relaxed),
-                    ));
-                }
-                let read = reader.read(&mut rd, &mut buf, &shutdown);
-                let read = match self.idle_timeout {
-                    Some(idle) => match tokio::time::timeout(idle, read).await {
+                let chunk = read_size::chunk_bytes(
+                    self.read_chunk_bytes,
+                    submission.is_staged(),
+                    self.intake.limit_bytes(),
+                    self.active_connections.load(Ordering::Relaxed),
+                );
+                let known = state.scanner.known_len(rb.bytes());
+                rb.make_room(chunk, known, self.limits.max_frame_bytes)
+                    .await;
+                let wait = rb.read_wait();
+                let limit = match wait {
+                    ReadWait::Unbounded => None,
+                    ReadWait::Release(d) | ReadWait::Stall(d) => Some(Instant::now() + d),
+                };
+                let idle_at = self.idle_timeout.map(|d| last_data + d);
+                let deadline = match (limit, idle_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                let read = reader.read(&mut rd, rb.bytes_mut(), &shutdown);
+                let read = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, read).await {
                         Ok(r) => r,
-                        Err(_) => break End::IdleTimeout(idle),
+                        Err(_) => match (self.idle_timeout, wait) {
+                            (Some(idle), _) if idle_at.is_some_and(|i| i <= Instant::now()) => {
+                                break End::IdleTimeout(idle);
+                            }
+                            (_, ReadWait::Stall(_)) => {
+                                break End::NoMemory {
+                                    held_bytes: rb.bytes().len(),
+                                };
+                            }
+                            _ => {
+                                rb.release();
+                                continue;
+                            }
+                        },
                     },
                     None => read.await,
                 };
+                last_data = Instant::now();
                 let Some(read) = read else {
                     break End::Eof;
                 };
                 match read {
-                    Ok(0) if buf.is_empty() => break End::Eof,
-                    Ok(0) => break End::EofMidFrame(buf.len()),
+                    Ok(0) if rb.bytes().is_empty() => break End::Eof,
+                    Ok(0) => break End::EofMidFrame(rb.bytes().len()),
                     Ok(_) => {}
                     Err(e) => break End::Io(e),
                 }
-                if let Err(e) = self.process(&mut buf, &mut state, &mut submission).await {
-                    break End::Malformed(e);
+                if let Err(e) = self.process(&mut rb, &mut state, &mut submission).await {
+                    break e.into();
                 }
             }
         };
@@ -179,75 +219,6 @@ impl ForwardHandler {
         }
         if let Err(e) = writer.await {
             tracing::error!(component = %self.intake.name(), peer, error = %e, "ack writer failed");
-        }
-    }
-
-    /// Decodes every complete frame in `buf` and submits them as one batch (with a filter
-    /// stage, hands them over, waiting while the stage is busy with the previous batch).
-    async fn process(
-        &self,
-        buf: &mut BytesMut,
-        state: &mut Decoding,
-        submission: &mut Submission,
-    ) -> Result<(), codec::FrameError> {
-        // Sized like the previous batch: no doubling reallocations, little slack charged.
-        let mut events = Vec::with_capacity(state.events_hint);
-        let mut acks = Acks::default();
-        let mut stats = DecodeStats::default();
-        let mut frame_bytes = 0usize;
-        let mut failure = None;
-        loop {
-            match state.scanner.check(buf, &self.limits) {
-                Ok(Some(len)) => {
-                    let frame = buf.split_to(len).freeze();
-                    frame_bytes += len;
-                    match codec::decode_frame(
-                        frame,
-                        &self.limits,
-                        &mut state.tags,
-                        &mut events,
-                        &mut stats,
-                    ) {
-                        Ok(info) => {
-                            if let Some(chunk) = info.chunk {
-                                acks.push(&chunk);
-                            }
-                        }
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        if stats.invalid_events > 0 {
-            self.intake
-                .metrics()
-                .dropped_invalid_event
-                .increment(stats.invalid_events);
-        }
-        state.events_hint = events.len();
-        // Records of compressed frames slice their decompressed payload, which is what they keep
-        // alive: the budget must see it, not the (often 30x smaller) bytes received.
-        let held_bytes = frame_bytes.saturating_add(stats.decompressed_bytes as usize);
-        if !events.is_empty() || !acks.is_empty() {
-            submission
-                .submit(Decoded {
-                    events,
-                    held_bytes,
-                    acks,
-                })
-                .await;
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(()),
         }
     }
 
@@ -266,6 +237,12 @@ impl ForwardHandler {
             End::IdleTimeout(idle) => {
                 m.connection_closed("idle_timeout");
                 tracing::debug!(component = %name, peer, idle_timeout = ?idle, "nothing received for idle_timeout; connection closed");
+            }
+            End::NoMemory { held_bytes } => {
+                m.connection_closed("memory");
+                if let Some(suppressed) = self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, pending_bytes = held_bytes, frame_stall = ?FRAME_STALL, suppressed, "a frame admitted to memory made no progress in time (the peer stopped halfway, or a payload grew past the size it announced); connection closed, the peer resends what was not acked");
+                }
             }
             End::Malformed(e) => {
                 m.decode_error(e.reason());
@@ -302,11 +279,11 @@ impl ForwardHandler {
 #[derive(Debug, Default)]
 pub(super) struct Acks {
     bytes: Vec<u8>,
-    count: u64,
+    pub(super) count: u64,
 }
 
 impl Acks {
-    fn push(&mut self, chunk: &[u8]) {
+    pub(super) fn push(&mut self, chunk: &[u8]) {
         codec::encode_ack(chunk, &mut self.bytes);
         self.count += 1;
     }

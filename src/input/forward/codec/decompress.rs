@@ -13,7 +13,7 @@ use super::FrameError;
 
 /// Payload formats that need decompressing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Codec {
+pub enum Codec {
     Gzip,
     Zstd,
 }
@@ -71,6 +71,122 @@ pub(super) fn decompress(
         None => Err(FrameError::DecompressedTooLarge {
             limit_bytes: max_bytes,
         }),
+    }
+}
+
+/// The decompressed size `payload` announces, if it does: zstd's frame content size (the first
+/// frame's; ZSTD_compress writes it), gzip's ISIZE (the last member's size mod 2^32, in its last
+/// four bytes; exact for the single member Fluent Bit writes). A hint for charging memory once,
+/// never trusted as a bound: output past it is charged as it grows.
+pub fn announced_size(codec: Codec, payload: &[u8]) -> Option<usize> {
+    match codec {
+        Codec::Zstd => zstd::zstd_safe::get_frame_content_size(payload)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok()),
+        Codec::Gzip => {
+            let tail: [u8; 4] = payload
+                .get(payload.len().checked_sub(4)?..)?
+                .try_into()
+                .ok()?;
+            usize::try_from(u32::from_le_bytes(tail)).ok()
+        }
+    }
+}
+
+/// How far [`Inflater::fill`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The output buffer is full; grow it (charging the growth first) and call again.
+    Full,
+    /// The payload is decompressed completely.
+    End,
+}
+
+enum Decoder {
+    Gzip(flate2::bufread::MultiGzDecoder<std::io::Cursor<Bytes>>),
+    Zstd(zstd::stream::read::Decoder<'static, std::io::Cursor<Bytes>>),
+}
+
+/// Decompresses a payload step by step into a buffer the caller grows, so that the caller can
+/// charge each growth before it allocates (the server waits for memory between steps).
+pub struct Inflater {
+    codec: Codec,
+    decoder: Decoder,
+    max_bytes: usize,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("codec", &self.codec)
+            .field("max_bytes", &self.max_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bytes to add to a decompression buffer of `capacity` (never above `max_bytes + 1` in all):
+/// it doubles, from [`MIN_GROW_BYTES`], so a payload is copied at most once on average.
+pub fn grow_step(capacity: usize, max_bytes: usize) -> usize {
+    let cap = max_bytes.saturating_add(1);
+    capacity
+        .max(MIN_GROW_BYTES)
+        .min(cap.saturating_sub(capacity))
+}
+
+impl Inflater {
+    pub fn new(codec: Codec, payload: Bytes, max_bytes: usize) -> Result<Self, FrameError> {
+        let cursor = std::io::Cursor::new(payload);
+        let decoder = match codec {
+            Codec::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(cursor)),
+            Codec::Zstd => Decoder::Zstd(
+                zstd::stream::read::Decoder::with_buffer(cursor).map_err(|e| {
+                    FrameError::Decompress {
+                        codec: codec.name(),
+                        detail: e.to_string(),
+                    }
+                })?,
+            ),
+        };
+        Ok(Self {
+            codec,
+            decoder,
+            max_bytes,
+        })
+    }
+
+    /// Decompresses into `out`'s spare capacity (never beyond it). `Err` once the output would
+    /// exceed `max_bytes`, or on corrupt input.
+    pub fn fill(&mut self, out: &mut Vec<u8>) -> Result<Fill, FrameError> {
+        let mut len = out.len();
+        out.resize(out.capacity(), 0);
+        let result = loop {
+            if len == out.len() {
+                break Ok(Fill::Full);
+            }
+            let read = match &mut self.decoder {
+                Decoder::Gzip(d) => d.read(&mut out[len..]),
+                Decoder::Zstd(d) => d.read(&mut out[len..]),
+            };
+            match read {
+                Ok(0) => break Ok(Fill::End),
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    break Err(FrameError::Decompress {
+                        codec: self.codec.name(),
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        };
+        out.truncate(len);
+        if len > self.max_bytes {
+            return Err(FrameError::DecompressedTooLarge {
+                limit_bytes: self.max_bytes,
+            });
+        }
+        result
     }
 }
 
@@ -177,5 +293,18 @@ mod tests {
             Some(Codec::Zstd)
         );
         assert_eq!(Codec::sniff(&[0x92, 0x01, 0x80]), None);
+    }
+
+    #[test]
+    fn a_payload_announces_its_size_when_its_format_carries_it() {
+        let plain = vec![7u8; 100_000];
+        assert_eq!(announced_size(Codec::Gzip, &gzip(&plain)), Some(100_000));
+        // One-shot compression (ZSTD_compress, what Fluent Bit calls) writes the content size.
+        let z = zstd::bulk::compress(&plain, 3).unwrap();
+        assert_eq!(announced_size(Codec::Zstd, &z), Some(100_000));
+        // A streamed zstd frame carries no size; a truncated payload announces nothing.
+        let streamed = zstd::encode_all(&plain[..], 3).unwrap();
+        assert_eq!(announced_size(Codec::Zstd, &streamed), None);
+        assert_eq!(announced_size(Codec::Gzip, &[0x1f, 0x8b]), None);
     }
 }

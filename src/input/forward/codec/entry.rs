@@ -1,12 +1,17 @@
 //! One event: its time slot and its record, as found in every Forward mode.
 //!
 //! Invariants: a bad time or a non-map record makes the event invalid (the caller skips and counts
-//! it); nothing here fails the frame, allocates, or copies a record.
+//! it); nothing here fails the frame, allocates (beyond the caller's event list), or copies a
+//! record. [`Entries`] reads a frame's entries in as many pieces as the caller wants.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::event::EventTime;
+use crate::event::{Event, EventTime};
 use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
+
+use super::DecodeStats;
 
 const NANOS_PER_SEC: u32 = 1_000_000_000;
 
@@ -91,6 +96,94 @@ fn try_entry(buf: &Bytes, pos: usize) -> Option<(EventTime, Bytes, usize)> {
         (Some(record), end) => Some((time, record, end)),
         (None, _) => None,
     }
+}
+
+/// Entries of one frame still to be read: a Forward array (validated already) or a PackedForward
+/// payload (plain or decompressed). Records slice `buf`.
+#[derive(Debug)]
+pub struct Entries {
+    pub(super) buf: Bytes,
+    pub(super) pos: usize,
+    pub(super) end: usize,
+    /// Forward array: entries left. `None`: a packed payload, read to its end.
+    pub(super) left: Option<u32>,
+    pub(super) tag: Arc<str>,
+}
+
+impl Entries {
+    /// The entries of a PackedForward payload.
+    pub fn packed(payload: Bytes, tag: Arc<str>) -> Self {
+        Self {
+            end: payload.len(),
+            buf: payload,
+            pos: 0,
+            left: None,
+            tag,
+        }
+    }
+
+    /// The buffer the records slice (what they keep alive).
+    pub fn buf(&self) -> &Bytes {
+        &self.buf
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining_bytes(&self) -> usize {
+        self.end - self.pos
+    }
+
+    /// Most events left (a Forward array's count; a packed entry is at least 3 bytes).
+    pub fn len_hint(&self) -> usize {
+        match self.left {
+            Some(n) => n as usize,
+            None => self.remaining_bytes() / 3,
+        }
+    }
+
+    /// Appends events until `out` holds `max_len` or the entries end; `true` once they ended.
+    /// Never fails: a truncated or malformed packed tail cannot be resynchronised, so it counts
+    /// as one invalid event and ends the payload.
+    pub fn next(&mut self, out: &mut Vec<Event>, max_len: usize, stats: &mut DecodeStats) -> bool {
+        while out.len() < max_len {
+            if self.pos >= self.end || self.left == Some(0) {
+                self.pos = self.end;
+                return true;
+            }
+            match push_entry(&self.buf, self.pos, &self.tag, out, stats) {
+                Ok(end) => self.pos = end,
+                Err(_) => {
+                    stats.invalid_events += 1;
+                    self.pos = self.end;
+                    return true;
+                }
+            }
+            if let Some(left) = &mut self.left {
+                *left -= 1;
+            }
+        }
+        self.pos >= self.end || self.left == Some(0)
+    }
+}
+
+/// Appends the entry at `pos` (or counts it invalid); returns where it ends. `Err` only when the
+/// bytes at `pos` are not one complete msgpack value.
+pub(super) fn push_entry(
+    buf: &Bytes,
+    pos: usize,
+    tag: &Arc<str>,
+    out: &mut Vec<Event>,
+    stats: &mut DecodeStats,
+) -> Result<usize, ReadError> {
+    let (event, end) = read_entry(buf, pos)?;
+    match event {
+        Some((time, record)) => out.push(Event {
+            tag: Arc::clone(tag),
+            time,
+            record,
+        }),
+        None => stats.invalid_events += 1,
+    }
+    Ok(end)
 }
 
 #[cfg(test)]

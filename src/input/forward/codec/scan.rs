@@ -64,6 +64,25 @@ impl FrameScanner {
         result
     }
 
+    /// After `check` returned `Ok(None)` on `buf`: a length the frame has at least, when the value
+    /// it waits for is a `bin` or `str` whose header arrived (a PackedForward payload, a long
+    /// record field), so that its buffer can be sized once instead of grown. `None` when the
+    /// bytes still missing are not announced by a header (an entry array, a map).
+    pub fn known_len(&self, buf: &[u8]) -> Option<usize> {
+        let head = buf.get(self.pos..)?;
+        let be = |n: usize| -> Option<usize> {
+            let b = head.get(1..=n)?;
+            Some(b.iter().fold(0usize, |acc, &x| (acc << 8) | usize::from(x)))
+        };
+        let (header, len) = match *head.first()? {
+            0xc4 | 0xd9 => (2, be(1)?),
+            0xc5 | 0xda => (3, be(2)?),
+            0xc6 | 0xdb => (5, be(4)?),
+            _ => return None,
+        };
+        Some(self.pos.saturating_add(header).saturating_add(len))
+    }
+
     fn scan(&mut self, buf: &[u8], limits: &DecodeLimits) -> Result<Option<usize>, FrameError> {
         if self.pos == 0 {
             match buf.first() {
@@ -140,6 +159,37 @@ mod tests {
         assert_eq!(sc.check(&buf, &LIMITS), Ok(Some(9)));
         buf.drain(..9);
         assert_eq!(sc.check(&buf, &LIMITS), Ok(Some(1)));
+    }
+
+    #[test]
+    fn a_bin_or_str_header_tells_the_length_the_frame_has_at_least() {
+        let limits = DecodeLimits {
+            max_frame_bytes: 1 << 20,
+            max_decompressed_bytes: 1 << 20,
+        };
+        // ["t", bin32(70000) ...: the payload announces 1 + 2 + 5 + 70000 bytes.
+        let mut buf = vec![0x93, 0xa1, b't', 0xc6, 0, 1, 0x11, 0x70];
+        buf.extend_from_slice(&[0x80; 100]);
+        let mut sc = FrameScanner::new();
+        assert_eq!(sc.check(&buf, &limits), Ok(None));
+        assert_eq!(sc.known_len(&buf), Some(8 + 70_000));
+        // A header cut short, or an entry array: not known.
+        let mut sc = FrameScanner::new();
+        assert_eq!(sc.check(&buf[..5], &limits), Ok(None));
+        assert_eq!(sc.known_len(&buf[..5]), None);
+        let fwd = [0x93, 0xa1, b't', 0xdc, 0x01, 0x00, 0x92];
+        let mut sc = FrameScanner::new();
+        assert_eq!(sc.check(&fwd, &limits), Ok(None));
+        assert_eq!(sc.known_len(&fwd), None);
+        // str8 and bin16.
+        for (buf, want) in [
+            (vec![0x92, 0xd9, 200, b'x'], 2 + 200 + 1),
+            (vec![0x92, 0xa1, b't', 0xc5, 0x01, 0x00], 3 + 3 + 256),
+        ] {
+            let mut sc = FrameScanner::new();
+            assert_eq!(sc.check(&buf, &limits), Ok(None));
+            assert_eq!(sc.known_len(&buf), Some(want));
+        }
     }
 
     #[test]
