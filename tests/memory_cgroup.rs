@@ -565,12 +565,9 @@ fn s3_down_then_back() {
     run(&case("s3", Output::S3, 300, Mode::Forward));
 }
 
-/// Ignored until the Forward input's per-connection buffers are charged to the account (issue
-/// 24): with jemalloc and the outputs' shares, 1,000 held connections still take the group to
-/// ~47 MiB during the outage and past 64 MiB when CloudWatch comes back (RSS 72 MiB, 58 MiB of it
-/// anonymous, while the account reads 12.9 MiB): OOM-killed, 2,608 acked records lost.
+/// 1,000 held connections: OOM-killed until the Forward input's read buffers were charged to the
+/// account (RSS 72 MiB, 58 MiB of it anonymous, while the account read 12.9 MiB).
 #[test]
-#[ignore = "OOM-killed (issue 24: connections' read buffers are not charged yet): run with --run-ignored all"]
 fn cloudwatch_down_1000_connections() {
     run(&Case {
         frames: 20,
