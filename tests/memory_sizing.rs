@@ -66,6 +66,15 @@ fn config(dir: &Path, service: &str, mem_buf_limit: &str) -> (PathBuf, u16) {
     (path, http_port)
 }
 
+/// `firelane run -c cfg` in the cgroup, its log beside the config, once /metrics answers.
+fn run_until_metrics(cg: &Cgroup, cfg: &Path, http_port: u16) -> (Running, PathBuf, String) {
+    let log = cfg.with_file_name("firelane.log");
+    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
+    let mut fl = Running(spawn_in(cg, &["run", "-c", cfg.to_str().unwrap()], stderr));
+    let body = wait_metrics(&mut fl.0, http_port, &log);
+    (fl, log, body)
+}
+
 fn wait_metrics(child: &mut Child, port: u16, log: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -94,10 +103,7 @@ fn run_in_a_64_mib_cgroup_sizes_the_account_from_its_limit() {
     let dir = tempfile::tempdir().unwrap();
     // FireLens's generated forward input for a 50 MB memoryReservation.
     let (cfg, http_port) = config(dir.path(), "", "25MB");
-    let log = dir.path().join("firelane.log");
-    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
-    let mut fl = Running(spawn_in(&cg, &["run", "-c", cfg.to_str().unwrap()], stderr));
-    let body = wait_metrics(&mut fl.0, http_port, &log);
+    let (fl, log, body) = run_until_metrics(&cg, &cfg, http_port);
     let pid = fl.0.id();
     let own = read(Path::new(&format!("/proc/{pid}/cgroup")));
     assert!(
@@ -163,10 +169,7 @@ fn outputs_that_buffer_hold_their_share_of_the_account_from_the_start() {
         free_port()
     ));
     std::fs::write(&cfg, text).unwrap();
-    let log = dir.path().join("firelane.log");
-    let stderr = Stdio::from(std::fs::File::create(&log).unwrap());
-    let mut fl = Running(spawn_in(&cg, &["run", "-c", cfg.to_str().unwrap()], stderr));
-    let body = wait_metrics(&mut fl.0, http_port, &log);
+    let (_running, log, body) = run_until_metrics(&cg, &cfg, http_port);
     let total = sizing::auto_total(LIMIT).unwrap() as f64;
     // A quarter of the account split between the two (1,690,828 bytes each); the null output
     // takes nothing. forward: its round shrinks to the share. cloudwatch_logs: one request in
@@ -175,14 +178,13 @@ fn outputs_that_buffer_hold_their_share_of_the_account_from_the_start() {
     let share = total as u64 / 4 / 2;
     assert_eq!(share, 1_690_828);
     let cloudwatch = (3 << 19) + (256 << 10);
-    assert_eq!(in_use, (share + cloudwatch) as f64, "{}", read(&log));
+    let text = read(&log);
+    assert_eq!(in_use, (share + cloudwatch) as f64, "{text}");
     assert!(
-        read(&log).contains("fewer requests in flight than `workers`"),
-        "{}",
-        read(&log)
+        text.contains("fewer requests in flight than `workers`"),
+        "{text}"
     );
     // The allocator and its options are named at start and measured in /metrics.
-    let text = read(&log);
     assert!(
         text.contains(
             "allocator: jemalloc (background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0"

@@ -61,7 +61,8 @@ impl OutputMemory {
         let charge = match self.account.try_charge(plan.total) {
             Some(c) => c,
             None => {
-                let free = self.account.limit().unwrap_or(0) - self.account.in_use();
+                let free =
+                    (self.account.limit().unwrap_or(0)).saturating_sub(self.account.in_use());
                 (self.account.try_charge(free)).unwrap_or_else(|| self.account.empty())
             }
         };

@@ -52,7 +52,15 @@ fn claim(port: u16) -> bool {
                 return true;
             }
             Err(_) if !owner_alive(&path) => {
-                let _ = fs::remove_file(&path);
+                // Another process may take it over first: then create_new fails next time.
+                if let Err(e) = fs::remove_file(&path)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    panic!(
+                        "cannot remove the stale port reservation {}: {e}",
+                        path.display()
+                    );
+                }
             }
             Err(_) => return false,
         }
