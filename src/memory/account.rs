@@ -8,10 +8,11 @@
 //! request can wait forever on its own size. An unbounded account (no container limit, none
 //! configured) admits everything at once and still counts it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use metrics::Gauge;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// The most an account can hold: tokio's semaphore limit, far above any machine's memory.
 const MAX_BYTES: usize = Semaphore::MAX_PERMITS;
@@ -31,6 +32,11 @@ struct Inner {
     in_use_gauge: Option<Gauge>,
     /// Named parts (see [`Account::part`]), made on first use.
     parts: Mutex<Vec<(&'static str, Account)>>,
+    /// Woken whenever bytes are given back while someone waits in [`Account::charge_unqueued`]
+    /// or [`Account::released`] (counted in `watchers`, so that giving back costs one atomic
+    /// load when nobody does).
+    released: Notify,
+    watchers: AtomicUsize,
 }
 
 /// Bytes taken from an account; given back on drop.
@@ -51,6 +57,8 @@ impl Account {
                 limit,
                 in_use_gauge: None,
                 parts: Mutex::new(Vec::new()),
+                released: Notify::new(),
+                watchers: AtomicUsize::new(0),
             }),
         }
     }
@@ -123,6 +131,29 @@ impl Account {
         }
         let permit = acquire(&self.inner.sem, n).await;
         self.charged(permit)
+    }
+
+    /// Charges `bytes` once they fit, without a place in the queue: unlike [`Account::charge`],
+    /// it never holds up smaller charges behind it (a read buffer at the head of the queue would
+    /// stall the decoding that frees memory); it tries again each time bytes are given back.
+    pub async fn charge_unqueued(&self, bytes: usize) -> Charge {
+        loop {
+            let _watching = Watching::new(self);
+            let released = self.inner.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if let Some(c) = self.try_charge(bytes) {
+                return c;
+            }
+            released.await;
+        }
+    }
+
+    /// Returns the next time bytes are given back (what was given back before the call is not
+    /// seen: callers that check first must bound the wait, e.g. with a timeout).
+    pub async fn released(&self) {
+        let _watching = Watching::new(self);
+        self.inner.released.notified().await;
     }
 
     /// Charges `bytes` if they fit now.
@@ -254,7 +285,28 @@ impl Drop for Charge {
     fn drop(&mut self) {
         if self.permit.take().is_some() {
             self.account.update_gauge();
+            // After the bytes are back (the permit dropped above): a watcher that counted itself
+            // before trying either saw them or is woken here.
+            if self.account.inner.watchers.load(Ordering::SeqCst) > 0 {
+                self.account.inner.released.notify_waiters();
+            }
         }
+    }
+}
+
+/// One waiter counted in `watchers` while it lives (also when its future is dropped).
+struct Watching<'a>(&'a Inner);
+
+impl<'a> Watching<'a> {
+    fn new(account: &'a Account) -> Self {
+        account.inner.watchers.fetch_add(1, Ordering::SeqCst);
+        Self(&account.inner)
+    }
+}
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.0.watchers.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

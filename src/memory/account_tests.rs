@@ -105,3 +105,43 @@ async fn a_part_is_shared_by_every_clone_and_bounded_by_its_share() {
     drop(held);
     assert_eq!(Account::unbounded().part("reading", 4).limit(), None);
 }
+
+#[tokio::test]
+async fn an_unqueued_charge_is_woken_by_a_release_and_holds_no_one_up() {
+    let account = Account::new(Some(100));
+    let held = account.try_charge(90).unwrap();
+    let waiting = tokio::spawn({
+        let account = account.clone();
+        async move { account.charge_unqueued(50).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished());
+    // A smaller charge is not queued behind it (a queued `charge(50)` would hold it up).
+    let small = tokio::time::timeout(Duration::from_secs(5), account.charge(10))
+        .await
+        .expect("a small charge is served while the unqueued one waits");
+    drop(small);
+    drop(held);
+    let got = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("woken by the release")
+        .unwrap();
+    assert_eq!((got.bytes(), account.in_use()), (50, 50));
+}
+
+#[tokio::test]
+async fn released_returns_at_the_next_release() {
+    let account = Account::new(Some(10));
+    let held = account.try_charge(10).unwrap();
+    let watcher = tokio::spawn({
+        let account = account.clone();
+        async move { account.released().await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!watcher.is_finished());
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(5), watcher)
+        .await
+        .expect("woken by the release")
+        .unwrap();
+}

@@ -56,7 +56,8 @@ pub(super) const RELEASE_AFTER: Duration = Duration::from_millis(50);
 /// limit (its connections allocate without bound).
 pub(super) const FRAME_STALL: Duration = Duration::from_secs(30);
 
-/// How often a read buffer retries for account bytes or for a new chunk (it never queues).
+/// The longest a connection waits for a new chunk before looking again, when no release woke it
+/// (read buffers never queue on the account: `Account::charge_unqueued`).
 const RETRY: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +209,7 @@ impl ReadBuffer {
             // What followed an admitted frame: off the frame block, which must never wait for
             // a chunk; account-only, like a small block.
             let size = (len + SMALL_BLOCK_BYTES).max(SMALL_BLOCK_BYTES);
-            let charge = poll_charge(&self.account, size).await;
+            let charge = self.account.charge_unqueued(size).await;
             let mut block = BytesMut::with_capacity(size);
             block.extend_from_slice(&self.buf);
             self.set_block(block, charge, None, Kind::Small);
@@ -230,7 +231,7 @@ impl ReadBuffer {
             self.release();
             if earned == Kind::Chunk {
                 let ticket = self.chunks.charge(chunk).await;
-                let charge = poll_charge(&self.account, chunk).await;
+                let charge = self.account.charge_unqueued(chunk).await;
                 let block = BytesMut::with_capacity(chunk);
                 self.set_block(block, charge, Some(ticket), Kind::Chunk);
             } else {
@@ -273,7 +274,14 @@ impl ReadBuffer {
                         self.regrow(chunk, Some(ticket), Kind::Chunk).await;
                         return;
                     }
-                    tokio::time::sleep(RETRY).await;
+                    // Woken when a chunk or any batch is given back; the bound covers a release
+                    // between the checks above and the wait, and slices dropped after their
+                    // batch's charge.
+                    tokio::select! {
+                        () = self.chunks.released() => {}
+                        () = self.account.released() => {}
+                        () = tokio::time::sleep(RETRY) => {}
+                    }
                 }
             }
             _ => {
@@ -292,7 +300,7 @@ impl ReadBuffer {
 
     /// Moves the held bytes into a new block of `size`, charged first.
     async fn regrow(&mut self, size: usize, ticket: Option<Charge>, kind: Kind) {
-        let charge = poll_charge(&self.account, size).await;
+        let charge = self.account.charge_unqueued(size).await;
         let mut block = BytesMut::with_capacity(size);
         block.extend_from_slice(&self.buf);
         let ticket = match ticket {
@@ -301,18 +309,6 @@ impl ReadBuffer {
             None => Arc::get_mut(&mut self.ticket).map(|t| t.split(t.bytes())),
         };
         self.set_block(block, charge, ticket, kind);
-    }
-}
-
-/// Takes `bytes` of `account` once they are free. Read buffers poll rather than queue: a read
-/// request at the head of the account's queue would hold up the decoding behind it, which is
-/// what frees memory.
-async fn poll_charge(account: &Account, bytes: usize) -> Charge {
-    loop {
-        if let Some(c) = account.try_charge(bytes) {
-            return c;
-        }
-        tokio::time::sleep(RETRY).await;
     }
 }
 
