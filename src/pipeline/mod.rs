@@ -4,6 +4,7 @@ pub mod budget;
 pub mod build;
 pub mod disk;
 pub mod filters;
+pub mod input_metrics;
 pub mod intake;
 pub mod router;
 pub mod stage;
