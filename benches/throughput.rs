@@ -25,6 +25,8 @@
 //! "8MiB"`), SCENARIOS (run only the scenarios whose name contains it, e.g. `cloudwatch`),
 //! CONNECTIONS (scenario 7's connections, default 100), STARTS (start-up samples, default 5),
 //! CHAIN_ROUNDS (pairs of 4a and 4 runs whose median share decides the filter-chain line, default 3).
+//! MEMORY_LIMIT (`service.memory_limit`, default 48MiB; set but empty, no such line: for a build from
+//! before the key existed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

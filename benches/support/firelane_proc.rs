@@ -47,9 +47,9 @@ pub fn spawn(bin: &Path, dir: &Path, filters: &str, output: &str) -> Proc {
     std::fs::write(
         &cfg,
         format!(
-            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\nmemory_limit = \"{}\"\n\n[[inputs]]\nname = \"forward\"\n\
+            "[service]\nhttp_port = {http_port}\nlog_level = \"warn\"\n{}\n[[inputs]]\nname = \"forward\"\n\
              listen = \"127.0.0.1\"\nport = {forward_port}\n{input_options}\n{filters}\n{output}",
-            memory_limit()
+            memory_limit_line()
         ),
     )
     .unwrap();
@@ -68,6 +68,15 @@ pub fn spawn(bin: &Path, dir: &Path, filters: &str, output: &str) -> Proc {
         http_port,
         forward_port,
         spawned_at,
+    }
+}
+
+/// The `memory_limit` line of `[service]`; none when MEMORY_LIMIT is set but empty (for a build
+/// from before the key existed, compared with the current one in the same run).
+fn memory_limit_line() -> String {
+    match memory_limit().as_str() {
+        "" => String::new(),
+        limit => format!("memory_limit = \"{limit}\"\n"),
     }
 }
 
