@@ -1,5 +1,7 @@
 //! firelane binary: parse the command line, load the config (exit 64 on a bad one), start, wait
-//! for SIGTERM/SIGINT, drain under the grace period, and say what did not finish.
+//! for SIGTERM/SIGINT, drain under the grace period, and say what did not finish. A second
+//! SIGTERM/SIGINT cuts the drain short; SIGHUP is logged and ignored (it would otherwise kill
+//! the process, and Fluent Bit reads it as a reload request, which firelane does not do yet).
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
@@ -92,6 +94,8 @@ async fn run(started: Started) -> anyhow::Result<()> {
     for line in &report {
         tracing::info!("init: {line}");
     }
+    // Before anything runs: from here on SIGHUP cannot kill the process.
+    let mut signals = Signals::install();
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".
@@ -121,13 +125,26 @@ async fn run(started: Started) -> anyhow::Result<()> {
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "firelane started");
 
-    let signal = wait_for_signal().await;
+    let signal = signals.next().await;
     tracing::info!(
         signal,
         grace_s = cfg.service.grace().as_secs_f64(),
-        "shutting down: draining inputs and flushing outputs"
+        "shutting down: draining inputs and flushing outputs (a second SIGTERM or SIGINT stops at once)"
     );
-    let report = running.drain(cfg.service.grace()).await;
+    let cut = CancellationToken::new();
+    let second = tokio::spawn({
+        let cut = cut.clone();
+        async move {
+            let signal = signals.next().await;
+            tracing::warn!(
+                signal,
+                "second signal: stopping without waiting for the rest of the drain"
+            );
+            cut.cancel();
+        }
+    });
+    let report = running.drain(cfg.service.grace(), cut).await;
+    second.abort();
     admin_stop.cancel();
     if let Some(h) = admin {
         let _ = h.await;
@@ -146,18 +163,44 @@ async fn run(started: Started) -> anyhow::Result<()> {
     }
 }
 
-async fn wait_for_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot install signal handlers; stopping only on Ctrl-C");
-        let _ = tokio::signal::ctrl_c().await;
-        return "SIGINT";
-    };
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
+/// The signals that stop firelane, and SIGHUP, caught so that it does not.
+struct Signals {
+    /// `None` when the handlers could not be installed: then only Ctrl-C is waited for.
+    streams: Option<[tokio::signal::unix::Signal; 3]>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(term), Ok(int), Ok(hup)) => Some([term, int, hup]),
+            _ => {
+                tracing::warn!("cannot install signal handlers; stopping only on Ctrl-C");
+                None
+            }
+        };
+        Self { streams }
+    }
+
+    /// Waits for SIGTERM or SIGINT and names it; a SIGHUP meanwhile is logged and ignored.
+    async fn next(&mut self) -> &'static str {
+        let Some([term, int, hup]) = &mut self.streams else {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => return "SIGTERM",
+                _ = int.recv() => return "SIGINT",
+                _ = hup.recv() => tracing::warn!(
+                    "SIGHUP received and ignored: firelane does not reload its configuration \
+                     (Fluent Bit reloads on SIGHUP only with Hot_Reload on); restart it to apply changes"
+                ),
+            }
+        }
     }
 }

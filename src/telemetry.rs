@@ -110,8 +110,11 @@ pub fn init_logging(level: &str, format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only on a terminal: a container's stderr goes to a log driver (awslogs, FireLens
+    // itself), where escape codes would end up in every line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // An error only means a subscriber is already installed: keep that one.
     let _ = match format {

@@ -3,7 +3,10 @@
 //! `Path` and `File`).
 //!
 //! Per round of ready batches: encode every event into a buffer per destination file, then one
-//! `write` per file on a blocking thread, then release the batches. "Delivered" means handed to the
+//! `write` per file on a blocking thread, then release the batches. A file whose write fails (a
+//! full disk, an I/O error, a removed directory) is reopened and written again from the first
+//! byte not written, after a backoff, while the round is held ([`super::local_write`]); the other
+//! files' lines are not written twice. "Delivered" means handed to the
 //! OS (`write(2)` returned); files are fsync'd only at shutdown (and closed without fsync when
 //! evicted). Files are opened in append mode and kept open (at most [`MAX_OPEN_FILES`], least
 //! recently used closed first), so rotate them with copy-and-truncate, not rename. Tags are made
@@ -13,7 +16,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write as _};
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,6 +24,7 @@ use std::time::Instant;
 use tokio::sync::mpsc::Receiver;
 
 use super::format::RecordFormat;
+use super::local_write::{Retrying, Unwritten, write_from};
 use super::{MAX_ROUND_BYTES, OutputError, Reporter, recv_round};
 use crate::config::model::FileOutputConfig;
 use crate::event::Batch;
@@ -48,9 +52,17 @@ pub struct FileOutput {
 struct Pending {
     buf: Vec<u8>,
     records: u64,
-    /// Indices into the round of the batches with events in `buf` (ascending, no repeats).
-    batches: Vec<usize>,
+    /// How much of `buf` the file took.
+    written: usize,
+    /// Whether this round's lines were counted as delivered (by the attempt that finished them).
+    counted: bool,
     error: Option<io::Error>,
+}
+
+impl Pending {
+    fn is_written(&self) -> bool {
+        self.written == self.buf.len()
+    }
 }
 
 type PendingByFile = HashMap<Arc<str>, Pending>;
@@ -91,7 +103,8 @@ impl FileOutput {
                 p.buf.clear();
                 p.buf.shrink_to(KEPT_BUFFER_CAPACITY_BYTES);
                 p.records = 0;
-                p.batches.clear();
+                p.written = 0;
+                p.counted = false;
             }
         }
         self.close().await;
@@ -99,18 +112,13 @@ impl FileOutput {
 
     fn encode_round(&mut self, round: &[Arc<Batch>], pending: &mut PendingByFile) {
         let mut stats = TranscodeStats::default();
-        for (idx, batch) in round.iter().enumerate() {
+        for batch in round {
             for ev in &batch.events {
                 let key = self.fixed_name.as_ref().unwrap_or(&ev.tag);
                 let p = pending.entry(key.clone()).or_default();
                 // The file formats are one line per event: no batch framing, no sequence number.
                 match self.format.write_event(ev, 0, &mut p.buf, &mut stats) {
-                    Ok(()) => {
-                        p.records += 1;
-                        if p.batches.last() != Some(&idx) {
-                            p.batches.push(idx);
-                        }
-                    }
+                    Ok(()) => p.records += 1,
                     Err(e) => self.reporter.encode_failed(batch, &ev.tag, &e),
                 }
             }
@@ -121,37 +129,53 @@ impl FileOutput {
             .increment(stats.invalid_utf8_sequences);
     }
 
-    /// Writes every pending buffer (one write per file) and accounts for the outcome.
-    async fn write_round(&mut self, round: &[Arc<Batch>], pending: PendingByFile) -> PendingByFile {
+    /// Writes every pending buffer (one write per file), trying the files that failed again
+    /// until every byte is written.
+    async fn write_round(
+        &mut self,
+        round: &[Arc<Batch>],
+        mut pending: PendingByFile,
+    ) -> PendingByFile {
         let total_records: u64 = pending.values().map(|p| p.records).sum();
         if total_records == 0 {
             return pending; // every event failed to encode: nothing to write
         }
-        let mut sink = self.take_sink();
-        let job = tokio::task::spawn_blocking(move || {
-            let mut pending = pending;
-            sink.write_all(&mut pending);
-            (sink, pending)
-        });
-        match job.await {
-            Ok((sink, mut pending)) => {
-                self.sink = Some(sink);
-                for p in pending.values_mut() {
-                    match p.error.take() {
-                        None => self.reporter.delivered(p.records, p.buf.len() as u64),
-                        Some(e) => {
-                            let batches = p.batches.iter().filter_map(|&i| round.get(i));
-                            self.reporter.write_failed(batches, p.records, &e);
-                        }
+        let unwritten = Unwritten::new(&self.reporter, round, total_records);
+        let mut retrying = Retrying::new();
+        loop {
+            let mut sink = self.take_sink();
+            let job = tokio::task::spawn_blocking(move || {
+                sink.write_all(&mut pending);
+                (sink, pending)
+            });
+            let Ok((sink, returned)) = job.await else {
+                // The writer thread panicked with the buffers: `unwritten` reports the round.
+                tracing::error!(component = %self.reporter.name, "file writer task failed");
+                return PendingByFile::new();
+            };
+            self.sink = Some(sink);
+            pending = returned;
+            let mut failed = None;
+            let mut held = 0;
+            for p in pending.values_mut() {
+                match p.error.take() {
+                    None if p.is_written() && !p.counted => {
+                        self.reporter.delivered(p.records, p.buf.len() as u64);
+                        p.counted = true;
+                    }
+                    None => {}
+                    Some(e) => {
+                        held += p.records;
+                        failed = Some(e);
                     }
                 }
-                pending
             }
-            Err(join_error) => {
-                // The writer thread panicked or the runtime is going away: assume nothing was written.
-                let e = io::Error::other(format!("file writer task failed: {join_error}"));
-                self.reporter.write_failed(round, total_records, &e);
-                PendingByFile::new()
+            match failed {
+                None => {
+                    unwritten.written();
+                    return pending;
+                }
+                Some(e) => retrying.after_failure(&self.reporter, held, &e).await,
             }
         }
     }
@@ -203,23 +227,25 @@ impl FileSink {
         }
     }
 
+    /// Writes what each pending buffer still holds.
     fn write_all(&mut self, pending: &mut PendingByFile) {
         for (key, p) in pending.iter_mut() {
-            if !p.buf.is_empty() {
-                p.error = self.write(key, &p.buf).err();
+            if !p.is_written() {
+                p.error = self.write(key, &p.buf, &mut p.written).err();
             }
         }
     }
 
-    fn write(&mut self, key: &Arc<str>, data: &[u8]) -> io::Result<()> {
+    /// Writes `data[*done..]`, adding to `*done` what the file took.
+    fn write(&mut self, key: &Arc<str>, data: &[u8], done: &mut usize) -> io::Result<()> {
         self.use_clock += 1;
         let result = match self.open.get_mut(&**key) {
             Some(open) => {
                 open.last_use = self.use_clock;
-                open.file.write_all(data)
+                write_from(&mut open.file, data, done)
             }
             None => self.open_file(key).and_then(|mut file| {
-                let written = file.write_all(data);
+                let written = write_from(&mut file, data, done);
                 let open = OpenFile {
                     file,
                     last_use: self.use_clock,

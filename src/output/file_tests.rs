@@ -140,27 +140,76 @@ async fn tags_cannot_escape_the_directory() {
 }
 
 #[tokio::test]
-async fn a_failed_write_drops_only_its_file_and_marks_health() {
+async fn a_failed_write_is_retried_until_it_succeeds_and_nothing_is_written_twice() {
     let dir = tempfile::TempDir::new().unwrap();
     // A directory where the file for tag "blocked" should be: opening it for append fails.
     std::fs::create_dir(dir.path().join("blocked")).unwrap();
     let (out, registry) = output(&cfg(dir.path(), None));
     let (tx, rx) = mpsc::channel(4);
-    let (bad, bad_waiter) = batch(&[("blocked", 1, b"lost")]);
+    let (bad, bad_waiter) = batch(&[("blocked", 1, b"held")]);
     let (good, good_waiter) = batch(&[("fine", 2, b"kept")]);
+    let (bad_ack, good_ack) = (
+        tokio::spawn(bad_waiter.wait()),
+        tokio::spawn(good_waiter.wait()),
+    );
     tx.send(bad).await.unwrap();
     tx.send(good).await.unwrap();
     drop(tx);
-    out.run(rx).await;
-    assert_eq!(bad_waiter.wait().await, AckOutcome::Dropped);
-    assert_eq!(good_waiter.wait().await, AckOutcome::Delivered);
+    let task = tokio::spawn(out.run(rx));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // The round is held: no ack yet, the output is unhealthy, the good file written once.
+    assert!(!bad_ack.is_finished() && !good_ack.is_finished());
+    let status = &registry.snapshot(std::time::Instant::now())[0];
+    assert!(!status.healthy);
+    assert!(status.last_error.as_deref().unwrap().contains("blocked"));
+    assert!(!task.is_finished());
+    // The obstacle goes away: the next attempt writes the held line.
+    std::fs::remove_dir(dir.path().join("blocked")).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .expect("written within the 10 s backoff cap")
+        .unwrap();
+    assert_eq!(bad_ack.await.unwrap(), AckOutcome::Delivered);
+    assert_eq!(good_ack.await.unwrap(), AckOutcome::Delivered);
+    assert_eq!(
+        lines(&dir.path().join("blocked")),
+        [r#"{"date":1,"tag":"blocked","log":"held"}"#]
+    );
     assert_eq!(
         lines(&dir.path().join("fine")),
         [r#"{"date":2,"tag":"fine","log":"kept"}"#]
     );
-    let status = &registry.snapshot(std::time::Instant::now())[0];
-    assert!(!status.healthy);
-    assert!(status.last_error.as_deref().unwrap().contains("blocked"));
+}
+
+#[tokio::test]
+async fn a_full_disk_holds_the_round_and_the_line_is_written_whole_once_there_is_room() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("f");
+    // Every write to /dev/full fails with ENOSPC.
+    std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+    let (out, _registry) = output(&cfg(dir.path(), Some("f")));
+    let (tx, rx) = mpsc::channel(4);
+    let (b, waiter) = batch(&[("t", 1, b"first"), ("t", 2, b"second")]);
+    let ack = tokio::spawn(waiter.wait());
+    tx.send(b).await.unwrap();
+    drop(tx);
+    let task = tokio::spawn(out.run(rx));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!ack.is_finished(), "held while the disk is full");
+    // Room again: the output reopens the path and writes the round.
+    std::fs::remove_file(&path).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ack.await.unwrap(), AckOutcome::Delivered);
+    assert_eq!(
+        lines(&path),
+        [
+            r#"{"date":1,"tag":"t","log":"first"}"#,
+            r#"{"date":2,"tag":"t","log":"second"}"#
+        ]
+    );
 }
 
 #[tokio::test]
@@ -200,7 +249,8 @@ fn more_tags_than_open_handles_are_all_written() {
     for round in 0..2 {
         for i in 0..MAX_OPEN_FILES + 6 {
             let key: Arc<str> = Arc::from(format!("tag{i}"));
-            sink.write(&key, format!("{round}\n").as_bytes()).unwrap();
+            sink.write(&key, format!("{round}\n").as_bytes(), &mut 0)
+                .unwrap();
             assert!(sink.open.len() <= MAX_OPEN_FILES);
         }
     }

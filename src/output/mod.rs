@@ -18,6 +18,8 @@ pub mod file;
 pub mod format;
 /// Fluent Forward to aggregators, with acks, upstream failover and retries.
 pub mod forward;
+/// Local writes (stdout, files) retried from the first byte not written, never dropped.
+pub mod local_write;
 /// Discards everything, counting records and bytes.
 pub mod null;
 /// S3 objects from staged, compressed JSON-lines files.
@@ -41,6 +43,7 @@ use crate::msgpack::json::TranscodeError;
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::{
     OUTPUT_BYTES, OUTPUT_DROPPED, OUTPUT_ERRORS, OUTPUT_INVALID_UTF8, OUTPUT_RECORDS,
+    OUTPUT_RETRIES,
 };
 
 /// Batches taken for one write stop once their msgpack bytes reach this (JSON is about as big), so
@@ -128,6 +131,21 @@ impl Reporter {
         if let Some(suppressed) = self.limiter.allow() {
             tracing::warn!(component = %self.name, tag, error = %err, suppressed,
                 "dropping an event that cannot be encoded as JSON");
+        }
+    }
+
+    /// A local write failed and will be tried again after `delay`, holding `records` records
+    /// (see [`local_write`]): counted as an error and a retry, made a health error, logged.
+    pub fn write_retrying(&self, records: u64, err: &std::io::Error, delay: std::time::Duration) {
+        self.metrics.errors.increment(1);
+        metrics::counter!(OUTPUT_RETRIES, "component" => self.name.to_string(), "reason" => "write_error")
+            .increment(1);
+        self.health
+            .record_error(Instant::now(), format!("write failed: {err}"));
+        if let Some(suppressed) = self.limiter.allow() {
+            tracing::error!(component = %self.name, error = %err, records,
+                retry_in_ms = delay.as_millis() as u64, suppressed,
+                "write failed; holding the records and trying again");
         }
     }
 

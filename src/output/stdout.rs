@@ -2,7 +2,9 @@
 //! round of ready batches.
 //!
 //! "Delivered" means handed to the OS (`write(2)` returned); a batch is released only after that.
-//! Uses `std::io::stdout` on a blocking thread (tokio's `io-std` feature is not enabled).
+//! A failed write (a closed pipe, a full disk behind a redirect) is retried from the first byte
+//! not written, holding the round ([`super::local_write`]). Uses `std::io::stdout` on a blocking
+//! thread (tokio's `io-std` feature is not enabled).
 
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::Receiver;
 
 use super::format::RecordFormat;
+use super::local_write::{Retrying, Unwritten, write_from};
 use super::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::config::model::StdoutOutputConfig;
 use crate::event::Batch;
@@ -64,12 +67,26 @@ impl StdoutOutput {
                 .invalid_utf8
                 .increment(stats.invalid_utf8_sequences);
             if !buf.is_empty() {
+                let unwritten = Unwritten::new(&self.reporter, &round, records);
                 let written_bytes = buf.len() as u64;
-                let (result, returned) = write_blocking(&sink, buf).await;
-                buf = returned;
-                match result {
-                    Ok(()) => self.reporter.delivered(records, written_bytes),
-                    Err(e) => self.reporter.write_failed(&round, records, &e),
+                let mut retrying = Retrying::new();
+                let mut done = 0;
+                loop {
+                    let Some((result, returned, now_done)) = write_blocking(&sink, buf, done).await
+                    else {
+                        // The writer thread panicked with the buffer: `unwritten` reports it.
+                        buf = Vec::new();
+                        break;
+                    };
+                    (buf, done) = (returned, now_done);
+                    match result {
+                        Ok(()) => {
+                            unwritten.written();
+                            self.reporter.delivered(records, written_bytes);
+                            break;
+                        }
+                        Err(e) => retrying.after_failure(&self.reporter, records, &e).await,
+                    }
                 }
             }
             // Only now: releasing the batches resolves their acks.
@@ -78,24 +95,28 @@ impl StdoutOutput {
     }
 }
 
-/// Writes and flushes `buf` on a blocking thread; gives the buffer back for reuse.
+/// Writes `buf[done..]` and flushes, on a blocking thread; gives back the buffer and how far
+/// the writer took it. `None` if the thread panicked.
 async fn write_blocking<W: Write + Send + 'static>(
     sink: &Arc<Mutex<W>>,
     buf: Vec<u8>,
-) -> (io::Result<()>, Vec<u8>) {
+    mut done: usize,
+) -> Option<(io::Result<()>, Vec<u8>, usize)> {
     let sink = sink.clone();
     let job = tokio::task::spawn_blocking(move || {
         // A poisoned lock means an earlier write panicked; the writer itself is still usable.
         let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
-        let result = w.write_all(&buf).and_then(|()| w.flush());
-        (result, buf)
+        // Bytes `write` took into the writer's own buffer stay there when a flush fails, and
+        // go out with the next flush: `done` counts them as taken.
+        let result = write_from(&mut *w, &buf, &mut done).and_then(|()| w.flush());
+        (result, buf, done)
     });
     match job.await {
-        Ok(done) => done,
-        Err(e) => (
-            Err(io::Error::other(format!("stdout writer task failed: {e}"))),
-            Vec::new(),
-        ),
+        Ok(done) => Some(done),
+        Err(e) => {
+            tracing::error!(error = %e, "stdout writer task failed");
+            None
+        }
     }
 }
 
@@ -146,6 +167,63 @@ mod tests {
         assert_eq!(waiter.wait().await, AckOutcome::Dropped);
         let text = String::from_utf8(sink.lock().unwrap().clone()).unwrap();
         assert_eq!(text, "{\"date\":7,\"a\":1}\n{\"date\":7}\n");
+    }
+
+    /// Takes bytes until `room`, then fails every write as a closed pipe does.
+    struct Flaky {
+        out: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Flaky {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let left = self.room.saturating_sub(self.out.len());
+            if left == 0 {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(left);
+            self.out.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_holds_the_acks_and_resumes_at_the_first_byte_not_written() {
+        let health = Registry::new(5, std::time::Duration::from_secs(60))
+            .register(ComponentKind::Output, "stdout".into());
+        let out = StdoutOutput::new(&cfg(), "stdout".into(), health);
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let ev = |secs| Event {
+            tag: Arc::from("t"),
+            time: EventTime::new(secs, 0),
+            record: Bytes::from_static(b"\x81\xa1a\x01"),
+        };
+        let (token, waiter) = AckToken::new();
+        tx.send(Arc::new(Batch::new(vec![ev(1), ev(2)], 8, token, None)))
+            .await
+            .unwrap();
+        drop(tx);
+        let sink = Arc::new(Mutex::new(Flaky {
+            out: Vec::new(),
+            room: 10,
+        }));
+        let task = tokio::spawn(out.run_to(rx, sink.clone()));
+        let ack = tokio::spawn(waiter.wait());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(!ack.is_finished(), "no ack while the write is held");
+        assert_eq!(sink.lock().unwrap().out, b"{\"date\":1,");
+        sink.lock().unwrap().room = usize::MAX;
+        tokio::time::timeout(std::time::Duration::from_secs(15), task)
+            .await
+            .expect("written within the 10 s backoff cap")
+            .unwrap();
+        assert_eq!(ack.await.unwrap(), AckOutcome::Delivered);
+        let text = String::from_utf8(sink.lock().unwrap().out.clone()).unwrap();
+        assert_eq!(text, "{\"date\":1,\"a\":1}\n{\"date\":2,\"a\":1}\n");
     }
 
     /// Two batches in one round: `json` closes an array per batch, `msgpack` restarts its count.

@@ -381,14 +381,15 @@ impl Running {
         self.shutdown.cancel();
     }
 
-    /// Waits for every component to finish, at most `grace`; names those that did not.
-    pub async fn drain(self, grace: Duration) -> DrainReport {
+    /// Waits for every component to finish, at most `grace` or until `cut` is cancelled; names
+    /// those that did not.
+    pub async fn drain(self, grace: Duration, cut: CancellationToken) -> DrainReport {
         self.begin_shutdown();
         let deadline = tokio::time::Instant::now() + grace;
         let mut report = DrainReport::default();
-        let inputs_finished = tokio::time::timeout_at(deadline, self.inputs.wait())
+        let inputs_finished = finish_by(deadline, &cut, self.inputs.wait())
             .await
-            .is_ok();
+            .is_some();
         if let Some(stage) = self.stage {
             stage.close(inputs_finished);
         }
@@ -404,7 +405,7 @@ impl Running {
         // Inputs are done: what filters still hold is emitted now, while outputs still run.
         if let Some((stop, task)) = self.ticker {
             stop.cancel();
-            if tokio::time::timeout_at(deadline, task).await.is_err() {
+            if finish_by(deadline, &cut, task).await.is_none() {
                 report
                     .unfinished
                     .push("filters: held records not flushed".to_owned());
@@ -414,19 +415,19 @@ impl Running {
         // not deliver before the deadline stays on disk for the next start.
         for (name, buffer, mut task) in self.disks {
             buffer.close().await;
-            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            if finish_by(deadline, &cut, &mut task).await.is_none() {
                 report.unfinished.push(format!(
                     "input {name}: disk buffer not fully replayed (kept on disk for the next start)"
                 ));
             }
         }
         for (name, mut task) in self.outputs {
-            match tokio::time::timeout_at(deadline, &mut task).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => report
+            match finish_by(deadline, &cut, &mut task).await {
+                Some(Ok(())) => {}
+                Some(Err(e)) => report
                     .unfinished
                     .push(format!("output {name}: task failed: {e}")),
-                Err(_) => {
+                None => {
                     // Not aborted: dropping its batches would resolve their ack handles as
                     // delivered while connection tasks can still send acks. The process exits
                     // right after this report and the runtime drops every task unpolled.
@@ -437,5 +438,17 @@ impl Running {
             }
         }
         report
+    }
+}
+
+/// `fut`'s output if it finishes before `deadline` and before `cut` is cancelled.
+async fn finish_by<F: std::future::Future>(
+    deadline: tokio::time::Instant,
+    cut: &CancellationToken,
+    fut: F,
+) -> Option<F::Output> {
+    tokio::select! {
+        done = tokio::time::timeout_at(deadline, fut) => done.ok(),
+        () = cut.cancelled() => None,
     }
 }
