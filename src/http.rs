@@ -1,13 +1,18 @@
 //! HTTP admin server: /health and /metrics, with Fluent Bit's /api/v1 aliases, http/1 only.
 //!
 //! Not on the hot path: bodies are built with serde_json per request. Limits: at most
-//! `MAX_ADMIN_CONNECTIONS` connections at once (more wait in the kernel backlog), request headers
-//! must arrive within `HEADER_READ_TIMEOUT`. On shutdown the accept loop stops, open connections
-//! finish their request and close, bounded by `SHUTDOWN_DRAIN`.
+//! `MAX_ADMIN_CONNECTIONS` connections at once, and request headers (also the next request's on
+//! a keep-alive connection) must arrive within `HEADER_READ_TIMEOUT`. A connection accepted when
+//! all are taken closes the oldest open one (counted in `firelane_admin_connections_evicted_total`):
+//! a request is answered within microseconds of arriving, so the oldest connection is the one
+//! most likely idle, and idle clients cannot lock out a health check (ECS replaces a task whose
+//! check fails). On shutdown the accept loop stops, open connections finish their request and
+//! close, bounded by `SHUTDOWN_DRAIN`.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,7 +27,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -74,16 +78,11 @@ pub fn serve_listener(
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: CancellationToken) {
-    let permits = Arc::new(Semaphore::new(MAX_ADMIN_CONNECTIONS));
+    let open = Arc::new(OpenConnections::default());
+    let evicted = metrics::counter!(crate::telemetry::ADMIN_CONNECTIONS_EVICTED);
     let connections = TaskTracker::new();
+    let mut next_id = 0u64;
     loop {
-        let permit = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break, // The semaphore is never closed.
-            },
-        };
         let stream = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -95,11 +94,19 @@ async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: Ca
                 }
             },
         };
-        let state = state.clone();
-        let shutdown = shutdown.clone();
+        next_id += 1;
+        let (close, was_full) = open.add(next_id);
+        if was_full {
+            evicted.increment(1);
+            tracing::debug!("admin server: all connections taken; closed the oldest");
+        }
+        let (state, shutdown, open, id) = (state.clone(), shutdown.clone(), open.clone(), next_id);
         connections.spawn(async move {
-            serve_connection(stream, state, shutdown).await;
-            drop(permit);
+            tokio::select! {
+                () = serve_connection(stream, state, shutdown) => {}
+                () = close.cancelled() => {}
+            }
+            open.remove(id);
         });
     }
     drop(listener);
@@ -112,6 +119,33 @@ async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: Ca
             open = connections.len(),
             "admin connections still open at shutdown"
         );
+    }
+}
+
+/// The open connections in the order they were accepted, each with the token that closes it.
+#[derive(Debug, Default)]
+struct OpenConnections {
+    list: Mutex<VecDeque<(u64, CancellationToken)>>,
+}
+
+impl OpenConnections {
+    /// Adds connection `id`; when `MAX_ADMIN_CONNECTIONS` were open, closes the oldest (true).
+    fn add(&self, id: u64) -> (CancellationToken, bool) {
+        let token = CancellationToken::new();
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        let full = list.len() >= MAX_ADMIN_CONNECTIONS;
+        if full && let Some((_, oldest)) = list.pop_front() {
+            oldest.cancel();
+        }
+        list.push_back((id, token.clone()));
+        (token, full)
+    }
+
+    fn remove(&self, id: u64) {
+        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = list.iter().position(|(i, _)| *i == id) {
+            list.remove(at);
+        }
     }
 }
 

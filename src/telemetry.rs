@@ -15,6 +15,8 @@ pub const INPUT_CONNECTIONS: &str = "firelane_input_connections_total";
 pub const INPUT_AUTH_FAILURES: &str = "firelane_input_auth_failures_total";
 /// Connections firelane closed on its own. Labels: component, reason (idle_timeout, handshake_timeout).
 pub const INPUT_CONNECTIONS_CLOSED: &str = "firelane_input_connections_closed_total";
+/// Admin server connections closed to make room for a new one (all were taken).
+pub const ADMIN_CONNECTIONS_EVICTED: &str = "firelane_admin_connections_evicted_total";
 pub const INPUT_CONNECTIONS_ACTIVE: &str = "firelane_input_connections_active";
 /// Bytes of this input's events in flight (charged to its budget).
 pub const INPUT_BUFFER_BYTES: &str = "firelane_input_buffer_bytes";
@@ -223,6 +225,11 @@ pub fn describe_metrics() {
         ALLOCATOR_RESIDENT,
         Unit::Bytes,
         "Resident pages held by the allocator (jemalloc stats.resident) when /metrics was read."
+    );
+    describe_counter!(
+        ADMIN_CONNECTIONS_EVICTED,
+        Unit::Count,
+        "Admin server connections closed, oldest first, to make room for a new one."
     );
     describe_counter!(
         INPUT_ACKS_SENT,

@@ -170,3 +170,30 @@ async fn a_busy_port_fails_at_start_with_the_address() {
         .unwrap_err();
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
 }
+
+/// 70 idle clients (more than `MAX_ADMIN_CONNECTIONS`) do not lock out a health check: each new
+/// connection closes the oldest, so every check is answered at once.
+#[tokio::test]
+async fn idle_connections_cannot_lock_out_a_health_check() {
+    let (addr, shutdown, task) = start(Registry::new(5, Duration::from_secs(60))).await;
+    let mut idle = Vec::new();
+    for _ in 0..70 {
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    for _ in 0..15 {
+        let reply = tokio::time::timeout(Duration::from_secs(1), request(addr, "GET", "/health"))
+            .await
+            .expect("answered within a second, not after the idle clients' header timeout");
+        assert_eq!(reply.status, 200);
+        idle.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // The oldest idle clients were closed: reading gives end of file at once.
+    let mut buf = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(1), idle[0].read(&mut buf))
+        .await
+        .expect("closed, not waiting for the header timeout")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    shutdown.cancel();
+    task.await.unwrap();
+}

@@ -11,7 +11,8 @@
 //! evicted). Files are opened in append mode and kept open (at most [`MAX_OPEN_FILES`], least
 //! recently used closed first), so rotate them with copy-and-truncate, not rename. Tags are made
 //! safe as file names: `/` and NUL become `_`, and `""`, `.`, `..` get a `_` prefix, so a tag can
-//! never name a file outside `path`.
+//! never name a file outside `path`; a tag longer than a file name can be is cut, with its hash
+//! appended ([`safe_file_name`]).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -298,15 +299,33 @@ impl FileSink {
     }
 }
 
-/// A tag as a single path component inside the output directory.
+/// The longest file name Linux filesystems take (`NAME_MAX`), in bytes.
+const NAME_MAX_BYTES: usize = 255;
+
+/// A tag as a single path component inside the output directory. A tag longer than a file name
+/// can be keeps its first bytes and gets `-` and the CRC32C of the whole tag (8 hex digits), so
+/// that a long tag never makes every write to its file fail (Fluent Bit retries such a chunk and
+/// then drops it).
 fn safe_file_name(tag: &str) -> Cow<'_, str> {
-    if tag.is_empty() || tag == "." || tag == ".." {
+    let name = if tag.is_empty() || tag == "." || tag == ".." {
         Cow::Owned(format!("_{tag}"))
     } else if tag.contains(['/', '\0']) {
         Cow::Owned(tag.replace(['/', '\0'], "_"))
     } else {
         Cow::Borrowed(tag)
+    };
+    if name.len() <= NAME_MAX_BYTES {
+        return name;
     }
+    let mut keep = NAME_MAX_BYTES - 9;
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    Cow::Owned(format!(
+        "{}-{:08x}",
+        &name[..keep],
+        crc32c::crc32c(tag.as_bytes())
+    ))
 }
 
 #[cfg(test)]

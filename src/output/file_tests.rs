@@ -301,3 +301,42 @@ async fn out_file_and_plain_formats_ignore_the_json_keys() {
         assert_eq!(lines(&dir.path().join("all.log")), expected, "{format:?}");
     }
 }
+
+#[tokio::test]
+async fn a_tag_longer_than_a_file_name_is_written_under_a_shortened_name() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (out, registry) = output(&cfg(dir.path(), None));
+    let (tx, rx) = mpsc::channel(4);
+    let long = "t".repeat(301);
+    let other = format!("{}x", "t".repeat(300));
+    let (b1, w1) = batch(&[(long.as_str(), 1, b"one")]);
+    let (b2, w2) = batch(&[(other.as_str(), 2, b"two")]);
+    tx.send(b1).await.unwrap();
+    tx.send(b2).await.unwrap();
+    drop(tx);
+    tokio::time::timeout(Duration::from_secs(5), out.run(rx))
+        .await
+        .expect("not retried: the name fits");
+    assert_eq!(w1.wait().await, AckOutcome::Delivered);
+    assert_eq!(w2.wait().await, AckOutcome::Delivered);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "two tags, two files: {names:?}");
+    for name in &names {
+        assert_eq!(name.len(), 255);
+        assert!(name.starts_with(&"t".repeat(246)));
+    }
+    assert!(registry.snapshot(std::time::Instant::now())[0].healthy);
+}
+
+#[test]
+fn long_names_are_cut_on_a_character_boundary() {
+    let tag = "é".repeat(200); // 400 bytes
+    let name = safe_file_name(&tag);
+    assert!(name.len() <= 255);
+    assert_eq!(safe_file_name(&tag), name, "the same tag, the same file");
+    assert_ne!(safe_file_name(&format!("{tag}a")), name);
+}
