@@ -98,3 +98,63 @@ match = "*"
         CONNECTIONS as f64
     );
 }
+
+/// Issue "acked means kept", case 4: clients that trickle a byte at a time and never complete a
+/// frame take every slot (`max_connections`); a client sending logs still gets in, because a
+/// new connection closes the one longest without a complete frame once that is 5 s old.
+#[test]
+fn trickling_clients_cannot_lock_out_a_client_that_sends_logs() {
+    const SLOTS: usize = 20;
+    let port = free_port();
+    let fl = Firelane::start(&forward_to_file(
+        port,
+        &format!("max_connections = {SLOTS}\nack = \"accepted\""),
+    ));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let frame = message_frame("trickle", 1_700_000_000, "never finished", Some("t"));
+    let tricklers: Vec<_> = (0..SLOTS + 5)
+        .map(|_| {
+            let (stop, frame) = (stop.clone(), frame.clone());
+            std::thread::spawn(move || {
+                let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                    return;
+                };
+                // One byte every 300 ms: never the whole frame within the test.
+                for b in &frame[..frame.len() - 1] {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed)
+                        || s.write_all(&[*b]).is_err()
+                    {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(&message_frame(
+        "app",
+        1_700_000_000,
+        "gets through",
+        Some("ok"),
+    ))
+    .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let ack = try_read_ack(&mut s);
+    let waited = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(ack.as_deref(), Some("ok"), "acked\n{}", fl.log());
+    assert!(
+        waited < Duration::from_secs(10),
+        "within the 5 s eviction rule, took {waited:?}"
+    );
+    assert!(fl.metric("firelane_input_connections_closed_total", "evicted") >= 1.0);
+    for t in tricklers {
+        t.join().unwrap();
+    }
+    fl.wait_for("the record written", Duration::from_secs(5), || {
+        std::fs::read_to_string(fl.path("out.log")).is_ok_and(|t| t.contains("gets through"))
+    });
+}

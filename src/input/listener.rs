@@ -1,9 +1,11 @@
-//! Listening sockets shared by the inputs: TCP and Unix, a cap on concurrent connections, and
-//! shutdown (stop accepting at once; connection handlers decide how to finish).
+//! Listening sockets shared by the inputs: TCP and Unix, a cap on concurrent connections (with
+//! eviction of the stalest when all are taken, see [`super::slots`]), and shutdown (stop
+//! accepting at once; connection handlers decide how to finish).
 //!
-//! Invariants: at most `max_connections` handlers run per listener (further clients wait in the
-//! kernel backlog); a Unix socket file is created fresh (a stale socket is replaced, any other file
-//! is an error) and removed when the accept loop ends.
+//! Invariants: at most `max_connections` handlers hold a slot per listener (a new client waits,
+//! accepted, until one is free or evictable; evicted ones are closing); a Unix socket file is
+//! created fresh (a stale socket is replaced, any other file is an error) and removed when the
+//! accept loop ends.
 
 use std::future::Future;
 use std::io;
@@ -12,8 +14,9 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+use super::slots::{Slot, Slots};
 use tokio_util::task::TaskTracker;
 
 /// A connected byte stream, TCP or Unix.
@@ -22,13 +25,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Conn for T {}
 
 pub type BoxConn = Box<dyn Conn>;
 
-/// Handles one accepted connection until it ends. `shutdown` fires when the process is stopping.
+/// Handles one accepted connection until it ends. `shutdown` fires when the process is stopping
+/// or the connection is evicted (then it ends as at shutdown); `slot` takes its progress reports.
 pub trait ConnectionHandler: Send + Sync + 'static {
     fn handle(
         &self,
         conn: BoxConn,
         peer: String,
         shutdown: CancellationToken,
+        slot: Slot,
     ) -> impl Future<Output = ()> + Send;
 }
 
@@ -146,30 +151,29 @@ pub fn spawn_accept_loop<H: ConnectionHandler>(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(max_connections.max(1)));
+    let slots = Arc::new(Slots::new(max_connections));
     let conn_tracker = tracker.clone();
     tracker.spawn(async move {
         let where_ = listener.describe();
         tracing::info!(component = %component, listen = %where_, "listening");
+        let evicted = metrics::counter!(crate::telemetry::INPUT_CONNECTIONS_CLOSED,
+            "component" => component.to_string(), "reason" => "evicted");
         loop {
-            let permit = tokio::select! {
-                p = limit.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                () = shutdown.cancelled() => break,
-            };
             let accepted = tokio::select! {
                 a = listener.accept() => a,
                 () = shutdown.cancelled() => break,
             };
             match accepted {
                 Ok((conn, peer)) => {
-                    let handler = handler.clone();
-                    let shutdown = shutdown.clone();
+                    let taken = slots.take(&shutdown, || {
+                        evicted.increment(1);
+                        tracing::info!(component = %component, "all connections taken: closing the one longest without a complete frame or line");
+                    });
+                    let Some(taken) = taken.await else { break };
+                    let (handler, slots) = (handler.clone(), slots.clone());
                     conn_tracker.spawn(async move {
-                        handler.handle(conn, peer, shutdown).await;
-                        drop(permit);
+                        handler.handle(conn, peer, taken.close, taken.slot).await;
+                        slots.release(taken.id);
                     });
                 }
                 Err(e) => {

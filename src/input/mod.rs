@@ -8,6 +8,8 @@ pub mod forward;
 pub mod lines;
 /// Listening sockets (TCP, Unix) and the connection cap.
 pub mod listener;
+/// Connection slots: the cap, progress, and eviction of the stalest when all are taken.
+pub mod slots;
 /// Newline-delimited JSON or text over TCP.
 pub mod tcp;
 /// TLS handshakes in front of a connection handler.

@@ -16,6 +16,7 @@ use crate::event::{Event, EventTime};
 use crate::input::drain::DrainingReader;
 use crate::input::lines::{Line, LineSplitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
+use crate::input::slots::Slot;
 use crate::msgpack::writer;
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
@@ -32,7 +33,13 @@ pub struct TcpHandler {
 }
 
 impl ConnectionHandler for TcpHandler {
-    async fn handle(&self, mut conn: BoxConn, peer: String, shutdown: CancellationToken) {
+    async fn handle(
+        &self,
+        mut conn: BoxConn,
+        peer: String,
+        shutdown: CancellationToken,
+        slot: Slot,
+    ) {
         let m = self.intake.metrics();
         m.connections.increment(1);
         m.connections_active.increment(1.0);
@@ -56,6 +63,9 @@ impl ConnectionHandler for TcpHandler {
                 Ok(_) => {
                     while let Some(line) = lines.next_line(&mut buf) {
                         batch.push(line);
+                    }
+                    if !batch.is_empty() {
+                        slot.progress();
                     }
                     self.submit(batch).await;
                 }

@@ -13,6 +13,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::input::listener::{BoxConn, ConnectionHandler};
+use crate::input::slots::Slot;
 use crate::ratelimit::RateLimiter;
 
 /// Wraps `inner`: every connection is a TLS server handshake first.
@@ -51,7 +52,7 @@ impl<H> TlsHandler<H> {
 }
 
 impl<H: ConnectionHandler> ConnectionHandler for TlsHandler<H> {
-    async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken) {
+    async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken, slot: Slot) {
         let handshake = tokio::time::timeout(self.handshake_timeout, self.acceptor.accept(conn));
         let outcome = tokio::select! {
             r = handshake => r,
@@ -59,7 +60,7 @@ impl<H: ConnectionHandler> ConnectionHandler for TlsHandler<H> {
             () = shutdown.cancelled() => return,
         };
         let reason = match outcome {
-            Ok(Ok(tls)) => return self.inner.handle(Box::new(tls), peer, shutdown).await,
+            Ok(Ok(tls)) => return self.inner.handle(Box::new(tls), peer, shutdown, slot).await,
             Ok(Err(e)) => failure_reason(&e),
             Err(_elapsed) => "timeout",
         };

@@ -21,7 +21,7 @@ use crate::config::resolve::{
 use crate::config::tls::ServerTls;
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
-use crate::health::{ComponentHealth, ComponentKind, Registry};
+use crate::health::{ComponentKind, Registry};
 use crate::input::forward::codec::DecodeLimits;
 use crate::input::forward::server::ForwardHandler;
 use crate::input::listener::{BindError, ConnectionHandler, Listener, spawn_accept_loop};
@@ -35,10 +35,10 @@ use crate::output::{file::FileOutput, null::NullOutput, stdout::StdoutOutput};
 use crate::pipeline::disk;
 use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
+pub use crate::pipeline::running::{DrainReport, Running};
 use crate::pipeline::stage::StageRuntime;
 use crate::pipeline::tagmatch::TagMatcher;
 use crate::ratelimit::RateLimiter;
-use crate::storage::buffer::DiskBuffer;
 
 /// Batches queued per output before senders wait (memory is bounded by the inputs' byte budgets).
 pub const OUTPUT_QUEUE_BATCHES: usize = 64;
@@ -66,27 +66,6 @@ pub enum StartError {
         component: String,
         source: crate::filter::onigmo::RegexError,
     },
-}
-
-/// A started pipeline.
-#[derive(Debug)]
-pub struct Running {
-    shutdown: CancellationToken,
-    inputs: TaskTracker,
-    input_health: Vec<ComponentHealth>,
-    /// The timer flushing records held by filters, and how to stop it.
-    ticker: Option<(CancellationToken, JoinHandle<()>)>,
-    /// The filter stage's threads, with filters configured.
-    stage: Option<StageRuntime>,
-    /// Disk buffers of inputs and their replay tasks.
-    disks: Vec<(Arc<str>, DiskBuffer, JoinHandle<()>)>,
-    outputs: Vec<(Arc<str>, JoinHandle<()>)>,
-}
-
-/// What did not finish within the grace period.
-#[derive(Debug, Default)]
-pub struct DrainReport {
-    pub unfinished: Vec<String>,
 }
 
 /// Starts every component of `cfg`; `task` is the ECS task metadata read at start.
@@ -373,82 +352,4 @@ async fn spawn_output(
         }
     };
     Ok((name, task))
-}
-
-impl Running {
-    /// Stops accepting connections; connections finish reading what their peers already sent.
-    pub fn begin_shutdown(&self) {
-        self.shutdown.cancel();
-    }
-
-    /// Waits for every component to finish, at most `grace` or until `cut` is cancelled; names
-    /// those that did not.
-    pub async fn drain(self, grace: Duration, cut: CancellationToken) -> DrainReport {
-        self.begin_shutdown();
-        let deadline = tokio::time::Instant::now() + grace;
-        let mut report = DrainReport::default();
-        let inputs_finished = finish_by(deadline, &cut, self.inputs.wait())
-            .await
-            .is_some();
-        if let Some(stage) = self.stage {
-            stage.close(inputs_finished);
-        }
-        if !inputs_finished {
-            report.unfinished.push(format!(
-                "inputs: {} connection or listener task(s) still running",
-                self.inputs.len()
-            ));
-        }
-        for h in &self.input_health {
-            h.set_running(false);
-        }
-        // Inputs are done: what filters still hold is emitted now, while outputs still run.
-        if let Some((stop, task)) = self.ticker {
-            stop.cancel();
-            if finish_by(deadline, &cut, task).await.is_none() {
-                report
-                    .unfinished
-                    .push("filters: held records not flushed".to_owned());
-            }
-        }
-        // Inputs are done: what their disk buffers hold is read back out; what the outputs do
-        // not deliver before the deadline stays on disk for the next start.
-        for (name, buffer, mut task) in self.disks {
-            buffer.close().await;
-            if finish_by(deadline, &cut, &mut task).await.is_none() {
-                report.unfinished.push(format!(
-                    "input {name}: disk buffer not fully replayed (kept on disk for the next start)"
-                ));
-            }
-        }
-        for (name, mut task) in self.outputs {
-            match finish_by(deadline, &cut, &mut task).await {
-                Some(Ok(())) => {}
-                Some(Err(e)) => report
-                    .unfinished
-                    .push(format!("output {name}: task failed: {e}")),
-                None => {
-                    // Not aborted: dropping its batches would resolve their ack handles as
-                    // delivered while connection tasks can still send acks. The process exits
-                    // right after this report and the runtime drops every task unpolled.
-                    report
-                        .unfinished
-                        .push(format!("output {name}: still flushing"));
-                }
-            }
-        }
-        report
-    }
-}
-
-/// `fut`'s output if it finishes before `deadline` and before `cut` is cancelled.
-async fn finish_by<F: std::future::Future>(
-    deadline: tokio::time::Instant,
-    cut: &CancellationToken,
-    fut: F,
-) -> Option<F::Output> {
-    tokio::select! {
-        done = tokio::time::timeout_at(deadline, fut) => done.ok(),
-        () = cut.cancelled() => None,
-    }
 }

@@ -7,5 +7,6 @@ pub mod filters;
 pub mod input_metrics;
 pub mod intake;
 pub mod router;
+pub mod running;
 pub mod stage;
 pub mod tagmatch;

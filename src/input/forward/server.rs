@@ -32,6 +32,7 @@ use crate::input::forward::handshake::{
 use crate::input::forward::read_size;
 use crate::input::forward::submit::{Submission, Submitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
+use crate::input::slots::Slot;
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
 
@@ -60,11 +61,11 @@ pub struct ForwardHandler {
 }
 
 impl ConnectionHandler for ForwardHandler {
-    async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken) {
+    async fn handle(&self, conn: BoxConn, peer: String, shutdown: CancellationToken, slot: Slot) {
         let m = self.intake.metrics();
         m.connections.increment(1);
         let _counted = Counted::new(&self.active_connections, &m.connections_active);
-        self.serve(conn, &peer, shutdown).await;
+        self.serve(conn, &peer, shutdown, slot).await;
     }
 }
 
@@ -114,7 +115,7 @@ impl From<Stop> for End {
 }
 
 impl ForwardHandler {
-    async fn serve(&self, mut conn: BoxConn, peer: &str, shutdown: CancellationToken) {
+    async fn serve(&self, mut conn: BoxConn, peer: &str, shutdown: CancellationToken, slot: Slot) {
         let account = self.intake.account().clone();
         let mut leftover = BytesMut::new();
         if let Some(auth) = &self.auth {
@@ -207,8 +208,12 @@ impl ForwardHandler {
                     Ok(_) => {}
                     Err(e) => break End::Io(e),
                 }
+                let before = rb.bytes().len();
                 if let Err(e) = self.process(&mut rb, &mut state, &mut submission).await {
                     break e.into();
+                }
+                if rb.bytes().len() < before {
+                    slot.progress(); // at least one frame was complete
                 }
             }
         };
