@@ -149,6 +149,15 @@ async fn run(started: Started) -> anyhow::Result<()> {
     if let Some(h) = admin {
         let _ = h.await;
     }
+    for (input, records, on_disk) in &report.undelivered {
+        if *on_disk {
+            tracing::warn!(component = %input, records,
+                "records not delivered before exit; kept in the disk buffer for the next start");
+        } else {
+            tracing::error!(component = %input, records,
+                "records accepted but not delivered before exit are lost (with ack = \"accepted\" their clients were acked and will not resend them)");
+        }
+    }
     if report.unfinished.is_empty() {
         tracing::info!("shutdown complete");
         Ok(())

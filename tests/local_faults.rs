@@ -182,3 +182,45 @@ match = "*"
     assert!(fl.metric("firelane_output_errors_total", "") >= 1.0);
     assert_eq!(fl.metric("firelane_output_dropped_records_total", ""), 0.0);
 }
+
+/// The grace period ends while an output still holds records acked as `accepted` (its
+/// destination refuses connections): the exit says how many were lost, per input.
+#[test]
+fn records_acked_but_not_delivered_at_exit_are_counted() {
+    let port = free_port();
+    let refused = RefusedPort::new();
+    let text = format!(
+        r#"[service]
+http_port = {{http_port}}
+grace = "2s"
+
+[[inputs]]
+name = "forward"
+listen = "127.0.0.1"
+port = {port}
+ack = "accepted"
+
+[[outputs]]
+name = "forward"
+match = "*"
+host = "127.0.0.1"
+port = {}
+connect_timeout = "1s"
+"#,
+        refused.port
+    );
+    let mut fl = Firelane::start(&text);
+    let mut s = send(port, 10);
+    assert_eq!(acks_within(&mut s, Duration::from_secs(5)).len(), 10);
+    let code = fl.terminate();
+    assert_ne!(code, 0, "the drain did not finish");
+    let log = fl.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("accepted but not delivered before exit are lost"))
+        .unwrap_or_else(|| panic!("no count of the lost records\n{log}"));
+    assert!(
+        line.contains("component=forward.0") && line.contains("records=10"),
+        "{line}"
+    );
+}

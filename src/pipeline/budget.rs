@@ -13,6 +13,7 @@
 //! are always taken before the account (one order, so two batches cannot wait on each other).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics::Gauge;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -28,6 +29,18 @@ pub struct Budget {
     in_use_gauge: Option<Gauge>,
     /// The process-wide account the share is inside.
     account: Account,
+    /// Records of the batches holding a permit (see [`BudgetPermit::count_records`]).
+    records: Arc<AtomicU64>,
+}
+
+/// How many records of an input's batches no output is done with yet (delivered or given up).
+#[derive(Debug, Clone)]
+pub struct RecordsInFlight(Arc<AtomicU64>);
+
+impl RecordsInFlight {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// Budget held by one batch; released on drop.
@@ -40,6 +53,8 @@ pub struct BudgetPermit {
     /// slice, a frame decoded in several pieces): given back when the last of them is dropped.
     shared: Vec<Arc<Charge>>,
     budget: Budget,
+    /// Records counted in the budget's records in flight until this permit is dropped.
+    records: u64,
 }
 
 /// Memory a batch already took from the process-wide account before it was decoded.
@@ -51,8 +66,19 @@ pub struct Held {
     pub shared: Vec<Arc<Charge>>,
 }
 
+impl BudgetPermit {
+    /// Counts the batch's `n` records as in flight until the permit is dropped.
+    pub fn count_records(&mut self, n: u64) {
+        self.records += n;
+        self.budget.records.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 impl Drop for BudgetPermit {
     fn drop(&mut self) {
+        self.budget
+            .records
+            .fetch_sub(self.records, Ordering::Relaxed);
         drop(self.charge.take());
         self.shared.clear();
         drop(self.permit.take());
@@ -69,7 +95,13 @@ impl Budget {
             limit,
             in_use_gauge: None,
             account: Account::unbounded(),
+            records: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Records of batches charged to this budget that no output is done with yet.
+    pub fn records_in_flight(&self) -> RecordsInFlight {
+        RecordsInFlight(self.records.clone())
     }
 
     /// Takes the budget's bytes from `account` too (the process-wide one).
@@ -107,6 +139,7 @@ impl Budget {
             charge: Some(held.charge),
             shared: held.shared,
             budget: self.clone(),
+            records: 0,
         };
         self.update_gauge();
         p

@@ -111,6 +111,7 @@ pub async fn start(
     let inputs = TaskTracker::new();
     let mut input_health = Vec::new();
     let mut disks = Vec::new();
+    let mut intakes = Vec::new();
     for ic in &cfg.inputs {
         let name: Arc<str> = input_alias(ic).into();
         match ic {
@@ -128,6 +129,7 @@ pub async fn start(
                 let durable = c.ack == AckMode::Durable;
                 let (intake, disk) =
                     disk::attach(intake, &cfg.service, &name, &c.storage, durable).await?;
+                intakes.push((name.clone(), intake.records_in_flight(), disk.is_some()));
                 disks.extend(disk.map(|(b, t)| (name.clone(), b, t)));
                 let handler = Arc::new(ForwardHandler {
                     intake,
@@ -190,6 +192,7 @@ pub async fn start(
                 .with_block_timeout(c.overflow_timeout.map(|d| d.0));
                 let (intake, disk) =
                     disk::attach(intake, &cfg.service, &name, &c.storage, false).await?;
+                intakes.push((name.clone(), intake.records_in_flight(), disk.is_some()));
                 disks.extend(disk.map(|(b, t)| (name.clone(), b, t)));
                 let tls = server_tls(&name, &c.tls)?;
                 let handler = Arc::new(TcpHandler {
@@ -229,6 +232,7 @@ pub async fn start(
         stage,
         disks,
         outputs,
+        intakes,
     })
 }
 

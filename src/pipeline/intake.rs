@@ -10,7 +10,7 @@ use crate::ack::AckToken;
 use crate::config::model::Overflow;
 use crate::event::{Batch, Event};
 use crate::filter::chain::FilterChain;
-use crate::pipeline::budget::{Budget, Held};
+use crate::pipeline::budget::{Budget, Held, RecordsInFlight};
 use crate::pipeline::disk::DiskSink;
 pub use crate::pipeline::input_metrics::InputMetrics;
 use crate::pipeline::router::Router;
@@ -131,6 +131,12 @@ impl Intake {
     /// read buffers and decoding to it before allocating).
     pub fn account(&self) -> &crate::memory::Account {
         self.inner.budget.account()
+    }
+
+    /// Records this input accepted that no output is done with yet (delivered or given up);
+    /// the handle does not keep the pipeline alive.
+    pub fn records_in_flight(&self) -> RecordsInFlight {
+        self.inner.budget.records_in_flight()
     }
 
     pub fn metrics(&self) -> &InputMetrics {
@@ -257,6 +263,8 @@ impl Intake {
         };
         inner.metrics.records.increment(n);
         inner.metrics.bytes.increment(received_bytes);
+        let mut permit = permit;
+        permit.count_records(n);
         let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
         self.route(batch).await;
         Submitted::Accepted
@@ -267,7 +275,8 @@ impl Intake {
     pub async fn route_replayed(&self, events: Vec<Event>, ack: AckToken) {
         let data_bytes: usize = events.iter().map(|e| e.record.len()).sum();
         let charge_bytes = data_bytes + events.capacity() * std::mem::size_of::<Event>();
-        let permit = self.inner.budget.acquire(charge_bytes).await;
+        let mut permit = self.inner.budget.acquire(charge_bytes).await;
+        permit.count_records(events.len() as u64);
         let batch = Batch::new(events, data_bytes, ack, Some(Arc::new(permit)));
         self.route(batch).await;
     }
@@ -356,6 +365,19 @@ mod tests {
             intake.submit(events(1), 80, AckToken::none()).await,
             Submitted::Accepted
         );
+    }
+
+    #[tokio::test]
+    async fn records_are_in_flight_until_the_output_is_done_with_their_batch() {
+        let (intake, mut rx) = intake(1000, Overflow::Block);
+        let in_flight = intake.records_in_flight();
+        intake.submit(events(3), 10, AckToken::none()).await;
+        intake.submit(events(2), 10, AckToken::none()).await;
+        assert_eq!(in_flight.get(), 5);
+        drop(rx.recv().await);
+        assert_eq!(in_flight.get(), 2);
+        drop(rx.recv().await);
+        assert_eq!(in_flight.get(), 0);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::health::ComponentHealth;
+use crate::pipeline::budget::RecordsInFlight;
 use crate::pipeline::stage::StageRuntime;
 use crate::storage::buffer::DiskBuffer;
 
@@ -26,12 +27,18 @@ pub struct Running {
     /// Disk buffers of inputs and their replay tasks.
     pub(super) disks: Vec<(Arc<str>, DiskBuffer, JoinHandle<()>)>,
     pub(super) outputs: Vec<(Arc<str>, JoinHandle<()>)>,
+    /// Each input's records in flight, and whether it has a disk buffer (what it holds is kept
+    /// there). Not the intakes: they hold the router, whose senders must drop for outputs to end.
+    pub(super) intakes: Vec<(Arc<str>, RecordsInFlight, bool)>,
 }
 
 /// What did not finish within the grace period.
 #[derive(Debug, Default)]
 pub struct DrainReport {
     pub unfinished: Vec<String>,
+    /// Inputs whose accepted records were not all delivered, with how many, and whether the
+    /// input's disk buffer keeps them for the next start.
+    pub undelivered: Vec<(Arc<str>, u64, bool)>,
 }
 
 impl Running {
@@ -94,6 +101,12 @@ impl Running {
                         .unfinished
                         .push(format!("output {name}: still flushing"));
                 }
+            }
+        }
+        for (name, in_flight, on_disk) in &self.intakes {
+            let n = in_flight.get();
+            if n > 0 {
+                report.undelivered.push((name.clone(), n, *on_disk));
             }
         }
         report
