@@ -720,15 +720,32 @@ fn oversized_frame_is_rejected_before_it_completes() {
         max_frame_bytes: 1000,
         max_decompressed_bytes: 1000,
     };
-    let big = message(
+    // The excess is not announced by any header (many small fields): refused once the limit's
+    // worth of bytes has arrived without the frame ending.
+    let fields: Vec<(String, String)> =
+        (0..200).map(|i| (format!("k{i}"), "v".repeat(8))).collect();
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let big = message("t", &int_time(1), &record(&fields), None);
+    assert!(big.len() > 1001);
+    assert_eq!(check_frame(&big[..1000], &limits), Ok(None));
+    assert_eq!(
+        check_frame(&big[..1001], &limits),
+        Err(FrameError::FrameTooLarge { limit_bytes: 1000 })
+    );
+    // A `str` header announcing 2000 bytes: refused as soon as the header is in.
+    let announced = message(
         "t",
         &int_time(1),
         &record(&[("log", &"x".repeat(2000))]),
         None,
     );
-    assert_eq!(check_frame(&big[..1000], &limits), Ok(None));
+    let header_end = announced.len() - 2000;
+    assert_eq!(check_frame(&announced[..header_end - 1], &limits), Ok(None));
     assert_eq!(
-        check_frame(&big[..1001], &limits),
+        check_frame(&announced[..header_end], &limits),
         Err(FrameError::FrameTooLarge { limit_bytes: 1000 })
     );
 }

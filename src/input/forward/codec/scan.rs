@@ -57,7 +57,18 @@ impl FrameScanner {
         buf: &[u8],
         limits: &DecodeLimits,
     ) -> Result<Option<usize>, FrameError> {
-        let result = self.scan(buf, limits);
+        let mut result = self.scan(buf, limits);
+        // A `bin`/`str` header announcing more than the limit: refused now, not after the
+        // limit's worth of bytes arrived.
+        if matches!(result, Ok(None))
+            && self
+                .known_len(buf)
+                .is_some_and(|n| n > limits.max_frame_bytes)
+        {
+            result = Err(FrameError::FrameTooLarge {
+                limit_bytes: limits.max_frame_bytes,
+            });
+        }
         if !matches!(result, Ok(None)) {
             self.reset();
         }
@@ -147,6 +158,19 @@ mod tests {
         max_frame_bytes: 64,
         max_decompressed_bytes: 64,
     };
+
+    #[test]
+    fn a_header_announcing_more_than_the_limit_is_refused_at_once() {
+        // ["t", <bin32 of 4 GiB - 1>] with none of its bytes sent.
+        let buf = [0x92, 0xa1, b't', 0xc6, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(
+            FrameScanner::new().check(&buf, &LIMITS),
+            Err(FrameError::FrameTooLarge { limit_bytes: 64 })
+        );
+        // Within the limit, the same header shape waits for its bytes.
+        let buf = [0x92, 0xa1, b't', 0xc6, 0x00, 0x00, 0x00, 0x20];
+        assert_eq!(FrameScanner::new().check(&buf, &LIMITS), Ok(None));
+    }
 
     #[test]
     fn resumes_across_calls_and_resets_after_a_frame() {
