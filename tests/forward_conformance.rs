@@ -577,6 +577,33 @@ fn bad_times_and_records_are_skipped_and_counted_but_the_frame_is_acked() {
     assert_eq!((d.events.len(), d.stats.invalid_events), (2, 5));
 }
 
+/// A record in a PackedForward payload nested deeper than the outputs can encode as JSON (128
+/// levels) is an invalid event at the input, counted and left out, instead of being accepted and
+/// dropped at the output; 128 levels are kept. (In Message and Forward frames the frame scanner
+/// already refuses nesting past 128 levels, counting the frame's own arrays.)
+#[test]
+fn records_nested_deeper_than_128_levels_are_invalid_events() {
+    let nested = |levels: usize| {
+        let mut v = Vec::new();
+        for _ in 0..levels - 1 {
+            v.extend_from_slice(&[0x81, 0xa1, b'k']);
+        }
+        v.push(0x80);
+        v
+    };
+    let entries = vec![
+        entry(&int_time(1), &nested(128)),
+        entry(&int_time(2), &nested(129)),
+        entry(&int_time(3), &record(&[("log", "kept")])),
+    ];
+    let d = decode(&packed("t", Payload::Bin16, &entries.concat(), None));
+    assert_eq!(
+        d.events.iter().map(|e| e.time.secs).collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(d.stats.invalid_events, 1);
+}
+
 #[test]
 fn truncated_packed_tail_counts_one_invalid_event() {
     let rec = record(&[("log", "z")]);

@@ -129,13 +129,56 @@ pub fn read_token(buf: &[u8], pos: usize) -> Result<(Token<'_>, usize), ReadErro
 /// Returns the position just after the whole value starting at `pos` (containers included),
 /// without allocating or recursing: one counter of values still to skip is enough, since every
 /// container just adds its elements to it. Nesting depth is therefore not limited here (it costs
-/// nothing); the transcoder, which does recurse, enforces [`MAX_DEPTH`].
+/// nothing); the transcoder, which does recurse, enforces [`MAX_DEPTH`], and
+/// [`skip_value_checking_depth`] finds the values it would refuse.
 #[inline]
 pub fn skip_value(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
     match skip_scalar(buf, pos) {
         Some(end) => Ok(end),
-        None => skip_any(buf, pos),
+        None => skip_any(buf, pos).map(|(end, _)| end),
     }
+}
+
+/// [`skip_value`], and whether the value nests containers more than [`MAX_DEPTH`] levels deep
+/// (the value itself being level 1), which the JSON transcoder refuses. Only a value holding more
+/// than `MAX_DEPTH` containers can be that deep, so only such a value is walked a second time.
+#[inline]
+pub fn skip_value_checking_depth(buf: &[u8], pos: usize) -> Result<(usize, bool), ReadError> {
+    if let Some(end) = skip_scalar(buf, pos) {
+        return Ok((end, false));
+    }
+    let (end, containers) = skip_any(buf, pos)?;
+    let too_deep = containers > MAX_DEPTH as u64 && nests_deeper_than(&buf[..end], pos, MAX_DEPTH);
+    Ok((end, too_deep))
+}
+
+/// Whether the complete value at `pos` has a container more than `limit` levels deep.
+fn nests_deeper_than(buf: &[u8], pos: usize, limit: usize) -> bool {
+    // Elements still to read in each open container; the bottom entry stands for the value.
+    let mut open: Vec<u64> = vec![1];
+    let mut p = pos;
+    while let Some(left) = open.last_mut() {
+        if *left == 0 {
+            open.pop();
+            continue;
+        }
+        *left -= 1;
+        let Ok((tok, next)) = read_token(buf, p) else {
+            return false;
+        };
+        p = next;
+        let children = match tok {
+            Token::Array(n) => u64::from(n),
+            Token::Map(n) => 2 * u64::from(n),
+            _ => continue,
+        };
+        // This container is at level `open.len()`.
+        if open.len() > limit {
+            return true;
+        }
+        open.push(children);
+    }
+    false
 }
 
 /// The end of the value at `pos` when it is a scalar (not a container or ext) and complete; `None`
@@ -158,8 +201,10 @@ fn skip_scalar(buf: &[u8], pos: usize) -> Option<usize> {
     (end <= buf.len()).then_some(end)
 }
 
-fn skip_any(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
+/// The end of the value at `pos`, and how many containers it holds (itself included).
+fn skip_any(buf: &[u8], pos: usize) -> Result<(usize, u64), ReadError> {
     let mut remaining: u64 = 1;
+    let mut containers: u64 = 0;
     let mut p = pos;
     while remaining > 0 {
         let (tok, next) = read_token(buf, p)?;
@@ -170,6 +215,7 @@ fn skip_any(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
             Token::Map(n) => 2 * u64::from(n),
             _ => continue,
         };
+        containers += 1;
         // Every element takes at least one byte: a count beyond the bytes left cannot be complete
         // yet, and checking here keeps `remaining` small.
         if remaining + children > (buf.len() - p) as u64 {
@@ -177,7 +223,7 @@ fn skip_any(buf: &[u8], pos: usize) -> Result<usize, ReadError> {
         }
         remaining += children;
     }
-    Ok(p)
+    Ok((p, containers))
 }
 
 /// Looks up `key` in the msgpack map at the start of `record`; returns the value's byte range.

@@ -109,6 +109,45 @@ proptest::proptest! {
         bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
         pos in 0usize..8,
     ) {
-        proptest::prop_assert_eq!(skip_value(&bytes, pos), skip_any(&bytes, pos));
+        proptest::prop_assert_eq!(skip_value(&bytes, pos), skip_any(&bytes, pos).map(|(end, _)| end));
     }
+}
+
+/// `levels` maps nested inside each other (`{"k": {"k": ... {}}}`), the outermost first.
+fn nested_maps(levels: usize) -> Vec<u8> {
+    let mut v = Vec::new();
+    for _ in 0..levels - 1 {
+        v.extend_from_slice(&[0x81, 0xa1, b'k']);
+    }
+    v.push(0x80);
+    v
+}
+
+#[test]
+fn depth_check_agrees_with_what_the_json_transcoder_refuses() {
+    for levels in [1, 2, 127, 128, 129, 130, 200] {
+        let value = nested_maps(levels);
+        let (end, too_deep) = skip_value_checking_depth(&value, 0).unwrap();
+        assert_eq!(end, value.len());
+        let mut out = Vec::new();
+        let refused =
+            crate::msgpack::json::write_value(&value, &mut out, &mut Default::default()).is_err();
+        assert_eq!(too_deep, refused, "{levels} levels");
+        assert_eq!(too_deep, levels > MAX_DEPTH, "{levels} levels");
+    }
+}
+
+#[test]
+fn many_containers_side_by_side_are_not_deep() {
+    // A map of 300 empty arrays: 301 containers, two levels.
+    let mut value = vec![0xde, 0x01, 0x2c];
+    for i in 0..300u16 {
+        value.extend_from_slice(&[0xcd]);
+        value.extend_from_slice(&i.to_be_bytes());
+        value.push(0x90);
+    }
+    assert_eq!(
+        skip_value_checking_depth(&value, 0),
+        Ok((value.len(), false))
+    );
 }

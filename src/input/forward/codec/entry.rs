@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::event::{Event, EventTime};
-use crate::msgpack::reader::{ReadError, Token, read_token, skip_value};
+use crate::msgpack::reader::{ReadError, Token, read_token, skip_value, skip_value_checking_depth};
 
 use super::DecodeStats;
 
@@ -65,11 +65,13 @@ pub(super) fn read_time_slot(buf: &[u8], pos: usize) -> Option<(EventTime, usize
     Some((time_from_token(tok)?, next))
 }
 
-/// The value at `pos`, as a zero-copy record slice if it is a map (`None`: not a record), and
-/// the position after it.
+/// The value at `pos`, as a zero-copy record slice if it is a map no deeper than the outputs can
+/// encode (`None`: not a record), and the position after it.
 pub(super) fn record_at(buf: &Bytes, pos: usize) -> Result<(Option<Bytes>, usize), ReadError> {
-    let end = skip_value(buf, pos)?;
-    let is_map = matches!(read_token(buf, pos), Ok((Token::Map(_), _)));
+    let (end, too_deep) = skip_value_checking_depth(buf, pos)?;
+    // Nested past what the outputs can encode: an invalid event here, counted and not acked as
+    // part of what will be delivered, rather than accepted and dropped at the output.
+    let is_map = !too_deep && matches!(read_token(buf, pos), Ok((Token::Map(_), _)));
     Ok((is_map.then(|| buf.slice(pos..end)), end))
 }
 
