@@ -591,7 +591,7 @@ fn records_nested_deeper_than_128_levels_are_invalid_events() {
         v.push(0x80);
         v
     };
-    let entries = vec![
+    let entries = [
         entry(&int_time(1), &nested(128)),
         entry(&int_time(2), &nested(129)),
         entry(&int_time(3), &record(&[("log", "kept")])),
