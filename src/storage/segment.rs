@@ -122,16 +122,26 @@ pub struct SegmentWriter {
 
 impl SegmentWriter {
     /// Creates `<dir>/<id>.wal` (refusing to overwrite an existing file), writes its header and
-    /// makes the file and its directory entry durable.
+    /// makes the file and its directory entry durable. If that fails (a full disk), the file is
+    /// removed: it never held a frame, and left behind it would be set aside as a segment with
+    /// a bad header at the next start, one per failed attempt.
     pub fn create(dir: &Path, id: u64) -> Result<Self, SegmentError> {
         let path = dir.join(segment_file_name(id));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)?;
-        file.write_all(&encode_header(id))?;
-        file.sync_data()?;
-        sync_dir(dir)?;
+        let durable = file
+            .write_all(&encode_header(id))
+            .and_then(|()| file.sync_data())
+            .and_then(|()| sync_dir(dir));
+        if let Err(e) = durable {
+            drop(file);
+            if let Err(rm) = std::fs::remove_file(&path) {
+                tracing::warn!(path = %path.display(), error = %rm, "could not remove a segment file whose header could not be written");
+            }
+            return Err(e.into());
+        }
         Ok(Self {
             id,
             path,

@@ -330,3 +330,44 @@ fn batches_survive_the_whole_storage_path() {
     }
     assert_eq!(n, 4);
 }
+
+/// A tmpfs of `bytes`, mounted on a fresh directory and unmounted on drop (the tests run as
+/// root, as the cgroup tests do).
+struct TinyFs(tempfile::TempDir);
+
+impl TinyFs {
+    fn mount(bytes: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mounting a tmpfs needs root (as the test suite runs)");
+        Self(dir)
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+#[test]
+fn a_segment_whose_header_cannot_be_written_leaves_no_file() {
+    let fs = TinyFs::mount(4096);
+    let dir = fs.0.path();
+    // Fill the filesystem: the next file can be created, but not written.
+    let filler = vec![0u8; 4096];
+    let _ = fs::write(dir.join("filler"), &filler);
+    let err = SegmentWriter::create(dir, 7).err();
+    assert!(err.is_some(), "the header cannot fit");
+    let names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["filler"], "no empty segment left behind");
+}
