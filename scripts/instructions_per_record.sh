@@ -26,6 +26,7 @@ with open(path, "wb") as out:
                "container_name": "/ecs-app-1-web-abcdef", "source": "stdout", "log": log}
         out.write(msgpack.packb(["app", 1700000000, rec]))
 PYEOF
+# The same chain as FIRELENS_FILTERS in benches/throughput.rs (keep the two alike).
 cat > "$DIR/fl.toml" <<CFG
 [service]
 http_port = $HTTP

@@ -3,16 +3,16 @@
 //! Not on the hot path: bodies are built with serde_json per request. Limits: at most
 //! `MAX_ADMIN_CONNECTIONS` connections at once, and request headers (also the next request's on
 //! a keep-alive connection) must arrive within `HEADER_READ_TIMEOUT`. A connection accepted when
-//! all are taken closes the oldest open one (counted in `firelane_admin_connections_evicted_total`):
-//! a request is answered within microseconds of arriving, so the oldest connection is the one
-//! most likely idle, and idle clients cannot lock out a health check (ECS replaces a task whose
-//! check fails). On shutdown the accept loop stops, open connections finish their request and
-//! close, bounded by `SHUTDOWN_DRAIN`.
+//! all are taken closes, gracefully, the one that has gone longest without a request (the input's
+//! slots with no wait, [`crate::input::slots`]; counted in
+//! `firelane_admin_connections_evicted_total`): a request is answered within microseconds, so
+//! idle clients cannot lock out a health check (ECS replaces a task whose check fails). On
+//! shutdown the accept loop stops, open connections finish their request and close, bounded by
+//! `SHUTDOWN_DRAIN`.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -32,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::health::{ComponentStatus, Registry};
+use crate::input::slots::{Slot, Slots};
 
 pub const MAX_ADMIN_CONNECTIONS: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,10 +79,9 @@ pub fn serve_listener(
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: CancellationToken) {
-    let open = Arc::new(OpenConnections::default());
+    let slots = Arc::new(Slots::new(MAX_ADMIN_CONNECTIONS, Duration::ZERO));
     let evicted = metrics::counter!(crate::telemetry::ADMIN_CONNECTIONS_EVICTED);
     let connections = TaskTracker::new();
-    let mut next_id = 0u64;
     loop {
         let stream = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -94,19 +94,16 @@ async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: Ca
                 }
             },
         };
-        next_id += 1;
-        let (close, was_full) = open.add(next_id);
-        if was_full {
+        let taken = slots.take(&shutdown, || {
             evicted.increment(1);
-            tracing::debug!("admin server: all connections taken; closed the oldest");
-        }
-        let (state, shutdown, open, id) = (state.clone(), shutdown.clone(), open.clone(), next_id);
+            tracing::debug!("admin server: all connections taken; closing the longest idle");
+        });
+        let Some(taken) = taken.await else { break };
+        let (state, slots) = (state.clone(), slots.clone());
         connections.spawn(async move {
-            tokio::select! {
-                () = serve_connection(stream, state, shutdown) => {}
-                () = close.cancelled() => {}
-            }
-            open.remove(id);
+            // `close` is a child of shutdown, also cancelled when this connection is evicted.
+            serve_connection(stream, state, taken.close, taken.slot).await;
+            slots.release(taken.id);
         });
     }
     drop(listener);
@@ -122,35 +119,14 @@ async fn accept_loop(listener: TcpListener, state: Arc<AdminState>, shutdown: Ca
     }
 }
 
-/// The open connections in the order they were accepted, each with the token that closes it.
-#[derive(Debug, Default)]
-struct OpenConnections {
-    list: Mutex<VecDeque<(u64, CancellationToken)>>,
-}
-
-impl OpenConnections {
-    /// Adds connection `id`; when `MAX_ADMIN_CONNECTIONS` were open, closes the oldest (true).
-    fn add(&self, id: u64) -> (CancellationToken, bool) {
-        let token = CancellationToken::new();
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        let full = list.len() >= MAX_ADMIN_CONNECTIONS;
-        if full && let Some((_, oldest)) = list.pop_front() {
-            oldest.cancel();
-        }
-        list.push_back((id, token.clone()));
-        (token, full)
-    }
-
-    fn remove(&self, id: u64) {
-        let mut list = self.list.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = list.iter().position(|(i, _)| *i == id) {
-            list.remove(at);
-        }
-    }
-}
-
-async fn serve_connection(stream: TcpStream, state: Arc<AdminState>, shutdown: CancellationToken) {
+async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<AdminState>,
+    shutdown: CancellationToken,
+    slot: Slot,
+) {
     let service = service_fn(move |req: Request<Incoming>| {
+        slot.progress();
         let response = route(req.method(), req.uri().path(), &state, Instant::now());
         async move { Ok::<_, Infallible>(response) }
     });

@@ -229,7 +229,7 @@ pub fn describe_metrics() {
     describe_counter!(
         ADMIN_CONNECTIONS_EVICTED,
         Unit::Count,
-        "Admin server connections closed, oldest first, to make room for a new one."
+        "Admin server connections closed, longest without a request first, to make room for a new one."
     );
     describe_counter!(
         INPUT_ACKS_SENT,

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
-
-use super::slots::{Slot, Slots};
 use tokio_util::task::TaskTracker;
+
+use super::slots::{EVICTABLE_AFTER, Slot, Slots};
 
 /// A connected byte stream, TCP or Unix.
 pub trait Conn: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
@@ -151,7 +151,7 @@ pub fn spawn_accept_loop<H: ConnectionHandler>(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) {
-    let slots = Arc::new(Slots::new(max_connections));
+    let slots = Arc::new(Slots::new(max_connections, EVICTABLE_AFTER));
     let conn_tracker = tracker.clone();
     tracker.spawn(async move {
         let where_ = listener.describe();

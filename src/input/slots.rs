@@ -1,7 +1,9 @@
-//! An input's connection slots (`max_connections`) and the rule that frees one when all are
-//! taken: the connection that has gone longest without useful progress (a complete frame or
-//! line) is closed, once that is at least [`EVICTABLE_AFTER`], so that clients trickling bytes
-//! or sitting idle cannot lock out one that sends logs. An evicted connection is closed the way
+//! A listener's connection slots (an input's `max_connections`, the admin server's cap) and the
+//! rule that frees one when all are taken: the connection that has gone longest without useful
+//! progress (a complete frame or line, an answered request) is closed, once that is at least the
+//! listener's `evictable_after` (inputs: [`EVICTABLE_AFTER`]; the admin server: at once), so that
+//! clients trickling bytes or sitting idle cannot lock out one that sends logs or checks health.
+//! Ties go to the connection accepted first. An evicted input connection is closed the way
 //! shutdown closes it: what it already sent is read and processed for up to two seconds, a
 //! partial frame is discarded (the peer resends what was not acked), and it is counted in
 //! `firelane_input_connections_closed_total{reason="evicted"}`.
@@ -49,6 +51,7 @@ struct Entry {
 #[derive(Debug)]
 pub struct Slots {
     max: usize,
+    evictable_after: Duration,
     base: Instant,
     open: Mutex<Vec<Entry>>,
     freed: Notify,
@@ -65,9 +68,12 @@ pub struct Taken {
 }
 
 impl Slots {
-    pub fn new(max: usize) -> Self {
+    /// At most `max` connections; one without progress for `evictable_after` gives way to a new
+    /// one when all are taken.
+    pub fn new(max: usize, evictable_after: Duration) -> Self {
         Self {
             max: max.max(1),
+            evictable_after,
             base: Instant::now(),
             open: Mutex::new(Vec::new()),
             freed: Notify::new(),
@@ -80,7 +86,7 @@ impl Slots {
     }
 
     /// Takes a slot for a new connection: at once if one is free; else by evicting the
-    /// connection with the oldest progress once it is [`EVICTABLE_AFTER`] old; else waits for
+    /// connection with the oldest progress once that is `evictable_after` old; else waits for
     /// either. `None` if `shutdown` fires first. `evicted` is called for each eviction.
     pub async fn take(
         &self,
@@ -95,14 +101,15 @@ impl Slots {
                     return Some(self.add(&mut open, shutdown));
                 }
                 let now_ms = self.base.elapsed().as_millis() as u64;
+                let after_ms = ms(self.evictable_after);
                 match stalest(&open) {
-                    Some((at, last)) if now_ms.saturating_sub(last) >= ms(EVICTABLE_AFTER) => {
+                    Some((at, last)) if now_ms.saturating_sub(last) >= after_ms => {
                         open.swap_remove(at).close.cancel();
                         evicted();
                         return Some(self.add(&mut open, shutdown));
                     }
-                    Some((_, last)) => Duration::from_millis(ms(EVICTABLE_AFTER) - (now_ms - last)),
-                    None => EVICTABLE_AFTER,
+                    Some((_, last)) => Duration::from_millis(after_ms - (now_ms - last)),
+                    None => self.evictable_after,
                 }
             };
             tokio::select! {
@@ -148,12 +155,13 @@ fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
-/// The entry with the oldest progress: (index, its progress time).
+/// The entry with the oldest progress, the first accepted among equals: (index, its progress
+/// time).
 fn stalest(open: &[Entry]) -> Option<(usize, u64)> {
     open.iter()
         .enumerate()
+        .min_by_key(|(_, e)| (e.last_progress_ms.load(Ordering::Relaxed), e.id))
         .map(|(i, e)| (i, e.last_progress_ms.load(Ordering::Relaxed)))
-        .min_by_key(|&(_, last)| last)
 }
 
 #[cfg(test)]
@@ -162,7 +170,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_free_slot_is_taken_at_once_and_a_full_listener_evicts_the_stalest_after_a_while() {
-        let slots = Slots::new(2);
+        let slots = Slots::new(2, EVICTABLE_AFTER);
         let shutdown = CancellationToken::new();
         let mut evictions = 0;
         let a = slots.take(&shutdown, || evictions += 1).await.unwrap();
@@ -188,7 +196,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn connections_making_progress_are_not_evicted_and_shutdown_ends_the_wait() {
-        let slots = Arc::new(Slots::new(1));
+        let slots = Arc::new(Slots::new(1, EVICTABLE_AFTER));
         let shutdown = CancellationToken::new();
         let a = slots.take(&shutdown, || {}).await.unwrap();
         let waiter = tokio::spawn({
@@ -205,9 +213,28 @@ mod tests {
         assert!(!waiter.await.unwrap());
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn with_no_wait_the_stalest_gives_way_at_once_and_ties_go_to_the_first_accepted() {
+        let slots = Slots::new(2, Duration::ZERO);
+        let shutdown = CancellationToken::new();
+        let a = slots.take(&shutdown, || {}).await.unwrap();
+        let b = slots.take(&shutdown, || {}).await.unwrap();
+        let c = slots.take(&shutdown, || {}).await.unwrap();
+        assert!(
+            a.close.is_cancelled(),
+            "a and b tie: the first accepted goes"
+        );
+        assert!(!b.close.is_cancelled());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        b.slot.progress();
+        let _d = slots.take(&shutdown, || {}).await.unwrap();
+        assert!(c.close.is_cancelled(), "c, idle since accepted, goes");
+        assert!(!b.close.is_cancelled(), "b made progress since");
+    }
+
     #[tokio::test]
     async fn a_released_slot_wakes_a_waiting_connection() {
-        let slots = Arc::new(Slots::new(1));
+        let slots = Arc::new(Slots::new(1, EVICTABLE_AFTER));
         let shutdown = CancellationToken::new();
         let a = slots.take(&shutdown, || {}).await.unwrap();
         a.slot.progress();

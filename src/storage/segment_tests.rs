@@ -360,9 +360,16 @@ impl TinyFs {
 
 impl Drop for TinyFs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
+        let unmounted = std::process::Command::new("umount")
             .arg(self.0.path())
-            .status();
+            .status()
+            .is_ok_and(|s| s.success());
+        if !unmounted {
+            eprintln!(
+                "could not unmount the test tmpfs at {}",
+                self.0.path().display()
+            );
+        }
     }
 }
 
@@ -372,9 +379,12 @@ fn a_segment_whose_header_cannot_be_written_leaves_no_file() {
         return;
     };
     let dir = fs.0.path();
-    // Fill the filesystem: the next file can be created, but not written.
+    // Fill the filesystem: the next file can be created, but not written. The filler's own
+    // write may run out of room before its end; the filesystem is full either way.
     let filler = vec![0u8; 4096];
-    let _ = fs::write(dir.join("filler"), &filler);
+    if let Err(e) = fs::write(dir.join("filler"), &filler) {
+        assert_eq!(e.raw_os_error(), Some(28), "only ENOSPC is expected: {e}");
+    }
     let err = SegmentWriter::create(dir, 7).err();
     assert!(err.is_some(), "the header cannot fit");
     let names: Vec<String> = fs::read_dir(dir)
