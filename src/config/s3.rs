@@ -94,9 +94,10 @@ pub struct S3OutputConfig {
     /// Where records are staged before upload; each output uses `<store_dir>/<output name>/`.
     #[serde(default = "default_store_dir")]
     pub store_dir: PathBuf,
-    /// Most bytes staged on disk at once, compressed (default 0: no limit).
+    /// Most bytes staged on disk at once, compressed. Unset: half the free space of the
+    /// filesystem at start, plus what is already staged (Fluent Bit: no limit); 0: no limit.
     #[serde(default)]
-    pub store_dir_limit_size: ByteSize,
+    pub store_dir_limit_size: Option<ByteSize>,
     /// At `store_dir_limit_size`: `block` (default: inputs wait) or `drop_newest` (counted).
     #[serde(default)]
     pub store_dir_overflow: StoreOverflow,

@@ -59,10 +59,26 @@ impl Retrying {
     /// Counts and logs a failed attempt (see [`Reporter::write_retrying`]) and waits before the
     /// next one.
     pub(crate) async fn after_failure(&mut self, reporter: &Reporter, held: u64, err: &io::Error) {
+        let delay = self.next_delay(reporter, held, err);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Counts and logs a failed attempt and returns the delay before the next one.
+    pub(crate) fn next_delay(
+        &mut self,
+        reporter: &Reporter,
+        held: u64,
+        err: &io::Error,
+    ) -> Duration {
         let delay = RETRY_BACKOFF.delay(self.attempt, &mut self.rng);
         self.attempt = self.attempt.saturating_add(1);
         reporter.write_retrying(held, err, delay);
-        tokio::time::sleep(delay).await;
+        delay
+    }
+
+    /// An attempt succeeded: the next failure starts from the shortest delay again.
+    pub fn succeeded(&mut self) {
+        self.attempt = 0;
     }
 }
 
@@ -70,6 +86,28 @@ impl Default for Retrying {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Gives up on `records` records of `round` not written (the process stops first): marks the
+/// round's acks dropped, counts the records (`reason = "unwritten"`) and logs how many there were.
+pub(crate) fn give_up(reporter: &Reporter, round: &[Arc<Batch>], records: u64) {
+    give_up_counted(&reporter.name, &unwritten_counter(reporter), round, records);
+}
+
+fn unwritten_counter(reporter: &Reporter) -> Counter {
+    reporter.metrics.dropped("unwritten")
+}
+
+fn give_up_counted(component: &str, counter: &Counter, round: &[Arc<Batch>], records: u64) {
+    for batch in round {
+        batch.ack.dropped();
+    }
+    counter.increment(records);
+    tracing::error!(
+        component,
+        records,
+        "stopping with records not written (counted as dropped, reason unwritten)"
+    );
 }
 
 /// The records of a round not written yet. Dropped before [`Unwritten::written`] (the process
@@ -88,7 +126,7 @@ impl<'r> Unwritten<'r> {
     pub(crate) fn new(reporter: &Reporter, round: &'r [Arc<Batch>], records: u64) -> Self {
         Self {
             component: reporter.name.clone(),
-            counter: reporter.metrics.dropped("unwritten"),
+            counter: unwritten_counter(reporter),
             round,
             records,
             armed: true,
@@ -103,15 +141,9 @@ impl<'r> Unwritten<'r> {
 
 impl Drop for Unwritten<'_> {
     fn drop(&mut self) {
-        if !self.armed {
-            return;
+        if self.armed {
+            give_up_counted(&self.component, &self.counter, self.round, self.records);
         }
-        for batch in self.round {
-            batch.ack.dropped();
-        }
-        self.counter.increment(self.records);
-        tracing::error!(component = %self.component, records = self.records,
-            "stopping with records not written (counted as dropped, reason unwritten)");
     }
 }
 

@@ -70,7 +70,6 @@ pub struct OutputMetrics {
     /// Bytes handed to the destination (encoded size; the null output counts msgpack bytes).
     pub bytes: Counter,
     pub dropped_encode_error: Counter,
-    pub dropped_write_error: Counter,
     /// Failed writes (one per failed write call, not per record).
     pub errors: Counter,
     pub invalid_utf8: Counter,
@@ -83,7 +82,6 @@ impl OutputMetrics {
             records: metrics::counter!(OUTPUT_RECORDS, "component" => component.clone()),
             bytes: metrics::counter!(OUTPUT_BYTES, "component" => component.clone()),
             dropped_encode_error: Self::dropped_counter(&component, "encode_error"),
-            dropped_write_error: Self::dropped_counter(&component, "write_error"),
             errors: metrics::counter!(OUTPUT_ERRORS, "component" => component.clone()),
             invalid_utf8: metrics::counter!(OUTPUT_INVALID_UTF8, "component" => component.clone()),
             component,
@@ -146,27 +144,6 @@ impl Reporter {
             tracing::error!(component = %self.name, error = %err, records,
                 retry_in_ms = delay.as_millis() as u64, suppressed,
                 "write failed; holding the records and trying again");
-        }
-    }
-
-    /// A write of `records` records from `batches` failed: all of them are given up on.
-    pub fn write_failed<'a>(
-        &self,
-        batches: impl IntoIterator<Item = &'a Arc<Batch>>,
-        records: u64,
-        err: &std::io::Error,
-    ) {
-        let now = Instant::now();
-        self.metrics.errors.increment(1);
-        self.metrics.dropped_write_error.increment(records);
-        self.health
-            .record_error(now, format!("write failed: {err}"));
-        for batch in batches {
-            batch.ack.dropped();
-        }
-        if let Some(suppressed) = self.limiter.allow() {
-            tracing::error!(component = %self.name, error = %err, records, suppressed,
-                "write failed; dropping records");
         }
     }
 }

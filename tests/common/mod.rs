@@ -34,6 +34,8 @@ pub mod node;
 pub mod ports;
 /// An SDK reader of the buckets moto holds.
 pub mod s3;
+/// A small tmpfs: a disk that fills up.
+pub mod tinyfs;
 
 /// A free TCP port on 127.0.0.1 that no other test process is handed meanwhile (see `ports`).
 pub fn free_port() -> u16 {

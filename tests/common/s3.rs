@@ -62,6 +62,13 @@ pub struct Bucket {
 impl Bucket {
     /// Creates `name` in `moto`.
     pub fn create(moto: &Moto, name: &str) -> Self {
+        let b = Self::absent(moto, name);
+        b.create_now();
+        b
+    }
+
+    /// A reader of `name`, which does not exist yet ([`Bucket::create_now`] creates it).
+    pub fn absent(moto: &Moto, name: &str) -> Self {
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(REGION))
@@ -69,17 +76,20 @@ impl Bucket {
             .force_path_style(true)
             .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test"))
             .build();
-        let b = Bucket {
+        Bucket {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap(),
             client: Client::from_conf(conf),
             name: name.to_owned(),
-        };
-        b.rt.block_on(b.client.create_bucket().bucket(name).send())
+        }
+    }
+
+    pub fn create_now(&self) {
+        self.rt
+            .block_on(self.client.create_bucket().bucket(&self.name).send())
             .unwrap();
-        b
     }
 
     /// Keys in the bucket, sorted.

@@ -176,7 +176,7 @@ fn every_size_key_reads_as_fluent_bit_reads_it() {
             entry: "store_dir_limit_size 1G",
             bytes: 1_000_000_000,
             source: "plugins/out_s3/s3.c config map: FLB_CONFIG_MAP_SIZE",
-            get: |c| s3(c).store_dir_limit_size.0,
+            get: |c| s3(c).store_dir_limit_size.unwrap_or_default().0,
         },
         SizeRow {
             section: FORWARD_OUT,

@@ -16,8 +16,10 @@ pub mod lines;
 pub mod output;
 /// PutObject or multipart, and the byte range of every part.
 pub mod parts;
-/// Staging one round of batches durably.
+/// Staging one round of batches durably; a round a full disk held back, kept and written again.
 pub mod round;
+/// What the output works out at start: the staging limit, `$ecs_*` in keys, logged notes.
+mod setup;
 /// Fluent Bit's size rules: accepted sizes, PutObject below 10 MiB, when a file is due.
 pub mod sizes;
 /// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.

@@ -19,15 +19,17 @@ use tokio::task::JoinSet;
 
 use super::client::{ObjectSettings, S3Client};
 use super::lines::LineEncoder;
-use super::round::stage_round;
-use super::sizes::{SizeOptions, UploadPlan, notes};
-use super::store::{RecoveryReport, SealedFile, Store, StoreSettings};
+use super::round::Round;
+use super::setup::{ecs_key_format, log_recovery, log_size_notes, staging_limit};
+use super::sizes::{SizeOptions, UploadPlan};
+use super::store::{SealedFile, Store, StoreSettings};
 use super::upload::{Outcome, UploadMetrics, Uploader};
 use crate::config::s3::{S3OutputConfig, StoreOverflow};
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::output::backoff::{Backoff, Rng, ThrottleGate};
+use crate::output::local_write::Retrying;
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
 use crate::telemetry::{
@@ -59,6 +61,11 @@ pub struct S3Output {
     log_key_missing: Counter,
     staged_records: Counter,
     full_log: RateLimiter,
+    /// A round whose staging failed (a full disk): held, not receiving, until it is written.
+    held: Option<Round>,
+    /// Attempts at the held round or the files waiting for a repair; when the next one is due.
+    retrying: Retrying,
+    retry_at: Option<Instant>,
 }
 
 impl S3Output {
@@ -102,6 +109,7 @@ impl S3Output {
                 .map_err(|e| format!("store_dir {}: {e}", dir.display()))?
                 .map_err(|e| format!("store_dir {}: {e}", dir.display()))?;
         log_recovery(&name, &dir, &report);
+        let limit_bytes = staging_limit(&name, &dir, cfg, &store);
         let c = name.to_string();
         let uploader = Uploader {
             name: name.clone(),
@@ -127,7 +135,7 @@ impl S3Output {
             to_abort: report.to_abort,
             workers: cfg.workers.max(1),
             preserve_order: cfg.preserve_data_ordering.0,
-            limit_bytes: cfg.store_dir_limit_size.0,
+            limit_bytes,
             overflow: cfg.store_dir_overflow,
             store_full: reporter.metrics.dropped("store_full"),
             reporter: Arc::new(reporter),
@@ -136,6 +144,9 @@ impl S3Output {
             log_key_missing: metrics::counter!(OUTPUT_LOG_KEY_MISSING, "component" => c.clone()),
             staged_records: metrics::counter!(S3_STAGED_RECORDS, "component" => c.clone()),
             full_log: RateLimiter::default(),
+            held: None,
+            retrying: Retrying::new(),
+            retry_at: None,
         })
         .inspect(|_| {
             if report.repaired > 0 {
@@ -173,11 +184,14 @@ impl S3Output {
                 });
             }
             self.update_gauges(&staged, uploads.len());
-            if !open && self.pending.is_empty() && uploads.is_empty() {
+            let unstaged =
+                self.held.is_some() || self.store.as_ref().is_some_and(Store::needs_repair);
+            if !open && !unstaged && self.pending.is_empty() && uploads.is_empty() {
                 break;
             }
             let full = self.limit_bytes > 0 && staged.load(Ordering::Relaxed) >= self.limit_bytes;
-            let receive = open && !(full && self.overflow == StoreOverflow::Block);
+            let receive =
+                open && self.held.is_none() && !(full && self.overflow == StoreOverflow::Block);
             let deadline = self.store.as_ref().and_then(Store::next_deadline);
             tokio::select! {
                 more = recv_round(&mut rx, &mut round, MAX_ROUND_BYTES), if receive => {
@@ -190,6 +204,7 @@ impl S3Output {
                         self.stage_round(&mut round).await;
                     }
                     round.clear();
+                    self.schedule_retry();
                 }
                 Some(done) = uploads.join_next(), if !uploads.is_empty() => {
                     if let Ok(Some(tag)) = done {
@@ -198,6 +213,12 @@ impl S3Output {
                 }
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.blocking(|store, sealed| store.seal_due(Instant::now(), sealed)).await;
+                    self.schedule_retry();
+                }
+                () = sleep_until(self.retry_at), if self.retry_at.is_some() => {
+                    self.retry_at = None;
+                    self.retry_staging().await;
+                    self.schedule_retry();
                 }
             }
         }
@@ -209,62 +230,6 @@ impl S3Output {
     fn next_upload(&mut self, busy_tags: &HashSet<String>) -> Option<SealedFile> {
         let i = next_index(&self.pending, busy_tags, self.preserve_order)?;
         self.pending.remove(i)
-    }
-
-    /// Encodes, appends and commits one round on a blocking thread, then releases its batches.
-    async fn stage_round(&mut self, round: &mut Vec<Arc<Batch>>) {
-        let Some(mut store) = self.store.take() else {
-            return;
-        };
-        let batches = std::mem::take(round);
-        let encoder = self.encoder.clone();
-        let reporter = self.reporter.clone();
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut sealed = Vec::new();
-            let stats = stage_round(&mut store, &encoder, &reporter, &batches, &mut sealed);
-            (store, batches, sealed, stats)
-        })
-        .await;
-        match joined {
-            Ok((store, batches, sealed, counts)) => {
-                self.store = Some(store);
-                self.pending.extend(sealed);
-                self.log_key_missing.increment(counts.log_key_missing);
-                self.staged_records.increment(counts.staged);
-                drop(batches); // durable: resolves the acks
-            }
-            Err(e) => {
-                tracing::error!(component = %self.reporter.name, error = %e,
-                    "staging task failed; the output stops");
-            }
-        }
-    }
-
-    /// Runs a store operation that may seal files on a blocking thread.
-    async fn blocking<F>(&mut self, op: F)
-    where
-        F: FnOnce(&mut Store, &mut Vec<SealedFile>) -> std::io::Result<()> + Send + 'static,
-    {
-        let Some(mut store) = self.store.take() else {
-            return;
-        };
-        let joined = tokio::task::spawn_blocking(move || {
-            let mut sealed = Vec::new();
-            let result = op(&mut store, &mut sealed);
-            (store, sealed, result)
-        })
-        .await;
-        if let Ok((store, sealed, result)) = joined {
-            self.store = Some(store);
-            self.pending.extend(sealed);
-            if let Err(e) = result {
-                self.reporter
-                    .health
-                    .record_error(Instant::now(), format!("sealing failed: {e}"));
-                tracing::error!(component = %self.reporter.name, error = %e,
-                    "could not seal a staging file; it stays in store_dir for the next start");
-            }
-        }
     }
 
     fn drop_round(&self, round: &[Arc<Batch>]) {
@@ -287,6 +252,9 @@ impl S3Output {
     }
 }
 
+/// Staging rounds, and trying again what a full disk held back.
+mod staging;
+
 /// Which pending file to upload next (see [`S3Output::next_upload`]).
 fn next_index(
     pending: &VecDeque<SealedFile>,
@@ -304,57 +272,11 @@ fn next_index(
     }
 }
 
-/// Fluent Bit's own size adjustments (info), where firelane differs (warnings), and the plan.
-fn log_size_notes(name: &str, sizes: &SizeOptions, plan: &UploadPlan) {
-    let n = notes(sizes);
-    for info in &n.info {
-        tracing::info!(component = name, "{info}");
-    }
-    for warning in &n.warnings {
-        tracing::warn!(component = name, "{warning}");
-    }
-    tracing::info!(component = name, put_object = plan.put_object,
-        total_file_bytes = plan.total_file_bytes, upload_chunk_bytes = plan.upload_chunk_bytes,
-        upload_timeout = ?plan.upload_timeout, "s3 upload plan");
-}
-
-fn log_recovery(name: &str, dir: &std::path::Path, report: &RecoveryReport) {
-    if report.to_upload > 0 || report.repaired > 0 {
-        tracing::info!(component = name, dir = %dir.display(), files = report.to_upload,
-            repaired = report.repaired, dropped_tail_bytes = report.dropped_tail_bytes,
-            "uploading files staged by a previous run");
-    }
-    for (id, reason) in &report.unreadable {
-        tracing::error!(component = name, dir = %dir.display(), id, reason = %reason,
-            "cannot use a staged file's metadata; leaving it in place");
-    }
-}
-
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
     }
-}
-
-/// The key format with the `$ecs_*` variables filled in from the task metadata read at start
-/// (`unknown` where it could not be read, with a logged reason).
-fn ecs_key_format(format: &str, name: &str, task: &TaskAtStart) -> String {
-    use crate::ecs::{ECS_METADATA_ENV, vars};
-    if !vars::uses_variables(format) {
-        return format.to_owned();
-    }
-    match task {
-        TaskAtStart::Read { .. } => {}
-        TaskAtStart::Unavailable { error, .. } => {
-            tracing::error!(output = name, error = %error, "s3_key_format uses $ecs_* variables but the task metadata cannot be read: they render as `unknown`");
-        }
-        TaskAtStart::NotOnEcs => tracing::warn!(
-            output = name,
-            "s3_key_format uses $ecs_* variables but {ECS_METADATA_ENV} is not set (not on ECS?): they render as `unknown`"
-        ),
-    }
-    vars::substitute(format, task.task())
 }
 
 #[cfg(test)]

@@ -42,8 +42,8 @@ pub struct SizeOptions {
     pub use_put_object: bool,
     pub compression: Compression,
     pub upload_timeout: Duration,
-    /// 0: no limit.
-    pub store_dir_limit_bytes: u64,
+    /// `None`: unset ([`default_store_limit`]); 0: no limit.
+    pub store_dir_limit_bytes: Option<u64>,
     pub store_dir_overflow: StoreOverflow,
 }
 
@@ -55,7 +55,7 @@ impl SizeOptions {
             use_put_object: c.use_put_object.0,
             compression: c.compression,
             upload_timeout: c.upload_timeout.0,
-            store_dir_limit_bytes: c.store_dir_limit_size.0,
+            store_dir_limit_bytes: c.store_dir_limit_size.map(|s| s.0),
             store_dir_overflow: c.store_dir_overflow,
         }
     }
@@ -242,7 +242,17 @@ pub fn notes(o: &SizeOptions) -> Notes {
                 .to_owned(),
         );
     }
-    if o.store_dir_limit_bytes > 0 {
+    let Some(limit) = o.store_dir_limit_bytes else {
+        n.warnings.push(
+            "differs from Fluent Bit: store_dir_limit_size is not set, so staging stops at half \
+             the free space store_dir's filesystem had at start (plus what was already staged) \
+             and the inputs wait until uploads free space; Fluent Bit has no limit by default \
+             (set store_dir_limit_size 0 for none: a full disk then makes the inputs wait)"
+                .to_owned(),
+        );
+        return n;
+    };
+    if limit > 0 {
         let action = match o.store_dir_overflow {
             StoreOverflow::Block => "makes the inputs wait",
             StoreOverflow::DropNewest => "drops new records, counted",
@@ -253,12 +263,19 @@ pub fn notes(o: &SizeOptions) -> Notes {
              lines and refuses the chunk, which is retried up to retry_limit times, then \
              discarded"
         );
-        if o.store_dir_limit_bytes < o.total_file_bytes {
+        if limit < o.total_file_bytes {
             w.push_str("; below total_file_size, files are uploaded at upload_timeout only");
         }
         n.warnings.push(w);
     }
     n
+}
+
+/// The staging limit when `store_dir_limit_size` is not set: half of the filesystem's free space
+/// at start, plus what this output already has staged (so a restart on a disk filled by its own
+/// staging uploads instead of refusing to start or shrinking the limit to nothing).
+pub fn default_store_limit(free_bytes: u64, staged_bytes: u64) -> u64 {
+    staged_bytes.saturating_add(free_bytes / 2)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ fn opts(total: u64) -> SizeOptions {
         use_put_object: false,
         compression: Compression::None,
         upload_timeout: Duration::from_secs(600),
-        store_dir_limit_bytes: 0,
+        store_dir_limit_bytes: Some(0),
         store_dir_overflow: StoreOverflow::Block,
     }
 }
@@ -160,7 +160,7 @@ fn the_chunk_is_at_most_half_the_file_unless_it_is_5mib() {
 fn upload_timeout_and_store_dir_limit_size_have_no_size_rules() {
     let o = with(100_000_000, |o| {
         o.upload_timeout = Duration::ZERO;
-        o.store_dir_limit_bytes = 1;
+        o.store_dir_limit_bytes = Some(1);
     });
     assert!(check(&o).is_empty());
     assert_eq!(UploadPlan::new(&o).upload_timeout, ZERO_TIMEOUT_WAIT);
@@ -220,10 +220,26 @@ fn notes_say_what_fluent_bit_adjusts_and_where_firelane_differs() {
     // With PutObject both compress whole files: no difference.
     let gzip_put = with(1_000_000, |o| o.compression = Compression::Gzip);
     assert!(notes(&gzip_put).warnings.is_empty());
-    let limited = notes(&with(100_000_000, |o| o.store_dir_limit_bytes = 1_000_000));
+    let limited = notes(&with(100_000_000, |o| {
+        o.store_dir_limit_bytes = Some(1_000_000)
+    }));
     assert_eq!(limited.warnings.len(), 1);
     assert!(limited.warnings[0].contains("store_dir_limit_size"));
     assert!(limited.warnings[0].contains("upload_timeout only"));
     let zero = notes(&with(100_000_000, |o| o.upload_timeout = Duration::ZERO));
     assert!(zero.info[0].contains("upload_timeout 0"));
+    let unset = notes(&with(100_000_000, |o| o.store_dir_limit_bytes = None));
+    assert_eq!(unset.warnings.len(), 1);
+    assert!(unset.warnings[0].contains("half"), "{unset:?}");
+}
+
+#[test]
+fn the_default_staging_limit_is_half_the_free_space_plus_what_is_staged() {
+    assert_eq!(default_store_limit(10_000, 0), 5_000);
+    assert_eq!(
+        default_store_limit(0, 7_000),
+        7_000,
+        "a full disk at start: what is staged"
+    );
+    assert_eq!(default_store_limit(u64::MAX, u64::MAX), u64::MAX);
 }

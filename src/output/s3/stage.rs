@@ -125,6 +125,8 @@ pub struct StageWriter {
     file: File,
     encoder: Encoder,
     disk_bytes: u64,
+    /// File length at the last commit: everything before it is committed.
+    committed_disk_bytes: u64,
     raw_bytes: u64,
     committed_raw_bytes: u64,
     /// An I/O error happened: the file's tail is unknown, so nothing more may be written.
@@ -150,6 +152,7 @@ impl StageWriter {
             file,
             encoder: Encoder::new(compression)?,
             disk_bytes: 0,
+            committed_disk_bytes: 0,
             raw_bytes: 0,
             committed_raw_bytes: 0,
             failed: false,
@@ -182,7 +185,15 @@ impl StageWriter {
         let synced = self.file.sync_data();
         self.poison_on_error(synced)?;
         self.committed_raw_bytes = self.raw_bytes;
+        self.committed_disk_bytes = self.disk_bytes;
         Ok(())
+    }
+
+    /// Length of the file at the last commit. A file whose writer failed is cut there before
+    /// [`recover`], which then keeps exactly the committed lines (a plain file has no commit
+    /// markers, and lines written early but not committed would otherwise be kept).
+    pub fn committed_disk_bytes(&self) -> u64 {
+        self.committed_disk_bytes
     }
 
     /// Bytes in the file (compressed size so far, as of the last write; exact after a commit).

@@ -37,11 +37,10 @@ fn plain_decode(compression: Compression, bytes: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Files of one test: `damaged` is rewritten and `repaired` removed for every recovery.
+/// Files of one test: `damaged` is rewritten for every recovery, and repaired in place.
 struct Scratch {
     _dir: TempDir,
     damaged: PathBuf,
-    repaired: PathBuf,
 }
 
 impl Scratch {
@@ -53,20 +52,30 @@ impl Scratch {
             .unwrap();
         Scratch {
             damaged: dir.path().join("1.data"),
-            repaired: dir.path().join("1.data.repaired"),
             _dir: dir,
         }
     }
 
-    /// Recovers `damaged` (as bytes) and checks the repaired file is a complete object whose
-    /// sizes match the report; returns the report and the recovered lines.
+    /// Recovers `damaged` (as bytes) and checks the repaired file is a complete object (or,
+    /// without lines, empty) whose sizes match the report; returns the report and the lines.
     fn recover(&self, damaged: &[u8], compression: Compression) -> (Recovered, Vec<u8>) {
         fs::write(&self.damaged, damaged).unwrap();
-        let _ = fs::remove_file(&self.repaired);
-        let recovered = recover(&self.damaged, &self.repaired, compression).unwrap();
-        let repaired = fs::read(&self.repaired).unwrap();
+        let recovered = recover(&self.damaged, compression).unwrap();
+        let repaired = fs::read(&self.damaged).unwrap();
         assert_eq!(recovered.finished.disk_bytes, repaired.len() as u64);
+        assert!(
+            repaired.len() <= damaged.len() + 13,
+            "a repair adds at most a stream end"
+        );
+        if recovered.lines == 0 {
+            assert!(repaired.is_empty(), "a file without lines is emptied");
+            return (recovered, Vec::new());
+        }
         let lines = plain_decode(compression, &repaired);
+        assert_eq!(
+            recovered.lines,
+            lines.iter().filter(|&&b| b == b'\n').count() as u64
+        );
         assert_eq!(recovered.lines_bytes, lines.len() as u64);
         assert_eq!(recovered.finished.raw_bytes, lines.len() as u64);
         assert!(lines.is_empty() || lines.ends_with(b"\n"));
@@ -329,15 +338,19 @@ fn a_file_of_garbage_yields_zero_lines() {
 }
 
 #[test]
-fn recover_refuses_to_overwrite_the_repaired_path() {
+fn a_repair_is_idempotent() {
     let scratch = Scratch::new();
-    fs::write(&scratch.damaged, line(1)).unwrap();
-    fs::write(&scratch.repaired, b"keep me").unwrap();
-    let err = recover(&scratch.damaged, &scratch.repaired, Compression::None)
-        .err()
-        .unwrap();
-    assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-    assert_eq!(fs::read(&scratch.repaired).unwrap(), b"keep me");
+    let commits: Vec<Vec<u8>> = vec![(0..5).flat_map(line).collect()];
+    for compression in ALL {
+        let (file, _) = staged_file(&scratch, compression, &commits, &line(9));
+        let cut = file.len() - 3;
+        let (first, lines) = scratch.recover(&file[..cut], compression);
+        let repaired = fs::read(&scratch.damaged).unwrap();
+        let (second, again) = scratch.recover(&repaired, compression);
+        assert_eq!(lines, again, "{compression:?}");
+        assert_eq!(second.dropped_tail_bytes, 0, "{compression:?}");
+        assert_eq!(first.finished, second.finished, "{compression:?}");
+    }
 }
 
 #[test]

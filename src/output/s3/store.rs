@@ -51,23 +51,6 @@ impl SealedFile {
     }
 }
 
-/// What start-up recovery found (for logs and metrics).
-#[derive(Debug, Default)]
-pub struct RecoveryReport {
-    /// Files left unsealed by a crash, repaired and sealed.
-    pub repaired: u64,
-    /// Bytes dropped from the tails of repaired files (never acknowledged records).
-    pub dropped_tail_bytes: u64,
-    /// Sealed files found (including repaired ones) to upload.
-    pub to_upload: u64,
-    /// Multipart uploads to abort (their data was already gone): `(key, upload id)`.
-    pub to_abort: Vec<(u64, String, String)>,
-    /// Ids whose metadata could not be used, with the reason: left alone.
-    pub unreadable: Vec<(u64, String)>,
-    /// Key renders that hit a missing `$TAG[n]` or the key length limit.
-    pub key_problems: u64,
-}
-
 /// An open staging file.
 #[derive(Debug)]
 struct Active {
@@ -85,6 +68,10 @@ struct Active {
 
 /// Name of the lock file that keeps a second process out of a store directory.
 pub const LOCK_FILE: &str = ".lock";
+/// Disk held back for the repair of a file cut by a full disk: sealing it writes metadata and a
+/// stream end, and when everything staged is in that one file, no upload can free the room.
+pub const RESERVE_FILE: &str = ".reserve";
+pub const RESERVE_BYTES: usize = 64 << 10;
 
 /// The store of one output.
 #[derive(Debug)]
@@ -101,6 +88,11 @@ pub struct Store {
     rng: Rng,
     /// Renders that hit a missing `$TAG[n]` or the key length limit.
     pub key_problems: u64,
+    /// Files to repair and seal (a write, a seal or a start-up repair failed, e.g. on a full
+    /// disk), oldest first: [`Store::repair_pending`] tries again.
+    to_repair: Vec<(u64, Meta)>,
+    /// [`RESERVE_FILE`] is in place.
+    reserve_held: bool,
 }
 
 impl Store {
@@ -122,6 +114,8 @@ impl Store {
             staged_bytes: Arc::new(AtomicU64::new(0)),
             rng: Rng::from_entropy(),
             key_problems: 0,
+            to_repair: Vec::new(),
+            reserve_held: false,
         };
         let mut report = RecoveryReport::default();
         let mut sealed = Vec::new();
@@ -135,15 +129,15 @@ impl Store {
                 (Recovery::Upload | Recovery::ResumeMultipart { .. }, Some(meta)) => {
                     sealed.push(SealedFile { id, meta });
                 }
-                (Recovery::RepairAndSeal, Some(meta)) => {
-                    sealed.push(store.repair_and_seal(id, meta, &mut report)?);
-                }
-                (Recovery::AdoptOrphanData, _) => {
-                    let meta = store.adopt_orphan(id)?;
-                    tracing::warn!(id, dir = %dir.display(),
-                        "staged data without metadata: uploading it with the tag `unknown`");
-                    sealed.push(store.repair_and_seal(id, meta, &mut report)?);
-                }
+                (Recovery::RepairAndSeal, Some(meta)) => store.to_repair.push((id, meta)),
+                (Recovery::AdoptOrphanData, _) => match store.adopt_orphan(id) {
+                    Ok(meta) => {
+                        tracing::warn!(id, dir = %dir.display(),
+                            "staged data without metadata: uploading it with the tag `unknown`");
+                        store.to_repair.push((id, meta));
+                    }
+                    Err(e) => report.unreadable.push((id, e.to_string())),
+                },
                 (Recovery::AbortThenDelete { upload_id }, Some(meta)) => {
                     let key = meta.sealed.map(|s| s.key).unwrap_or_default();
                     report.to_abort.push((id, key, upload_id));
@@ -154,6 +148,11 @@ impl Store {
                     report.unreadable.push((id, "metadata vanished".to_owned()));
                 }
             }
+        }
+        // On a full disk a repair can fail (it may need a few bytes): the file waits for a retry
+        // while the sealed files upload and free space.
+        if let Err(e) = store.repair_pending(&mut sealed, &mut report) {
+            report.repair_failed = Some(e.to_string());
         }
         let staged: u64 = sealed
             .iter()
@@ -173,6 +172,11 @@ impl Store {
     /// Bytes on disk not yet uploaded; the uploads subtract what they finish.
     pub fn staged_bytes(&self) -> Arc<AtomicU64> {
         self.staged_bytes.clone()
+    }
+
+    /// Files wait for [`Store::repair_pending`].
+    pub fn needs_repair(&self) -> bool {
+        !self.to_repair.is_empty()
     }
 
     /// Files currently open for writing.
@@ -225,26 +229,6 @@ impl Store {
         Ok(())
     }
 
-    /// A file whose write or commit failed: its stream may be inconsistent, so it is closed and
-    /// repaired from disk (keeping every committed line) and sealed. Returns it for upload.
-    pub fn abandon(&mut self, tag: &str) -> io::Result<Option<SealedFile>> {
-        let Some(active) = self.active.remove(tag) else {
-            return Ok(None);
-        };
-        let Active {
-            id,
-            writer,
-            meta,
-            counted_bytes,
-            ..
-        } = active;
-        drop(writer);
-        self.uncount(counted_bytes);
-        let mut report = RecoveryReport::default();
-        let sealed = self.repair_and_seal(id, meta, &mut report)?;
-        Ok(Some(sealed))
-    }
-
     /// Seals every file that reached the size limit or the age limit ([`UploadPlan`]).
     pub fn seal_due(&mut self, now: Instant, out: &mut Vec<SealedFile>) -> io::Result<()> {
         let plan = self.settings.plan;
@@ -264,14 +248,19 @@ impl Store {
         Ok(())
     }
 
-    /// Seals every open file (shutdown).
+    /// Seals every open file (shutdown); one that fails waits for [`Store::repair_pending`].
+    /// Returns the first error.
     pub fn seal_all(&mut self, out: &mut Vec<SealedFile>) -> io::Result<()> {
         let tags: Vec<Arc<str>> = self.active.keys().cloned().collect();
+        let mut first_error = None;
         for tag in tags {
-            self.commit(&tag)?;
-            self.seal(&tag, out)?;
+            let sealed = match self.commit(&tag) {
+                Ok(()) => self.seal(&tag, out),
+                Err(e) => self.abandon(&tag, out).and(Err(e)),
+            };
+            first_error = first_error.or(sealed.err());
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// When the first open file reaches its `upload_timeout`.
@@ -283,6 +272,7 @@ impl Store {
             .min()
     }
 
+    /// Ends `tag`'s stream and seals the file; if that fails it waits for a repair.
     fn seal(&mut self, tag: &str, out: &mut Vec<SealedFile>) -> io::Result<()> {
         let Some(active) = self.active.remove(tag) else {
             return Ok(());
@@ -295,19 +285,36 @@ impl Store {
             counted_bytes,
             ..
         } = active;
-        let finished = writer.finish()?;
         self.uncount(counted_bytes);
-        self.staged_bytes
-            .fetch_add(finished.disk_bytes, Ordering::Relaxed);
-        let key = self.render_key(&meta)?;
-        meta.sealed = Some(Sealed {
-            key,
-            disk_bytes: finished.disk_bytes,
-            raw_bytes: finished.raw_bytes,
-            records,
+        let committed = writer.committed_disk_bytes();
+        let sealed = writer
+            .finish()
+            .inspect_err(|_| self.cut_to_commit(id, committed));
+        let sealed = sealed.and_then(|finished| {
+            let key = self.render_key(&meta)?;
+            Ok(Sealed {
+                key,
+                disk_bytes: finished.disk_bytes,
+                raw_bytes: finished.raw_bytes,
+                records,
+            })
         });
-        journal::write_meta(&self.dir, id, &meta)?;
-        out.push(SealedFile { id, meta });
+        let mut sealed_meta = meta.clone();
+        match sealed {
+            Ok(sealed) => sealed_meta.sealed = Some(sealed),
+            Err(e) => {
+                meta.sealed = None;
+                self.to_repair.push((id, meta));
+                return Err(e);
+            }
+        }
+        self.persist_sealed(id, &sealed_meta);
+        let disk_bytes = sealed_meta.sealed.as_ref().map_or(0, |s| s.disk_bytes);
+        self.staged_bytes.fetch_add(disk_bytes, Ordering::Relaxed);
+        out.push(SealedFile {
+            id,
+            meta: sealed_meta,
+        });
         Ok(())
     }
 
@@ -321,7 +328,10 @@ impl Store {
             first_event,
         );
         journal::write_meta(&self.dir, id, &meta)?;
-        let writer = StageWriter::create(&self.dir.join(data_name(id)), self.settings.compression)?;
+        let writer = StageWriter::create(&self.dir.join(data_name(id)), self.settings.compression)
+            .inspect_err(|_| {
+                let _ = journal::remove_files(&self.dir, id); // best effort; else the next start
+            })?;
         Ok(Active {
             id,
             writer,
@@ -384,10 +394,6 @@ pub fn forget(dir: &Path, file: &SealedFile, staged_bytes: &AtomicU64) -> io::Re
     Ok(())
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    fs::File::open(dir)?.sync_all()
-}
-
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -395,6 +401,8 @@ fn unix_ms(t: SystemTime) -> u64 {
 
 /// Start-up recovery: scanning the directory, repairing and adopting files, the lock.
 mod recovery;
+
+pub use recovery::RecoveryReport;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

@@ -147,8 +147,8 @@ fn forget_removes_the_files_and_their_bytes() {
     left.sort();
     assert_eq!(
         left,
-        [LOCK_FILE, "index"],
-        "only the lock and the $INDEX file stay"
+        [LOCK_FILE, RESERVE_FILE, "index"],
+        "only the lock, the disk reserve and the $INDEX file stay"
     );
 }
 

@@ -8,9 +8,8 @@
 //! aside: it stays on disk, counted and logged, and is uploaded at the next start. A multipart
 //! upload that S3 no longer knows (`NoSuchUpload`) is started again, once per upload.
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -18,8 +17,8 @@ use std::time::Instant;
 use metrics::{Counter, Histogram};
 
 use super::client::{BodyRange, S3Client};
-use super::journal::{self, MultipartUpload, data_name, parts_name};
-use super::parts::{Method, choose_method, plan_parts};
+use super::journal::{self, data_name};
+use super::parts::{Method, choose_method};
 use super::store::{SealedFile, forget};
 use crate::health::ComponentHealth;
 use crate::output::aws::CallError;
@@ -40,6 +39,9 @@ pub enum Outcome {
     /// Given up on for now; the file stays on disk for the next start.
     SetAside(&'static str),
 }
+
+/// Multipart uploads: started, parts journaled, resumed, completed.
+mod multipart;
 
 /// Why a call sequence stopped.
 #[derive(Debug)]
@@ -208,95 +210,6 @@ impl Uploader {
         Outcome::SetAside(reason)
     }
 
-    async fn multipart(&self, file: &mut SealedFile, path: &Path, len: u64) -> Result<(), Stop> {
-        let key = file.sealed().map(|s| s.key.clone()).unwrap_or_default();
-        for _attempt in 0..2 {
-            match self.multipart_once(file, &key, path, len).await {
-                Err(Stop::UploadGone) => {
-                    tracing::warn!(component = %self.name, key,
-                        "S3 no longer knows the multipart upload; starting it again");
-                    file.meta.multipart = None;
-                    self.save(file, true).await.map_err(local)?;
-                }
-                other => return other,
-            }
-        }
-        Err(Stop::UploadGone)
-    }
-
-    async fn multipart_once(
-        &self,
-        file: &mut SealedFile,
-        key: &str,
-        path: &Path,
-        len: u64,
-    ) -> Result<(), Stop> {
-        let upload = match &file.meta.multipart {
-            Some(m) => m.clone(),
-            None => {
-                let upload_id = self.retrying(|| self.client.create_multipart(key)).await?;
-                let m = MultipartUpload {
-                    upload_id,
-                    upload_chunk_bytes: self.upload_chunk_bytes,
-                };
-                file.meta.multipart = Some(m.clone());
-                self.save(file, false).await.map_err(local)?;
-                m
-            }
-        };
-        let (dir, id) = (self.dir.clone(), file.id);
-        let journaled = tokio::task::spawn_blocking(move || read_parts(&dir, id))
-            .await
-            .map_err(|e| local(std::io::Error::other(e)))?
-            .map_err(local)?;
-        let mut etags: BTreeMap<u32, String> = journaled.into_iter().collect();
-        for part in plan_parts(len, upload.upload_chunk_bytes) {
-            if etags.contains_key(&part.number) {
-                continue;
-            }
-            let body = BodyRange {
-                path,
-                offset: part.offset,
-                len: part.len,
-            };
-            let etag = self
-                .retrying(|| {
-                    self.client
-                        .upload_part(key, &upload.upload_id, part.number, body)
-                })
-                .await?;
-            let (dir, tag) = (self.dir.clone(), etag.clone());
-            tokio::task::spawn_blocking(move || journal::append_part(&dir, id, part.number, &tag))
-                .await
-                .map_err(|e| local(std::io::Error::other(e)))?
-                .map_err(local)?;
-            self.metrics.parts.increment(1);
-            etags.insert(part.number, etag);
-        }
-        let parts: Vec<(u32, String)> = etags.into_iter().collect();
-        self.retrying(|| {
-            self.client
-                .complete_multipart(key, &upload.upload_id, &parts)
-        })
-        .await
-    }
-
-    /// Writes the file's metadata (and, when restarting an upload, deletes its parts journal).
-    async fn save(&self, file: &SealedFile, drop_parts: bool) -> std::io::Result<()> {
-        let (dir, id, meta) = (self.dir.clone(), file.id, file.meta.clone());
-        tokio::task::spawn_blocking(move || {
-            if drop_parts {
-                match std::fs::remove_file(dir.join(parts_name(id))) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                    _ => {}
-                }
-            }
-            journal::write_meta(&dir, id, &meta)
-        })
-        .await
-        .map_err(std::io::Error::other)?
-    }
-
     /// Runs one call until it succeeds, S3 forgets the upload, or the retry policy gives up.
     async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, Stop>
     where
@@ -369,27 +282,6 @@ impl Uploader {
             }
         }
     }
-}
-
-/// The journaled parts of file `id`; none when there is no journal.
-fn read_parts(dir: &Path, id: u64) -> std::io::Result<Vec<(u32, String)>> {
-    match std::fs::read(dir.join(parts_name(id))) {
-        Ok(bytes) => Ok(journal::parse_parts(&bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
-}
-
-/// A local disk failure while uploading: the file is set aside.
-fn local(e: std::io::Error) -> Stop {
-    Stop::GiveUp(
-        "local_io_error",
-        CallError {
-            class: ErrorClass::Permanent,
-            code: None,
-            detail: format!("store_dir: {e}"),
-        },
-    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,32 +1,33 @@
-//! Recovery of a staging file a previous run did not finish: decode as far as the stream goes and
-//! keep the complete lines up to the last point known to be genuine.
+//! Recovery of a staging file a previous run did not finish, or whose write failed: decode as far
+//! as the stream goes, then cut the file *in place* after the last point known to be genuine and
+//! end its stream there.
 //!
 //! Invariants: output is trusted only at a *checkpoint*: a commit marker, or the end of the stream
-//! with a matching checksum, reached with everything before it decoded cleanly. Each input piece
-//! handed to a decoder ends at the latest at a possible checkpoint, so output of a torn or garbage
-//! tail never mixes with trusted output. Memory is fixed (buffers, a bounded zstd window), whatever
-//! the file size.
+//! with a matching checksum, reached with everything before it decoded cleanly and ending at a line
+//! end. Each input piece handed to a decoder ends at the latest at a possible checkpoint, so output
+//! of a torn or garbage tail never mixes with trusted output. Memory is fixed (buffers, a bounded
+//! zstd window), whatever the file size. The repair never needs more disk than the file had plus
+//! 13 bytes (it truncates first), so it works on a full disk, where a copy could not be written.
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+mod decode;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
-use zstd::stream::raw::{DParameter, InBuffer, Operation, OutBuffer};
+use flate2::{Crc, Decompress};
 
-use super::{Compression, Finished, StageWriter, ZSTD_COMMIT_MARKER};
+use self::decode::{Count, Fed, Sink, decode, inflate_piece, skip_gzip_header};
+use super::{Compression, Finished, ZSTD_COMMIT_MARKER};
 
-/// Largest zstd window [`recover`] accepts (16 MiB; level 3 uses 2 MiB), which bounds its memory.
-const ZSTD_WINDOW_LOG_MAX: u32 = 24;
-/// zstd's largest block content (`ZSTD_BLOCKSIZE_MAX`).
-const ZSTD_BLOCK_MAX_BYTES: usize = 128 << 10;
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-/// The last four bytes of a deflate sync flush (empty stored block), read as a big-endian u32.
-const GZIP_COMMIT_MARKER: u32 = 0x0000_ffff;
-const GZIP_FEXTRA: u8 = 0x04;
-const GZIP_FNAME: u8 = 0x08;
-const GZIP_FCOMMENT: u8 = 0x10;
-const GZIP_FHCRC: u8 = 0x02;
+/// Frame header descriptor bit: the frame ends with a content checksum.
+const ZSTD_CHECKSUM_FLAG: u8 = 0x04;
+/// A last raw block of zero bytes: ends a zstd frame after a commit marker.
+const ZSTD_LAST_EMPTY_BLOCK: [u8; 3] = [1, 0, 0];
+/// A final empty stored block (BFINAL=1, BTYPE=00, LEN=0, NLEN=0xffff): ends a deflate stream
+/// that a sync flush left byte-aligned.
+const DEFLATE_FINAL_EMPTY_BLOCK: [u8; 5] = [1, 0, 0, 0xff, 0xff];
 /// Read and decode buffer sizes in [`recover`] (its memory does not depend on the file size).
 const RECOVER_BUFFER_BYTES: usize = 64 << 10;
 
@@ -35,7 +36,7 @@ const RECOVER_BUFFER_BYTES: usize = 64 << 10;
 pub struct Recovered {
     /// Uncompressed bytes of the complete lines kept (they end with `\n`).
     pub lines_bytes: u64,
-    /// Number of lines kept.
+    /// Number of lines kept. With none, the file is left empty (0 bytes): delete it.
     pub lines: u64,
     /// Bytes of the damaged file after the point up to which it was kept: a torn or uncommitted
     /// tail, garbage, or for plain files the partial last line.
@@ -44,368 +45,193 @@ pub struct Recovered {
     pub finished: Finished,
 }
 
-/// A staging file a previous run did not finish (crash, SIGKILL, power loss): decode as far as
-/// the stream goes, keep every complete line up to the last commit marker (or verified end of
-/// stream) that decoded cleanly, and write them as a new finished file at `repaired` (created
-/// with create_new; the caller then renames it over / deletes the old one). A plain file is cut
-/// after its last `\n`. Never panics on any bytes; a file of garbage yields zero lines (and an
-/// empty but valid `repaired` file). Memory is bounded (fixed buffers, a zstd window of at most
-/// 16 MiB); the file is decoded twice, once to find where to cut and once to copy. On error,
-/// `repaired` may be left partly written: delete it before trying again.
-pub fn recover(damaged: &Path, repaired: &Path, compression: Compression) -> io::Result<Recovered> {
-    let damaged_bytes = std::fs::metadata(damaged)?.len();
+/// Repairs, in place, a staging file a previous run did not finish (crash, SIGKILL, power loss)
+/// or whose writer failed (ENOSPC, EIO): decodes as far as the stream goes, keeps every complete
+/// line up to the last commit marker (or verified end of stream) that decoded cleanly, cuts the
+/// file there and ends its stream (gzip: a final empty block and the trailer; zstd: a last empty
+/// block, the frame's checksum flag cleared), then fsyncs. The file is then a complete object. A
+/// plain file is cut after its last `\n`. Never panics on any bytes; a file of garbage yields zero
+/// lines and an empty file. Memory is bounded (fixed buffers, a zstd window of at most 16 MiB).
+/// On error the file may be cut but not ended: running it again finishes the repair.
+pub fn recover(path: &Path, compression: Compression) -> io::Result<Recovered> {
+    let damaged_bytes = std::fs::metadata(path)?.len();
     let mut scan = Scan::default();
-    decode(damaged, compression, &mut scan)?;
-    let mut writer = StageWriter::create(repaired, compression)?;
-    let mut lines = 0;
-    if scan.kept_lines_end > 0 {
-        let mut copy = CopyOut {
-            writer: &mut writer,
-            remaining: scan.kept_lines_end,
-            lines: 0,
-        };
-        decode(damaged, compression, &mut copy)?;
-        if copy.remaining != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "staging file changed while it was being recovered",
-            ));
-        }
-        lines = copy.lines;
-    }
-    let kept_input_end = match compression {
-        Compression::None => scan.kept_lines_end,
-        Compression::Gzip | Compression::Zstd => scan.kept_input_end,
+    decode(path, compression, &mut scan)?;
+    let kept = match compression {
+        // Every complete line is genuine: nothing but the file's own end marks a point.
+        Compression::None => Checkpoint {
+            output_len: scan.last_line_end,
+            lines: scan.lines_at_last_end,
+            input_end: scan.last_line_end,
+            ..Checkpoint::default()
+        },
+        Compression::Zstd => scan.checkpoints.last().copied().unwrap_or_default(),
+        Compression::Gzip => last_true_gzip_checkpoint(path, &scan.checkpoints)?,
     };
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let disk_bytes = if kept.lines == 0 {
+        0
+    } else {
+        end_stream_at(&mut file, compression, &kept)?
+    };
+    if kept.lines == 0 {
+        file.set_len(0)?;
+    }
+    file.sync_all()?;
     Ok(Recovered {
-        lines_bytes: scan.kept_lines_end,
-        lines,
-        dropped_tail_bytes: damaged_bytes.saturating_sub(kept_input_end),
-        finished: writer.finish()?,
+        lines_bytes: kept.output_len,
+        lines: kept.lines,
+        dropped_tail_bytes: damaged_bytes.saturating_sub(kept.input_end),
+        finished: Finished {
+            disk_bytes,
+            raw_bytes: kept.output_len,
+        },
     })
 }
 
-/// Receives what a decoder produces.
-trait Sink {
-    /// Decoded bytes, in order. `Ok(false)` stops decoding.
-    fn output(&mut self, bytes: &[u8]) -> io::Result<bool>;
-    /// Everything output so far is genuine: the stream decoded cleanly up to a commit marker or
-    /// a verified end, which ends `input_end` bytes into the file.
-    fn checkpoint(&mut self, input_end: u64);
+/// Cuts `file` at the checkpoint and ends its stream there; returns the new length.
+fn end_stream_at(file: &mut File, compression: Compression, kept: &Checkpoint) -> io::Result<u64> {
+    match compression {
+        Compression::None => {
+            file.set_len(kept.output_len)?;
+            Ok(kept.output_len)
+        }
+        Compression::Gzip | Compression::Zstd if kept.stream_ended => {
+            file.set_len(kept.input_end)?;
+            Ok(kept.input_end)
+        }
+        Compression::Gzip => {
+            file.set_len(kept.input_end)?;
+            let mut tail = Vec::with_capacity(13);
+            tail.extend_from_slice(&DEFLATE_FINAL_EMPTY_BLOCK);
+            tail.extend_from_slice(&kept.crc.to_le_bytes());
+            tail.extend_from_slice(&kept.crc_amount.to_le_bytes());
+            file.seek(SeekFrom::Start(kept.input_end))?;
+            file.write_all(&tail)?;
+            Ok(kept.input_end + tail.len() as u64)
+        }
+        Compression::Zstd => {
+            file.set_len(kept.input_end)?;
+            // The content checksum covers content that is cut off: the repaired frame has none.
+            let mut descriptor = [0u8; 1];
+            file.seek(SeekFrom::Start(ZSTD_MAGIC.len() as u64))?;
+            file.read_exact(&mut descriptor)?;
+            if descriptor[0] & ZSTD_CHECKSUM_FLAG != 0 {
+                file.seek(SeekFrom::Start(ZSTD_MAGIC.len() as u64))?;
+                file.write_all(&[descriptor[0] & !ZSTD_CHECKSUM_FLAG])?;
+            }
+            file.seek(SeekFrom::Start(kept.input_end))?;
+            file.write_all(&ZSTD_LAST_EMPTY_BLOCK)?;
+            Ok(kept.input_end + ZSTD_LAST_EMPTY_BLOCK.len() as u64)
+        }
+    }
 }
 
-/// First pass: where the kept lines end.
+/// The state of the decoded stream at a checkpoint.
+#[derive(Debug, Default, Clone, Copy)]
+struct Checkpoint {
+    /// Decoded bytes (always whole lines).
+    output_len: u64,
+    lines: u64,
+    /// CRC-32 and length (mod 2^32) of the decoded bytes, for a gzip trailer.
+    crc: u32,
+    crc_amount: u32,
+    /// Where it is in the file.
+    input_end: u64,
+    /// The stream's own end (nothing to add).
+    stream_ended: bool,
+}
+
+/// Finds the last checkpoint that ends at a line end.
 #[derive(Default)]
 struct Scan {
     output_len: u64,
+    lines: u64,
     last_line_end: u64,
-    kept_lines_end: u64,
-    kept_input_end: u64,
+    /// Lines up to `last_line_end` (plain files are cut there).
+    lines_at_last_end: u64,
+    crc: Crc,
+    /// The last [`CHECKPOINTS_KEPT`] checkpoints, oldest first.
+    checkpoints: Vec<Checkpoint>,
 }
+
+/// Checkpoints [`Scan`] remembers: a gzip commit marker found by its bytes may be a false one
+/// (the same four bytes inside compressed data), which only ending the stream there can tell.
+const CHECKPOINTS_KEPT: usize = 8;
 
 impl Sink for Scan {
     fn output(&mut self, bytes: &[u8]) -> io::Result<bool> {
         if let Some(i) = bytes.iter().rposition(|&b| b == b'\n') {
             self.last_line_end = self.output_len + i as u64 + 1;
+            self.lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+            self.lines_at_last_end = self.lines;
         }
         self.output_len += bytes.len() as u64;
+        self.crc.update(bytes);
         Ok(true)
     }
 
-    fn checkpoint(&mut self, input_end: u64) {
-        self.kept_lines_end = self.last_line_end;
-        self.kept_input_end = input_end;
-    }
-}
-
-/// Second pass: the first `remaining` decoded bytes into the repaired file.
-struct CopyOut<'a> {
-    writer: &'a mut StageWriter,
-    remaining: u64,
-    /// Lines copied (`\n` seen).
-    lines: u64,
-}
-
-impl Sink for CopyOut<'_> {
-    fn output(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        let take = bytes
-            .len()
-            .min(usize::try_from(self.remaining).unwrap_or(usize::MAX));
-        self.writer.append(&bytes[..take])?;
-        self.lines += bytes[..take].iter().filter(|&&b| b == b'\n').count() as u64;
-        self.remaining -= take as u64;
-        Ok(self.remaining > 0)
-    }
-
-    fn checkpoint(&mut self, _input_end: u64) {}
-}
-
-fn decode(path: &Path, compression: Compression, sink: &mut dyn Sink) -> io::Result<()> {
-    let mut input = BufReader::with_capacity(RECOVER_BUFFER_BYTES, File::open(path)?);
-    match compression {
-        Compression::None => decode_plain(&mut input, sink),
-        Compression::Gzip => decode_gzip(&mut input, sink),
-        Compression::Zstd => decode_zstd(&mut input, sink),
-    }
-}
-
-fn decode_plain(input: &mut impl BufRead, sink: &mut dyn Sink) -> io::Result<()> {
-    let mut offset = 0;
-    loop {
-        let chunk = input.fill_buf()?;
-        let len = chunk.len();
-        if len == 0 || !sink.output(chunk)? {
-            break;
+    fn checkpoint(&mut self, input_end: u64, ended: bool) {
+        if self.output_len == self.last_line_end {
+            if self.checkpoints.len() == CHECKPOINTS_KEPT {
+                self.checkpoints.remove(0);
+            }
+            self.checkpoints.push(Checkpoint {
+                output_len: self.output_len,
+                lines: self.lines,
+                crc: self.crc.sum(),
+                crc_amount: self.crc.amount(),
+                input_end,
+                stream_ended: ended,
+            });
         }
-        input.consume(len);
-        offset += len as u64;
     }
-    sink.checkpoint(offset);
-    Ok(())
 }
 
-/// How feeding one piece of input to a decoder went.
-enum Fed {
-    /// All of it consumed, all output for it handed over; `done`: the stream (frame) ended.
-    Consumed { done: bool },
-    /// The gzip member ended after `consumed` bytes of the piece.
-    StreamEnd { consumed: usize },
-    /// Corrupt input, or the sink asked to stop.
-    Stop,
+/// The newest checkpoint where the gzip stream can be ended: its own verified end, or a commit
+/// marker after which a final empty block ends the stream cleanly (a false marker does not).
+fn last_true_gzip_checkpoint(path: &Path, checkpoints: &[Checkpoint]) -> io::Result<Checkpoint> {
+    for kept in checkpoints.iter().rev() {
+        if kept.stream_ended || gzip_ends_cleanly_at(path, kept)? {
+            return Ok(*kept);
+        }
+    }
+    Ok(Checkpoint::default())
 }
 
-/// Gzip: one member. The header is parsed here (flate2's raw `Decompress` does the deflate part)
-/// so the input can be fed in pieces that end exactly at commit markers. Unlike `GzDecoder`,
-/// this keeps what a truncated member holds; unlike `MultiGzDecoder`, it stops after the first
-/// member (staging files have one; anything after it is dropped tail).
-fn decode_gzip(input: &mut impl BufRead, sink: &mut dyn Sink) -> io::Result<()> {
-    let Some(mut offset) = skip_gzip_header(input)? else {
-        return Ok(());
+/// Whether the deflate stream, cut at `kept.input_end` and followed by a final empty stored
+/// block, ends there with exactly the checkpoint's output.
+fn gzip_ends_cleanly_at(path: &Path, kept: &Checkpoint) -> io::Result<bool> {
+    let mut file = BufReader::with_capacity(RECOVER_BUFFER_BYTES, File::open(path)?);
+    let Some(header) = skip_gzip_header(&mut file)? else {
+        return Ok(false);
     };
+    let Some(body) = kept.input_end.checked_sub(header) else {
+        return Ok(false);
+    };
+    let ending: &[u8] = &DEFLATE_FINAL_EMPTY_BLOCK;
+    let mut input = BufReader::with_capacity(RECOVER_BUFFER_BYTES, file.take(body).chain(ending));
     let mut inflate = Decompress::new(false);
     let mut crc = Crc::new();
     let mut out = vec![0; RECOVER_BUFFER_BYTES];
-    let mut last_four: u32 = u32::MAX;
+    let mut count = Count(0);
     loop {
         let chunk = input.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(());
+        let len = chunk.len();
+        if len == 0 {
+            return Ok(false);
         }
-        let marker_end = chunk.iter().position(|&b| {
-            last_four = last_four << 8 | u32::from(b);
-            last_four == GZIP_COMMIT_MARKER
-        });
-        let piece_len = marker_end.map_or(chunk.len(), |i| i + 1);
-        let fed = inflate_piece(&mut inflate, &chunk[..piece_len], &mut out, &mut crc, sink)?;
-        match fed {
-            Fed::Stop => return Ok(()),
-            Fed::Consumed { .. } => {
-                input.consume(piece_len);
-                offset += piece_len as u64;
-                if marker_end.is_some() {
-                    sink.checkpoint(offset);
-                }
-            }
+        match inflate_piece(&mut inflate, chunk, &mut out, &mut crc, &mut count)? {
+            Fed::Stop => return Ok(false),
+            Fed::Consumed { .. } => input.consume(len),
             Fed::StreamEnd { consumed } => {
                 input.consume(consumed);
-                let mut trailer = [0; 8];
-                if read_exact_or_eof(input, &mut trailer)?
-                    && trailer[..4] == crc.sum().to_le_bytes()
-                    && trailer[4..] == crc.amount().to_le_bytes()
-                {
-                    sink.checkpoint(offset + consumed as u64 + 8);
-                }
-                return Ok(());
+                return Ok(input.fill_buf()?.is_empty() && count.0 == kept.output_len);
             }
         }
     }
 }
 
-fn inflate_piece(
-    inflate: &mut Decompress,
-    piece: &[u8],
-    out: &mut [u8],
-    crc: &mut Crc,
-    sink: &mut dyn Sink,
-) -> io::Result<Fed> {
-    let mut pos = 0;
-    loop {
-        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
-        let Ok(status) = inflate.decompress(&piece[pos..], out, FlushDecompress::None) else {
-            return Ok(Fed::Stop);
-        };
-        // Both bounded by the slice lengths just passed in.
-        let consumed = (inflate.total_in() - in_before) as usize;
-        let produced = (inflate.total_out() - out_before) as usize;
-        pos += consumed;
-        if produced > 0 {
-            crc.update(&out[..produced]);
-            if !sink.output(&out[..produced])? {
-                return Ok(Fed::Stop);
-            }
-        }
-        if status == Status::StreamEnd {
-            return Ok(Fed::StreamEnd { consumed: pos });
-        }
-        if pos == piece.len() && produced < out.len() {
-            return Ok(Fed::Consumed { done: false });
-        }
-        if consumed == 0 && produced == 0 {
-            return Ok(Fed::Stop);
-        }
-    }
-}
-
-/// Skips a gzip member header; `None` if there is none (garbage or too short).
-fn skip_gzip_header(input: &mut impl BufRead) -> io::Result<Option<u64>> {
-    let mut fixed = [0; 10];
-    if !read_exact_or_eof(input, &mut fixed)?
-        || fixed[..3] != [0x1f, 0x8b, 8]
-        || fixed[3] & 0xe0 != 0
-    {
-        return Ok(None);
-    }
-    let flags = fixed[3];
-    let mut len = 10;
-    if flags & GZIP_FEXTRA != 0 {
-        let mut xlen = [0; 2];
-        if !read_exact_or_eof(input, &mut xlen)? {
-            return Ok(None);
-        }
-        let xlen = u64::from(u16::from_le_bytes(xlen));
-        if io::copy(&mut input.take(xlen), &mut io::sink())? < xlen {
-            return Ok(None);
-        }
-        len += 2 + xlen;
-    }
-    for flag in [GZIP_FNAME, GZIP_FCOMMENT] {
-        if flags & flag != 0 {
-            let Some(skipped) = skip_past_zero(input)? else {
-                return Ok(None);
-            };
-            len += skipped;
-        }
-    }
-    if flags & GZIP_FHCRC != 0 {
-        if !read_exact_or_eof(input, &mut [0; 2])? {
-            return Ok(None);
-        }
-        len += 2;
-    }
-    Ok(Some(len))
-}
-
-/// Skips through the next zero byte; how many bytes that was, `None` at EOF.
-fn skip_past_zero(input: &mut impl BufRead) -> io::Result<Option<u64>> {
-    let mut skipped = 0;
-    loop {
-        let chunk = input.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(None);
-        }
-        if let Some(i) = chunk.iter().position(|&b| b == 0) {
-            input.consume(i + 1);
-            return Ok(Some(skipped + i as u64 + 1));
-        }
-        let len = chunk.len();
-        input.consume(len);
-        skipped += len as u64;
-    }
-}
-
-/// Zstd: one frame. Block headers are parsed here and whole blocks fed to the decoder one at a
-/// time, so a block that is torn or garbage never reaches it and its output never mixes with
-/// good output; output is trusted at commit markers and at the end of a frame whose checksum
-/// matched.
-fn decode_zstd(input: &mut impl BufRead, sink: &mut dyn Sink) -> io::Result<()> {
-    let mut header = [0; 18];
-    if !read_exact_or_eof(input, &mut header[..5])? || header[..4] != ZSTD_MAGIC {
-        return Ok(());
-    }
-    let descriptor = header[4];
-    let single_segment = descriptor & 0x20 != 0;
-    let header_len = 5
-        + usize::from(!single_segment)
-        + [0, 1, 2, 4][usize::from(descriptor & 3)]
-        + [usize::from(single_segment), 2, 4, 8][usize::from(descriptor >> 6)];
-    let has_checksum = descriptor & 0x04 != 0;
-    if !read_exact_or_eof(input, &mut header[5..header_len])? {
-        return Ok(());
-    }
-    let mut decoder = zstd::stream::raw::Decoder::new()?;
-    decoder.set_parameter(DParameter::WindowLogMax(ZSTD_WINDOW_LOG_MAX))?;
-    let mut out = vec![0; RECOVER_BUFFER_BYTES];
-    if let Fed::Stop = feed_zstd(&mut decoder, &header[..header_len], &mut out, sink)? {
-        return Ok(());
-    }
-    let mut offset = header_len as u64;
-    let mut block = Vec::with_capacity(3 + ZSTD_BLOCK_MAX_BYTES + 4);
-    loop {
-        block.clear();
-        block.resize(3, 0);
-        if !read_exact_or_eof(input, &mut block)? {
-            return Ok(());
-        }
-        let head = u32::from(block[0]) | u32::from(block[1]) << 8 | u32::from(block[2]) << 16;
-        let last = head & 1 == 1;
-        let kind = (head >> 1) & 3;
-        let size = (head >> 3) as usize;
-        if kind == 3 || size > ZSTD_BLOCK_MAX_BYTES {
-            return Ok(());
-        }
-        let content_len = if kind == 1 { 1 } else { size };
-        let trailer_len = if last && has_checksum { 4 } else { 0 };
-        block.resize(3 + content_len + trailer_len, 0);
-        if !read_exact_or_eof(input, &mut block[3..])? {
-            return Ok(());
-        }
-        let Fed::Consumed { done } = feed_zstd(&mut decoder, &block, &mut out, sink)? else {
-            return Ok(());
-        };
-        offset += block.len() as u64;
-        if last {
-            if done {
-                sink.checkpoint(offset);
-            }
-            return Ok(());
-        }
-        if block[..] == ZSTD_COMMIT_MARKER {
-            sink.checkpoint(offset);
-        }
-    }
-}
-
-fn feed_zstd(
-    decoder: &mut zstd::stream::raw::Decoder<'static>,
-    bytes: &[u8],
-    out: &mut [u8],
-    sink: &mut dyn Sink,
-) -> io::Result<Fed> {
-    let mut input = InBuffer::around(bytes);
-    loop {
-        let in_before = input.pos();
-        let mut output = OutBuffer::around(&mut *out);
-        let Ok(hint) = decoder.run(&mut input, &mut output) else {
-            return Ok(Fed::Stop);
-        };
-        let produced = output.pos();
-        if produced > 0 && !sink.output(&out[..produced])? {
-            return Ok(Fed::Stop);
-        }
-        if input.pos() == bytes.len() && produced < out.len() {
-            return Ok(Fed::Consumed { done: hint == 0 });
-        }
-        if produced == 0 && input.pos() == in_before {
-            return Ok(Fed::Stop);
-        }
-    }
-}
-
-/// `read_exact`, with EOF before the buffer is full reported as `false`.
-fn read_exact_or_eof(input: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
-    match input.read_exact(buf) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
-    }
-}
+#[cfg(test)]
+#[path = "recover_tests.rs"]
+mod tests;
