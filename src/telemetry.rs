@@ -13,7 +13,7 @@ pub const INPUT_CONNECTIONS: &str = "firelane_input_connections_total";
 /// Forward handshakes refused (the connection is closed). Labels: component, reason
 /// (shared_key_mismatch, user_mismatch, malformed_ping, message_too_large).
 pub const INPUT_AUTH_FAILURES: &str = "firelane_input_auth_failures_total";
-/// Connections firelane closed on its own. Labels: component, reason (idle_timeout, handshake_timeout).
+/// Connections firelane closed on its own. Labels: component, reason (idle_timeout, handshake_timeout, frame_timeout, evicted, memory).
 pub const INPUT_CONNECTIONS_CLOSED: &str = "firelane_input_connections_closed_total";
 /// Admin server connections closed to make room for a new one (all were taken).
 pub const ADMIN_CONNECTIONS_EVICTED: &str = "firelane_admin_connections_evicted_total";
@@ -184,7 +184,7 @@ pub fn describe_metrics() {
     describe_counter!(
         INPUT_CONNECTIONS_CLOSED,
         Unit::Count,
-        "Connections an input closed on its own, by reason (idle_timeout, handshake_timeout)."
+        "Connections an input closed on its own, by reason (idle_timeout, handshake_timeout, frame_timeout, evicted, memory)."
     );
     describe_gauge!(
         INPUT_CONNECTIONS_ACTIVE,

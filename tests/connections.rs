@@ -158,3 +158,66 @@ fn trickling_clients_cannot_lock_out_a_client_that_sends_logs() {
         std::fs::read_to_string(fl.path("out.log")).is_ok_and(|t| t.contains("gets through"))
     });
 }
+
+/// A frame begun must complete within `frame_timeout` (time waited on the client): a client that
+/// trickles one forever is closed and counted, while a client that pauses between whole frames
+/// is not; a tcp line left unfinished that long ends the connection and is taken as its last line.
+#[test]
+fn a_frame_trickled_past_frame_timeout_closes_its_connection() {
+    let port = free_port();
+    let tcp_port = free_port();
+    let fl = Firelane::start(&format!(
+        "{}\n[[inputs]]\nname = \"tcp\"\nport = {tcp_port}\nlisten = \"127.0.0.1\"\nformat = \"none\"\ntag = \"line\"\nframe_timeout = \"1s\"\n",
+        forward_to_file(port, "frame_timeout = \"1s\"\nack = \"accepted\"")
+    ));
+    // A whole frame, a pause longer than the timeout, another whole frame: both acked.
+    let mut patient = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    patient
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    for (i, log) in ["before the pause", "after the pause"].iter().enumerate() {
+        let id = i.to_string();
+        patient
+            .write_all(&message_frame("app", 1_700_000_000, log, Some(&id)))
+            .unwrap();
+        assert_eq!(try_read_ack(&mut patient).as_deref(), Some(id.as_str()));
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    // One byte every 200 ms: the frame is not whole after 1 s.
+    let frame = message_frame("trickle", 1_700_000_000, "never finished", Some("t"));
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let started = std::time::Instant::now();
+    for b in &frame[..frame.len() - 1] {
+        if slow.write_all(&[*b]).is_err() || started.elapsed() > Duration::from_secs(5) {
+            break; // closed by firelane (or long past the timeout)
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    fl.wait_for(
+        "the trickled frame's connection closed",
+        Duration::from_secs(5),
+        || fl.metric("firelane_input_connections_closed_total", "frame_timeout") >= 1.0,
+    );
+    // tcp: a line without its newline for longer than the timeout is the connection's last.
+    let mut line = TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    line.write_all(b"whole line\nhalf a li").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _ = line.write_all(b"ne\n");
+    fl.wait_for("both tcp lines written", Duration::from_secs(5), || {
+        std::fs::read_to_string(fl.path("out.log"))
+            .is_ok_and(|t| t.contains("whole line") && t.contains("half a li"))
+    });
+    let out = std::fs::read_to_string(fl.path("out.log")).unwrap();
+    assert!(
+        !out.contains("half a line"),
+        "the rest came after the close"
+    );
+    assert!(out.contains("after the pause"), "{out}");
+    assert!(!out.contains("never finished"));
+    assert_eq!(
+        fl.metric("firelane_input_connections_closed_total", "frame_timeout"),
+        2.0,
+        "one forward, one tcp connection\n{}",
+        fl.log()
+    );
+}

@@ -239,6 +239,12 @@ pub struct ForwardInputConfig {
     /// container's whole life and sends without acks, so a line written just as firelane closes
     /// the idle connection is lost.
     pub idle_timeout: Option<DurationValue>,
+    /// A frame that has begun must be complete after this long spent waiting for the client
+    /// (default 30s; firelane's own): a slower one's connection is closed, its partial frame
+    /// discarded, counted in `firelane_input_connections_closed_total{reason="frame_timeout"}`.
+    /// Time firelane itself holds the connection back (a full budget) does not count.
+    #[serde(default = "default_frame_timeout")]
+    pub frame_timeout: DurationValue,
 }
 
 /// Line format of the `tcp` input.
@@ -291,6 +297,12 @@ pub struct TcpInputConfig {
     /// TLS on the port (see the forward input).
     #[serde(default)]
     pub tls: ServerTls,
+    /// A line that has begun must be complete after this long spent waiting for the client
+    /// (default 30s; firelane's own): the connection is then closed and what it sent of the line
+    /// is taken as its last line, as at the end of a connection; counted in
+    /// `firelane_input_connections_closed_total{reason="frame_timeout"}`.
+    #[serde(default = "default_frame_timeout")]
+    pub frame_timeout: DurationValue,
 }
 
 /// One `[[outputs]]` entry; `name` selects the plugin.
@@ -423,6 +435,9 @@ fn default_max_decompressed_size() -> ByteSize {
 }
 fn default_self_hostname() -> String {
     "localhost".to_owned()
+}
+fn default_frame_timeout() -> DurationValue {
+    DurationValue(Duration::from_secs(30))
 }
 fn default_handshake_timeout() -> DurationValue {
     DurationValue(Duration::from_secs(10))

@@ -186,6 +186,7 @@ fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
     check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
     check_server(&c.tls, &path.key("tls"), issues);
+    check_frame_timeout(c.frame_timeout, path, issues);
     super::forward_auth::check(c, path, issues);
 }
 
@@ -200,6 +201,17 @@ fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
     check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
     check_server(&c.tls, &path.key("tls"), issues);
+    check_frame_timeout(c.frame_timeout, path, issues);
+}
+
+fn check_frame_timeout(
+    t: crate::config::units::DurationValue,
+    path: &KeyPath,
+    issues: &mut Vec<Issue>,
+) {
+    if t.0.is_zero() {
+        issues.push(Issue::new(path.key("frame_timeout"), "must be more than 0"));
+    }
 }
 
 /// `overflow_timeout` bounds how long `block` waits; with `drop_newest` nothing waits.

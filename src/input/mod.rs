@@ -4,6 +4,8 @@
 pub mod drain;
 /// Fluent Forward protocol input.
 pub mod forward;
+/// The per-frame deadline (`frame_timeout`): time waited on the peer for one frame or line.
+pub mod frame_clock;
 /// Newline framing with a maximum line length.
 pub mod lines;
 /// Listening sockets (TCP, Unix) and the connection cap.

@@ -6,14 +6,17 @@
 //! health check connects here and sends nothing, which is fine.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::ack::AckToken;
 use crate::config::model::TcpFormat;
 use crate::event::{Event, EventTime};
 use crate::input::drain::DrainingReader;
+use crate::input::frame_clock::FrameClock;
 use crate::input::lines::{Line, LineSplitter};
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::input::slots::Slot;
@@ -29,6 +32,8 @@ pub struct TcpHandler {
     pub tag: Arc<str>,
     pub format: TcpFormat,
     pub max_line_bytes: usize,
+    /// A line that has begun must be complete after this long waiting for the peer.
+    pub frame_timeout: Duration,
     pub error_log: RateLimiter,
 }
 
@@ -46,14 +51,31 @@ impl ConnectionHandler for TcpHandler {
         let mut buf = BytesMut::with_capacity(READ_BYTES);
         let mut lines = LineSplitter::new(self.max_line_bytes);
         let mut reader = DrainingReader::default();
+        let mut line_clock = FrameClock::new(self.frame_timeout);
         loop {
             if buf.capacity() - buf.len() < READ_BYTES / 4 {
                 buf.reserve(READ_BYTES);
             }
-            let Some(read) = reader.read(&mut conn, &mut buf, &shutdown).await else {
+            let started = Instant::now();
+            let read = reader.read(&mut conn, &mut buf, &shutdown);
+            let read = match line_clock.deadline(started) {
+                Some(at) => tokio::time::timeout_at(at, read).await.ok(),
+                None => Some(read.await),
+            };
+            line_clock.read_waited(started.elapsed());
+            let mut batch = Vec::new();
+            let Some(read) = read else {
+                // The line in progress ran out of time: it is the connection's last.
+                m.connection_closed("frame_timeout");
+                tracing::debug!(component = %self.intake.name(), peer, frame_timeout = ?self.frame_timeout,
+                    "a line was not complete within frame_timeout; connection closed");
+                batch.extend(lines.finish(&mut buf));
+                self.submit(batch).await;
                 break;
             };
-            let mut batch = Vec::new();
+            let Some(read) = read else {
+                break;
+            };
             match read {
                 Ok(0) => {
                     batch.extend(lines.finish(&mut buf));
@@ -67,6 +89,7 @@ impl ConnectionHandler for TcpHandler {
                     if !batch.is_empty() {
                         slot.progress();
                     }
+                    line_clock.processed(!buf.is_empty(), !batch.is_empty());
                     self.submit(batch).await;
                 }
                 Err(e) => {

@@ -145,6 +145,7 @@ pub async fn start(
                     auth: c.server_auth(),
                     handshake_timeout: c.handshake_timeout.0,
                     idle_timeout: c.idle_timeout.map(|d| d.0),
+                    frame_timeout: c.frame_timeout.0,
                     auth_log: RateLimiter::default(),
                     active_connections: Default::default(),
                 });
@@ -204,6 +205,7 @@ pub async fn start(
                         .unwrap_or_else(|| name.clone()),
                     format: c.format,
                     max_line_bytes: c.buffer_size.as_usize(),
+                    frame_timeout: c.frame_timeout.0,
                     error_log: RateLimiter::default(),
                 });
                 let l =

@@ -31,6 +31,7 @@ use crate::input::forward::handshake::{
 };
 use crate::input::forward::read_size;
 use crate::input::forward::submit::{Submission, Submitter};
+use crate::input::frame_clock::FrameClock;
 use crate::input::listener::{BoxConn, ConnectionHandler};
 use crate::input::slots::Slot;
 use crate::pipeline::intake::Intake;
@@ -54,6 +55,8 @@ pub struct ForwardHandler {
     pub handshake_timeout: Duration,
     /// Close a connection that sends nothing for this long.
     pub idle_timeout: Option<Duration>,
+    /// A frame that has begun must be complete after this long waiting for the peer.
+    pub frame_timeout: Duration,
     /// Refused handshakes get their own budget of warnings.
     pub auth_log: RateLimiter,
     /// Connections being served (they share the budget's room for reads; see `read_size`).
@@ -96,6 +99,11 @@ enum End {
     Eof,
     EofMidFrame(usize),
     IdleTimeout(Duration),
+    /// A frame begun `frame_timeout` ago (time waited on the peer) is still not complete.
+    FrameTimeout {
+        timeout: Duration,
+        held_bytes: usize,
+    },
     Io(std::io::Error),
     Malformed(codec::FrameError),
     /// Part of a frame held in an admitted block (`held_bytes`) with nothing received for
@@ -150,6 +158,7 @@ impl ForwardHandler {
         };
         let mut reader = DrainingReader::default();
         let mut last_data = Instant::now();
+        let mut frame = FrameClock::new(self.frame_timeout);
         let end = 'conn: {
             // Requests the client sent right behind its PING are served before waiting for more.
             if !rb.bytes().is_empty()
@@ -157,6 +166,7 @@ impl ForwardHandler {
             {
                 break 'conn e.into();
             }
+            frame.processed(!rb.bytes().is_empty(), false);
             loop {
                 let chunk = read_size::chunk_bytes(
                     self.read_chunk_bytes,
@@ -173,30 +183,39 @@ impl ForwardHandler {
                     ReadWait::Release(d) | ReadWait::Stall(d) => Some(Instant::now() + d),
                 };
                 let idle_at = self.idle_timeout.map(|d| last_data + d);
-                let deadline = match (limit, idle_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+                let started = Instant::now();
+                let deadline = [limit, idle_at, frame.deadline(started)]
+                    .into_iter()
+                    .flatten()
+                    .min();
                 let read = reader.read(&mut rd, rb.bytes_mut(), &shutdown);
                 let read = match deadline {
-                    Some(at) => match tokio::time::timeout_at(at, read).await {
-                        Ok(r) => r,
-                        Err(_) => match (self.idle_timeout, wait) {
-                            (Some(idle), _) if idle_at.is_some_and(|i| i <= Instant::now()) => {
-                                break End::IdleTimeout(idle);
-                            }
-                            (_, ReadWait::Stall(_)) => {
-                                break End::NoMemory {
-                                    held_bytes: rb.bytes().len(),
-                                };
-                            }
-                            _ => {
-                                rb.release();
-                                continue;
-                            }
-                        },
-                    },
-                    None => read.await,
+                    Some(at) => tokio::time::timeout_at(at, read).await.ok(),
+                    None => Some(read.await),
+                };
+                frame.read_waited(started.elapsed());
+                let Some(read) = read else {
+                    // Timed out: whichever deadline passed.
+                    if frame.expired() {
+                        break End::FrameTimeout {
+                            timeout: frame.timeout(),
+                            held_bytes: rb.bytes().len(),
+                        };
+                    }
+                    match (self.idle_timeout, wait) {
+                        (Some(idle), _) if idle_at.is_some_and(|i| i <= Instant::now()) => {
+                            break End::IdleTimeout(idle);
+                        }
+                        (_, ReadWait::Stall(_)) => {
+                            break End::NoMemory {
+                                held_bytes: rb.bytes().len(),
+                            };
+                        }
+                        _ => {
+                            rb.release();
+                            continue;
+                        }
+                    }
                 };
                 last_data = Instant::now();
                 let Some(read) = read else {
@@ -212,9 +231,11 @@ impl ForwardHandler {
                 if let Err(e) = self.process(&mut rb, &mut state, &mut submission).await {
                     break e.into();
                 }
-                if rb.bytes().len() < before {
+                let completed = rb.bytes().len() < before;
+                if completed {
                     slot.progress(); // at least one frame was complete
                 }
+                frame.processed(!rb.bytes().is_empty(), completed);
             }
         };
         self.log_end(end, peer);
@@ -242,6 +263,15 @@ impl ForwardHandler {
             End::IdleTimeout(idle) => {
                 m.connection_closed("idle_timeout");
                 tracing::debug!(component = %name, peer, idle_timeout = ?idle, "nothing received for idle_timeout; connection closed");
+            }
+            End::FrameTimeout {
+                timeout,
+                held_bytes,
+            } => {
+                m.connection_closed("frame_timeout");
+                if let Some(suppressed) = self.error_log.allow() {
+                    tracing::warn!(component = %name, peer, frame_timeout = ?timeout, pending_bytes = held_bytes, suppressed, "a frame was not complete within frame_timeout; connection closed, the partial frame discarded (the peer resends what was not acked)");
+                }
             }
             End::NoMemory { held_bytes } => {
                 m.connection_closed("memory");
