@@ -26,16 +26,16 @@ impl S3Output {
         self.write_held(encoded.round, None).await;
     }
 
-    /// Repairs the files waiting for it, then writes the held round, on a blocking thread.
+    /// Repairs the files waiting for it, then writes the held round, on blocking threads.
     pub(super) async fn retry_staging(&mut self) {
         self.blocking(|store, sealed| store.repair_pending(sealed, &mut Default::default()))
             .await;
-        if self.retry_at.is_some() {
-            return; // the repair failed: the round waits too
-        }
+        let repaired = self.retry_at.is_none();
+        // The round goes to a new file: a file that cannot be repaired does not hold it back.
         match self.held.take() {
             Some(round) => self.write_held(round, Some(RETRY_PIECE_BYTES)).await,
-            None => self.retrying.succeeded(),
+            None if repaired => self.retrying.succeeded(),
+            None => {}
         }
     }
 
