@@ -2,8 +2,9 @@
 //!
 //! Pieces: [`DiskBuffer`] (cheap handle; limits and encoding, here), the writer task
 //! ([`super::buffer_writer`]: group commit, rotation, fsync), [`Replay`] and [`Done`]
-//! ([`super::buffer_replay`]: reading, the low watermark, checkpoints, deleting consumed
-//! segments), recovery at start-up ([`super::buffer_open`]).
+//! ([`super::buffer_replay`]: reading, the low watermark), housekeeping
+//! ([`super::buffer_housekeeping`]: checkpoints, deleting consumed segments), recovery at
+//! start-up ([`super::buffer_open`]).
 //!
 //! Invariants:
 //! - Nothing appended and acked as durable is lost across a crash. Delivery is at-least-once:
@@ -184,7 +185,9 @@ impl DiskBuffer {
             rx,
             cfg.sync,
         ));
-        tokio::spawn(super::buffer_replay::housekeeping(Arc::downgrade(&shared)));
+        tokio::spawn(super::buffer_housekeeping::housekeeping(Arc::downgrade(
+            &shared,
+        )));
         let replay = Replay::new(Arc::clone(&shared), start);
         Ok((DiskBuffer { shared, tx }, replay, report))
     }
@@ -237,7 +240,7 @@ impl DiskBuffer {
         if self.tx.send(Cmd::Close(reply)).await.is_ok() {
             let _ = done.await;
         }
-        super::buffer_replay::save_checkpoint(&self.shared).await;
+        super::buffer_housekeeping::save_checkpoint(&self.shared).await;
     }
 
     /// Reserves `frame_bytes` under the limit as the overflow mode says; returns records dropped.
@@ -291,7 +294,7 @@ impl DiskBuffer {
                     records = dropped_records,
                     "disk buffer full: oldest segments deleted unread"
                 );
-                super::buffer_replay::delete_files(dropped_paths).await;
+                super::buffer_housekeeping::delete_files(dropped_paths).await;
                 // The consumer may be reading a deleted segment: let it notice.
                 self.shared.bump_data();
             }

@@ -1,5 +1,5 @@
-//! The disk buffer's consumer side: reading batches back, the low watermark, checkpoints, and
-//! deleting consumed segments.
+//! The disk buffer's consumer side: reading batches back and the low watermark (checkpoints and
+//! deleting consumed segments: [`super::buffer_housekeeping`]).
 //!
 //! Invariants:
 //! - Batches come back in write order (segment id, then offset); previous runs' segments first.
@@ -10,17 +10,13 @@
 //! - A segment is finished (the watermark may pass to the next segment) only when it is sealed
 //!   and read to its end, or when it was deleted (`DropOldest`); the checkpoint then names the
 //!   next segment, so `dir::fully_consumed` and start-up free it.
-//! - The checkpoint never names a position past a batch that is not done.
 
-use std::io;
-use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::FramePos;
 use super::buffer_state::Shared;
-use super::checkpoint::{self, Checkpoints};
 use super::codec::decode_batch;
 use super::reader::{ReadItem, SegmentReader};
 use super::segment::SegmentError;
@@ -174,7 +170,7 @@ impl Replay {
         };
         let Some((id, path)) = next else {
             if closed {
-                save_checkpoint(&self.shared).await;
+                super::buffer_housekeeping::save_checkpoint(&self.shared).await;
                 return None;
             }
             return Some(false);
@@ -258,72 +254,4 @@ async fn read_item(mut reader: SegmentReader) -> Option<(SegmentReader, ReadOut)
     })
     .await
     .ok()
-}
-
-/// Saves the watermark as the checkpoint if it moved since the last save.
-pub(crate) async fn save_checkpoint(shared: &Arc<Shared>) {
-    let _one_at_a_time = shared.save_lock.lock().await;
-    let (pos, saved) = {
-        let st = shared.lock();
-        (st.watermark.position(), st.saved)
-    };
-    if saved == Some(pos) {
-        return;
-    }
-    let dir = shared.limits.dir.clone();
-    let saving = tokio::task::spawn_blocking(move || {
-        let mut checkpoints = Checkpoints::new();
-        checkpoints.insert(CONSUMER.to_owned(), pos);
-        checkpoint::save(&dir, &checkpoints)
-    })
-    .await;
-    match saving {
-        Ok(Ok(())) => shared.lock().saved = Some(pos),
-        Ok(Err(e)) => tracing::error!(error = %e, "disk buffer: checkpoint save failed"),
-        Err(_) => {}
-    }
-}
-
-/// Deletes segment files (already removed from the state). Blocking work off the runtime.
-pub(crate) async fn delete_files(paths: Vec<PathBuf>) {
-    let _ = tokio::task::spawn_blocking(move || {
-        for path in &paths {
-            if let Err(e) = std::fs::remove_file(path)
-                && e.kind() != io::ErrorKind::NotFound
-            {
-                tracing::warn!(path = %path.display(), error = %e, "disk buffer: cannot delete segment");
-            }
-        }
-    })
-    .await;
-}
-
-/// Deletes consumed segments when the watermark moves, and saves the checkpoint at most every
-/// `sync_interval`. Ends when the buffer is gone.
-pub(crate) async fn housekeeping(weak: Weak<Shared>) {
-    let Some((wake, interval)) = weak
-        .upgrade()
-        .map(|s| (Arc::clone(&s.housekeeping), s.limits.sync_interval))
-    else {
-        return;
-    };
-    let mut last_save = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            () = wake.notified() => {}
-            () = tokio::time::sleep(interval) => {}
-        }
-        let Some(shared) = weak.upgrade() else {
-            return;
-        };
-        let consumed = shared.lock().take_consumed(&shared.disk_bytes);
-        if !consumed.is_empty() {
-            delete_files(consumed).await;
-            shared.space.notify_waiters();
-        }
-        if last_save.elapsed() >= interval {
-            save_checkpoint(&shared).await;
-            last_save = tokio::time::Instant::now();
-        }
-    }
 }

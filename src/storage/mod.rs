@@ -14,6 +14,7 @@
 //! never "skip"; nothing here panics on what it reads from disk.
 
 pub mod buffer;
+mod buffer_housekeeping;
 mod buffer_open;
 mod buffer_replay;
 mod buffer_state;
