@@ -53,7 +53,7 @@ pub const STORAGE_TORN_BYTES: &str = "firelane_storage_torn_bytes_total";
 pub const STORAGE_CORRUPT: &str = "firelane_storage_corrupt_records_total";
 /// Segment files set aside as unusable (bad header) when a disk buffer was opened.
 pub const STORAGE_UNUSABLE: &str = "firelane_storage_unusable_files_total";
-/// Bytes a disk buffer holds on disk (updated on every append and delivery).
+/// Bytes a disk buffer holds on disk (updated on every write and every deletion of a segment).
 pub const STORAGE_BYTES: &str = "firelane_storage_bytes";
 /// Records a disk buffer replayed from a previous run (at-least-once: possibly delivered before).
 pub const STORAGE_REPLAYED: &str = "firelane_storage_replayed_records_total";

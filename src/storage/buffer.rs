@@ -33,7 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::FramePos;
 use super::buffer_state::{Limits, Shared, State};
@@ -226,7 +226,13 @@ impl DiskBuffer {
 
     /// Bytes on disk now (all segments).
     pub fn disk_bytes(&self) -> u64 {
-        self.shared.disk_bytes.load(Ordering::Relaxed)
+        *self.shared.disk_bytes.borrow()
+    }
+
+    /// [`Self::disk_bytes`], changed on every write and deletion: what a gauge follows. Ends
+    /// (`changed()` fails) once the buffer is gone.
+    pub fn watch_disk_bytes(&self) -> watch::Receiver<u64> {
+        self.shared.disk_bytes.subscribe()
     }
 
     /// fsyncs of appended data so far (one per group commit or interval sync; a metric).

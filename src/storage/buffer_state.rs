@@ -6,10 +6,12 @@
 //! - A segment is `sealed` only once every byte the writer will ever put in it is in the file, so
 //!   a reader that sees `sealed` before reading may treat the end of the file as final.
 //! - The [`Watermark`] only moves forward, and only past batches that are done, in delivery order.
+//! - `disk_bytes` is published on a watch channel on every change, so a gauge can follow it
+//!   (segments are deleted by housekeeping, later than the delivery that made them deletable).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,13 +49,13 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn add_disk_bytes(&mut self, delta: i64, mirror: &AtomicU64) {
+    pub fn add_disk_bytes(&mut self, delta: i64, mirror: &DiskBytes) {
         self.disk_bytes = self.disk_bytes.saturating_add_signed(delta);
-        mirror.store(self.disk_bytes, Ordering::Relaxed);
+        mirror.send_replace(self.disk_bytes);
     }
 
     /// Removes and returns the segments wholly below the watermark (sealed: never the writer's).
-    pub fn take_consumed(&mut self, mirror: &AtomicU64) -> Vec<PathBuf> {
+    pub fn take_consumed(&mut self, mirror: &DiskBytes) -> Vec<PathBuf> {
         let below = self.watermark.position().segment;
         let ids: Vec<u64> = self
             .segments
@@ -67,12 +69,15 @@ impl State {
             .collect()
     }
 
-    pub fn remove_segment(&mut self, id: u64, mirror: &AtomicU64) -> Option<SegInfo> {
+    pub fn remove_segment(&mut self, id: u64, mirror: &DiskBytes) -> Option<SegInfo> {
         let seg = self.segments.remove(&id)?;
         self.add_disk_bytes(-(seg.len_bytes as i64), mirror);
         Some(seg)
     }
 }
+
+/// Mirror of `State::disk_bytes`, readable without the lock and followed by the bytes gauge.
+pub(crate) type DiskBytes = watch::Sender<u64>;
 
 /// Limits and timing the buffer was opened with (after adjustment, see `buffer::open`).
 #[derive(Debug, Clone)]
@@ -88,8 +93,7 @@ pub(crate) struct Limits {
 pub(crate) struct Shared {
     pub limits: Limits,
     state: Mutex<State>,
-    /// Mirror of `State::disk_bytes` for lock-free reads.
-    pub disk_bytes: AtomicU64,
+    pub disk_bytes: DiskBytes,
     /// fsyncs of appended data the writer made (group commits and interval syncs).
     pub fsyncs: AtomicU64,
     /// Bytes were freed, or the buffer closed: blocked appends look again.
@@ -117,7 +121,7 @@ impl Shared {
         Self {
             limits,
             state: Mutex::new(state),
-            disk_bytes: AtomicU64::new(disk),
+            disk_bytes: watch::Sender::new(disk),
             fsyncs: AtomicU64::new(0),
             space: Notify::new(),
             housekeeping: Arc::new(Notify::new()),
