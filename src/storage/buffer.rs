@@ -15,7 +15,7 @@
 //!   a batch an appender handed over; appenders beyond wait); the reader holds one chunk
 //!   (`read_chunk_bytes`) plus at most one frame (see [`Replay::peak_reader_buffer_bytes`]);
 //!   in-flight bookkeeping is one small entry per batch the consumer holds and has not finished.
-//! - Disk use stays <= `total_limit_bytes` plus one segment header (24 B, written when the writer
+//! - Disk use stays <= `total_limit_bytes` plus one segment header (32 B, written when the writer
 //!   rotates). To make that hold without a dead lock the effective segment size is at most half the
 //!   limit, and a batch larger than half the limit is refused with [`AppendError::Full`] in every
 //!   mode (it could never fit next to the segment being written). Freed bytes are counted as

@@ -12,14 +12,15 @@ use std::sync::{Arc, Weak};
 
 use super::buffer_replay::CONSUMER;
 use super::buffer_state::Shared;
-use super::checkpoint::{self, Checkpoints};
+use super::checkpoint::{self, Checkpoint, Checkpoints};
 
 /// Saves the watermark as the checkpoint if it moved since the last save.
 pub(crate) async fn save_checkpoint(shared: &Arc<Shared>) {
     let _one_at_a_time = shared.save_lock.lock().await;
-    let (pos, saved) = {
+    let (pos, next_seq, saved) = {
         let st = shared.lock();
-        (st.watermark.position(), st.saved)
+        let w = &st.watermark;
+        (w.position(), w.next_record(), st.saved)
     };
     if saved == Some(pos) {
         return;
@@ -27,7 +28,7 @@ pub(crate) async fn save_checkpoint(shared: &Arc<Shared>) {
     let dir = shared.limits.dir.clone();
     let saving = tokio::task::spawn_blocking(move || {
         let mut checkpoints = Checkpoints::new();
-        checkpoints.insert(CONSUMER.to_owned(), pos);
+        checkpoints.insert(CONSUMER.to_owned(), Checkpoint { pos, next_seq });
         checkpoint::save(&dir, &checkpoints)
     })
     .await;

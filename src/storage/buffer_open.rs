@@ -7,6 +7,9 @@
 //!   read, never appended to: this run writes a new segment with a higher id than any seen,
 //!   including the checkpoint's, so the consumer reads this run's batches after older ones.
 //! - A checkpoint past the end of its (recovered) segment means "segment consumed".
+//! - Record numbers keep going up: this run starts after the highest number any intact frame,
+//!   segment header or the checkpoint shows. Records of the newest segment's torn end are not
+//!   known, so their numbers may be given again.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -19,13 +22,16 @@ use super::buffer_replay::CONSUMER;
 use super::buffer_state::{Limits, SegInfo, State, Watermark};
 use super::buffer_writer::WriterCore;
 use super::checkpoint::{self, CheckpointProblem};
-use super::codec::event_count;
+use super::codec::batch_head;
 use super::dir::list_segments;
 use super::reader::{ReadItem, SegmentReader};
 use super::segment::{self, Recovery, SEGMENT_HEADER_BYTES};
 
 /// What [`open_dir`] returns: the writer, the shared state, where the consumer starts, the report.
 pub(crate) type Opened = (WriterCore, State, FramePos, OpenReport);
+
+/// One past the highest record number seen (0: none).
+type NextSeq = u64;
 
 /// Recovers `limits.dir` and creates this run's first segment. Blocking.
 pub(crate) fn open_dir(limits: &Limits) -> io::Result<Opened> {
@@ -43,10 +49,15 @@ pub(crate) fn open_dir(limits: &Limits) -> io::Result<Opened> {
         }
         None => {}
     }
-    let start = resume.unwrap_or(FramePos {
-        segment: 0,
-        offset: 0,
-    });
+    let start = resume.map_or(
+        FramePos {
+            segment: 0,
+            offset: 0,
+        },
+        |c| c.pos,
+    );
+    let consumed_seq = resume.and_then(|c| c.next_seq);
+    let mut next_seq: NextSeq = consumed_seq.unwrap_or(0);
     let mut max_id = start.segment;
     let mut segments = BTreeMap::new();
     let mut disk_bytes = 0;
@@ -58,14 +69,14 @@ pub(crate) fn open_dir(limits: &Limits) -> io::Result<Opened> {
             }
             continue;
         }
-        let Some(seg) = recover_one(&path, id, start, limits, &mut report) else {
+        let Some(seg) = recover_one(&path, id, start, limits, &mut report, &mut next_seq) else {
             continue;
         };
         disk_bytes += seg.len_bytes;
         segments.insert(id, seg);
     }
     let first_of_run = max_id + 1;
-    let writer = WriterCore::create(dir.clone(), first_of_run, limits.segment_bytes)?;
+    let writer = WriterCore::create(dir.clone(), first_of_run, limits.segment_bytes, next_seq)?;
     disk_bytes += SEGMENT_HEADER_BYTES as u64;
     segments.insert(
         first_of_run,
@@ -84,8 +95,8 @@ pub(crate) fn open_dir(limits: &Limits) -> io::Result<Opened> {
         disk_bytes,
         reserved_bytes: 0,
         closed: false,
-        watermark: Watermark::new(start),
-        saved: resume,
+        watermark: Watermark::new(start, consumed_seq),
+        saved: resume.map(|c| c.pos),
     };
     Ok((writer, state, start, report))
 }
@@ -97,6 +108,7 @@ fn recover_one(
     start: FramePos,
     limits: &Limits,
     report: &mut OpenReport,
+    next_seq: &mut NextSeq,
 ) -> Option<SegInfo> {
     let name = path
         .file_name()
@@ -113,10 +125,11 @@ fn recover_one(
             return None;
         }
     };
-    if recovered.torn_bytes > 0 {
-        tracing::warn!(file = %name, bytes = recovered.torn_bytes, "disk buffer: torn tail cut off");
+    if recovered.torn_bytes() > 0 {
+        tracing::warn!(file = %name, bytes = recovered.torn_bytes(), "disk buffer: torn tail cut off");
     }
-    report.torn_bytes += recovered.torn_bytes;
+    report.torn_bytes += recovered.torn_bytes();
+    *next_seq = (*next_seq).max(recovered.header.first_seq.unwrap_or(0));
     for span in &recovered.corrupt_spans {
         tracing::warn!(file = %name, offset = span.offset, bytes = span.len_bytes, reason = %span.reason, "disk buffer: damaged span skipped");
         report.corrupt_spans.push((
@@ -127,7 +140,7 @@ fn recover_one(
         ));
     }
     let from = if id == start.segment { start.offset } else { 0 };
-    let (batches, records) = count_from(path, from, limits.read_chunk_bytes);
+    let (batches, records) = count_from(path, from, limits.read_chunk_bytes, next_seq);
     report.replay_batches += batches;
     report.replay_records += records;
     Some(SegInfo {
@@ -140,8 +153,9 @@ fn recover_one(
 }
 
 /// Batches and records from `offset` to the end of a recovered segment (a second, chunked pass:
-/// recovery itself does not look into payloads). Errors end the count: it is only a report.
-fn count_from(path: &Path, offset: u64, chunk_bytes: usize) -> (u64, u64) {
+/// recovery itself does not look into payloads), raising `next_seq` past their numbers. Errors end
+/// the count: it is only a report.
+fn count_from(path: &Path, offset: u64, chunk_bytes: usize, next_seq: &mut NextSeq) -> (u64, u64) {
     let Ok(mut reader) = SegmentReader::open(path, offset, chunk_bytes) else {
         return (0, 0);
     };
@@ -149,8 +163,10 @@ fn count_from(path: &Path, offset: u64, chunk_bytes: usize) -> (u64, u64) {
     let (mut batches, mut records) = (0, 0);
     while let Ok(Some(item)) = reader.next_item() {
         if let ReadItem::Frame(f) = item {
+            let head = batch_head(&f.payload).ok();
             batches += 1;
-            records += event_count(&f.payload).unwrap_or(0);
+            records += head.map_or(0, |h| h.records);
+            *next_seq = (*next_seq).max(head.and_then(|h| h.end_seq()).unwrap_or(0));
         }
     }
     (batches, records)

@@ -72,7 +72,7 @@ async fn a_torn_tail_a_flipped_byte_and_an_unusable_file_are_recovered_and_repor
 #[tokio::test]
 async fn a_batch_that_does_not_decode_is_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 5).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 5, 0).unwrap();
     w.append(&encode_batch(&batch(0, 2, 10))).unwrap();
     // A valid frame (CRC matches) whose payload is not a batch.
     w.append(b"\x01\xff\xff\xff garbage").unwrap();

@@ -206,10 +206,13 @@ impl Replay {
     ) -> Option<ReplayBatch> {
         let mut st = self.shared.lock();
         match decode_batch(payload) {
-            Ok(events) => {
-                let seq = st.watermark.push(next, false);
+            Ok(batch) => {
+                let (first_seq, events) = (batch.first_seq, batch.events);
+                let records = events.len() as u64;
+                let end_seq = first_seq.map(|s| s.saturating_add(records));
+                let seq = st.watermark.push(next, end_seq, false);
                 if let Some(seg) = st.segments.get_mut(&pos.segment) {
-                    seg.read_records += events.len() as u64;
+                    seg.read_records += records;
                 }
                 drop(st);
                 Some(ReplayBatch {
@@ -223,7 +226,7 @@ impl Replay {
                 })
             }
             Err(e) => {
-                st.watermark.push(next, true);
+                st.watermark.push(next, None, true);
                 drop(st);
                 self.skipped_batches += 1;
                 tracing::warn!(segment = pos.segment, offset = pos.offset, error = %e, "disk buffer: batch does not decode; skipped");
@@ -240,7 +243,7 @@ impl Replay {
             segment: seg + 1,
             offset: 0,
         };
-        self.shared.lock().watermark.push(self.cursor, true);
+        self.shared.lock().watermark.push(self.cursor, None, true);
         self.shared.housekeeping.notify_one();
     }
 }

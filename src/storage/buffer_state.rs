@@ -5,7 +5,8 @@
 //!   reserved_bytes` (frames accepted but not yet written) is what the disk limit is checked against.
 //! - A segment is `sealed` only once every byte the writer will ever put in it is in the file, so
 //!   a reader that sees `sealed` before reading may treat the end of the file as final.
-//! - The [`Watermark`] only moves forward, and only past batches that are done, in delivery order.
+//! - The [`Watermark`] only moves forward, and only past batches that are done, in delivery order;
+//!   its sequence number is one past the highest record it passed.
 //! - `disk_bytes` is published on a watch channel on every change, so a gauge can follow it
 //!   (segments are deleted by housekeeping, later than the delivery that made them deletable).
 
@@ -143,21 +144,25 @@ impl Shared {
 
 /// The consumer's low watermark: the position before the earliest delivered batch not yet done.
 ///
-/// Entries are kept in delivery order; each knows the position after its batch. Done entries at
-/// the front are popped and the watermark moves to the last popped one's `next`.
+/// Entries are kept in delivery order; each knows the position after its batch and the sequence
+/// number after its records. Done entries at the front are popped and the watermark moves to the
+/// last popped one's `next`.
 #[derive(Debug)]
 pub(crate) struct Watermark {
     base_seq: u64,
-    entries: VecDeque<(FramePos, bool)>,
+    entries: VecDeque<(FramePos, Option<u64>, bool)>,
     pos: FramePos,
+    /// One past the highest record number passed (`None`: no numbered record yet).
+    next_record: Option<u64>,
 }
 
 impl Watermark {
-    pub fn new(start: FramePos) -> Self {
+    pub fn new(start: FramePos, next_record: Option<u64>) -> Self {
         Self {
             base_seq: 0,
             entries: VecDeque::new(),
             pos: start,
+            next_record,
         }
     }
 
@@ -165,15 +170,21 @@ impl Watermark {
         self.pos
     }
 
+    /// Every record numbered below it is done (see [`super::checkpoint::Checkpoint::next_seq`]).
+    pub fn next_record(&self) -> Option<u64> {
+        self.next_record
+    }
+
     /// Batches delivered and not yet done, plus done ones waiting behind them.
     pub fn in_flight(&self) -> usize {
         self.entries.len()
     }
 
-    /// Records a delivered item whose end is `next`; returns its sequence number.
-    pub fn push(&mut self, next: FramePos, done: bool) -> u64 {
+    /// Records a delivered item whose end is `next` and whose records end before record number
+    /// `next_record` (`None`: none numbered); returns the item's place in the delivery order.
+    pub fn push(&mut self, next: FramePos, next_record: Option<u64>, done: bool) -> u64 {
         let seq = self.base_seq + self.entries.len() as u64;
-        self.entries.push_back((next, done));
+        self.entries.push_back((next, next_record, done));
         if done {
             self.advance();
         }
@@ -186,7 +197,7 @@ impl Watermark {
             return false;
         };
         match self.entries.get_mut(i as usize) {
-            Some(e) => e.1 = true,
+            Some(e) => e.2 = true,
             None => return false,
         }
         self.advance()
@@ -194,10 +205,11 @@ impl Watermark {
 
     fn advance(&mut self) -> bool {
         let mut moved = false;
-        while let Some(&(next, true)) = self.entries.front() {
+        while let Some(&(next, next_record, true)) = self.entries.front() {
             self.entries.pop_front();
             self.base_seq += 1;
             self.pos = self.pos.max(next);
+            self.next_record = self.next_record.max(next_record);
             moved = true;
         }
         moved
@@ -214,19 +226,26 @@ mod tests {
 
     #[test]
     fn the_watermark_waits_for_the_earliest_unfinished_batch() {
-        let mut w = Watermark::new(p(1, 0));
-        let a = w.push(p(1, 10), false);
-        let b = w.push(p(1, 20), false);
-        let c = w.push(p(1, 30), false);
+        let mut w = Watermark::new(p(1, 0), None);
+        let a = w.push(p(1, 10), Some(5), false);
+        let b = w.push(p(1, 20), Some(9), false);
+        let c = w.push(p(1, 30), None, false);
         assert!(!w.finish(c));
         assert!(!w.finish(b));
         assert_eq!(w.position(), p(1, 0));
+        assert_eq!(w.next_record(), None);
         assert!(w.finish(a));
         assert_eq!(w.position(), p(1, 30));
+        assert_eq!(
+            w.next_record(),
+            Some(9),
+            "an unnumbered batch keeps the number"
+        );
         assert_eq!(w.in_flight(), 0);
         // A done marker (end of a segment) with nothing in flight moves at once.
-        w.push(p(2, 0), true);
+        w.push(p(2, 0), None, true);
         assert_eq!(w.position(), p(2, 0));
+        assert_eq!(w.next_record(), Some(9));
         assert!(!w.finish(a), "finishing twice is harmless");
     }
 }
