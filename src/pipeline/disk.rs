@@ -5,8 +5,10 @@
 //! it. What a previous run left undelivered is replayed first.
 //!
 //! Invariants: every batch the log took reaches the router once per run; after a crash, batches
-//! past the last checkpoint are routed again (at-least-once), counted as replayed.
-//! `firelane_storage_bytes` follows the buffer's byte count on every change, deletions included.
+//! past the last checkpoint are routed again (at-least-once), counted as replayed. Damage the
+//! buffer finds (at start-up or while reading) is logged there, once per region, and counted here
+//! in records lost. `firelane_storage_bytes` follows the buffer's byte count on every change,
+//! deletions included.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,7 +24,8 @@ use crate::event::Event;
 use crate::pipeline::build::StartError;
 use crate::pipeline::intake::{InputMetrics, Intake, Submitted};
 use crate::storage::buffer::{
-    AppendError, BufferConfig, DiskBuffer, DiskOverflow, OpenReport, Replay, SyncMode,
+    AppendError, BufferConfig, Damage, DamageKind, DiskBuffer, DiskOverflow, OpenReport, Replay,
+    SyncMode,
 };
 use crate::telemetry as t;
 
@@ -93,6 +96,7 @@ pub async fn open(
         })?;
     let dir = Path::new(base).join(name);
     let config = BufferConfig {
+        name: name.to_owned(),
         dir: dir.clone(),
         segment_bytes: SEGMENT_BYTES,
         total_limit_bytes: storage.total_limit_size.0,
@@ -136,8 +140,16 @@ async fn follow_disk_bytes(mut bytes: watch::Receiver<u64>, gauge: Gauge) {
     }
 }
 
+/// Counts one damaged region in the storage metrics (the buffer logged it).
+fn count_damage(name: &str, d: &Damage) {
+    let reason = d.kind.as_str();
+    let records = if d.counted() { "counted" } else { "unknown" };
+    metrics::counter!(t::STORAGE_DAMAGED_REGIONS, "component" => name.to_owned(), "reason" => reason, "records" => records).increment(1);
+    metrics::counter!(t::STORAGE_LOST_RECORDS, "component" => name.to_owned(), "reason" => reason)
+        .increment(d.records_lost());
+}
+
 fn log_recovery(name: &str, r: &OpenReport) {
-    let c = |metric: &'static str| metrics::counter!(metric, "component" => name.to_owned());
     if r.replay_batches > 0 {
         tracing::info!(
             component = name,
@@ -146,29 +158,29 @@ fn log_recovery(name: &str, r: &OpenReport) {
             "replaying what the previous run did not deliver"
         );
     }
-    if r.torn_bytes > 0 {
+    if !r.damage.is_empty() {
+        let uncounted = r.damage.iter().filter(|d| !d.counted()).count();
         tracing::warn!(
             component = name,
-            bytes = r.torn_bytes,
-            "disk buffer: a torn write at the end of a segment was cut off"
-        );
-        c(t::STORAGE_TORN_BYTES).increment(r.torn_bytes);
-    }
-    for (file, offset, len, reason) in &r.corrupt_spans {
-        tracing::warn!(
-            component = name,
-            file,
-            offset,
-            len,
-            reason,
-            "disk buffer: skipping a damaged record"
+            regions = r.damage.len(),
+            records_lost = r.lost_records(),
+            regions_uncounted = uncounted,
+            "disk buffer: damage found at start (each region logged above)"
         );
     }
-    c(t::STORAGE_CORRUPT).increment(r.corrupt_spans.len() as u64);
-    for (file, reason) in &r.unusable_files {
-        tracing::error!(component = name, file = %file.display(), reason, "disk buffer: an unusable segment was set aside");
+    let torn_bytes = r.torn_bytes();
+    if torn_bytes > 0 {
+        metrics::counter!(t::STORAGE_TORN_BYTES, "component" => name.to_owned())
+            .increment(torn_bytes);
     }
-    c(t::STORAGE_UNUSABLE).increment(r.unusable_files.len() as u64);
+    // Present from the start (at 0), so a rate or an alert on it has a series to work on.
+    for kind in [DamageKind::Torn, DamageKind::Damaged, DamageKind::Unusable] {
+        metrics::counter!(t::STORAGE_LOST_RECORDS, "component" => name.to_owned(), "reason" => kind.as_str())
+            .increment(0);
+    }
+    for d in &r.damage {
+        count_damage(name, d);
+    }
     if let Some(why) = &r.checkpoint_reset {
         tracing::warn!(
             component = name,
@@ -183,6 +195,8 @@ fn log_recovery(name: &str, r: &OpenReport) {
 pub fn spawn_replay(mut replay: Replay, intake: Intake) -> JoinHandle<()> {
     let replayed: Counter =
         metrics::counter!(t::STORAGE_REPLAYED, "component" => intake.name().to_string());
+    let name = intake.name().to_string();
+    replay.on_damage(Box::new(move |d| count_damage(&name, d)));
     tokio::spawn(async move {
         while let Some(batch) = replay.next().await {
             if batch.from_previous_run {

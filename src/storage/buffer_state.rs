@@ -10,7 +10,7 @@
 //! - `disk_bytes` is published on a watch channel on every change, so a gauge can follow it
 //!   (segments are deleted by housekeeping, later than the delivery that made them deletable).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,6 +47,9 @@ pub(crate) struct State {
     pub watermark: Watermark,
     /// The position last saved in the checkpoint file.
     pub saved: Option<FramePos>,
+    /// Where each damaged span start-up reported ends: the consumer skips these again and must
+    /// not report them twice.
+    pub reported_spans: HashSet<FramePos>,
 }
 
 impl State {
@@ -83,6 +86,8 @@ pub(crate) type DiskBytes = watch::Sender<u64>;
 /// Limits and timing the buffer was opened with (after adjustment, see `buffer::open`).
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
+    /// The buffer's name in logs (its input's).
+    pub name: String,
     pub dir: PathBuf,
     pub total_limit_bytes: u64,
     pub segment_bytes: u64,

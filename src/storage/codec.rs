@@ -7,8 +7,9 @@
 //!
 //! The sequence number is a fixed-width slot so the buffer's writer can fill it in place
 //! ([`set_first_seq`]) when it decides the batch's place in the log: records are numbered in write
-//! order across the whole buffer, which is what lets damage be counted in records. Version 1
-//! payloads (older builds) have no slot; they still decode, with `first_seq: None`.
+//! order across the whole buffer, which is what lets damage be counted in records (see
+//! [`super::loss`]). Version 1 payloads (older builds) have no slot; they still decode, with
+//! `first_seq: None`.
 //!
 //! Invariants:
 //! - Tags are stored once per batch; decoded events of one tag share one `Arc<str>`.
