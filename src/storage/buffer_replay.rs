@@ -312,14 +312,15 @@ impl Replay {
             let path = st.segments.get(&seg).map(|s| s.path.clone());
             (st.reported_spans.contains(&end), path)
         };
-        if known {
-            // Reported at start-up with the records it cost; the gap is not ours to price again.
+        let Some(path) = path.filter(|_| !known) else {
+            // Reported at start-up with the records it cost (the gap is not ours to price
+            // again), or the segment was deleted under the reader (`DropOldest`, counted there).
             let priced = self.pricer.discontinuity();
             self.report(priced);
             return;
-        }
+        };
         self.pricer.damage(Damage::new(
-            path.unwrap_or_default(),
+            path,
             span.offset,
             span.len_bytes,
             DamageKind::Damaged,

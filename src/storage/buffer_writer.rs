@@ -159,7 +159,8 @@ impl WriterCore {
                     .as_mut()
                     .ok_or_else(|| io::Error::other("no segment"))?;
                 // Only a payload `encode_batch` made reaches the writer, so the slot is there.
-                set_first_seq(payload, self.next_seq);
+                let numbered = set_first_seq(payload, self.next_seq);
+                debug_assert!(numbered, "a payload without a sequence-number slot");
                 w.append(payload).map_err(to_io)
             });
             match appended {
