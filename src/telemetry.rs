@@ -49,11 +49,14 @@ pub const OUTPUT_INVALID_UTF8: &str = "firelane_output_invalid_utf8_total";
 pub const UPTIME: &str = "firelane_uptime_seconds";
 /// Bytes cut off torn segment tails when a disk buffer was opened.
 pub const STORAGE_TORN_BYTES: &str = "firelane_storage_torn_bytes_total";
-/// Damaged records skipped when a disk buffer was opened.
-pub const STORAGE_CORRUPT: &str = "firelane_storage_corrupt_records_total";
-/// Segment files set aside as unusable (bad header) when a disk buffer was opened.
-pub const STORAGE_UNUSABLE: &str = "firelane_storage_unusable_files_total";
-/// Bytes a disk buffer holds on disk (updated on every append and delivery).
+/// Records a disk buffer lost to damage, counted from their sequence numbers. Labels: component,
+/// reason (torn, damaged, unusable).
+pub const STORAGE_LOST_RECORDS: &str = "firelane_storage_lost_records_total";
+/// Damaged regions a disk buffer found (each logged once with the records it cost). Labels:
+/// component, reason (torn, damaged, unusable), records (counted: in the lost records total;
+/// unknown: not countable, the log says why).
+pub const STORAGE_DAMAGED_REGIONS: &str = "firelane_storage_damaged_regions_total";
+/// Bytes a disk buffer holds on disk (updated on every write and every deletion of a segment).
 pub const STORAGE_BYTES: &str = "firelane_storage_bytes";
 /// Records a disk buffer replayed from a previous run (at-least-once: possibly delivered before).
 pub const STORAGE_REPLAYED: &str = "firelane_storage_replayed_records_total";
@@ -269,14 +272,14 @@ pub fn describe_metrics() {
         "Bytes of torn writes cut off segment tails when a disk buffer was opened."
     );
     describe_counter!(
-        STORAGE_CORRUPT,
+        STORAGE_LOST_RECORDS,
         Unit::Count,
-        "Damaged records skipped in a disk buffer (each logged with its file and offset)."
+        "Records a disk buffer lost to damage, by reason (torn, damaged, unusable), counted from their sequence numbers."
     );
     describe_counter!(
-        STORAGE_UNUSABLE,
+        STORAGE_DAMAGED_REGIONS,
         Unit::Count,
-        "Disk buffer segment files set aside as unusable (renamed *.bad)."
+        "Damaged regions found in a disk buffer, by reason (torn: a segment's end cut off; damaged: skipped; unusable: a file set aside as *.bad) and whether the records they cost were counted (records=counted) or cannot be (records=unknown, the log says why)."
     );
     describe_gauge!(
         STORAGE_BYTES,

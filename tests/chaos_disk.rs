@@ -1,8 +1,8 @@
 //! Disk buffer fault tests. 4: SIGKILL in the middle of a stream with `storage.type =
 //! "filesystem"` and durable acks, then a restart: every acked record is delivered (duplicates
-//! allowed: at-least-once). 7: the buffer's files damaged while firelane is down (a torn tail, a
-//! flipped byte in the middle): start-up recovers, counts and logs it, and delivers everything
-//! the damage did not touch.
+//! allowed: at-least-once). 7: the buffer's files damaged while firelane is down (a complete
+//! segment cut short, 16 bytes inverted in the middle): start-up recovers, reports exactly how many
+//! acked records were lost (counted from record numbers), and delivers everything else.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -117,18 +117,15 @@ fn sigkill_mid_stream_then_restart_delivers_every_durably_acked_record() {
 }
 
 #[test]
-fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
+fn a_damaged_buffer_is_recovered_at_start_and_reports_exactly_the_records_lost() {
     let moto = Moto::start();
     let storage = tempfile::tempdir().unwrap();
     let port = free_port();
     // First run: the destination is unreachable, so every acked batch stays in the buffer.
     let refused = RefusedPort::new();
     let dead = format!("http://127.0.0.1:{}", refused.port);
-    let mut first = Firelane::start_env(
-        &config(port, storage.path(), &dead),
-        Stdio::null(),
-        &moto.env(),
-    );
+    let down = config(port, storage.path(), &dead);
+    let mut first = Firelane::start_env(&down, Stdio::null(), &moto.env());
     let stop = Arc::new(AtomicBool::new(false));
     let sender = stream(port, stop.clone());
     first.wait_for("50 frames acked", Duration::from_secs(30), || {
@@ -138,9 +135,14 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
     let mut ledger = sender.join().unwrap();
     first.child.kill().unwrap();
     first.child.wait().unwrap();
+    // A second run that receives nothing: its segment follows the first's, so the first's is a
+    // complete (not the newest) segment, every record of which was acked as durable.
+    let mut second = Firelane::start_env(&down, Stdio::null(), &moto.env());
+    second.child.kill().unwrap();
+    second.child.wait().unwrap();
 
-    // Damage while firelane is down: a flipped byte in the middle of the oldest segment, and a
-    // torn write at the end of the newest.
+    // Damage while firelane is down (issue 25): 16 bytes inverted a quarter into the first run's
+    // segment, and the segment cut short at three quarters.
     let dir = storage.path().join("forward.0");
     let mut segments: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -148,57 +150,85 @@ fn a_damaged_buffer_is_recovered_at_start_and_the_rest_delivered() {
         .filter(|p| p.extension().is_some_and(|e| e == "wal"))
         .collect();
     segments.sort();
-    assert!(!segments.is_empty(), "the buffer holds segments");
+    assert_eq!(segments.len(), 2, "one segment per run: {segments:?}");
     let mut bytes = std::fs::read(&segments[0]).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x5a;
+    let quarter = bytes.len() / 4;
+    for b in &mut bytes[quarter..quarter + 16] {
+        *b ^= 0xff;
+    }
+    bytes.truncate(quarter * 3);
     std::fs::write(&segments[0], &bytes).unwrap();
-    let last = segments.last().unwrap();
-    let len = std::fs::metadata(last).unwrap().len();
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(last)
-        .unwrap()
-        .set_len(len - 10)
-        .unwrap();
 
-    let second = Firelane::start_env(
+    let third = Firelane::start_env(
         &config(port, storage.path(), &moto.endpoint()),
         Stdio::null(),
         &moto.env(),
     );
+    let lost_metric = || third.metric("firelane_storage_lost_records_total", "forward.0");
     let acked = ledger.acked.len();
-    second.wait_for(
-        "the undamaged records in CloudWatch",
+    third.wait_for(
+        "every record delivered or reported lost",
         Duration::from_secs(120),
-        || delivered(&moto).len() + 200 >= acked,
+        || delivered(&moto).len() + lost_metric() as usize >= acked,
     );
     // Everything replayed has been delivered (nothing still on its way to moto).
-    second.wait_for("the replay delivered", Duration::from_secs(60), || {
-        let replayed = second.metric("firelane_storage_replayed_records_total", "forward.0");
-        let sent = second.metric("firelane_output_records_total", "cloudwatch_logs.0");
+    third.wait_for("the replay delivered", Duration::from_secs(60), || {
+        let replayed = third.metric("firelane_storage_replayed_records_total", "forward.0");
+        let sent = third.metric("firelane_output_records_total", "cloudwatch_logs.0");
         sent >= replayed && delivered(&moto).len() as f64 >= sent
     });
     let ids = delivered(&moto);
     ledger.deliver(ids.iter().map(String::as_str));
     let report = ledger.report("damaged disk buffer at start");
-    let torn = second.metric("firelane_storage_torn_bytes_total", "forward.0");
-    let corrupt = second.metric("firelane_storage_corrupt_records_total", "forward.0");
-    eprintln!("recovery: torn bytes {torn}, corrupt records skipped {corrupt}");
-    assert!(
-        torn > 0.0 && corrupt > 0.0,
-        "both kinds of damage were found and counted"
+    let reported = lost_metric() as usize;
+    let regions = |records: &str| {
+        third.metric(
+            "firelane_storage_damaged_regions_total",
+            &format!("records=\"{records}\""),
+        )
+    };
+    eprintln!(
+        "recovery: records reported lost {reported}, regions counted {}, uncounted {}, torn bytes {}",
+        regions("counted"),
+        regions("unknown").abs(),
+        third.metric("firelane_storage_torn_bytes_total", "forward.0")
     );
-    assert!(
-        report.lost > 0 && report.lost <= 200,
-        "only the two damaged frames (100 records each) are lost: {report:?}"
+    assert!(report.lost > 0, "the damage cost records: {report:?}");
+    assert_eq!(
+        reported, report.lost,
+        "the buffer reports exactly the acked records that were lost"
     );
+    assert_eq!(report.delivered + report.lost, report.acked);
     assert_eq!(report.duplicated, 0);
-    let log = second.log();
-    assert!(
-        log.contains("damaged record") && log.contains("torn write"),
-        "{log}"
+    assert_eq!(
+        regions("counted"),
+        2.0,
+        "the cut end and the inverted bytes"
     );
+    assert_eq!(regions("unknown"), 0.0);
+    // One line per damaged region, each with the records it cost; together, all of them.
+    let log = third.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("disk buffer: the end of a segment was cut off"))
+        .chain(
+            log.lines()
+                .filter(|l| l.contains("disk buffer: a damaged region was skipped")),
+        )
+        .collect();
+    eprintln!("{}", lines.join("\n"));
+    assert_eq!(lines.len(), 2, "{log}");
+    let logged: usize = lines
+        .iter()
+        .map(|l| {
+            let n = l
+                .split("records_lost=")
+                .nth(1)
+                .expect("records_lost logged");
+            n.split(' ').next().unwrap().parse::<usize>().unwrap()
+        })
+        .sum();
+    assert_eq!(logged, report.lost, "{log}");
 }
 
 /// With the destination down, a backlog many times the memory budget waits on disk while memory

@@ -4,13 +4,17 @@
 //! charging the input's memory budget, and marks each batch done once every output is done with
 //! it. What a previous run left undelivered is replayed first.
 //!
-//! Invariant: every batch the log took reaches the router once per run; after a crash, batches
-//! past the last checkpoint are routed again (at-least-once), counted as replayed.
+//! Invariants: every batch the log took reaches the router once per run; after a crash, batches
+//! past the last checkpoint are routed again (at-least-once), counted as replayed. Damage the
+//! buffer finds (at start-up or while reading) is logged there, once per region, and counted here
+//! in records lost. `firelane_storage_bytes` follows the buffer's byte count on every change,
+//! deletions included.
 
 use std::path::Path;
 use std::time::Duration;
 
 use metrics::{Counter, Gauge};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::ack::AckToken;
@@ -20,7 +24,8 @@ use crate::event::Event;
 use crate::pipeline::build::StartError;
 use crate::pipeline::intake::{InputMetrics, Intake, Submitted};
 use crate::storage::buffer::{
-    AppendError, BufferConfig, DiskBuffer, DiskOverflow, OpenReport, Replay, SyncMode,
+    AppendError, BufferConfig, Damage, DamageKind, DiskBuffer, DiskOverflow, OpenReport, Replay,
+    SyncMode,
 };
 use crate::telemetry as t;
 
@@ -39,7 +44,6 @@ pub struct DiskSink {
     dropped_full: Counter,
     dropped_oldest: Counter,
     dropped_error: Counter,
-    disk_bytes: Gauge,
 }
 
 impl DiskSink {
@@ -53,7 +57,6 @@ impl DiskSink {
         match self.buffer.append(events, self.durable).await {
             Ok(appended) => {
                 self.dropped_oldest.increment(appended.dropped_oldest);
-                self.disk_bytes.set(self.buffer.disk_bytes() as f64);
                 Submitted::Accepted
             }
             Err(e) => {
@@ -93,6 +96,7 @@ pub async fn open(
         })?;
     let dir = Path::new(base).join(name);
     let config = BufferConfig {
+        name: name.to_owned(),
         dir: dir.clone(),
         segment_bytes: SEGMENT_BYTES,
         total_limit_bytes: storage.total_limit_size.0,
@@ -112,6 +116,8 @@ pub async fn open(
         .await
         .map_err(|e| failed(format!("{}: {e}", dir.display())))?;
     log_recovery(name, &report);
+    let gauge = metrics::gauge!(t::STORAGE_BYTES, "component" => name.to_owned());
+    tokio::spawn(follow_disk_bytes(buffer.watch_disk_bytes(), gauge));
     let dropped = |reason: &'static str| metrics::counter!(t::INPUT_DROPPED, "component" => name.to_owned(), "reason" => reason);
     let sink = DiskSink {
         buffer,
@@ -119,13 +125,31 @@ pub async fn open(
         dropped_full: dropped("storage_full"),
         dropped_oldest: dropped("storage_full_oldest"),
         dropped_error: dropped("storage_error"),
-        disk_bytes: metrics::gauge!(t::STORAGE_BYTES, "component" => name.to_owned()),
     };
     Ok((sink, replay))
 }
 
+/// Sets `gauge` to the buffer's bytes on disk whenever they change, until the buffer is gone.
+async fn follow_disk_bytes(mut bytes: watch::Receiver<u64>, gauge: Gauge) {
+    loop {
+        let now = *bytes.borrow_and_update();
+        gauge.set(now as f64);
+        if bytes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Counts one damaged region in the storage metrics (the buffer logged it).
+fn count_damage(name: &str, d: &Damage) {
+    let reason = d.kind.as_str();
+    let records = if d.counted() { "counted" } else { "unknown" };
+    metrics::counter!(t::STORAGE_DAMAGED_REGIONS, "component" => name.to_owned(), "reason" => reason, "records" => records).increment(1);
+    metrics::counter!(t::STORAGE_LOST_RECORDS, "component" => name.to_owned(), "reason" => reason)
+        .increment(d.records_lost());
+}
+
 fn log_recovery(name: &str, r: &OpenReport) {
-    let c = |metric: &'static str| metrics::counter!(metric, "component" => name.to_owned());
     if r.replay_batches > 0 {
         tracing::info!(
             component = name,
@@ -134,29 +158,29 @@ fn log_recovery(name: &str, r: &OpenReport) {
             "replaying what the previous run did not deliver"
         );
     }
-    if r.torn_bytes > 0 {
+    if !r.damage.is_empty() {
+        let uncounted = r.damage.iter().filter(|d| !d.counted()).count();
         tracing::warn!(
             component = name,
-            bytes = r.torn_bytes,
-            "disk buffer: a torn write at the end of a segment was cut off"
-        );
-        c(t::STORAGE_TORN_BYTES).increment(r.torn_bytes);
-    }
-    for (file, offset, len, reason) in &r.corrupt_spans {
-        tracing::warn!(
-            component = name,
-            file,
-            offset,
-            len,
-            reason,
-            "disk buffer: skipping a damaged record"
+            regions = r.damage.len(),
+            records_lost = r.lost_records(),
+            regions_uncounted = uncounted,
+            "disk buffer: damage found at start (each region logged above)"
         );
     }
-    c(t::STORAGE_CORRUPT).increment(r.corrupt_spans.len() as u64);
-    for (file, reason) in &r.unusable_files {
-        tracing::error!(component = name, file = %file.display(), reason, "disk buffer: an unusable segment was set aside");
+    let torn_bytes = r.torn_bytes();
+    if torn_bytes > 0 {
+        metrics::counter!(t::STORAGE_TORN_BYTES, "component" => name.to_owned())
+            .increment(torn_bytes);
     }
-    c(t::STORAGE_UNUSABLE).increment(r.unusable_files.len() as u64);
+    // Present from the start (at 0), so a rate or an alert on it has a series to work on.
+    for kind in [DamageKind::Torn, DamageKind::Damaged, DamageKind::Unusable] {
+        metrics::counter!(t::STORAGE_LOST_RECORDS, "component" => name.to_owned(), "reason" => kind.as_str())
+            .increment(0);
+    }
+    for d in &r.damage {
+        count_damage(name, d);
+    }
     if let Some(why) = &r.checkpoint_reset {
         tracing::warn!(
             component = name,
@@ -168,10 +192,11 @@ fn log_recovery(name: &str, r: &OpenReport) {
 
 /// Routes what `replay` reads through `intake` (charging its budget) until the buffer is closed
 /// and read to its end; each batch is marked done when every output is done with it.
-pub fn spawn_replay(mut replay: Replay, intake: Intake, buffer: DiskBuffer) -> JoinHandle<()> {
+pub fn spawn_replay(mut replay: Replay, intake: Intake) -> JoinHandle<()> {
     let replayed: Counter =
         metrics::counter!(t::STORAGE_REPLAYED, "component" => intake.name().to_string());
-    let disk_bytes = metrics::gauge!(t::STORAGE_BYTES, "component" => intake.name().to_string());
+    let name = intake.name().to_string();
+    replay.on_damage(Box::new(move |d| count_damage(&name, d)));
     tokio::spawn(async move {
         while let Some(batch) = replay.next().await {
             if batch.from_previous_run {
@@ -180,13 +205,11 @@ pub fn spawn_replay(mut replay: Replay, intake: Intake, buffer: DiskBuffer) -> J
             let (token, waiter) = AckToken::new();
             intake.route_replayed(batch.events, token).await;
             let done = batch.done;
-            let (buffer, gauge) = (buffer.clone(), disk_bytes.clone());
             tokio::spawn(async move {
                 // Delivered or given up by an output (which counted it): either way the batch is
                 // finished with, and the watermark may move past it.
                 waiter.wait().await;
                 done.finish();
-                gauge.set(buffer.disk_bytes() as f64);
             });
         }
     })
@@ -207,6 +230,83 @@ pub async fn attach(
     let (sink, replay) = open(service, name, storage, durable).await?;
     let buffer = sink.buffer().clone();
     let intake = intake.with_disk(Some(sink));
-    let task = spawn_replay(replay, intake.clone(), buffer.clone());
+    let task = spawn_replay(replay, intake.clone());
     Ok((intake, Some((buffer, task))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventTime;
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    fn events(n: usize, bytes: usize) -> Vec<Event> {
+        (0..n)
+            .map(|i| Event {
+                tag: std::sync::Arc::from("t"),
+                time: EventTime::new(i as i64, 0),
+                record: bytes::Bytes::from(vec![b'x'; bytes]),
+            })
+            .collect()
+    }
+
+    /// Issue 25, case 7: after the buffer was full, the gauge stayed at the full value once the
+    /// backlog drained, because segments are deleted after the last delivery set it.
+    #[tokio::test]
+    async fn the_bytes_gauge_follows_the_buffer_down_after_it_was_full() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let gauge = metrics::with_local_recorder(
+            &recorder,
+            || metrics::gauge!(t::STORAGE_BYTES, "component" => "test"),
+        );
+        let gauge_value = || -> Option<u64> {
+            let text = handle.render();
+            let line = text.lines().find(|l| l.starts_with(t::STORAGE_BYTES))?;
+            line.rsplit(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()
+                .map(|v| v as u64)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = BufferConfig {
+            segment_bytes: 8 << 10,
+            overflow: DiskOverflow::DropNewest,
+            sync_interval: Duration::from_millis(20),
+            ..BufferConfig::new(dir.path(), 64 << 10)
+        };
+        let (buffer, mut replay, _) = DiskBuffer::open(config).await.unwrap();
+        tokio::spawn(follow_disk_bytes(buffer.watch_disk_bytes(), gauge));
+        let mut appended = 0;
+        while buffer.append(&events(1, 4000), false).await.is_ok() {
+            appended += 1;
+        }
+        until("the gauge shows the full buffer", || {
+            gauge_value().is_some_and(|v| v > 48 << 10)
+        })
+        .await;
+        // The outputs deliver the backlog: the batches are done only after all were read.
+        let mut held = Vec::new();
+        for _ in 0..appended {
+            held.push(replay.next().await.unwrap());
+        }
+        for batch in held {
+            batch.done.finish();
+        }
+        until("the gauge follows the deletions down", || {
+            gauge_value() == Some(buffer.disk_bytes()) && buffer.disk_bytes() < 16 << 10
+        })
+        .await;
+    }
+
+    async fn until(what: &str, cond: impl Fn() -> bool) {
+        for _ in 0..500 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
 }

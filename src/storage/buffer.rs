@@ -2,8 +2,9 @@
 //!
 //! Pieces: [`DiskBuffer`] (cheap handle; limits and encoding, here), the writer task
 //! ([`super::buffer_writer`]: group commit, rotation, fsync), [`Replay`] and [`Done`]
-//! ([`super::buffer_replay`]: reading, the low watermark, checkpoints, deleting consumed
-//! segments), recovery at start-up ([`super::buffer_open`]).
+//! ([`super::buffer_replay`]: reading, the low watermark, damage found while reading),
+//! housekeeping ([`super::buffer_housekeeping`]: checkpoints, deleting consumed segments),
+//! recovery at start-up ([`super::buffer_open`]).
 //!
 //! Invariants:
 //! - Nothing appended and acked as durable is lost across a crash. Delivery is at-least-once:
@@ -14,7 +15,7 @@
 //!   a batch an appender handed over; appenders beyond wait); the reader holds one chunk
 //!   (`read_chunk_bytes`) plus at most one frame (see [`Replay::peak_reader_buffer_bytes`]);
 //!   in-flight bookkeeping is one small entry per batch the consumer holds and has not finished.
-//! - Disk use stays <= `total_limit_bytes` plus one segment header (24 B, written when the writer
+//! - Disk use stays <= `total_limit_bytes` plus one segment header (32 B, written when the writer
 //!   rotates). To make that hold without a dead lock the effective segment size is at most half the
 //!   limit, and a batch larger than half the limit is refused with [`AppendError::Full`] in every
 //!   mode (it could never fit next to the segment being written). Freed bytes are counted as
@@ -24,7 +25,9 @@
 //!   `DropOldest` never deletes the segment being written: if that is not enough (space reserved by
 //!   appends still queued for the writer), the append waits as with `Block`.
 //! - A corrupt or unusable file never stops start-up: torn tails are cut, damaged spans are
-//!   skipped and reported, files with a bad header are renamed to `*.bad` and reported.
+//!   skipped, files with a bad header are renamed to `*.bad`. Each damaged region is reported
+//!   once (at start-up, or by the consumer for damage it finds later) with the records it cost,
+//!   counted from the records' sequence numbers ([`super::loss`]).
 
 use std::io;
 use std::path::PathBuf;
@@ -32,7 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::FramePos;
 use super::buffer_state::{Limits, Shared, State};
@@ -42,6 +45,7 @@ use super::frame::{FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES};
 use crate::event::Event;
 
 pub use super::buffer_replay::{Done, Replay, ReplayBatch};
+pub use super::loss::{Damage, DamageKind, Lost, Uncounted};
 
 /// Encoded batches that may wait for the writer; an append beyond waits for room (backpressure).
 pub const WRITER_QUEUE: usize = 64;
@@ -60,6 +64,8 @@ pub fn default_read_chunk_bytes() -> usize {
 
 #[derive(Debug, Clone)]
 pub struct BufferConfig {
+    /// The buffer's name in its logs (the input's).
+    pub name: String,
     /// One directory per buffer (created if missing).
     pub dir: PathBuf,
     /// Rotate the writer past this size (default 8 MiB; at most half of `total_limit_bytes`).
@@ -76,10 +82,15 @@ pub struct BufferConfig {
 }
 
 impl BufferConfig {
-    /// Defaults for everything but the directory and the limit.
+    /// Defaults for everything but the directory and the limit; named after the directory.
     pub fn new(dir: impl Into<PathBuf>, total_limit_bytes: u64) -> Self {
+        let dir = dir.into();
         Self {
-            dir: dir.into(),
+            name: dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir,
             segment_bytes: default_segment_bytes(),
             total_limit_bytes,
             overflow: DiskOverflow::default(),
@@ -133,14 +144,29 @@ pub struct OpenReport {
     /// Batches past the checkpoint that will be replayed.
     pub replay_batches: u64,
     pub replay_records: u64,
-    /// Bytes cut off the ends of segments (torn writes).
-    pub torn_bytes: u64,
-    /// (file, offset, length, reason) of damaged regions that readers skip.
-    pub corrupt_spans: Vec<(String, u64, u64, String)>,
-    /// Files set aside (renamed to `*.bad`, or left if even that failed) and why.
-    pub unusable_files: Vec<(PathBuf, String)>,
+    /// Every damaged region, in log order, with the records it cost: torn or cut segment ends
+    /// (cut off), damaged spans (skipped by readers), unusable files (renamed to `*.bad`, or left
+    /// if even that failed). Each is logged once.
+    pub damage: Vec<Damage>,
     /// Why the checkpoint was not used (everything left is replayed), if it was not.
     pub checkpoint_reset: Option<String>,
+}
+
+impl OpenReport {
+    /// Records lost to damage, counted from sequence numbers. Regions whose cost is unknown
+    /// (see [`Damage::counted`]) add nothing here.
+    pub fn lost_records(&self) -> u64 {
+        self.damage.iter().map(Damage::records_lost).sum()
+    }
+
+    /// Bytes cut off the ends of segments.
+    pub fn torn_bytes(&self) -> u64 {
+        self.damage
+            .iter()
+            .filter(|d| d.kind == DamageKind::Torn)
+            .map(|d| d.len_bytes)
+            .sum()
+    }
 }
 
 /// A cheap handle for every connection task.
@@ -164,6 +190,7 @@ impl DiskBuffer {
     pub async fn open(cfg: BufferConfig) -> io::Result<(DiskBuffer, Replay, OpenReport)> {
         let half_limit = (cfg.total_limit_bytes / 2).max(MIN_SEGMENT_BYTES);
         let limits = Limits {
+            name: cfg.name.clone(),
             dir: cfg.dir.clone(),
             total_limit_bytes: cfg.total_limit_bytes,
             segment_bytes: cfg.segment_bytes.clamp(MIN_SEGMENT_BYTES, half_limit),
@@ -175,7 +202,7 @@ impl DiskBuffer {
         let opened = tokio::task::spawn_blocking(move || super::buffer_open::open_dir(&for_open))
             .await
             .map_err(io::Error::other)??;
-        let (writer, state, start, report) = opened;
+        let (writer, state, start, consumed_seq, report) = opened;
         let shared = Arc::new(Shared::new(limits, state));
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         tokio::spawn(super::buffer_writer::run(
@@ -184,8 +211,10 @@ impl DiskBuffer {
             rx,
             cfg.sync,
         ));
-        tokio::spawn(super::buffer_replay::housekeeping(Arc::downgrade(&shared)));
-        let replay = Replay::new(Arc::clone(&shared), start);
+        tokio::spawn(super::buffer_housekeeping::housekeeping(Arc::downgrade(
+            &shared,
+        )));
+        let replay = Replay::new(Arc::clone(&shared), start, consumed_seq);
         Ok((DiskBuffer { shared, tx }, replay, report))
     }
 
@@ -223,7 +252,13 @@ impl DiskBuffer {
 
     /// Bytes on disk now (all segments).
     pub fn disk_bytes(&self) -> u64 {
-        self.shared.disk_bytes.load(Ordering::Relaxed)
+        *self.shared.disk_bytes.borrow()
+    }
+
+    /// [`Self::disk_bytes`], changed on every write and deletion: what a gauge follows. Ends
+    /// (`changed()` fails) once the buffer is gone.
+    pub fn watch_disk_bytes(&self) -> watch::Receiver<u64> {
+        self.shared.disk_bytes.subscribe()
     }
 
     /// fsyncs of appended data so far (one per group commit or interval sync; a metric).
@@ -237,7 +272,7 @@ impl DiskBuffer {
         if self.tx.send(Cmd::Close(reply)).await.is_ok() {
             let _ = done.await;
         }
-        super::buffer_replay::save_checkpoint(&self.shared).await;
+        super::buffer_housekeeping::save_checkpoint(&self.shared).await;
     }
 
     /// Reserves `frame_bytes` under the limit as the overflow mode says; returns records dropped.
@@ -291,7 +326,7 @@ impl DiskBuffer {
                     records = dropped_records,
                     "disk buffer full: oldest segments deleted unread"
                 );
-                super::buffer_replay::delete_files(dropped_paths).await;
+                super::buffer_housekeeping::delete_files(dropped_paths).await;
                 // The consumer may be reading a deleted segment: let it notice.
                 self.shared.bump_data();
             }

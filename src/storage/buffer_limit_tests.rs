@@ -174,3 +174,34 @@ async fn a_large_backlog_replays_with_the_reader_holding_one_chunk_and_one_frame
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_bytes_on_disk_are_followed_down_after_the_buffer_was_full_and_drained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (buf, mut replay, _) = DiskBuffer::open(limited(dir.path(), DiskOverflow::DropNewest))
+        .await
+        .unwrap();
+    let mut watched = buf.watch_disk_bytes();
+    let mut i = 0;
+    while buf.append(&batch(i, 1, 4000), false).await.is_ok() {
+        i += 1;
+    }
+    assert!(*watched.borrow_and_update() > 48 << 10, "full");
+    for _ in 0..i {
+        next(&mut replay).await.unwrap().done.finish();
+    }
+    let on_disk = || -> u64 {
+        list_segments(dir.path())
+            .unwrap()
+            .values()
+            .map(|p| std::fs::metadata(p).unwrap().len())
+            .sum()
+    };
+    // Consumed segments are deleted after the deliveries, by housekeeping: the watched value
+    // must follow that, down to what the files hold.
+    eventually("the watched bytes match the files", || {
+        *watched.borrow_and_update() == on_disk() && on_disk() < 16 << 10
+    })
+    .await;
+    assert_eq!(buf.disk_bytes(), on_disk());
+}

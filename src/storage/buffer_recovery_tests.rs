@@ -41,14 +41,25 @@ async fn a_torn_tail_a_flipped_byte_and_an_unusable_file_are_recovered_and_repor
     std::fs::write(&junk, b"not a segment at all, just junk bytes").unwrap();
 
     let (_buf, mut replay, report) = DiskBuffer::open(config(dir.path())).await.unwrap();
-    assert_eq!(report.torn_bytes, 30);
-    assert_eq!(report.corrupt_spans.len(), 1, "{report:?}");
-    let (file, offset, len, _reason) = &report.corrupt_spans[0];
-    assert_eq!(file, &name);
-    assert_eq!(*offset, positions[3].offset);
-    assert_eq!(*len, positions[4].offset - positions[3].offset);
-    assert_eq!(report.unusable_files.len(), 1);
-    assert_eq!(report.unusable_files[0].0, junk);
+    assert_eq!(report.torn_bytes(), 30);
+    let kinds: Vec<_> = report.damage.iter().map(|d| d.kind).collect();
+    assert_eq!(
+        kinds,
+        [DamageKind::Damaged, DamageKind::Torn, DamageKind::Unusable],
+        "{report:?}"
+    );
+    let span = &report.damage[0];
+    assert_eq!(span.file, path);
+    assert_eq!(span.offset, positions[3].offset);
+    assert_eq!(span.len_bytes, positions[4].offset - positions[3].offset);
+    // Batch 3 held records 6 and 7 (two a batch, numbered from 0).
+    assert_eq!(span.lost, Lost::Records(6..8));
+    // Nothing numbered follows the torn write and the junk: not countable.
+    for d in &report.damage[1..] {
+        assert_eq!(d.lost, Lost::Unknown(Uncounted::AtEnd), "{d:?}");
+    }
+    assert_eq!(report.lost_records(), 2);
+    assert_eq!(report.damage[2].file, junk);
     assert!(!junk.exists());
     assert!(
         dir.path()
@@ -72,7 +83,7 @@ async fn a_torn_tail_a_flipped_byte_and_an_unusable_file_are_recovered_and_repor
 #[tokio::test]
 async fn a_batch_that_does_not_decode_is_skipped_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 5).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 5, 0).unwrap();
     w.append(&encode_batch(&batch(0, 2, 10))).unwrap();
     // A valid frame (CRC matches) whose payload is not a batch.
     w.append(b"\x01\xff\xff\xff garbage").unwrap();

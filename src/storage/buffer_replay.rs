@@ -1,5 +1,5 @@
-//! The disk buffer's consumer side: reading batches back, the low watermark, checkpoints, and
-//! deleting consumed segments.
+//! The disk buffer's consumer side: reading batches back, the low watermark, and damage found
+//! while reading.
 //!
 //! Invariants:
 //! - Batches come back in write order (segment id, then offset); previous runs' segments first.
@@ -10,19 +10,19 @@
 //! - A segment is finished (the watermark may pass to the next segment) only when it is sealed
 //!   and read to its end, or when it was deleted (`DropOldest`); the checkpoint then names the
 //!   next segment, so `dir::fully_consumed` and start-up free it.
-//! - The checkpoint never names a position past a batch that is not done.
+//! - Damage found while reading is reported once, with the records it cost ([`super::loss`]):
+//!   spans start-up already reported are skipped silently; a gap is priced only across segments
+//!   that follow each other (none deleted in between).
 
-use std::io;
-use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
 use super::FramePos;
 use super::buffer_state::Shared;
-use super::checkpoint::{self, Checkpoints};
 use super::codec::decode_batch;
-use super::reader::{ReadItem, SegmentReader};
+use super::loss::{Damage, DamageKind, Pricer};
+use super::reader::{CorruptSpan, ReadItem, SegmentReader};
 use super::segment::SegmentError;
 use crate::event::Event;
 
@@ -61,6 +61,9 @@ impl Drop for Done {
     }
 }
 
+/// Called with each damaged region the consumer finds (after logging it).
+pub type DamageHook = Box<dyn FnMut(&Damage) + Send>;
+
 /// The single consumer of a disk buffer.
 pub struct Replay {
     shared: Arc<Shared>,
@@ -69,13 +72,19 @@ pub struct Replay {
     cursor: FramePos,
     reader: Option<SegmentReader>,
     first_of_run: u64,
+    /// The segment read to its end last (a gap is priced across it only to the next id).
+    finished: Option<u64>,
+    pricer: Pricer,
+    on_damage: Option<DamageHook>,
     skipped_batches: u64,
     skipped_spans: u64,
+    lost_records: u64,
     peak_buffer_bytes: usize,
 }
 
 impl Replay {
-    pub(crate) fn new(shared: Arc<Shared>, start: FramePos) -> Self {
+    /// `consumed_seq`: the number of the first record after `start`, if known.
+    pub(crate) fn new(shared: Arc<Shared>, start: FramePos, consumed_seq: Option<u64>) -> Self {
         let first_of_run = shared.lock().first_of_run;
         Self {
             data: shared.data.subscribe(),
@@ -83,10 +92,25 @@ impl Replay {
             cursor: start,
             reader: None,
             first_of_run,
+            finished: None,
+            pricer: Pricer::new(consumed_seq, 0),
+            on_damage: None,
             skipped_batches: 0,
             skipped_spans: 0,
+            lost_records: 0,
             peak_buffer_bytes: 0,
         }
+    }
+
+    /// Calls `hook` with each damaged region found from now on (to count it in metrics).
+    /// Damage found at start-up is in [`super::buffer::OpenReport`] instead.
+    pub fn on_damage(&mut self, hook: DamageHook) {
+        self.on_damage = Some(hook);
+    }
+
+    /// Records lost to damage found while reading (not at start-up), counted from numbers.
+    pub fn lost_records(&self) -> u64 {
+        self.lost_records
     }
 
     /// Batches whose payload did not decode (skipped, logged).
@@ -145,14 +169,15 @@ impl Replay {
                 }
                 Ok(Some(ReadItem::Skipped(span))) => {
                     self.skipped_spans += 1;
-                    tracing::warn!(segment = seg, offset = span.offset, bytes = span.len_bytes, reason = %span.reason, "disk buffer: damaged span skipped");
+                    self.skipped(seg, span);
                 }
                 Ok(None) if sealed => self.finish_segment(seg),
                 Ok(None) => {
                     let _ = self.data.changed().await;
                 }
                 Err(e) if sealed => {
-                    tracing::error!(segment = seg, error = %e, "disk buffer: segment unreadable; skipped");
+                    let offset = self.cursor.offset;
+                    self.unreadable(seg, offset, e.to_string());
                     self.finish_segment(seg);
                 }
                 Err(e) => {
@@ -174,7 +199,9 @@ impl Replay {
         };
         let Some((id, path)) = next else {
             if closed {
-                save_checkpoint(&self.shared).await;
+                let priced = self.pricer.finish();
+                self.report(priced);
+                super::buffer_housekeeping::save_checkpoint(&self.shared).await;
                 return None;
             }
             return Some(false);
@@ -184,16 +211,27 @@ impl Replay {
         } else {
             0
         };
+        if self.finished.is_some_and(|f| f + 1 != id) {
+            // Segments in between were deleted (`DropOldest`) or never written: nothing pending
+            // can be priced across them.
+            let priced = self.pricer.discontinuity();
+            self.report(priced);
+        }
         let chunk = self.shared.limits.read_chunk_bytes;
         let opened =
             tokio::task::spawn_blocking(move || SegmentReader::open(&path, offset, chunk)).await;
         match opened {
             Ok(Ok(reader)) => {
+                let header = reader.header();
+                if offset <= header.len_bytes {
+                    let priced = self.pricer.segment_start(header.first_seq);
+                    self.report(priced);
+                }
                 self.cursor = reader.position();
                 self.reader = Some(reader);
             }
             Ok(Err(e)) => {
-                tracing::error!(segment = id, error = %e, "disk buffer: cannot open segment; skipped");
+                self.unreadable(id, offset, e.to_string());
                 self.finish_segment(id);
             }
             Err(_) => return None, // runtime shutting down
@@ -210,12 +248,17 @@ impl Replay {
     ) -> Option<ReplayBatch> {
         let mut st = self.shared.lock();
         match decode_batch(payload) {
-            Ok(events) => {
-                let seq = st.watermark.push(next, false);
+            Ok(batch) => {
+                let (first_seq, events) = (batch.first_seq, batch.events);
+                let records = events.len() as u64;
+                let end_seq = first_seq.map(|s| s.saturating_add(records));
+                let seq = st.watermark.push(next, end_seq, false);
                 if let Some(seg) = st.segments.get_mut(&pos.segment) {
-                    seg.read_records += events.len() as u64;
+                    seg.read_records += records;
                 }
                 drop(st);
+                let priced = self.pricer.records(first_seq, records);
+                self.report(priced);
                 Some(ReplayBatch {
                     events,
                     pos,
@@ -227,7 +270,7 @@ impl Replay {
                 })
             }
             Err(e) => {
-                st.watermark.push(next, true);
+                st.watermark.push(next, None, true);
                 drop(st);
                 self.skipped_batches += 1;
                 tracing::warn!(segment = pos.segment, offset = pos.offset, error = %e, "disk buffer: batch does not decode; skipped");
@@ -240,12 +283,81 @@ impl Replay {
     /// The segment is read to its end (or gone): move on, and let the watermark pass it.
     fn finish_segment(&mut self, seg: u64) {
         self.reader = None;
+        self.finished = Some(seg);
         self.cursor = FramePos {
             segment: seg + 1,
             offset: 0,
         };
-        self.shared.lock().watermark.push(self.cursor, true);
+        let deleted = {
+            let mut st = self.shared.lock();
+            st.watermark.push(self.cursor, None, true);
+            !st.segments.contains_key(&seg)
+        };
+        if deleted {
+            // Deleted unread (`DropOldest`, counted there): its records are not damage.
+            let priced = self.pricer.discontinuity();
+            self.report(priced);
+        }
         self.shared.housekeeping.notify_one();
+    }
+
+    /// A damaged span of segment `seg`: priced with its neighbours, unless start-up reported it.
+    fn skipped(&mut self, seg: u64, span: CorruptSpan) {
+        let end = FramePos {
+            segment: seg,
+            offset: span.offset + span.len_bytes,
+        };
+        let (known, path) = {
+            let st = self.shared.lock();
+            let path = st.segments.get(&seg).map(|s| s.path.clone());
+            (st.reported_spans.contains(&end), path)
+        };
+        let Some(path) = path.filter(|_| !known) else {
+            // Reported at start-up with the records it cost (the gap is not ours to price
+            // again), or the segment was deleted under the reader (`DropOldest`, counted there).
+            let priced = self.pricer.discontinuity();
+            self.report(priced);
+            return;
+        };
+        self.pricer.damage(Damage::new(
+            path,
+            span.offset,
+            span.len_bytes,
+            DamageKind::Damaged,
+            span.reason.to_string(),
+        ));
+    }
+
+    /// Segment `seg` cannot be read from `offset` on: the rest of it is priced as lost.
+    fn unreadable(&mut self, seg: u64, offset: u64, reason: String) {
+        let path = self
+            .shared
+            .lock()
+            .segments
+            .get(&seg)
+            .map(|s| s.path.clone());
+        let Some(path) = path else {
+            return; // deleted meanwhile (`DropOldest`): not damage
+        };
+        let len_bytes = std::fs::metadata(&path).map_or(0, |m| m.len().saturating_sub(offset));
+        self.pricer.damage(Damage::new(
+            path,
+            offset,
+            len_bytes,
+            DamageKind::Unusable,
+            format!("segment unreadable: {reason}"),
+        ));
+    }
+
+    /// Logs, counts and hands on regions just priced.
+    fn report(&mut self, priced: Vec<Damage>) {
+        for d in &priced {
+            d.log(&self.shared.limits.name);
+            self.lost_records += d.records_lost();
+            if let Some(hook) = self.on_damage.as_mut() {
+                hook(d);
+            }
+        }
     }
 }
 
@@ -258,72 +370,4 @@ async fn read_item(mut reader: SegmentReader) -> Option<(SegmentReader, ReadOut)
     })
     .await
     .ok()
-}
-
-/// Saves the watermark as the checkpoint if it moved since the last save.
-pub(crate) async fn save_checkpoint(shared: &Arc<Shared>) {
-    let _one_at_a_time = shared.save_lock.lock().await;
-    let (pos, saved) = {
-        let st = shared.lock();
-        (st.watermark.position(), st.saved)
-    };
-    if saved == Some(pos) {
-        return;
-    }
-    let dir = shared.limits.dir.clone();
-    let saving = tokio::task::spawn_blocking(move || {
-        let mut checkpoints = Checkpoints::new();
-        checkpoints.insert(CONSUMER.to_owned(), pos);
-        checkpoint::save(&dir, &checkpoints)
-    })
-    .await;
-    match saving {
-        Ok(Ok(())) => shared.lock().saved = Some(pos),
-        Ok(Err(e)) => tracing::error!(error = %e, "disk buffer: checkpoint save failed"),
-        Err(_) => {}
-    }
-}
-
-/// Deletes segment files (already removed from the state). Blocking work off the runtime.
-pub(crate) async fn delete_files(paths: Vec<PathBuf>) {
-    let _ = tokio::task::spawn_blocking(move || {
-        for path in &paths {
-            if let Err(e) = std::fs::remove_file(path)
-                && e.kind() != io::ErrorKind::NotFound
-            {
-                tracing::warn!(path = %path.display(), error = %e, "disk buffer: cannot delete segment");
-            }
-        }
-    })
-    .await;
-}
-
-/// Deletes consumed segments when the watermark moves, and saves the checkpoint at most every
-/// `sync_interval`. Ends when the buffer is gone.
-pub(crate) async fn housekeeping(weak: Weak<Shared>) {
-    let Some((wake, interval)) = weak
-        .upgrade()
-        .map(|s| (Arc::clone(&s.housekeeping), s.limits.sync_interval))
-    else {
-        return;
-    };
-    let mut last_save = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            () = wake.notified() => {}
-            () = tokio::time::sleep(interval) => {}
-        }
-        let Some(shared) = weak.upgrade() else {
-            return;
-        };
-        let consumed = shared.lock().take_consumed(&shared.disk_bytes);
-        if !consumed.is_empty() {
-            delete_files(consumed).await;
-            shared.space.notify_waiters();
-        }
-        if last_save.elapsed() >= interval {
-            save_checkpoint(&shared).await;
-            last_save = tokio::time::Instant::now();
-        }
-    }
 }

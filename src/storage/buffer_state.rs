@@ -5,11 +5,14 @@
 //!   reserved_bytes` (frames accepted but not yet written) is what the disk limit is checked against.
 //! - A segment is `sealed` only once every byte the writer will ever put in it is in the file, so
 //!   a reader that sees `sealed` before reading may treat the end of the file as final.
-//! - The [`Watermark`] only moves forward, and only past batches that are done, in delivery order.
+//! - The [`Watermark`] only moves forward, and only past batches that are done, in delivery order;
+//!   its sequence number is one past the highest record it passed.
+//! - `disk_bytes` is published on a watch channel on every change, so a gauge can follow it
+//!   (segments are deleted by housekeeping, later than the delivery that made them deletable).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -44,16 +47,19 @@ pub(crate) struct State {
     pub watermark: Watermark,
     /// The position last saved in the checkpoint file.
     pub saved: Option<FramePos>,
+    /// Where each damaged span start-up reported ends: the consumer skips these again and must
+    /// not report them twice.
+    pub reported_spans: HashSet<FramePos>,
 }
 
 impl State {
-    pub fn add_disk_bytes(&mut self, delta: i64, mirror: &AtomicU64) {
+    pub fn add_disk_bytes(&mut self, delta: i64, mirror: &DiskBytes) {
         self.disk_bytes = self.disk_bytes.saturating_add_signed(delta);
-        mirror.store(self.disk_bytes, Ordering::Relaxed);
+        mirror.send_replace(self.disk_bytes);
     }
 
     /// Removes and returns the segments wholly below the watermark (sealed: never the writer's).
-    pub fn take_consumed(&mut self, mirror: &AtomicU64) -> Vec<PathBuf> {
+    pub fn take_consumed(&mut self, mirror: &DiskBytes) -> Vec<PathBuf> {
         let below = self.watermark.position().segment;
         let ids: Vec<u64> = self
             .segments
@@ -67,16 +73,21 @@ impl State {
             .collect()
     }
 
-    pub fn remove_segment(&mut self, id: u64, mirror: &AtomicU64) -> Option<SegInfo> {
+    pub fn remove_segment(&mut self, id: u64, mirror: &DiskBytes) -> Option<SegInfo> {
         let seg = self.segments.remove(&id)?;
         self.add_disk_bytes(-(seg.len_bytes as i64), mirror);
         Some(seg)
     }
 }
 
+/// Mirror of `State::disk_bytes`, readable without the lock and followed by the bytes gauge.
+pub(crate) type DiskBytes = watch::Sender<u64>;
+
 /// Limits and timing the buffer was opened with (after adjustment, see `buffer::open`).
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
+    /// The buffer's name in logs (its input's).
+    pub name: String,
     pub dir: PathBuf,
     pub total_limit_bytes: u64,
     pub segment_bytes: u64,
@@ -88,8 +99,7 @@ pub(crate) struct Limits {
 pub(crate) struct Shared {
     pub limits: Limits,
     state: Mutex<State>,
-    /// Mirror of `State::disk_bytes` for lock-free reads.
-    pub disk_bytes: AtomicU64,
+    pub disk_bytes: DiskBytes,
     /// fsyncs of appended data the writer made (group commits and interval syncs).
     pub fsyncs: AtomicU64,
     /// Bytes were freed, or the buffer closed: blocked appends look again.
@@ -117,7 +127,7 @@ impl Shared {
         Self {
             limits,
             state: Mutex::new(state),
-            disk_bytes: AtomicU64::new(disk),
+            disk_bytes: watch::Sender::new(disk),
             fsyncs: AtomicU64::new(0),
             space: Notify::new(),
             housekeeping: Arc::new(Notify::new()),
@@ -139,21 +149,25 @@ impl Shared {
 
 /// The consumer's low watermark: the position before the earliest delivered batch not yet done.
 ///
-/// Entries are kept in delivery order; each knows the position after its batch. Done entries at
-/// the front are popped and the watermark moves to the last popped one's `next`.
+/// Entries are kept in delivery order; each knows the position after its batch and the sequence
+/// number after its records. Done entries at the front are popped and the watermark moves to the
+/// last popped one's `next`.
 #[derive(Debug)]
 pub(crate) struct Watermark {
     base_seq: u64,
-    entries: VecDeque<(FramePos, bool)>,
+    entries: VecDeque<(FramePos, Option<u64>, bool)>,
     pos: FramePos,
+    /// One past the highest record number passed (`None`: no numbered record yet).
+    next_record: Option<u64>,
 }
 
 impl Watermark {
-    pub fn new(start: FramePos) -> Self {
+    pub fn new(start: FramePos, next_record: Option<u64>) -> Self {
         Self {
             base_seq: 0,
             entries: VecDeque::new(),
             pos: start,
+            next_record,
         }
     }
 
@@ -161,15 +175,21 @@ impl Watermark {
         self.pos
     }
 
+    /// Every record numbered below it is done (see [`super::checkpoint::Checkpoint::next_seq`]).
+    pub fn next_record(&self) -> Option<u64> {
+        self.next_record
+    }
+
     /// Batches delivered and not yet done, plus done ones waiting behind them.
     pub fn in_flight(&self) -> usize {
         self.entries.len()
     }
 
-    /// Records a delivered item whose end is `next`; returns its sequence number.
-    pub fn push(&mut self, next: FramePos, done: bool) -> u64 {
+    /// Records a delivered item whose end is `next` and whose records end before record number
+    /// `next_record` (`None`: none numbered); returns the item's place in the delivery order.
+    pub fn push(&mut self, next: FramePos, next_record: Option<u64>, done: bool) -> u64 {
         let seq = self.base_seq + self.entries.len() as u64;
-        self.entries.push_back((next, done));
+        self.entries.push_back((next, next_record, done));
         if done {
             self.advance();
         }
@@ -182,7 +202,7 @@ impl Watermark {
             return false;
         };
         match self.entries.get_mut(i as usize) {
-            Some(e) => e.1 = true,
+            Some(e) => e.2 = true,
             None => return false,
         }
         self.advance()
@@ -190,10 +210,11 @@ impl Watermark {
 
     fn advance(&mut self) -> bool {
         let mut moved = false;
-        while let Some(&(next, true)) = self.entries.front() {
+        while let Some(&(next, next_record, true)) = self.entries.front() {
             self.entries.pop_front();
             self.base_seq += 1;
             self.pos = self.pos.max(next);
+            self.next_record = self.next_record.max(next_record);
             moved = true;
         }
         moved
@@ -210,19 +231,26 @@ mod tests {
 
     #[test]
     fn the_watermark_waits_for_the_earliest_unfinished_batch() {
-        let mut w = Watermark::new(p(1, 0));
-        let a = w.push(p(1, 10), false);
-        let b = w.push(p(1, 20), false);
-        let c = w.push(p(1, 30), false);
+        let mut w = Watermark::new(p(1, 0), None);
+        let a = w.push(p(1, 10), Some(5), false);
+        let b = w.push(p(1, 20), Some(9), false);
+        let c = w.push(p(1, 30), None, false);
         assert!(!w.finish(c));
         assert!(!w.finish(b));
         assert_eq!(w.position(), p(1, 0));
+        assert_eq!(w.next_record(), None);
         assert!(w.finish(a));
         assert_eq!(w.position(), p(1, 30));
+        assert_eq!(
+            w.next_record(),
+            Some(9),
+            "an unnumbered batch keeps the number"
+        );
         assert_eq!(w.in_flight(), 0);
         // A done marker (end of a segment) with nothing in flight moves at once.
-        w.push(p(2, 0), true);
+        w.push(p(2, 0), None, true);
         assert_eq!(w.position(), p(2, 0));
+        assert_eq!(w.next_record(), Some(9));
         assert!(!w.finish(a), "finishing twice is harmless");
     }
 }

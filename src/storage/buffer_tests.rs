@@ -104,7 +104,7 @@ async fn a_durable_append_is_in_the_file_when_it_resolves_and_replays_after_a_cr
     let (_buf, mut replay, report) = DiskBuffer::open(config(dir.path())).await.unwrap();
     assert_eq!(report.replay_batches, 20);
     assert_eq!(report.replay_records, 60);
-    assert_eq!(report.torn_bytes, 0);
+    assert_eq!(report.damage, vec![]);
     for events in &written {
         let b = next(&mut replay).await.unwrap();
         assert!(b.from_previous_run);
@@ -259,16 +259,24 @@ async fn a_checkpoint_past_the_end_of_a_recovered_segment_means_consumed() {
     for i in 0..4 {
         buf.append(&batch(i, 1, 100), false).await.unwrap();
     }
+    let mut end = None;
     for _ in 0..4 {
-        next(&mut replay).await.unwrap().done.finish();
+        let b = next(&mut replay).await.unwrap();
+        end = Some(b.pos);
+        b.done.finish();
     }
-    // Saved while the segment is still the writer's: the checkpoint points inside it.
+    let end = std::fs::metadata(dir.path().join(crate::storage::segment::segment_file_name(
+        end.unwrap().segment,
+    )))
+    .unwrap()
+    .len();
+    // Saved while the segment is still the writer's: the checkpoint points inside it, at its end.
     eventually("the checkpoint is saved", || {
         crate::storage::checkpoint::load(dir.path())
             .unwrap()
             .checkpoints
             .get("replay")
-            .is_some_and(|p| p.offset > 100)
+            .is_some_and(|c| c.pos.offset == end)
     })
     .await;
     let seg = segment_ids(dir.path())[0];
@@ -283,6 +291,9 @@ async fn a_checkpoint_past_the_end_of_a_recovered_segment_means_consumed() {
 
     let (buf, mut replay, report) = DiskBuffer::open(config(dir.path())).await.unwrap();
     assert_eq!(report.replay_batches, 0, "{report:?}");
+    // The cut-off records had been delivered: nothing lost.
+    assert_eq!(report.damage.len(), 1, "{report:?}");
+    assert_eq!(report.damage[0].lost, Lost::Consumed);
     buf.append(&batch(7, 1, 10), false).await.unwrap();
     let b = next(&mut replay).await.unwrap();
     assert_eq!(b.events, batch(7, 1, 10));
@@ -293,3 +304,6 @@ mod recovery;
 
 #[path = "buffer_limit_tests.rs"]
 mod limits;
+
+#[path = "buffer_damage_tests.rs"]
+mod damage;

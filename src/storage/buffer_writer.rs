@@ -8,6 +8,9 @@
 //! - A segment is published as sealed only after its last frame is flushed and fsync'd; after a
 //!   write error the segment is sealed and the next append starts a new one.
 //! - Segment state changes are published (under the lock) only after the file reflects them.
+//! - Records are numbered in write order across segments ([`super::codec::set_first_seq`]; each new
+//!   segment's header carries the next number). An append that fails gives its numbers back, so
+//!   a gap in the numbers on disk is always records that were written and then lost.
 
 use std::io;
 use std::path::PathBuf;
@@ -20,6 +23,7 @@ use tokio::time::Instant;
 use super::FramePos;
 use super::buffer::SyncMode;
 use super::buffer_state::{SegInfo, Shared};
+use super::codec::set_first_seq;
 use super::frame::FRAME_HEADER_BYTES;
 use super::segment::{SEGMENT_HEADER_BYTES, SegmentError, SegmentWriter};
 
@@ -63,6 +67,8 @@ pub(crate) struct WriterCore {
     segment_bytes: u64,
     /// Records appended to the current segment and not yet published.
     unpublished_records: u64,
+    /// Sequence number of the next record appended.
+    next_seq: u64,
 }
 
 fn to_io(e: SegmentError) -> io::Error {
@@ -73,14 +79,16 @@ fn to_io(e: SegmentError) -> io::Error {
 }
 
 impl WriterCore {
-    pub fn create(dir: PathBuf, id: u64, segment_bytes: u64) -> io::Result<Self> {
-        let writer = SegmentWriter::create(&dir, id).map_err(to_io)?;
+    /// Starts segment `id`, whose first record will be numbered `next_seq`.
+    pub fn create(dir: PathBuf, id: u64, segment_bytes: u64, next_seq: u64) -> io::Result<Self> {
+        let writer = SegmentWriter::create(&dir, id, next_seq).map_err(to_io)?;
         Ok(Self {
             dir,
             writer: Some(writer),
             next_id: id + 1,
             segment_bytes,
             unpublished_records: 0,
+            next_seq,
         })
     }
 
@@ -118,15 +126,17 @@ impl WriterCore {
     /// Writes one group; returns each append's result and the segment changes. Blocking.
     fn write_group(
         &mut self,
-        group: &[(Vec<u8>, u64)],
+        group: &mut [(Vec<u8>, u64)],
         sync: bool,
         close: bool,
     ) -> (Vec<io::Result<FramePos>>, Vec<SegEvent>) {
         let mut results: Vec<io::Result<FramePos>> = Vec::with_capacity(group.len());
         let mut events = Vec::new();
-        // Indices of `results` in the current segment, not yet flushed.
+        // Indices of `results` in the current segment, not yet flushed, and the sequence number
+        // of the first of them (given back if they fail).
         let mut unflushed: Vec<usize> = Vec::new();
-        for (payload, records) in group {
+        let mut unflushed_seq = self.next_seq;
+        for (payload, records) in group.iter_mut() {
             let frame = (FRAME_HEADER_BYTES + payload.len()) as u64;
             let full = self.writer.as_ref().is_some_and(|w| {
                 w.len_bytes() > SEGMENT_HEADER_BYTES as u64
@@ -135,20 +145,28 @@ impl WriterCore {
             if full {
                 if let Err(e) = self.seal(&mut events) {
                     fail_all(&mut results, &mut unflushed, &e);
+                    self.next_seq = unflushed_seq;
                 }
                 // Sealing fsync'd them: a later failure cannot undo them.
                 unflushed.clear();
+            }
+            if unflushed.is_empty() {
+                unflushed_seq = self.next_seq;
             }
             let appended = self.open_if_needed(&mut events).and_then(|()| {
                 let w = self
                     .writer
                     .as_mut()
                     .ok_or_else(|| io::Error::other("no segment"))?;
+                // Only a payload `encode_batch` made reaches the writer, so the slot is there.
+                let numbered = set_first_seq(payload, self.next_seq);
+                debug_assert!(numbered, "a payload without a sequence-number slot");
                 w.append(payload).map_err(to_io)
             });
             match appended {
                 Ok(pos) => {
-                    self.unpublished_records += records;
+                    self.unpublished_records += *records;
+                    self.next_seq += *records;
                     unflushed.push(results.len());
                     results.push(Ok(pos));
                 }
@@ -157,6 +175,7 @@ impl WriterCore {
                     // Poisoned now: seal it so the next append starts a fresh segment.
                     self.seal_after_failure(&mut events);
                     fail_all(&mut results, &mut unflushed, &e);
+                    self.next_seq = unflushed_seq;
                     results.push(Err(e));
                 }
             }
@@ -177,6 +196,9 @@ impl WriterCore {
         if let Err(e) = finished {
             tracing::error!(error = %e, "disk buffer flush failed; rotating");
             self.seal_after_failure(&mut events);
+            if !unflushed.is_empty() {
+                self.next_seq = unflushed_seq;
+            }
             fail_all(&mut results, &mut unflushed, &e);
         }
         (results, events)
@@ -189,7 +211,7 @@ impl WriterCore {
         let id = self.next_id;
         // Never retry an id whose file may exist (a failed create may have left it).
         self.next_id += 1;
-        let w = SegmentWriter::create(&self.dir, id).map_err(to_io)?;
+        let w = SegmentWriter::create(&self.dir, id, self.next_seq).map_err(to_io)?;
         events.push(SegEvent::Created {
             segment: id,
             path: w.path().to_path_buf(),
@@ -345,12 +367,12 @@ type GroupOut = (Vec<io::Result<FramePos>>, Vec<SegEvent>);
 
 async fn blocking(
     mut core: WriterCore,
-    payloads: Vec<(Vec<u8>, u64)>,
+    mut payloads: Vec<(Vec<u8>, u64)>,
     sync: bool,
     close: bool,
 ) -> Option<(WriterCore, GroupOut)> {
     tokio::task::spawn_blocking(move || {
-        let out = core.write_group(&payloads, sync, close);
+        let out = core.write_group(&mut payloads, sync, close);
         (core, out)
     })
     .await

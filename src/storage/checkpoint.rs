@@ -1,8 +1,13 @@
 //! What each consumer (an output, by name) has consumed: the position it resumes reading from.
 //!
 //! File `<dir>/checkpoint`: `CHECKPOINT_MAGIC (8) | format version (u32 LE) | entry count (u32 LE) |
-//! per entry: name length (u16 LE), UTF-8 name, segment (u64 LE), offset (u64 LE) |
-//! CRC32C of everything before it (u32 LE)`.
+//! per entry: name length (u16 LE), UTF-8 name, segment (u64 LE), offset (u64 LE), next sequence
+//! number (u64 LE; `u64::MAX`: not known) | CRC32C of everything before it (u32 LE)`. Version 1
+//! (older builds; read, never written) has no sequence number.
+//!
+//! The sequence number is that of the first record not consumed: it keeps record numbers going up
+//! after every segment was consumed and deleted, and says which records of a damaged region the
+//! consumer already had.
 //!
 //! Invariants:
 //! - Saving is atomic: write `checkpoint.tmp`, fsync it, rename it over `checkpoint`, fsync the
@@ -19,12 +24,35 @@ use super::FramePos;
 use super::segment::sync_dir;
 
 pub const CHECKPOINT_MAGIC: [u8; 8] = *b"FLANECKP";
-pub const CHECKPOINT_FORMAT_VERSION: u32 = 1;
+pub const CHECKPOINT_FORMAT_VERSION: u32 = 2;
+/// The version before sequence numbers: read, never written.
+const CHECKPOINT_V1: u32 = 1;
+/// Stored for a sequence number that is not known.
+const UNKNOWN_SEQ: u64 = u64::MAX;
 pub const CHECKPOINT_FILE: &str = "checkpoint";
 pub const CHECKPOINT_TMP_FILE: &str = "checkpoint.tmp";
 
-/// Consumer name -> the position it resumes from.
-pub type Checkpoints = BTreeMap<String, FramePos>;
+/// Where a consumer resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Everything before this position is consumed.
+    pub pos: FramePos,
+    /// Sequence number of the first record not consumed (every lower one was); `None` when not
+    /// known (a version 1 file, or nothing numbered consumed yet).
+    pub next_seq: Option<u64>,
+}
+
+impl From<FramePos> for Checkpoint {
+    fn from(pos: FramePos) -> Self {
+        Self {
+            pos,
+            next_seq: None,
+        }
+    }
+}
+
+/// Consumer name -> where it resumes.
+pub type Checkpoints = BTreeMap<String, Checkpoint>;
 
 /// Why a checkpoint file could not be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,18 +86,23 @@ pub struct Loaded {
 }
 
 pub fn encode(checkpoints: &Checkpoints) -> Result<Vec<u8>, CheckpointError> {
-    let mut out = Vec::with_capacity(20 + checkpoints.len() * 32);
+    let mut out = Vec::with_capacity(20 + checkpoints.len() * 40);
     out.extend_from_slice(&CHECKPOINT_MAGIC);
     out.extend_from_slice(&CHECKPOINT_FORMAT_VERSION.to_le_bytes());
     let count = u32::try_from(checkpoints.len()).unwrap_or(u32::MAX);
     out.extend_from_slice(&count.to_le_bytes());
-    for (name, pos) in checkpoints.iter().take(count as usize) {
+    for (name, cp) in checkpoints.iter().take(count as usize) {
         let len =
             u16::try_from(name.len()).map_err(|_| CheckpointError::NameTooLong(name.len()))?;
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&pos.segment.to_le_bytes());
-        out.extend_from_slice(&pos.offset.to_le_bytes());
+        out.extend_from_slice(&cp.pos.segment.to_le_bytes());
+        out.extend_from_slice(&cp.pos.offset.to_le_bytes());
+        let seq = cp
+            .next_seq
+            .filter(|s| *s != UNKNOWN_SEQ)
+            .unwrap_or(UNKNOWN_SEQ);
+        out.extend_from_slice(&seq.to_le_bytes());
     }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -89,7 +122,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoints, CheckpointProblem> {
     }
     let mut r = Fields { buf: body, pos: 8 };
     let version = r.u32()?;
-    if version != CHECKPOINT_FORMAT_VERSION {
+    if version != CHECKPOINT_FORMAT_VERSION && version != CHECKPOINT_V1 {
         return Err(CheckpointProblem::UnsupportedVersion(version));
     }
     let count = r.u32()?;
@@ -101,10 +134,15 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoints, CheckpointProblem> {
             .to_owned();
         let segment = r.u64()?;
         let offset = r.u64()?;
-        if checkpoints
-            .insert(name, FramePos { segment, offset })
-            .is_some()
-        {
+        let next_seq = match version {
+            CHECKPOINT_V1 => None,
+            _ => Some(r.u64()?).filter(|s| *s != UNKNOWN_SEQ),
+        };
+        let cp = Checkpoint {
+            pos: FramePos { segment, offset },
+            next_seq,
+        };
+        if checkpoints.insert(name, cp).is_some() {
             return Err(CheckpointProblem::Malformed("consumer named twice"));
         }
     }

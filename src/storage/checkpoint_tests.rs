@@ -6,9 +6,12 @@ fn sample() -> Checkpoints {
     let mut cp = Checkpoints::new();
     cp.insert(
         "cloudwatch.0".into(),
-        FramePos {
-            segment: 3,
-            offset: 4096,
+        Checkpoint {
+            pos: FramePos {
+                segment: 3,
+                offset: 4096,
+            },
+            next_seq: Some(1_000_000),
         },
     );
     cp.insert(
@@ -16,9 +19,40 @@ fn sample() -> Checkpoints {
         FramePos {
             segment: 2,
             offset: 24,
-        },
+        }
+        .into(),
     );
     cp
+}
+
+/// What a build before sequence numbers saved for `replay` at (3, 4096), byte for byte.
+fn v1_file() -> Vec<u8> {
+    let mut f = CHECKPOINT_MAGIC.to_vec();
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&1u32.to_le_bytes());
+    f.extend_from_slice(&6u16.to_le_bytes());
+    f.extend_from_slice(b"replay");
+    f.extend_from_slice(&3u64.to_le_bytes());
+    f.extend_from_slice(&4096u64.to_le_bytes());
+    let crc = crc32c::crc32c(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    f
+}
+
+#[test]
+fn a_version_1_checkpoint_of_an_older_build_still_loads_without_a_sequence_number() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(CHECKPOINT_FILE), v1_file()).unwrap();
+    let loaded = load(dir.path()).unwrap();
+    assert_eq!(loaded.reset, None);
+    let want = Checkpoint {
+        pos: FramePos {
+            segment: 3,
+            offset: 4096,
+        },
+        next_seq: None,
+    };
+    assert_eq!(loaded.checkpoints.get("replay"), Some(&want));
 }
 
 #[test]
@@ -77,7 +111,8 @@ fn an_interrupted_save_leaves_the_old_checkpoint() {
         FramePos {
             segment: 9,
             offset: 0,
-        },
+        }
+        .into(),
     );
     let partial = encode(&newer).unwrap();
     // A crash while writing the tmp file: the rename never happened.
@@ -116,7 +151,8 @@ fn decoding_rejects_what_is_not_a_checkpoint() {
         FramePos {
             segment: 0,
             offset: 0,
-        },
+        }
+        .into(),
     );
     assert!(matches!(
         encode(&cp),
@@ -127,11 +163,17 @@ fn decoding_rejects_what_is_not_a_checkpoint() {
 proptest! {
     #[test]
     fn checkpoints_round_trip(
-        entries in proptest::collection::btree_map(".{0,20}", (any::<u64>(), any::<u64>()), 0..10)
+        entries in proptest::collection::btree_map(
+            ".{0,20}",
+            (any::<u64>(), any::<u64>(), proptest::option::of(0..u64::MAX)),
+            0..10,
+        )
     ) {
         let cp: Checkpoints = entries
             .into_iter()
-            .map(|(k, (segment, offset))| (k, FramePos { segment, offset }))
+            .map(|(k, (segment, offset, next_seq))| {
+                (k, Checkpoint { pos: FramePos { segment, offset }, next_seq })
+            })
             .collect();
         prop_assert_eq!(decode(&encode(&cp).unwrap()), Ok(cp));
     }

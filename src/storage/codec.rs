@@ -1,8 +1,15 @@
 //! The payload of one frame: one batch of events in a compact binary encoding.
 //!
 //! Layout (all integers LEB128 varints unless said otherwise):
-//! `CODEC_VERSION (1 byte) | tag count | per tag: length, UTF-8 bytes |
-//!  event count | per event: tag index, zigzag(secs), nanos, record length, record bytes`.
+//! `CODEC_VERSION (1 byte) | first record's sequence number (u64 LE) | tag count |
+//!  per tag: length, UTF-8 bytes | event count |
+//!  per event: tag index, zigzag(secs), nanos, record length, record bytes`.
+//!
+//! The sequence number is a fixed-width slot so the buffer's writer can fill it in place
+//! ([`set_first_seq`]) when it decides the batch's place in the log: records are numbered in write
+//! order across the whole buffer, which is what lets damage be counted in records (see
+//! [`super::loss`]). Version 1 payloads (older builds) have no slot; they still decode, with
+//! `first_seq: None`.
 //!
 //! Invariants:
 //! - Tags are stored once per batch; decoded events of one tag share one `Arc<str>`.
@@ -21,7 +28,11 @@ use bytes::Bytes;
 use crate::event::{Event, EventTime};
 
 /// First byte of every encoded batch, so the encoding can change without misreading old segments.
-pub const CODEC_VERSION: u8 = 1;
+pub const CODEC_VERSION: u8 = 2;
+/// The version written before sequence numbers: decoded, never written.
+pub const CODEC_VERSION_1: u8 = 1;
+/// Bytes of the version and the sequence-number slot at the head of a version 2 payload.
+const SEQ_SLOT: std::ops::Range<usize> = 1..9;
 
 /// The smallest encoding of one event (tag index, secs, nanos, record length: one byte each); bounds
 /// how many events a payload of a given size can claim.
@@ -50,7 +61,29 @@ pub enum DecodeError {
     TrailingBytes(usize),
 }
 
-/// Encodes `events` as one batch payload.
+/// A decoded batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Sequence number of the first event; `None` in a version 1 payload.
+    pub first_seq: Option<u64>,
+    pub events: Vec<Event>,
+}
+
+/// What the head of a payload says, read without decoding the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHead {
+    pub first_seq: Option<u64>,
+    pub records: u64,
+}
+
+impl BatchHead {
+    /// The sequence number after this batch's records, if they are numbered.
+    pub fn end_seq(&self) -> Option<u64> {
+        self.first_seq.map(|s| s.saturating_add(self.records))
+    }
+}
+
+/// Encodes `events` as one batch payload, with sequence number 0 until [`set_first_seq`].
 pub fn encode_batch(events: &[Event]) -> Vec<u8> {
     let mut tag_index: HashMap<&str, u64> = HashMap::new();
     let mut tags: Vec<&str> = Vec::new();
@@ -64,9 +97,11 @@ pub fn encode_batch(events: &[Event]) -> Vec<u8> {
         indices.push(i);
     }
     let body: usize = events.iter().map(|e| e.record.len() + 16).sum();
-    let mut out =
-        Vec::with_capacity(1 + 10 + tags.iter().map(|t| t.len() + 5).sum::<usize>() + body);
+    let mut out = Vec::with_capacity(
+        SEQ_SLOT.end + 10 + tags.iter().map(|t| t.len() + 5).sum::<usize>() + body,
+    );
     out.push(CODEC_VERSION);
+    out.extend_from_slice(&0u64.to_le_bytes());
     put_varint(&mut out, tags.len() as u64);
     for t in &tags {
         put_varint(&mut out, t.len() as u64);
@@ -83,16 +118,24 @@ pub fn encode_batch(events: &[Event]) -> Vec<u8> {
     out
 }
 
-/// Decodes a batch payload; records are slices of `payload`.
-pub fn decode_batch(payload: &Bytes) -> Result<Vec<Event>, DecodeError> {
-    let (&version, _) = payload.split_first().ok_or(DecodeError::Empty)?;
-    if version != CODEC_VERSION {
-        return Err(DecodeError::UnknownVersion(version));
+/// Writes the sequence number of the first record into a payload [`encode_batch`] made. Returns
+/// false (and changes nothing) if `payload` is not a current-version payload.
+pub fn set_first_seq(payload: &mut [u8], seq: u64) -> bool {
+    if payload.first() != Some(&CODEC_VERSION) {
+        return false;
     }
-    let mut r = Reader {
-        buf: payload,
-        pos: 1,
-    };
+    match payload.get_mut(SEQ_SLOT) {
+        Some(slot) => {
+            slot.copy_from_slice(&seq.to_le_bytes());
+            true
+        }
+        None => false,
+    }
+}
+
+/// Decodes a batch payload (version 2, or 1 from older builds); records are slices of `payload`.
+pub fn decode_batch(payload: &Bytes) -> Result<Batch, DecodeError> {
+    let (first_seq, mut r) = head(payload)?;
     let tag_count = r.count("tag count", 1)?;
     let mut tags: Vec<Arc<str>> = Vec::with_capacity(tag_count);
     for _ in 0..tag_count {
@@ -129,28 +172,41 @@ pub fn decode_batch(payload: &Bytes) -> Result<Vec<Event>, DecodeError> {
         });
     }
     match payload.len() - r.pos {
-        0 => Ok(events),
+        0 => Ok(Batch { first_seq, events }),
         n => Err(DecodeError::TrailingBytes(n)),
     }
 }
 
-/// The number of events a batch payload claims, read from its head without decoding the events
-/// (cheap counting at start-up; the events themselves are checked when decoded).
-pub fn event_count(payload: &[u8]) -> Result<u64, DecodeError> {
-    let (&version, _) = payload.split_first().ok_or(DecodeError::Empty)?;
-    if version != CODEC_VERSION {
-        return Err(DecodeError::UnknownVersion(version));
-    }
-    let mut r = Reader {
-        buf: payload,
-        pos: 1,
-    };
+/// The first sequence number and the number of events a batch payload claims, read from its head
+/// without decoding the events (cheap counting at start-up; the events are checked when decoded).
+pub fn batch_head(payload: &[u8]) -> Result<BatchHead, DecodeError> {
+    let (first_seq, mut r) = head(payload)?;
     let tag_count = r.count("tag count", 1)?;
     for _ in 0..tag_count {
         let len = r.len("tag")?;
         r.take(len, "tag")?;
     }
-    Ok(r.count("event count", MIN_EVENT_BYTES)? as u64)
+    let records = r.count("event count", MIN_EVENT_BYTES)? as u64;
+    Ok(BatchHead { first_seq, records })
+}
+
+/// The version and, in version 2, the sequence number; the reader is left after them.
+fn head(payload: &[u8]) -> Result<(Option<u64>, Reader<'_>), DecodeError> {
+    let (&version, _) = payload.split_first().ok_or(DecodeError::Empty)?;
+    let mut r = Reader {
+        buf: payload,
+        pos: 1,
+    };
+    let first_seq = match version {
+        CODEC_VERSION => {
+            let mut seq = [0u8; 8];
+            seq.copy_from_slice(r.take(8, "sequence number")?);
+            Some(u64::from_le_bytes(seq))
+        }
+        CODEC_VERSION_1 => None,
+        other => return Err(DecodeError::UnknownVersion(other)),
+    };
+    Ok((first_seq, r))
 }
 
 struct Reader<'a> {

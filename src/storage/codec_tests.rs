@@ -10,6 +10,73 @@ fn ev(tag: &str, secs: i64, nanos: u32, record: &[u8]) -> Event {
     }
 }
 
+fn events_of(payload: Vec<u8>) -> Vec<Event> {
+    decode_batch(&Bytes::from(payload)).unwrap().events
+}
+
+/// A version 2 payload's head (version and sequence number 0) followed by `rest`.
+fn v2(rest: &[u8]) -> Vec<u8> {
+    let mut p = vec![CODEC_VERSION, 0, 0, 0, 0, 0, 0, 0, 0];
+    p.extend_from_slice(rest);
+    p
+}
+
+/// What a build before sequence numbers wrote for `[ev("app", 1_700_000_000, 5, b"\x81\xa1k\x01"),
+/// ev("app", -1, 0, b"\x80")]`, byte for byte.
+const V1_PAYLOAD: &[u8] = &[
+    1, // version
+    1, 3, b'a', b'p', b'p', // one tag
+    2,    // two events
+    0, 0x80, 0xc4, 0x9f, 0xd5, 0x0c, 5, 4, 0x81, 0xa1, b'k',
+    0x01, // tag 0, secs, nanos, record
+    0, 1, 0, 1, 0x80,
+];
+
+#[test]
+fn version_1_payloads_of_older_builds_still_decode_without_sequence_numbers() {
+    let batch = decode_batch(&Bytes::from_static(V1_PAYLOAD)).unwrap();
+    assert_eq!(batch.first_seq, None);
+    assert_eq!(
+        batch.events,
+        vec![
+            ev("app", 1_700_000_000, 5, b"\x81\xa1k\x01"),
+            ev("app", -1, 0, b"\x80"),
+        ]
+    );
+    assert_eq!(
+        crate::storage::test_util::v1_payload(&batch.events),
+        V1_PAYLOAD,
+        "the tests' old-format helper writes what older builds wrote"
+    );
+    let head = batch_head(V1_PAYLOAD).unwrap();
+    assert_eq!(
+        head,
+        BatchHead {
+            first_seq: None,
+            records: 2
+        }
+    );
+    assert_eq!(head.end_seq(), None);
+    let mut old = V1_PAYLOAD.to_vec();
+    assert!(!set_first_seq(&mut old, 7), "no slot to write in");
+    assert_eq!(old, V1_PAYLOAD);
+}
+
+#[test]
+fn the_writer_fills_in_the_first_sequence_number() {
+    let events = vec![ev("a", 1, 2, b"\x80"), ev("b", 3, 4, b"\x80")];
+    let mut payload = encode_batch(&events);
+    assert_eq!(batch_head(&payload).unwrap().first_seq, Some(0));
+    assert!(set_first_seq(&mut payload, 1_234_567));
+    let head = batch_head(&payload).unwrap();
+    assert_eq!(head.first_seq, Some(1_234_567));
+    assert_eq!(head.end_seq(), Some(1_234_569));
+    let batch = decode_batch(&Bytes::from(payload)).unwrap();
+    assert_eq!(batch.first_seq, Some(1_234_567));
+    assert_eq!(batch.events, events);
+    assert!(!set_first_seq(&mut [CODEC_VERSION, 1, 2], 1), "too short");
+}
+
 #[test]
 fn one_tag_is_stored_once_and_shared_after_decoding() {
     let events = vec![
@@ -18,7 +85,7 @@ fn one_tag_is_stored_once_and_shared_after_decoding() {
     ];
     let payload = encode_batch(&events);
     assert_eq!(payload.windows(7).filter(|w| w == b"app.web").count(), 1);
-    let decoded = decode_batch(&Bytes::from(payload)).unwrap();
+    let decoded = events_of(payload);
     assert_eq!(decoded, events);
     assert!(Arc::ptr_eq(&decoded[0].tag, &decoded[1].tag));
 }
@@ -26,7 +93,7 @@ fn one_tag_is_stored_once_and_shared_after_decoding() {
 #[test]
 fn records_are_slices_of_the_payload() {
     let payload = Bytes::from(encode_batch(&[ev("t", 1, 2, b"\x81\xa1k\xa1v")]));
-    let decoded = decode_batch(&payload).unwrap();
+    let decoded = decode_batch(&payload).unwrap().events;
     let range = payload.as_ptr_range();
     assert!(range.contains(&decoded[0].record.as_ptr()));
 }
@@ -34,7 +101,7 @@ fn records_are_slices_of_the_payload() {
 #[test]
 fn an_empty_batch_round_trips() {
     let payload = encode_batch(&[]);
-    assert_eq!(decode_batch(&Bytes::from(payload)).unwrap(), vec![]);
+    assert_eq!(events_of(payload), vec![]);
 }
 
 #[test]
@@ -58,14 +125,14 @@ fn invalid_payloads_are_errors() {
         );
     }
     // A count of 2^62 events must be refused before allocating.
-    let mut huge = vec![CODEC_VERSION, 0];
+    let mut huge = v2(&[0]);
     put_varint(&mut huge, 1 << 62);
     assert_eq!(
         decode_batch(&Bytes::from(huge)),
         Err(DecodeError::CountTooLarge(1 << 62))
     );
     // nanos of 1e9 is not an EventTime.
-    let mut bad_nanos = vec![CODEC_VERSION, 1, 1, b't', 1, 0, 0];
+    let mut bad_nanos = v2(&[1, 1, b't', 1, 0, 0]);
     put_varint(&mut bad_nanos, 1_000_000_000);
     bad_nanos.push(0);
     assert_eq!(
@@ -73,25 +140,13 @@ fn invalid_payloads_are_errors() {
         Err(DecodeError::BadNanos(1_000_000_000))
     );
     // Tag index out of range.
-    let bad_index = vec![CODEC_VERSION, 1, 1, b't', 1, 1, 0, 0, 0];
+    let bad_index = v2(&[1, 1, b't', 1, 1, 0, 0, 0]);
     assert_eq!(
         decode_batch(&Bytes::from(bad_index)),
         Err(DecodeError::BadTagIndex { index: 1, count: 1 })
     );
     // An 11-byte varint.
-    let long = vec![
-        CODEC_VERSION,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0xff,
-        0x7f,
-    ];
+    let long = v2(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
     assert_eq!(
         decode_batch(&Bytes::from(long)),
         Err(DecodeError::BadVarint("tag count"))
@@ -104,8 +159,7 @@ fn extreme_times_round_trip() {
         ev("a", i64::MIN, 0, b""),
         ev("b", i64::MAX, 999_999_999, b""),
     ];
-    let decoded = decode_batch(&Bytes::from(encode_batch(&events))).unwrap();
-    assert_eq!(decoded, events);
+    assert_eq!(events_of(encode_batch(&events)), events);
 }
 
 fn arb_event() -> impl Strategy<Value = Event> {
@@ -120,17 +174,24 @@ fn arb_event() -> impl Strategy<Value = Event> {
 
 proptest! {
     #[test]
-    fn batches_round_trip(events in proptest::collection::vec(arb_event(), 0..20)) {
-        let decoded = decode_batch(&Bytes::from(encode_batch(&events))).unwrap();
-        prop_assert_eq!(decoded, events);
+    fn batches_round_trip(events in proptest::collection::vec(arb_event(), 0..20), seq in any::<u64>()) {
+        let mut payload = encode_batch(&events);
+        prop_assert!(set_first_seq(&mut payload, seq));
+        let head = batch_head(&payload).unwrap();
+        prop_assert_eq!(head, BatchHead { first_seq: Some(seq), records: events.len() as u64 });
+        let decoded = decode_batch(&Bytes::from(payload)).unwrap();
+        prop_assert_eq!(decoded.first_seq, Some(seq));
+        prop_assert_eq!(decoded.events, events);
     }
 
     #[test]
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         let mut bytes = bytes;
         if let Some(b) = bytes.first_mut() {
-            *b = CODEC_VERSION; // reach past the version check most of the time
+            // Reach past the version check most of the time, in both versions.
+            *b = if *b & 1 == 0 { CODEC_VERSION } else { CODEC_VERSION_1 };
         }
+        let _ = batch_head(&bytes);
         let _ = decode_batch(&Bytes::from(bytes));
     }
 
@@ -144,6 +205,7 @@ proptest! {
             let i = i.index(payload.len());
             payload[i] ^= x;
         }
+        let _ = batch_head(&payload);
         let _ = decode_batch(&Bytes::from(payload));
     }
 }

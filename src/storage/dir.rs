@@ -38,7 +38,7 @@ pub fn list_segments(dir: &Path) -> io::Result<BTreeMap<u64, PathBuf>> {
 pub fn fully_consumed(segments: &[u64], checkpoints: &Checkpoints, consumers: &[&str]) -> Vec<u64> {
     let oldest_needed = consumers
         .iter()
-        .map(|c| checkpoints.get(*c).map(|pos| pos.segment))
+        .map(|c| checkpoints.get(*c).map(|cp| cp.pos.segment))
         .try_fold(u64::MAX, |min, s| s.map(|s| min.min(s)));
     match oldest_needed {
         Some(oldest) if !consumers.is_empty() => {

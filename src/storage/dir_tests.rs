@@ -22,11 +22,12 @@ fn segments_are_listed_in_id_order_and_other_files_ignored() {
     assert_eq!(ids, vec![0x2, 0x10, 0xffff_ffff_ffff_ffff]);
 }
 
-fn at(segment: u64) -> FramePos {
+fn at(segment: u64) -> crate::storage::checkpoint::Checkpoint {
     FramePos {
         segment,
         offset: 100,
     }
+    .into()
 }
 
 #[test]

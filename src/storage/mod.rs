@@ -7,13 +7,16 @@
 //! - [`reader`]: reading frames back in bounded chunks;
 //! - [`checkpoint`]: what each consumer has consumed, replaced atomically;
 //! - [`dir`]: which segment files a directory holds and which every consumer has passed;
+//! - [`loss`]: damage priced in records, from the records' sequence numbers;
 //! - [`buffer`]: the disk buffer itself (writer task, replay to one consumer, limits), on top.
 //!
 //! Invariants across the layer: nothing that fails its CRC is ever returned; damage costs only the
-//! frames it touched; a missing or damaged checkpoint means "replay everything" (at-least-once),
-//! never "skip"; nothing here panics on what it reads from disk.
+//! frames it touched, and is reported once in records lost (or said to be uncountable, and why);
+//! a missing or damaged checkpoint means "replay everything" (at-least-once), never "skip";
+//! nothing here panics on what it reads from disk.
 
 pub mod buffer;
+mod buffer_housekeeping;
 mod buffer_open;
 mod buffer_replay;
 mod buffer_state;
@@ -22,6 +25,7 @@ pub mod checkpoint;
 pub mod codec;
 pub mod dir;
 pub mod frame;
+pub mod loss;
 pub mod reader;
 pub mod segment;
 

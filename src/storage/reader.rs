@@ -19,7 +19,7 @@ use bytes::Bytes;
 
 use super::FramePos;
 use super::frame::{CorruptReason, Scanned, resync, scan};
-use super::segment::{SEGMENT_HEADER_BYTES, SegmentError, read_header};
+use super::segment::{SegmentError, SegmentHeader, read_header};
 
 /// Default read size of a [`SegmentReader`].
 pub const DEFAULT_CHUNK_BYTES: usize = 256 << 10;
@@ -190,6 +190,7 @@ pub struct ReadFrame {
 /// Reads the frames of one segment file from a position, in bounded chunks.
 pub struct SegmentReader {
     segment: u64,
+    header: SegmentHeader,
     cursor: FrameCursor<File>,
     sealed: bool,
 }
@@ -199,11 +200,12 @@ impl SegmentReader {
     /// writer or reader returned; offsets inside the header mean "from the first frame").
     pub fn open(path: &Path, from_offset: u64, chunk_bytes: usize) -> Result<Self, SegmentError> {
         let mut file = File::open(path)?;
-        let segment = read_header(&mut file)?;
-        let start = from_offset.max(SEGMENT_HEADER_BYTES as u64);
+        let header = read_header(&mut file)?;
+        let start = from_offset.max(header.len_bytes);
         file.seek(SeekFrom::Start(start))?;
         Ok(Self {
-            segment,
+            segment: header.id,
+            header,
             cursor: FrameCursor::new(file, start, chunk_bytes),
             sealed: false,
         })
@@ -211,6 +213,10 @@ impl SegmentReader {
 
     pub fn segment(&self) -> u64 {
         self.segment
+    }
+
+    pub fn header(&self) -> SegmentHeader {
+        self.header
     }
 
     /// The position the next call to [`Self::next_item`] starts from.

@@ -5,11 +5,11 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::storage::frame::{FRAME_HEADER_BYTES, encode_frame};
-use crate::storage::segment::SegmentWriter;
+use crate::storage::segment::{SEGMENT_HEADER_BYTES, SegmentWriter};
 use crate::storage::test_util::{image, payloads, read_sealed};
 
 fn write_segment(dir: &Path, id: u64, payloads: &[Vec<u8>]) -> (std::path::PathBuf, Vec<FramePos>) {
-    let mut w = SegmentWriter::create(dir, id).unwrap();
+    let mut w = SegmentWriter::create(dir, id, 0).unwrap();
     let pos = payloads.iter().map(|p| w.append(p).unwrap()).collect();
     w.sync().unwrap();
     (w.path().to_path_buf(), pos)

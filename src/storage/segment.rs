@@ -1,7 +1,13 @@
 //! Segment files: `<dir>/<16 lowercase hex digits id>.wal`, a file header, then frames.
 //!
-//! File header (24 bytes): `SEGMENT_MAGIC (8) | format version (u32 LE) | segment id (u64 LE) |
-//! CRC32C of the previous 20 bytes (u32 LE)`. Frames follow back to back (see [`super::frame`]).
+//! File header, version 2 (32 bytes): `SEGMENT_MAGIC (8) | format version (u32 LE) | segment id
+//! (u64 LE) | sequence number of the segment's first record (u64 LE) | CRC32C of the previous 28
+//! bytes (u32 LE)`. Version 1 (24 bytes, older builds; read, never written) has no sequence number.
+//! Frames follow back to back (see [`super::frame`]).
+//!
+//! The sequence number in the header costs one write per segment, not per append, and makes the
+//! end of the previous segment countable: records lost off the end of segment N are those between
+//! its last whole frame and the first sequence number of segment N+1.
 //!
 //! Invariants:
 //! - A writer only appends, and never opens an existing file: a segment is written by one writer,
@@ -21,8 +27,11 @@ use super::frame::{FRAME_HEADER_BYTES, MAX_PAYLOAD_BYTES, frame_header};
 use super::reader::{CorruptSpan, FrameCursor, Step};
 
 pub const SEGMENT_MAGIC: [u8; 8] = *b"FLANEWAL";
-pub const SEGMENT_FORMAT_VERSION: u32 = 1;
-pub const SEGMENT_HEADER_BYTES: usize = 24;
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+/// Header size of the version written ([`SEGMENT_FORMAT_VERSION`]).
+pub const SEGMENT_HEADER_BYTES: usize = 32;
+/// Header size of version 1 (older builds).
+pub const SEGMENT_V1_HEADER_BYTES: usize = 24;
 /// Extension of segment file names.
 pub const SEGMENT_EXTENSION: &str = "wal";
 
@@ -38,7 +47,7 @@ pub enum HeaderError {
     BadMagic,
     #[error("segment header CRC32C mismatch")]
     BadCrc,
-    #[error("unsupported segment format version {0}")]
+    #[error("unsupported segment format version {0} (a newer version's, or a damaged header)")]
     UnsupportedVersion(u32),
     #[error("header says segment {header:016x} but the file is named {name:016x}")]
     IdMismatch { name: u64, header: u64 },
@@ -71,43 +80,66 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
     u64::from_str_radix(hex, 16).ok()
 }
 
-pub fn encode_header(id: u64) -> [u8; SEGMENT_HEADER_BYTES] {
+/// What a segment file's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentHeader {
+    pub id: u64,
+    /// Sequence number of the segment's first record; `None` in a version 1 header.
+    pub first_seq: Option<u64>,
+    /// Where the first frame starts.
+    pub len_bytes: u64,
+}
+
+pub fn encode_header(id: u64, first_seq: u64) -> [u8; SEGMENT_HEADER_BYTES] {
     let mut h = [0u8; SEGMENT_HEADER_BYTES];
     h[..8].copy_from_slice(&SEGMENT_MAGIC);
     h[8..12].copy_from_slice(&SEGMENT_FORMAT_VERSION.to_le_bytes());
     h[12..20].copy_from_slice(&id.to_le_bytes());
-    let crc = crc32c::crc32c(&h[..20]);
-    h[20..].copy_from_slice(&crc.to_le_bytes());
+    h[20..28].copy_from_slice(&first_seq.to_le_bytes());
+    let crc = crc32c::crc32c(&h[..28]);
+    h[28..].copy_from_slice(&crc.to_le_bytes());
     h
 }
 
-/// The segment id of a header; `bytes` may be shorter than a header (a file cut short).
-pub fn decode_header(bytes: &[u8]) -> Result<u64, HeaderError> {
-    let Some(h) = bytes.get(..SEGMENT_HEADER_BYTES) else {
-        return Err(HeaderError::TooShort(bytes.len() as u64));
-    };
-    if h[..8] != SEGMENT_MAGIC {
+/// Decodes a header of either version; `bytes` may be shorter than a header (a file cut short).
+pub fn decode_header(bytes: &[u8]) -> Result<SegmentHeader, HeaderError> {
+    let too_short = || HeaderError::TooShort(bytes.len() as u64);
+    let magic = bytes.get(..8).ok_or_else(too_short)?;
+    if magic != SEGMENT_MAGIC {
         return Err(HeaderError::BadMagic);
     }
     let le4 = |r: &[u8]| u32::from_le_bytes([r[0], r[1], r[2], r[3]]);
-    if crc32c::crc32c(&h[..20]) != le4(&h[20..24]) {
+    let le8 = |r: &[u8]| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&r[..8]);
+        u64::from_le_bytes(a)
+    };
+    let version = le4(bytes.get(8..12).ok_or_else(too_short)?);
+    let len = match version {
+        1 => SEGMENT_V1_HEADER_BYTES,
+        SEGMENT_FORMAT_VERSION => SEGMENT_HEADER_BYTES,
+        // Checked before the CRC, whose place depends on the version; the CRC then decides.
+        other => return Err(HeaderError::UnsupportedVersion(other)),
+    };
+    let h = bytes.get(..len).ok_or_else(too_short)?;
+    if crc32c::crc32c(&h[..len - 4]) != le4(&h[len - 4..]) {
         return Err(HeaderError::BadCrc);
     }
-    let version = le4(&h[8..12]);
-    if version != SEGMENT_FORMAT_VERSION {
-        return Err(HeaderError::UnsupportedVersion(version));
-    }
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&h[12..20]);
-    Ok(u64::from_le_bytes(id))
+    Ok(SegmentHeader {
+        id: le8(&h[12..20]),
+        first_seq: (version == SEGMENT_FORMAT_VERSION).then(|| le8(&h[20..28])),
+        len_bytes: len as u64,
+    })
 }
 
 /// Reads and checks the header at the start of `file`, leaving the file after it.
-pub(crate) fn read_header(file: &mut File) -> Result<u64, SegmentError> {
+pub(crate) fn read_header(file: &mut File) -> Result<SegmentHeader, SegmentError> {
     let mut h = Vec::with_capacity(SEGMENT_HEADER_BYTES);
     file.seek(SeekFrom::Start(0))?;
     file.take(SEGMENT_HEADER_BYTES as u64).read_to_end(&mut h)?;
-    Ok(decode_header(&h)?)
+    let header = decode_header(&h)?;
+    file.seek(SeekFrom::Start(header.len_bytes))?;
+    Ok(header)
 }
 
 /// Appends frames to a new segment file. Writes are buffered: [`Self::flush`] hands them to the
@@ -121,18 +153,19 @@ pub struct SegmentWriter {
 }
 
 impl SegmentWriter {
-    /// Creates `<dir>/<id>.wal` (refusing to overwrite an existing file), writes its header and
-    /// makes the file and its directory entry durable. If that fails (a full disk), the file is
-    /// removed: it never held a frame, and left behind it would be set aside as a segment with
-    /// a bad header at the next start, one per failed attempt.
-    pub fn create(dir: &Path, id: u64) -> Result<Self, SegmentError> {
+    /// Creates `<dir>/<id>.wal` (refusing to overwrite an existing file), writes its header
+    /// (`first_seq`: the sequence number its first record will have) and makes the file and its
+    /// directory entry durable. If that fails (a full disk), the file is removed: it never held a
+    /// frame, and left behind it would be set aside as a segment with a bad header at the next
+    /// start, one per failed attempt.
+    pub fn create(dir: &Path, id: u64, first_seq: u64) -> Result<Self, SegmentError> {
         let path = dir.join(segment_file_name(id));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)?;
         let durable = file
-            .write_all(&encode_header(id))
+            .write_all(&encode_header(id, first_seq))
             .and_then(|()| file.sync_data())
             .and_then(|()| sync_dir(dir));
         if let Err(e) = durable {
@@ -226,22 +259,29 @@ pub enum Recovery {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveredSegment {
-    pub id: u64,
+    pub header: SegmentHeader,
     pub valid_frames: u64,
     /// Damaged regions in the middle of the file, each followed by a valid frame; they stay in
     /// the file and readers skip them again.
     pub corrupt_spans: Vec<CorruptSpan>,
-    /// Bytes cut off the end (a torn last write, or damage with no valid frame after it).
-    pub torn_bytes: u64,
+    /// The region cut off the end (a torn last write, or damage with no valid frame after it).
+    pub torn: Option<CorruptSpan>,
     /// Length of the file after recovery.
     pub len_bytes: u64,
+}
+
+impl RecoveredSegment {
+    /// Bytes cut off the end.
+    pub fn torn_bytes(&self) -> u64 {
+        self.torn.map_or(0, |t| t.len_bytes)
+    }
 }
 
 /// Validates a segment file chunk by chunk after a restart and truncates a torn tail.
 pub fn recover(path: &Path) -> Result<Recovery, SegmentError> {
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
-    let id = match read_header(&mut file) {
-        Ok(id) => id,
+    let header = match read_header(&mut file) {
+        Ok(h) => h,
         Err(SegmentError::Header(e)) => return Ok(Recovery::Unusable(e)),
         Err(e) => return Err(e),
     };
@@ -249,13 +289,13 @@ pub fn recover(path: &Path) -> Result<Recovery, SegmentError> {
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(parse_segment_file_name);
-    if let Some(name) = name_id.filter(|n| *n != id) {
+    if let Some(name) = name_id.filter(|n| *n != header.id) {
         return Ok(Recovery::Unusable(HeaderError::IdMismatch {
             name,
-            header: id,
+            header: header.id,
         }));
     }
-    let mut cursor = FrameCursor::new(&mut file, SEGMENT_HEADER_BYTES as u64, RECOVERY_CHUNK_BYTES);
+    let mut cursor = FrameCursor::new(&mut file, header.len_bytes, RECOVERY_CHUNK_BYTES);
     let mut valid_frames = 0;
     let mut corrupt_spans = Vec::new();
     let trailing = loop {
@@ -265,20 +305,19 @@ pub fn recover(path: &Path) -> Result<Recovery, SegmentError> {
             Step::End { trailing } => break trailing,
         }
     };
-    let end = cursor.offset();
-    let (len_bytes, torn_bytes) = match trailing {
+    let len_bytes = match trailing {
         Some(span) => {
             file.set_len(span.offset)?;
             file.sync_all()?;
-            (span.offset, span.len_bytes)
+            span.offset
         }
-        None => (end, 0),
+        None => cursor.offset(),
     };
     Ok(Recovery::Usable(RecoveredSegment {
-        id,
+        header,
         valid_frames,
         corrupt_spans,
-        torn_bytes,
+        torn: trailing,
         len_bytes,
     }))
 }

@@ -35,41 +35,9 @@ fn read_back(path: &Path) -> (Vec<Vec<u8>>, Vec<CorruptSpan>) {
 }
 
 #[test]
-fn headers_round_trip_and_reject_damage() {
-    let h = encode_header(0xabc);
-    assert_eq!(decode_header(&h), Ok(0xabc));
-    assert_eq!(decode_header(&h[..23]), Err(HeaderError::TooShort(23)));
-    let mut bad = h;
-    bad[0] ^= 1;
-    assert_eq!(decode_header(&bad), Err(HeaderError::BadMagic));
-    let mut bad = h;
-    bad[13] ^= 1;
-    assert_eq!(decode_header(&bad), Err(HeaderError::BadCrc));
-    let mut v2 = h;
-    v2[8] = 2;
-    let crc = crc32c::crc32c(&v2[..20]);
-    v2[20..].copy_from_slice(&crc.to_le_bytes());
-    assert_eq!(decode_header(&v2), Err(HeaderError::UnsupportedVersion(2)));
-}
-
-#[test]
-fn file_names_are_sixteen_lowercase_hex_digits() {
-    assert_eq!(segment_file_name(0x1f), "000000000000001f.wal");
-    assert_eq!(parse_segment_file_name("000000000000001f.wal"), Some(0x1f));
-    for bad in [
-        "000000000000001F.wal",
-        "1f.wal",
-        "000000000000001f.wa",
-        "+00000000000001f.wal",
-    ] {
-        assert_eq!(parse_segment_file_name(bad), None, "{bad}");
-    }
-}
-
-#[test]
 fn the_writer_returns_the_positions_readers_find() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 4).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 4, 0).unwrap();
     assert_eq!(w.len_bytes(), SEGMENT_HEADER_BYTES as u64);
     let a = w.append(b"first").unwrap();
     let b = w.append(b"").unwrap();
@@ -77,10 +45,10 @@ fn the_writer_returns_the_positions_readers_find() {
         a,
         FramePos {
             segment: 4,
-            offset: 24
+            offset: 32
         }
     );
-    assert_eq!(b.offset, 24 + 12 + 5);
+    assert_eq!(b.offset, 32 + 12 + 5);
     assert_eq!(w.len_bytes(), b.offset + 12);
     w.flush().unwrap();
     assert_eq!(fs::metadata(w.path()).unwrap().len(), w.len_bytes());
@@ -92,17 +60,17 @@ fn the_writer_returns_the_positions_readers_find() {
 #[test]
 fn the_writer_never_overwrites_a_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 1).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 1, 0).unwrap();
     w.append(b"keep me").unwrap();
     w.sync().unwrap();
-    assert!(SegmentWriter::create(dir.path(), 1).is_err());
+    assert!(SegmentWriter::create(dir.path(), 1, 0).is_err());
     assert_eq!(read_back(w.path()).0, vec![b"keep me".to_vec()]);
 }
 
 #[test]
 fn an_oversized_payload_is_refused_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 1).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 1, 0).unwrap();
     let big = vec![0u8; MAX_PAYLOAD_BYTES + 1];
     assert!(matches!(
         w.append(&big),
@@ -123,10 +91,14 @@ fn a_clean_segment_recovers_untouched() {
     assert_eq!(
         r,
         RecoveredSegment {
-            id: 3,
+            header: SegmentHeader {
+                id: 3,
+                first_seq: Some(0),
+                len_bytes: SEGMENT_HEADER_BYTES as u64,
+            },
             valid_frames: 4,
             corrupt_spans: vec![],
-            torn_bytes: 0,
+            torn: None,
             len_bytes: img.bytes.len() as u64,
         }
     );
@@ -141,7 +113,7 @@ fn a_torn_write_at_every_offset_of_the_last_frame_is_cut_back_to_the_previous_fr
     for cut in last.start..last.end {
         let path = write_image(dir.path(), 1, &img.bytes[..cut]);
         let r = usable(recover(&path).unwrap());
-        assert_eq!(r.torn_bytes, (cut - last.start) as u64, "cut {cut}");
+        assert_eq!(r.torn_bytes(), (cut - last.start) as u64, "cut {cut}");
         assert_eq!(r.valid_frames, 2, "cut {cut}");
         assert!(r.corrupt_spans.is_empty(), "cut {cut}");
         assert_eq!(
@@ -155,7 +127,7 @@ fn a_torn_write_at_every_offset_of_the_last_frame_is_cut_back_to_the_previous_fr
             "cut {cut}"
         );
         // Idempotent: a second recovery finds nothing more to do.
-        assert_eq!(usable(recover(&path).unwrap()).torn_bytes, 0);
+        assert_eq!(usable(recover(&path).unwrap()).torn_bytes(), 0);
     }
 }
 
@@ -174,7 +146,7 @@ fn a_flipped_byte_anywhere_in_a_middle_frame_loses_only_that_frame() {
             let path = write_image(dir.path(), 1, &bytes);
             let r = usable(recover(&path).unwrap());
             assert_eq!(r.valid_frames, 4, "byte {i} ^ {x:#x}");
-            assert_eq!(r.torn_bytes, 0, "byte {i} ^ {x:#x}");
+            assert_eq!(r.torn_bytes(), 0, "byte {i} ^ {x:#x}");
             assert_eq!(r.corrupt_spans.len(), 1, "byte {i} ^ {x:#x}");
             let span = r.corrupt_spans[0];
             assert_eq!(
@@ -199,7 +171,7 @@ fn damage_with_no_valid_frame_after_it_is_a_torn_tail() {
     let path = write_image(dir.path(), 1, &bytes);
     let r = usable(recover(&path).unwrap());
     assert_eq!(r.valid_frames, 2);
-    assert_eq!(r.torn_bytes, (bytes.len() - img.frames[2].start) as u64);
+    assert_eq!(r.torn_bytes(), (bytes.len() - img.frames[2].start) as u64);
     assert_eq!(r.len_bytes, img.frames[2].start as u64);
     assert_eq!(fs::metadata(&path).unwrap().len(), r.len_bytes);
 }
@@ -216,7 +188,7 @@ fn a_damaged_length_in_the_middle_does_not_truncate_the_frames_after_it() {
     let path = write_image(dir.path(), 1, &bytes);
     let r = usable(recover(&path).unwrap());
     assert_eq!(r.valid_frames, 3);
-    assert_eq!(r.torn_bytes, 0);
+    assert_eq!(r.torn_bytes(), 0);
     assert_eq!(r.corrupt_spans[0].reason, CorruptReason::Truncated);
     assert_eq!(r.corrupt_spans[0].offset, img.frames[1].start as u64);
     assert_eq!(read_back(&path).0, [&written[..1], &written[2..]].concat());
@@ -281,7 +253,7 @@ proptest! {
         let r = usable(recover(&path).unwrap());
         prop_assert_eq!(r.valid_frames, expected.frames.len() as u64);
         prop_assert_eq!(&r.corrupt_spans, &expected.skipped);
-        prop_assert_eq!(r.torn_bytes, expected.trailing.map_or(0, |t| t.len_bytes));
+        prop_assert_eq!(r.torn_bytes(), expected.trailing.map_or(0, |t| t.len_bytes));
         let payloads: Vec<Vec<u8>> = expected.frames.iter().map(|f| f.1.clone()).collect();
         // Readers with other chunk sizes find the same frames and spans; a span's reason names the
         // first problem seen, which depends on how much of the file was in hand (a damaged length
@@ -293,7 +265,7 @@ proptest! {
         prop_assert_eq!(frames, payloads);
         prop_assert_eq!(where_(&skipped), where_(&expected.skipped));
         let again = usable(recover(&path).unwrap());
-        prop_assert_eq!(again.torn_bytes, 0);
+        prop_assert_eq!(again.torn_bytes(), 0);
         prop_assert_eq!(again.valid_frames, r.valid_frames);
     }
 }
@@ -314,7 +286,7 @@ fn batches_survive_the_whole_storage_path() {
             .collect()
     };
     let dir = tempfile::tempdir().unwrap();
-    let mut w = SegmentWriter::create(dir.path(), 1).unwrap();
+    let mut w = SegmentWriter::create(dir.path(), 1, 0).unwrap();
     for n in 0..4 {
         w.append(&encode_batch(&batch(n))).unwrap();
     }
@@ -325,7 +297,7 @@ fn batches_survive_the_whole_storage_path() {
     let mut reader = SegmentReader::open(&path, 0, 32).unwrap();
     let mut n = 0;
     while let Some(ReadItem::Frame(f)) = reader.next_item().unwrap() {
-        assert_eq!(decode_batch(&f.payload).unwrap(), batch(n));
+        assert_eq!(decode_batch(&f.payload).unwrap().events, batch(n));
         n += 1;
     }
     assert_eq!(n, 4);
@@ -385,7 +357,7 @@ fn a_segment_whose_header_cannot_be_written_leaves_no_file() {
     if let Err(e) = fs::write(dir.join("filler"), &filler) {
         assert_eq!(e.raw_os_error(), Some(28), "only ENOSPC is expected: {e}");
     }
-    let err = SegmentWriter::create(dir, 7).err();
+    let err = SegmentWriter::create(dir, 7, 0).err();
     assert!(err.is_some(), "the header cannot fit");
     let names: Vec<String> = fs::read_dir(dir)
         .unwrap()
@@ -393,3 +365,6 @@ fn a_segment_whose_header_cannot_be_written_leaves_no_file() {
         .collect();
     assert_eq!(names, ["filler"], "no empty segment left behind");
 }
+
+#[path = "segment_header_tests.rs"]
+mod header;

@@ -13,7 +13,7 @@ pub(crate) struct Image {
 }
 
 pub(crate) fn image(id: u64, payloads: &[Vec<u8>]) -> Image {
-    let mut bytes = encode_header(id).to_vec();
+    let mut bytes = encode_header(id, 0).to_vec();
     let mut frames = Vec::new();
     for p in payloads {
         let start = bytes.len();
@@ -55,4 +55,23 @@ pub(crate) fn payloads(n: usize, len: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| (0..len).map(|j| (i * 31 + j * 7) as u8).collect())
         .collect()
+}
+
+/// A version 1 segment header, as builds before record numbers wrote it, byte for byte.
+pub(crate) fn v1_header(id: u64) -> Vec<u8> {
+    let mut h = b"FLANEWAL".to_vec();
+    h.extend_from_slice(&1u32.to_le_bytes());
+    h.extend_from_slice(&id.to_le_bytes());
+    let crc = crc32c::crc32c(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// A version 1 batch payload (no record number), as builds before record numbers wrote it.
+pub(crate) fn v1_payload(events: &[crate::event::Event]) -> Vec<u8> {
+    let mut p = super::codec::encode_batch(events);
+    // Version 2 is version 1 with the 8-byte number after the version byte.
+    p.drain(1..9);
+    p[0] = super::codec::CODEC_VERSION_1;
+    p
 }
