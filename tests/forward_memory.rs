@@ -279,11 +279,13 @@ fn partial_frames_on_many_connections_stay_within_the_limit() {
 }
 
 /// A peer that stops halfway through an admitted frame would hold its part of the account
-/// forever: it is closed after 30 s without data, counted with reason `memory`.
+/// forever: it is closed after 30 s without data, counted with reason `memory`. (`frame_timeout`,
+/// also 30 s by default, would close it as well; it is set longer here so that this rule is the
+/// one tested.)
 #[test]
 fn a_peer_that_stops_halfway_through_an_admitted_frame_is_closed() {
     let port = free_port();
-    let fl = Firelane::start(&config(port, ""));
+    let fl = Firelane::start(&config(port, "frame_timeout = \"90s\""));
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.write_all(&partial_frame()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
