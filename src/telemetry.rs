@@ -112,9 +112,8 @@ use crate::config::model::LogFormat;
 /// Sets up own logs on standard error (standard output carries the stdout output's records).
 /// `RUST_LOG`, when set and valid, overrides `level`. A second call does nothing, so tests may call it.
 pub fn init_logging(level: &str, format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(level))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let rust_log = std::env::var(EnvFilter::DEFAULT_ENV).ok();
+    let filter = log_filter(rust_log.as_deref(), level);
     // Colours only on a terminal: a container's stderr goes to a log driver (awslogs, FireLens
     // itself), where escape codes would end up in every line.
     let builder = tracing_subscriber::fmt()
@@ -126,6 +125,14 @@ pub fn init_logging(level: &str, format: LogFormat) {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Which logs to keep: `RUST_LOG` when set and valid, else `level`, else `info`.
+fn log_filter(rust_log: Option<&str>, level: &str) -> EnvFilter {
+    rust_log
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_new(level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"))
 }
 
 /// Installs the process-wide Prometheus recorder and describes every metric. Rendering is done by
@@ -427,9 +434,26 @@ mod tests {
     }
 
     #[test]
-    fn logging_setup_tolerates_a_second_call_and_bad_levels() {
+    fn the_log_level_comes_from_rust_log_then_the_config_then_info() {
+        let shown = |rust_log, level| log_filter(rust_log, level).to_string();
+        assert_eq!(shown(None, "debug"), "debug");
+        assert_eq!(shown(Some("firelane=trace"), "debug"), "firelane=trace");
+        assert_eq!(
+            shown(Some("not a level["), "warn"),
+            "warn",
+            "a bad RUST_LOG is ignored"
+        );
+        assert_eq!(
+            shown(None, "not a level["),
+            "info",
+            "a bad level falls back to info"
+        );
+    }
+
+    #[test]
+    fn logging_setup_tolerates_a_second_call() {
         init_logging("debug", LogFormat::Json);
-        init_logging("not a level[", LogFormat::Human);
+        init_logging("info", LogFormat::Human);
         tracing::info!(component = "test", "still logging");
     }
 }

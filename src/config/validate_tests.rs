@@ -20,8 +20,18 @@ fn a_minimal_config_is_valid() {
 
 #[test]
 fn empty_config_needs_inputs_and_outputs() {
-    let got = issues_of("");
-    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        issues_of(""),
+        [
+            "inputs: at least one [[inputs]] is required",
+            "outputs: at least one [[outputs]] is required",
+        ]
+    );
+    assert_eq!(
+        issues_of(OUT),
+        ["inputs: at least one [[inputs]] is required"],
+        "each is asked for on its own"
+    );
 }
 
 #[test]
