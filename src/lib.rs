@@ -33,6 +33,8 @@ pub mod output;
 pub mod pipeline;
 /// Rate-limited logging of repeated problems.
 pub mod ratelimit;
+/// The random source of jitter and UUIDs (splitmix64; not for secrets).
+pub mod rng;
 /// Disk buffer storage: segment files of checksummed frames, batch encoding, checkpoints.
 pub mod storage;
 /// Metric names and own-log setup.

@@ -13,7 +13,7 @@ use super::RecordOutcome;
 use crate::msgpack::index::{MapIndex, Slot, key_len_bit};
 use crate::msgpack::reader::{MapEntries, key_eq};
 use crate::msgpack::writer::{write_map_len, write_str};
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 /// Why a `record_modifier` configuration cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use super::rewrite_tag::RewriteTag;
 use crate::ack::AckToken;
 use crate::event::{Event, EventTime};
 use crate::msgpack::index::MapIndex;
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 /// Scratch space of one chain run: the replacement record buffers and what filters need besides.
 /// Its buffers and random generator are kept per thread between runs (taken back when the run

@@ -7,57 +7,11 @@
 //! [`ThrottleGate`] pause never moves earlier.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::de::{self, Deserializer, Visitor};
 
-/// splitmix64; seeded from time + a counter in `Rng::from_entropy()`; `Rng::new(seed)` for tests.
-/// Jitter only needs to spread clients apart, not to be unpredictable.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    /// Two calls in the same nanosecond (or with a coarse clock) still differ by the counter.
-    pub fn from_entropy() -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mut seeder = Self(nanos ^ count.wrapping_mul(GOLDEN_GAMMA));
-        Self(seeder.next_u64())
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, max] (inclusive).
-    pub fn below_or_eq(&mut self, max: u64) -> u64 {
-        let Some(range) = max.checked_add(1) else {
-            return self.next_u64();
-        };
-        // Lemire's multiply-and-reject: unbiased, and rejects at most once on average.
-        let reject_below = range.wrapping_neg() % range;
-        loop {
-            let wide = u128::from(self.next_u64()) * u128::from(range);
-            if (wide as u64) >= reject_below {
-                return (wide >> 64) as u64;
-            }
-        }
-    }
-}
+use crate::rng::Rng;
 
 /// Exponential backoff with full jitter: delay(attempt) = uniform[0, min(cap, base * 2^attempt)]
 /// (attempt 0 = first retry). Saturating; never panics for large attempts.

@@ -8,31 +8,6 @@ use super::Rng;
 const MS: Duration = Duration::from_millis(1);
 
 #[test]
-fn rng_is_deterministic_per_seed_and_entropy_seeds_differ() {
-    let (mut a, mut b) = (Rng::new(7), Rng::new(7));
-    let first: Vec<u64> = (0..4).map(|_| a.next_u64()).collect();
-    assert_eq!(first, (0..4).map(|_| b.next_u64()).collect::<Vec<_>>());
-    assert_ne!(first[0], first[1]);
-    assert_ne!(
-        Rng::from_entropy().next_u64(),
-        Rng::from_entropy().next_u64()
-    );
-}
-
-#[test]
-fn below_or_eq_covers_the_inclusive_range() {
-    let mut rng = Rng::new(1);
-    let mut seen = [false; 4];
-    for _ in 0..200 {
-        let v = rng.below_or_eq(3);
-        seen[v as usize] = true;
-    }
-    assert_eq!(seen, [true; 4]);
-    assert_eq!(rng.below_or_eq(0), 0);
-    let _ = rng.below_or_eq(u64::MAX);
-}
-
-#[test]
 fn delays_grow_then_stop_at_the_cap() {
     let b = Backoff::new(100 * MS, 10 * 1000 * MS);
     assert_eq!(b.ceiling(0), 100 * MS);

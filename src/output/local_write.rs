@@ -19,8 +19,9 @@ use std::time::Duration;
 use metrics::Counter;
 
 use super::Reporter;
-use super::backoff::{Backoff, Rng};
+use super::backoff::Backoff;
 use crate::event::Batch;
+use crate::rng::Rng;
 
 /// Delays between attempts: from up to 100 ms, doubling, to at most 10 s (a disk freed or a
 /// reader back is noticed within 10 s).

@@ -30,9 +30,10 @@ use crate::config::cloudwatch::CloudWatchOutputConfig;
 use crate::event::{Batch, EventTime};
 use crate::health::ComponentHealth;
 use crate::memory::Charge;
-use crate::output::backoff::{Backoff, Rng, ThrottleGate};
+use crate::output::backoff::{Backoff, ThrottleGate};
 use crate::output::share::OutputMemory;
 use crate::ratelimit::RateLimiter;
+use crate::rng::Rng;
 use crate::telemetry::{OUTPUT_LOG_KEY_MISSING, OUTPUT_TRUNCATED};
 
 /// Backoff of one failing request: 200 ms doubling up to 30 s, full jitter.

@@ -19,8 +19,9 @@ use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::output::OutputMetrics;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::backoff::{Backoff, RetryLimit, Rng, ThrottleGate};
+use crate::output::backoff::{Backoff, RetryLimit, ThrottleGate};
 use crate::ratelimit::RateLimiter;
+use crate::rng::Rng;
 use crate::telemetry::{
     CLOUDWATCH_CREATED, OUTPUT_REJECTED, OUTPUT_REQUEST_SECONDS, OUTPUT_REQUESTS, OUTPUT_RETRIES,
     OUTPUT_THROTTLED,

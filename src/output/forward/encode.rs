@@ -18,7 +18,7 @@ use crate::event::{Batch, EventTime};
 use crate::msgpack::writer::{
     write_array_len, write_bin_header, write_i64, write_map_len, write_str,
 };
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 /// How frames are written.
 #[derive(Debug, Clone)]

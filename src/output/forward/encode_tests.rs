@@ -7,7 +7,7 @@ use crate::event::Event;
 use crate::input::forward::codec::{
     DecodeLimits, DecodeStats, FrameInfo, Mode, TagCache, check_frame, decode_frame,
 };
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 const LIMITS: DecodeLimits = DecodeLimits {
     max_frame_bytes: 64 << 20,

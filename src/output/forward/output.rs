@@ -34,10 +34,11 @@ use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::input::listener::BoxConn;
 use crate::memory::Charge;
-use crate::output::backoff::{RetryLimit, Rng};
+use crate::output::backoff::RetryLimit;
 use crate::output::share::OutputMemory;
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
+use crate::rng::Rng;
 use crate::telemetry::OUTPUT_RETRIES;
 
 /// Why one attempt to hand frames to an upstream failed (all retryable elsewhere).

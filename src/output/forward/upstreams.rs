@@ -9,7 +9,8 @@
 use std::time::{Duration, Instant};
 
 use crate::config::forward_out::Balance;
-use crate::output::backoff::{Backoff, Rng};
+use crate::output::backoff::Backoff;
+use crate::rng::Rng;
 
 /// Rest of a failed upstream: 1 s doubling up to 60 s (half fixed, half jitter).
 pub const DOWN_BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));

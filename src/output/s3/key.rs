@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 mod strftime;
 

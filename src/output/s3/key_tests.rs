@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use super::strftime::WEEKDAY_NAMES;
 use super::*;
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 /// 2020-08-15T00:00:00Z, the instant Fluent Bit's own key tests use.
 const AUG_15_2020: i64 = 1_597_449_600;

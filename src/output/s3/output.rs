@@ -28,10 +28,11 @@ use crate::config::s3::{S3OutputConfig, StoreOverflow};
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
-use crate::output::backoff::{Backoff, Rng, ThrottleGate};
+use crate::output::backoff::{Backoff, ThrottleGate};
 use crate::output::local_write::Retrying;
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
 use crate::ratelimit::RateLimiter;
+use crate::rng::Rng;
 use crate::telemetry::{
     OUTPUT_LOG_KEY_MISSING, S3_RECOVERED_FILES, S3_STAGED_BYTES, S3_STAGED_FILES, S3_STAGED_RECORDS,
 };

@@ -26,7 +26,7 @@ use super::key::{KeyContext, KeyTemplate, random_uuid};
 use super::sizes::UploadPlan;
 use super::stage::{Compression, StageWriter};
 use crate::event::EventTime;
-use crate::output::backoff::Rng;
+use crate::rng::Rng;
 
 /// What sealing a file needs to know.
 #[derive(Debug, Clone)]

@@ -23,8 +23,9 @@ use super::store::{SealedFile, forget};
 use crate::health::ComponentHealth;
 use crate::output::aws::CallError;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::backoff::{Backoff, RetryLimit, Rng, ThrottleGate};
+use crate::output::backoff::{Backoff, RetryLimit, ThrottleGate};
 use crate::ratelimit::RateLimiter;
+use crate::rng::Rng;
 use crate::telemetry::{
     OUTPUT_BYTES, OUTPUT_RECORDS, OUTPUT_REQUEST_SECONDS, OUTPUT_REQUESTS, OUTPUT_RETRIES,
     OUTPUT_THROTTLED, S3_OBJECTS, S3_PARTS, S3_UPLOAD_FAILURES, S3_UPLOAD_SECONDS,
