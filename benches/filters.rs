@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use firelane::ack::AckToken;
+use firelane::event::ack::AckToken;
 use firelane::event::{Event, EventTime};
 use firelane::filter::chain::FilterChain;
 use firelane::pipeline::filters::build_chain;

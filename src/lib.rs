@@ -1,8 +1,6 @@
 //! firelane: a container log router (Fluent Forward in; CloudWatch Logs, S3, files out).
 #![forbid(unsafe_code)]
 
-/// Acknowledgement handles: when every output is done with a batch.
-pub mod ack;
 /// firelane started as `curl` or `nc` (the image's links): just enough for health checks.
 pub mod applet;
 /// Command-line interface: run, validate, health.
@@ -11,7 +9,7 @@ pub mod cli;
 pub mod config;
 /// ECS task metadata: read once at start, used by the init variables, filters and outputs.
 pub mod ecs;
-/// Events and batches: msgpack records as shared bytes.
+/// What travels: events and batches (msgpack records as shared bytes), their acks and budget.
 pub mod event;
 /// Filters between inputs and routing (grep, modify, parser, multiline, ...).
 pub mod filter;

@@ -18,7 +18,7 @@ use metrics::Counter;
 use super::RecordOutcome;
 use super::fused;
 use super::stage::{Ctx, StageKind};
-use crate::ack::AckToken;
+use crate::event::ack::AckToken;
 use crate::event::{Batch, Event};
 use crate::pipeline::tagmatch::TagMatcher;
 use crate::telemetry as t;

@@ -113,7 +113,7 @@ fn a_rewrite_rule_that_matches_its_own_output_does_not_loop() {
 
 #[tokio::test]
 async fn held_records_keep_their_batch_acks_until_the_joined_record_goes_out() {
-    use crate::ack::AckOutcome;
+    use crate::event::ack::AckOutcome;
     use crate::filter::held::MultilineStage;
     use crate::filter::multiline::{MultilineConfig, MultilineFilter};
     let ml = MultilineFilter::new(

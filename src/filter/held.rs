@@ -14,8 +14,8 @@ use super::chain::Stage;
 use super::multiline::{EmitOutcome, Emitted, MultilineFilter};
 use super::stage::Ctx;
 use super::throttle::Throttle;
-use crate::ack::AckToken;
 use crate::event::Event;
+use crate::event::ack::AckToken;
 use crate::telemetry as t;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -18,7 +18,7 @@ use super::nest::Nest;
 use super::parser::ParserFilter;
 use super::record_modifier::RecordModifier;
 use super::rewrite_tag::RewriteTag;
-use crate::ack::AckToken;
+use crate::event::ack::AckToken;
 use crate::event::{Event, EventTime};
 use crate::msgpack::index::MapIndex;
 use crate::rng::Rng;

@@ -12,8 +12,8 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::ack::AckToken;
 use crate::config::model::TcpFormat;
+use crate::event::ack::AckToken;
 use crate::event::{Event, EventTime};
 use crate::input::drain::DrainingReader;
 use crate::input::frame_clock::FrameClock;

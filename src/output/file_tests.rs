@@ -8,8 +8,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::*;
-use crate::ack::{AckOutcome, AckToken, AckWaiter};
 use crate::config::model::{DateFormat, DateKey, FileFormat};
+use crate::event::ack::{AckOutcome, AckToken, AckWaiter};
 use crate::event::{Event, EventTime};
 use crate::health::{ComponentKind, Registry};
 

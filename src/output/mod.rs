@@ -180,7 +180,7 @@ mod tests {
     async fn a_round_takes_ready_batches_up_to_the_byte_limit() {
         let (tx, mut rx) = tokio::sync::mpsc::channel(16);
         for _ in 0..5 {
-            let b = Batch::new(Vec::new(), 100, crate::ack::AckToken::none(), None);
+            let b = Batch::new(Vec::new(), 100, crate::event::ack::AckToken::none(), None);
             tx.send(Arc::new(b)).await.unwrap();
         }
         let mut round = Vec::new();

@@ -34,7 +34,7 @@ impl NullOutput {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ack::{AckOutcome, AckToken};
+    use crate::event::ack::{AckOutcome, AckToken};
     use crate::health::{ComponentKind, Registry};
 
     #[tokio::test]

@@ -127,8 +127,8 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::ack::{AckOutcome, AckToken};
     use crate::config::model::{DateFormat, DateKey, StdoutFormat};
+    use crate::event::ack::{AckOutcome, AckToken};
     use crate::event::{Event, EventTime};
     use crate::health::{ComponentKind, Registry};
 

@@ -17,10 +17,10 @@ use metrics::{Counter, Gauge};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::ack::AckToken;
 use crate::config::model::ServiceConfig;
 use crate::config::storage::{self as cfg, InputStorage};
 use crate::event::Event;
+use crate::event::ack::AckToken;
 use crate::pipeline::build::StartError;
 use crate::pipeline::intake::{InputMetrics, Intake, Submitted};
 use crate::storage::buffer::{

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::ack::AckToken;
 use crate::config::filter_options::{EcsConfig, parser_set};
 use crate::config::filters::FilterConfig;
 use crate::config::model::Config;
@@ -17,6 +16,7 @@ use crate::config::validate::MAX_FILTERS;
 use crate::ecs::fetch::fetch_task_metadata;
 use crate::ecs::{ECS_METADATA_ENV, TaskAtStart};
 use crate::event::Batch;
+use crate::event::ack::AckToken;
 use crate::filter::chain::{ChainOutput, FilterChain, Stage, StageMetrics};
 use crate::filter::held::{MultilineStage, ThrottleStage};
 use crate::filter::stage::StageKind;

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use crate::ack::AckToken;
 use crate::config::model::Overflow;
+use crate::event::ack::AckToken;
+use crate::event::budget::{Budget, Held, RecordsInFlight};
 use crate::event::{Batch, Event};
 use crate::filter::chain::FilterChain;
-use crate::pipeline::budget::{Budget, Held, RecordsInFlight};
 use crate::pipeline::disk::DiskSink;
 pub use crate::pipeline::input_metrics::InputMetrics;
 use crate::pipeline::router::Router;
@@ -358,7 +358,7 @@ mod tests {
             Duration::from_secs(5),
             "waited the timeout, no more"
         );
-        assert_eq!(waiter.wait().await, crate::ack::AckOutcome::Dropped);
+        assert_eq!(waiter.wait().await, crate::event::ack::AckOutcome::Dropped);
         // Budget freed within the timeout: the next batch goes through.
         drop(rx.recv().await);
         assert_eq!(
@@ -392,6 +392,6 @@ mod tests {
             intake.submit(events(3), 80, tok).await,
             Submitted::DroppedBufferFull
         );
-        assert_eq!(waiter.wait().await, crate::ack::AckOutcome::Dropped);
+        assert_eq!(waiter.wait().await, crate::event::ack::AckOutcome::Dropped);
     }
 }

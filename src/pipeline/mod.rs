@@ -1,6 +1,5 @@
-//! Pipeline wiring: budgets, routing, building and draining.
+//! Pipeline wiring: routing, building and draining (the budgets are in `event::budget`).
 
-pub mod budget;
 pub mod build;
 pub mod disk;
 pub mod filters;

@@ -128,8 +128,8 @@ fn tag_runs(events: &[Event]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ack::{AckOutcome, AckToken};
     use crate::event::EventTime;
+    use crate::event::ack::{AckOutcome, AckToken};
     use bytes::Bytes;
 
     fn ev(tag: &Arc<str>, rec: &'static [u8]) -> Event {

@@ -9,8 +9,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::event::budget::RecordsInFlight;
 use crate::health::ComponentHealth;
-use crate::pipeline::budget::RecordsInFlight;
 use crate::pipeline::stage::StageRuntime;
 use crate::storage::buffer::DiskBuffer;
 

@@ -14,11 +14,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::server::Acks;
-use crate::ack::{AckOutcome, AckToken, AckWaiter};
 use crate::config::model::AckMode;
 use crate::event::Event;
+use crate::event::ack::{AckOutcome, AckToken, AckWaiter};
+use crate::event::budget::Held;
 use crate::memory::Charge;
-use crate::pipeline::budget::Held;
 use crate::pipeline::intake::{Intake, Submitted};
 
 /// Pieces of one connection queued for its stage task: one, so the connection decodes

@@ -2,8 +2,8 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::*;
-use crate::ack::AckToken;
 use crate::event::Event;
+use crate::event::ack::AckToken;
 use crate::input::forward::codec::{
     DecodeLimits, DecodeStats, FrameInfo, Mode, TagCache, check_frame, decode_frame,
 };

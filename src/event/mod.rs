@@ -4,12 +4,17 @@
 //! received (or decompressed) buffer without copying; a [`Batch`] holds the charge it took from its
 //! input's memory budget and releases it when the last output drops it.
 
+/// Acknowledgement handles: when every output is done with a batch.
+pub mod ack;
+/// Memory budgets: what an input may hold until its outputs are done with it.
+pub mod budget;
+
 use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::ack::AckToken;
-use crate::pipeline::budget::BudgetPermit;
+use crate::event::ack::AckToken;
+use crate::event::budget::BudgetPermit;
 
 /// Event timestamp: seconds since the Unix epoch plus nanoseconds (`nanos < 1_000_000_000`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
