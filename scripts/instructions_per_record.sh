@@ -1,7 +1,8 @@
 #!/bin/bash
 # Instructions per record of the FireLens filter chain (parser json + record_modifier + grep ->
 # null), counted by valgrind's cachegrind: a figure the machine's noise does not move, for
-# comparing two builds where wall-clock rates cannot (README, Performance, 2026-12-07).
+# comparing two builds where wall-clock rates cannot (docs/perf/README.md; the figures in
+# docs/perf/notebook.md, 2026-12-07).
 #
 #   scripts/instructions_per_record.sh BINARY [RECORDS] [MEMORY_LIMIT]
 #

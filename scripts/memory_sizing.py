@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """RSS of firelane against its memory account: idle, under load, output down then back.
 
-The measurements behind the constants of src/memory/sizing.rs (see its module doc and the README's
-Memory section). Needs msgpack (the test venv has it). Run from the repository root:
+The measurements behind the constants of src/memory/sizing.rs (see its module doc and
+docs/guide/delivery.md, Memory). Needs msgpack (the test venv has it). Run from the repository root:
 
   python scripts/memory_sizing.py idle
   python scripts/memory_sizing.py NAME MEM_BUF_LIMIT CONNECTIONS FRAMES null|forward|cloudwatch DOWN_SECONDS

@@ -21,7 +21,7 @@ const BUDGET_MIB: u64 = 8;
 /// What firelane may hold beyond the input budget in this (debug) build, where ~30 MiB was measured
 /// (60 s run: idle 30.7 MiB, peak 68.7 MiB with an 8 MiB budget): read buffers, the
 /// request being built and signed (at most 1 MiB of events, JSON-encoded, and the SDK's copies),
-/// the allocator's per-thread arenas (README, Delivery guarantees).
+/// the allocator's per-thread arenas (docs/guide/delivery.md).
 const OVERHEAD_MIB: u64 = 40;
 
 #[test]

@@ -1,8 +1,8 @@
 //! The Dockerfile cannot be built here (no Docker engine), so its facts are checked as text:
 //! CI builds the binary with the exact cargo command the image build runs, the builder image is
 //! the toolchain we test with, the build context holds every file the build reads, and the final
-//! image exposes, checks and starts what the README says. tests/image_rootfs.rs runs the final
-//! stage's root filesystem.
+//! image exposes, checks and starts what docs/guide/operations.md (Container image) says.
+//! tests/image_rootfs.rs runs the final stage's root filesystem.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

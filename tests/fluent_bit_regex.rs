@@ -126,7 +126,8 @@ fn sorted(mut pairs: Vec<(String, Value)>) -> Vec<(String, String)> {
     out
 }
 
-/// firelane's one documented difference in parsed records (README, "Where we differ"): a time
+/// firelane's one documented difference in parsed records (docs/guide/filters.md, "Where we
+/// differ from Fluent Bit"): a time
 /// field whose text the parser's `Time_Format` does not read stays a field (Fluent Bit logs
 /// "invalid time format ... for '<text>'" and drops the field, losing the text).
 fn kept_unparsed_time(

@@ -81,7 +81,7 @@ fn memory_limit_line() -> String {
 }
 
 /// `service.memory_limit` of every run: MEMORY_LIMIT, default 48MiB (the account an ECS task
-/// with `memory: 64` gets is of that order; see the README's Memory section).
+/// with `memory: 64` gets is of that order; see docs/guide/delivery.md, Memory).
 pub fn memory_limit() -> String {
     std::env::var("MEMORY_LIMIT").unwrap_or_else(|_| "48MiB".to_owned())
 }

@@ -25,6 +25,9 @@ pub mod tls;
 pub mod units;
 pub mod validate;
 
+#[cfg(test)]
+mod reference_tests;
+
 pub use discover::embedded_default;
 pub use errors::{ConfigErrors, Problem};
 pub use load::{load_file, load_str};

@@ -4,7 +4,7 @@
 //! Why: with glibc's malloc, firelane's RSS stayed ~50 MiB above what was in use after an output
 //! came back from an outage (per-thread arenas keep freed memory), which is what took it past a
 //! 64 MiB container's limit; jemalloc with these options went back to ~6 MiB above it, and
-//! mimalloc kept more than glibc (README, Memory). The options are compiled in: the crate's
+//! mimalloc kept more than glibc (docs/guide/delivery.md, Memory). The options are compiled in: the crate's
 //! `background_threads` feature, and [`EXPECTED_CONF`] from `.cargo/config.toml`.
 
 use tikv_jemalloc_ctl::{config, epoch, stats};

@@ -54,7 +54,7 @@ fn auto_keeps_the_measured_worst_rss_under_80_percent_of_the_container_limit() {
         assert_eq!(b.source, BudgetSource::Container(container(l)));
         assert_eq!(b.warning, None, "{l}");
     }
-    // The figures the README and config/firelane.toml give.
+    // The figures docs/guide/delivery.md (Memory) and config/firelane.toml give.
     let table: Vec<String> = [48u64, 64, 128, 256, 512, 1024]
         .iter()
         .map(|m| mib(auto_total(m << 20).unwrap()))

@@ -5,8 +5,8 @@
 //! A connection with a filter stage offers more when few connections share the input: while its
 //! stage filters one batch, the socket fills, and the next read takes it all. Each batch handed
 //! to the stage costs two wake-ups (the connection's, the output's) and a round of per-batch
-//! work, so bigger batches leave more of the cores to the filters (measured in the README,
-//! Performance > Filters). A staged connection holds up to three batches its input's budget has
+//! work, so bigger batches leave more of the cores to the filters (measured in
+//! docs/perf/notebook.md, 2026-12-03, second session). A staged connection holds up to three batches its input's budget has
 //! not charged yet (decoding, queued, filtering; see `submit`), so the extra space is a share of
 //! that budget split over the input's connections, and never below the configured chunk.
 

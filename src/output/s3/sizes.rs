@@ -2,7 +2,8 @@
 //! staging files: which sizes a configuration may give ([`check`]), the upload plan they make
 //! ([`UploadPlan`]: PutObject below 10 MiB, the chunk size in effect, what `total_file_size` is
 //! compared with, when `upload_timeout` counts from), and the start-up notes that say where
-//! firelane differs ([`notes`]). README.md ("S3 size rules") compares them rule by rule.
+//! firelane differs ([`notes`]). docs/guide/outputs/s3.md ("S3 size rules") compares them
+//! rule by rule.
 //!
 //! Pure code: no I/O; instants come from the caller. Sizes are bytes as parsed (`1M` is
 //! 1,000,000, `5M` is 5,000,000: Fluent Bit's sizes are decimal).

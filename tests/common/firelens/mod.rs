@@ -10,7 +10,7 @@ pub mod generate;
 pub mod land;
 /// Rewriting a setup's files to point at the test (pure).
 pub mod point;
-/// A row of the table and the README rendering (pure).
+/// A row of the table and its rendering in docs/guide/firelens.md (pure).
 pub mod row;
 /// Sending records as applications do.
 pub mod send;

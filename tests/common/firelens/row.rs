@@ -101,7 +101,7 @@ pub struct Blocker {
     pub stage: Stage,
     pub says: &'static str,
     pub by: By,
-    /// For the README: what is missing or wrong, in a few words.
+    /// For the docs table: what is missing or wrong, in a few words.
     pub why: &'static str,
 }
 
@@ -145,7 +145,7 @@ pub struct Row {
     pub send: &'static [Send],
     pub land: Land,
     pub blockers: &'static [Blocker],
-    /// For the README: a difference from Fluent Bit worth knowing even when the row runs.
+    /// For the docs table: a difference from Fluent Bit worth knowing even when the row runs.
     pub note: &'static str,
 }
 
@@ -196,7 +196,7 @@ pub fn unexplained(blockers: &[&Blocker], lines: &[String]) -> Vec<String> {
     problems
 }
 
-/// The README cell for who removes a blocker.
+/// The docs table's cell for who removes a blocker.
 pub fn by_text(by: By) -> String {
     match by {
         By::Issue(n) => format!("issue {n}"),
@@ -206,8 +206,8 @@ pub fn by_text(by: By) -> String {
     }
 }
 
-/// The README table of `rows` (markdown, one line per row).
-pub fn readme_table(rows: &[&Row]) -> String {
+/// The table of `rows` in docs/guide/firelens.md (markdown, one line per row).
+pub fn docs_table(rows: &[&Row]) -> String {
     let count = |want: Expected| rows.iter().filter(|r| r.expected() == want).count();
     let parts = [
         (Expected::Delivers, "run unchanged end to end"),

@@ -3,8 +3,8 @@
 //! The rows are in `examples.rs` (aws-samples/amazon-ecs-firelens-examples) and `aws_image.rs`
 //! (aws/aws-for-fluent-bit); what they share is here.
 //! When a fix lands, delete the blocker it removes (a row with none must deliver end to end);
-//! then regenerate README.md's table (`FIRELANE_BLESS=1 cargo nextest run --test
-//! firelens_examples readme`). Files are under tests/data/firelens/ (see its NOTES.md).
+//! then regenerate the table in docs/guide/firelens.md (`FIRELANE_BLESS=1 cargo nextest run
+//! --test firelens_examples readme`). Files are under tests/data/firelens/ (see its NOTES.md).
 
 use super::row::By::{Issue, Unplanned, Upstream};
 use super::row::Land::{Aggregator, AssumingRole, CloudWatch, Elsewhere, S3};
