@@ -118,22 +118,28 @@ fn dropped(fl: &Firelane) -> f64 {
     fl.metric("firelane_output_dropped_records_total", "s3.0")
 }
 
-#[test]
-fn a_full_store_dir_holds_the_records_and_uploads_them_once_s3_is_back() {
-    let Some(disk) = TinyFs::mount(2 << 20) else {
-        return;
-    };
+/// S3 down (no bucket yet), no staging limit: `frames` are sent until staging meets ENOSPC.
+fn fill_while_s3_is_down(disk: &TinyFs, frames: usize) -> (Moto, Bucket, Firelane, Sender) {
     let moto = Moto::start();
     let bucket = Bucket::absent(&moto, "logs");
     let port = free_port();
     let text = config(port, &moto, disk.path(), "store_dir_limit_size = \"0\"\n");
-    let mut fl = Firelane::start_env(&text, Stdio::null(), &moto.env());
-    let sender = Sender::start(port, 150);
+    let fl = Firelane::start_env(&text, Stdio::null(), &moto.env());
+    let sender = Sender::start(port, frames);
     fl.wait_for(
         "staging to meet a full disk",
         Duration::from_secs(60),
         || fl.log().contains("No space left on device"),
     );
+    (moto, bucket, fl, sender)
+}
+
+#[test]
+fn a_full_store_dir_holds_the_records_and_uploads_them_once_s3_is_back() {
+    let Some(disk) = TinyFs::mount(2 << 20) else {
+        return;
+    };
+    let (_moto, bucket, mut fl, sender) = fill_while_s3_is_down(&disk, 150);
     std::thread::sleep(Duration::from_secs(2));
     let while_full = sender.acked_frames();
     assert!(while_full < 150, "a full disk holds the acks back");
@@ -159,17 +165,7 @@ fn firelane_starts_on_a_full_store_dir_and_uploads_what_it_holds() {
     let Some(disk) = TinyFs::mount(2 << 20) else {
         return;
     };
-    let moto = Moto::start();
-    let bucket = Bucket::absent(&moto, "logs");
-    let port = free_port();
-    let text = config(port, &moto, disk.path(), "store_dir_limit_size = \"0\"\n");
-    let mut fl = Firelane::start_env(&text, Stdio::null(), &moto.env());
-    let sender = Sender::start(port, 150);
-    fl.wait_for(
-        "staging to meet a full disk",
-        Duration::from_secs(60),
-        || fl.log().contains("No space left on device"),
-    );
+    let (moto, bucket, mut fl, sender) = fill_while_s3_is_down(&disk, 150);
     std::thread::sleep(Duration::from_secs(1));
     fl.child.kill().unwrap();
     fl.child.wait().unwrap();
@@ -195,7 +191,7 @@ fn firelane_starts_on_a_full_store_dir_and_uploads_what_it_holds() {
     assert_eq!((report.lost, report.duplicated), (0, 0));
     let store = disk.path().join("s3.0");
     fl.wait_for("the store to empty", Duration::from_secs(30), || {
-        staged_files(&store) == 0
+        s3::staged_files(&store) == 0
     });
 }
 
@@ -240,18 +236,4 @@ fn without_a_limit_setting_staging_stops_at_half_the_free_space() {
     let report = ledger.report("s3 default staging limit");
     assert_eq!((report.lost, report.duplicated), (0, 0));
     assert_eq!(fl.terminate(), 0);
-}
-
-/// Files in a store directory other than its own dot files (lock, reserve).
-fn staged_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count()
 }

@@ -96,20 +96,6 @@ fn a_half_done_multipart_upload_is_completed_and_an_orphaned_one_aborted() {
     );
     fl.wait_for("the store to empty", Duration::from_secs(10), || {
         // Only the store's lock file is left.
-        staged_files(&dir) == 0
+        common::s3::staged_files(&dir) == 0
     });
-}
-
-/// Files in a store directory other than its own dot files (lock, reserve).
-fn staged_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            !e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with('.')
-        })
-        .count()
 }

@@ -131,6 +131,35 @@ fn collect_damage(replay: &mut Replay) -> Arc<Mutex<Vec<Damage>>> {
     found
 }
 
+/// Cuts segment `seg` to `len` bytes.
+fn cut(dir: &Path, seg: u64, len: u64) {
+    OpenOptions::new()
+        .write(true)
+        .open(path_of(dir, seg))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// Reopens the buffer: one damaged region of `kind` is reported, losing exactly `expected`, and
+/// every other record written is delivered.
+async fn reopen_expecting_one(
+    config: BufferConfig,
+    written: &[Written],
+    kind: DamageKind,
+    expected: &BTreeSet<u64>,
+) {
+    let (buf, mut replay, report) = DiskBuffer::open(config).await.unwrap();
+    assert_eq!(report.damage.len(), 1, "{report:#?}");
+    assert_eq!(report.damage[0].kind, kind);
+    assert_eq!(&reported_lost(&report.damage), expected);
+    let delivered = deliver_all(&buf, &mut replay, written).await;
+    assert_eq!(
+        delivered.len() as u64 + report.lost_records(),
+        records(written)
+    );
+}
+
 #[tokio::test]
 async fn a_cut_sealed_segment_and_16_flipped_bytes_are_reported_in_exact_records() {
     let dir = tempfile::tempdir().unwrap();
@@ -148,12 +177,7 @@ async fn a_cut_sealed_segment_and_16_flipped_bytes_are_reported_in_exact_records
     let mid = file_len(dir.path(), flip_seg) / 2;
     let mut expected = touched(&written, dir.path(), cut_seg, cut_at..cut_len);
     expected.extend(touched(&written, dir.path(), flip_seg, mid..mid + 16));
-    OpenOptions::new()
-        .write(true)
-        .open(path_of(dir.path(), cut_seg))
-        .unwrap()
-        .set_len(cut_at)
-        .unwrap();
+    cut(dir.path(), cut_seg, cut_at);
     flip(dir.path(), flip_seg, mid, 16);
 
     let (buf, mut replay, report) = DiskBuffer::open(small_segments(dir.path())).await.unwrap();
@@ -199,22 +223,9 @@ async fn the_cut_end_of_a_segment_followed_by_an_empty_one_is_counted_from_its_h
     let seg = written[0].pos.segment;
     let len = file_len(dir.path(), seg);
     let expected = touched(&written, dir.path(), seg, len - 10..len);
-    OpenOptions::new()
-        .write(true)
-        .open(path_of(dir.path(), seg))
-        .unwrap()
-        .set_len(len - 10)
-        .unwrap();
+    cut(dir.path(), seg, len - 10);
 
-    let (buf, mut replay, report) = DiskBuffer::open(config(dir.path())).await.unwrap();
-    assert_eq!(report.damage.len(), 1, "{report:#?}");
-    assert_eq!(report.damage[0].kind, DamageKind::Torn);
-    assert_eq!(reported_lost(&report.damage), expected);
-    let delivered = deliver_all(&buf, &mut replay, &written).await;
-    assert_eq!(
-        delivered.len() as u64 + report.lost_records(),
-        records(&written)
-    );
+    reopen_expecting_one(config(dir.path()), &written, DamageKind::Torn, &expected).await;
 }
 
 #[tokio::test]
@@ -228,15 +239,13 @@ async fn an_unusable_segment_is_counted_from_its_neighbours() {
     let expected = touched(&written, dir.path(), bad, 0..u64::MAX);
     flip(dir.path(), bad, 0, 1); // its magic
 
-    let (buf, mut replay, report) = DiskBuffer::open(small_segments(dir.path())).await.unwrap();
-    assert_eq!(report.damage.len(), 1, "{report:#?}");
-    assert_eq!(report.damage[0].kind, DamageKind::Unusable);
-    assert_eq!(reported_lost(&report.damage), expected);
-    let delivered = deliver_all(&buf, &mut replay, &written).await;
-    assert_eq!(
-        delivered.len() as u64 + report.lost_records(),
-        records(&written)
-    );
+    reopen_expecting_one(
+        small_segments(dir.path()),
+        &written,
+        DamageKind::Unusable,
+        &expected,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -200,3 +200,18 @@ impl Bucket {
         })
     }
 }
+
+/// Files in an S3 output's store directory other than its own dot files (lock, reserve): what
+/// is still staged.
+pub fn staged_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count()
+}

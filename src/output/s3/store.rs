@@ -299,22 +299,18 @@ impl Store {
                 records,
             })
         });
-        let mut sealed_meta = meta.clone();
-        match sealed {
-            Ok(sealed) => sealed_meta.sealed = Some(sealed),
+        let sealed = match sealed {
+            Ok(sealed) => sealed,
             Err(e) => {
-                meta.sealed = None;
                 self.to_repair.push((id, meta));
                 return Err(e);
             }
-        }
-        self.persist_sealed(id, &sealed_meta);
-        let disk_bytes = sealed_meta.sealed.as_ref().map_or(0, |s| s.disk_bytes);
-        self.staged_bytes.fetch_add(disk_bytes, Ordering::Relaxed);
-        out.push(SealedFile {
-            id,
-            meta: sealed_meta,
-        });
+        };
+        self.staged_bytes
+            .fetch_add(sealed.disk_bytes, Ordering::Relaxed);
+        meta.sealed = Some(sealed);
+        self.persist_sealed(id, &meta);
+        out.push(SealedFile { id, meta });
         Ok(())
     }
 
@@ -330,7 +326,11 @@ impl Store {
         journal::write_meta(&self.dir, id, &meta)?;
         let writer = StageWriter::create(&self.dir.join(data_name(id)), self.settings.compression)
             .inspect_err(|_| {
-                let _ = journal::remove_files(&self.dir, id); // best effort; else the next start
+                // Metadata without data: the next start deletes it if this cannot.
+                if let Err(e) = journal::remove_files(&self.dir, id) {
+                    tracing::warn!(dir = %self.dir.display(), id, error = %e,
+                        "could not remove the metadata of a staging file that was not created");
+                }
             })?;
         Ok(Active {
             id,

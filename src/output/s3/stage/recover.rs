@@ -70,13 +70,11 @@ pub fn recover(path: &Path, compression: Compression) -> io::Result<Recovered> {
     };
     let mut file = OpenOptions::new().read(true).write(true).open(path)?;
     let disk_bytes = if kept.lines == 0 {
+        file.set_len(0)?;
         0
     } else {
         end_stream_at(&mut file, compression, &kept)?
     };
-    if kept.lines == 0 {
-        file.set_len(0)?;
-    }
     file.sync_all()?;
     Ok(Recovered {
         lines_bytes: kept.output_len,
