@@ -10,7 +10,7 @@ use std::io::Write;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firelane::event::Event;
-use firelane::input::forward::codec::{
+use firelane::forward::codec::{
     DecodeLimits, DecodeStats, TagCache, check_frame, decode_frame,
 };
 

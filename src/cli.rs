@@ -91,9 +91,9 @@ impl Cli {
 /// container is too small for `auto`); or every problem on stderr and returns exit status 64.
 pub async fn validate(path: &Path) -> ExitCode {
     let dir = crate::init::download_dir();
-    let (started, regexes) = crate::filter::onigmo::with_engines_listed_async(crate::init::start(
+    let (started, regexes) = crate::onigmo::with_engines_listed_async(crate::init::start(
         Some(path),
-        &crate::config::env::ProcessEnv,
+        &crate::env::ProcessEnv,
         &dir,
     ))
     .await;
@@ -141,8 +141,8 @@ pub async fn validate(path: &Path) -> ExitCode {
 
 /// What `validate` says about the regexes it compiled: a count per engine, then one line per
 /// pattern that is not on the default (linear-time) engine.
-fn regex_engine_lines(regexes: &[crate::filter::onigmo::Listed]) -> Vec<String> {
-    use crate::filter::onigmo::Engine;
+fn regex_engine_lines(regexes: &[crate::onigmo::Listed]) -> Vec<String> {
+    use crate::onigmo::Engine;
     if regexes.is_empty() {
         return Vec::new();
     }

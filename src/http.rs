@@ -4,7 +4,7 @@
 //! `MAX_ADMIN_CONNECTIONS` connections at once, and request headers (also the next request's on
 //! a keep-alive connection) must arrive within `HEADER_READ_TIMEOUT`. A connection accepted when
 //! all are taken closes, gracefully, the one that has gone longest without a request (the input's
-//! slots with no wait, [`crate::input::slots`]; counted in
+//! slots with no wait, [`crate::net::slots`]; counted in
 //! `firelane_admin_connections_evicted_total`): a request is answered within microseconds, so
 //! idle clients cannot lock out a health check (ECS replaces a task whose check fails). On
 //! shutdown the accept loop stops, open connections finish their request and close, bounded by
@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::health::{ComponentStatus, Registry};
-use crate::input::slots::{Slot, Slots};
+use crate::net::slots::{Slot, Slots};
 
 pub const MAX_ADMIN_CONNECTIONS: usize = 64;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);

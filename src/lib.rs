@@ -9,8 +9,12 @@ pub mod cli;
 pub mod config;
 /// ECS task metadata: read once at start, used by the init variables, filters and outputs.
 pub mod ecs;
+/// The environment as the process sees it, behind a trait so tests pass their own.
+pub mod env;
 /// What travels: events and batches (msgpack records as shared bytes), their acks and budget.
 pub mod event;
+/// The Fluent Forward protocol, both directions: codec, encode, acks, handshake.
+pub mod forward;
 /// Filters between inputs and routing (grep, modify, parser, multiline, ...).
 pub mod filter;
 /// Component health registry behind /health.
@@ -23,12 +27,19 @@ pub mod init;
 pub mod input;
 /// The process-wide memory account every load-dependent buffer charges.
 pub mod memory;
+/// Transport: listeners, connection slots, shutdown-aware reads, TLS.
+pub mod net;
+/// Fluent Bit's regular expressions (Onigmo syntax) on the `regex` crate, or a backtracking
+/// engine for what needs one: the one pattern type filters, tag matching and parsers use.
+pub mod onigmo;
 /// Zero-copy msgpack reading and msgpack-to-JSON transcoding.
 pub mod msgpack;
 /// Outputs: stdout, file, null.
 pub mod output;
 /// Wiring: memory budgets, tag routing, building and draining the running pipeline.
 pub mod pipeline;
+/// Values that are never logged (shared keys, passwords).
+pub mod secret;
 /// Rate-limited logging of repeated problems.
 pub mod ratelimit;
 /// The random source of jitter and UUIDs (splitmix64; not for secrets).
@@ -37,5 +48,3 @@ pub mod rng;
 pub mod storage;
 /// Metric names and own-log setup.
 pub mod telemetry;
-/// TLS: PEM files to rustls configs, and the client connector.
-pub mod tls;

@@ -12,7 +12,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
 use firelane::cli::{self, Cli, Command};
-use firelane::config::env::ProcessEnv;
+use firelane::env::ProcessEnv;
 use firelane::ecs::TaskAtStart;
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use firelane::event::{Event, EventTime};
-use firelane::input::forward::codec::{
+use firelane::forward::codec::{
     DecodeLimits, DecodeStats, FrameError, FrameInfo, FrameScanner, Mode, TagCache, check_frame,
     decode_frame, encode_ack,
 };

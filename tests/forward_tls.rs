@@ -77,26 +77,27 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A TLS connection made with firelane's own connector, trusting the test CA.
-async fn our_client(port: u16, certs: &TestCerts) -> firelane::input::listener::BoxConn {
-    let cfg = firelane::tls::client_config(
+async fn our_client(port: u16, certs: &TestCerts) -> firelane::net::listener::BoxConn {
+    let cfg = firelane::net::tls::client_config(
         "test",
         &ClientTls {
             enabled: Flag(true),
             ca_file: Some(s(&certs.ca).to_owned()),
             ..ClientTls::default()
-        },
+        }
+        .settings(),
     )
     .unwrap();
     let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    firelane::tls::connect_tls(tcp, &cfg, "localhost")
+    firelane::net::tls::connect_tls(tcp, &cfg, "localhost")
         .await
         .unwrap()
 }
 
 /// Sends `frame` on `conn` and reads one ack.
-async fn send_for_ack(conn: &mut firelane::input::listener::BoxConn, frame: &[u8]) -> String {
+async fn send_for_ack(conn: &mut firelane::net::listener::BoxConn, frame: &[u8]) -> String {
     conn.write_all(frame).await.unwrap();
     let mut buf = vec![0u8; 512];
     let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut buf))

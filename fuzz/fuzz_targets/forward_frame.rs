@@ -3,7 +3,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use firelane::input::forward::codec::{
+use firelane::forward::codec::{
     DecodeLimits, DecodeStats, FrameScanner, TagCache, check_frame, decode_frame,
 };
 use libfuzzer_sys::fuzz_target;

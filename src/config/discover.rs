@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::env::{Env, ProcessEnv};
+use crate::env::{Env, ProcessEnv};
 use super::errors::{ConfigErrors, Problem};
 use super::fluentbit::doc::{RealFiles, SectionKind, unsupported_section};
 use super::fluentbit::{self, Extras, FbFormat};

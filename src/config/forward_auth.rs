@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::errors::Issue;
 use super::model::ForwardInputConfig;
-use super::secret::Secret;
+use crate::secret::Secret;
 use super::spans::KeyPath;
-use crate::input::forward::handshake::ServerAuth;
+use crate::forward::handshake::ServerAuth;
 
 /// `security` of a forward input.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -65,7 +65,7 @@ fn parse_user_in(
     if user.is_empty() || password.is_empty() {
         return Err(USER_ENTRY_FORMAT.to_owned());
     }
-    let password = super::secret::from_written(password.to_owned(), env)?;
+    let password = crate::secret::from_written(password.to_owned(), env)?;
     Ok((user.to_owned(), password))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::errors::Issue;
-use super::secret::Secret;
+use crate::secret::Secret;
 use super::spans::KeyPath;
 use super::tls::ClientTls;
 use super::units::{ByteSize, DurationValue, Flag};
@@ -283,13 +283,13 @@ impl ForwardOutputConfig {
     pub fn client_auth(
         &self,
         hostname: &str,
-    ) -> Option<crate::input::forward::handshake::ClientAuth> {
+    ) -> Option<crate::forward::handshake::ClientAuth> {
         let shared_key = match (&self.shared_key, self.empty_shared_key.0) {
             (_, true) => Secret::default(),
             (Some(key), false) => key.clone(),
             (None, false) => return None,
         };
-        Some(crate::input::forward::handshake::ClientAuth {
+        Some(crate::forward::handshake::ClientAuth {
             self_hostname: self
                 .self_hostname
                 .clone()

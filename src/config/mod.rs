@@ -5,7 +5,6 @@
 
 pub mod cloudwatch;
 pub mod discover;
-pub mod env;
 pub mod errors;
 pub mod filter_options;
 pub mod filters;
@@ -17,7 +16,6 @@ pub mod local;
 pub mod model;
 pub mod resolve;
 pub mod s3;
-pub mod secret;
 mod section;
 pub mod spans;
 pub mod storage;

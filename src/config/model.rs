@@ -16,7 +16,7 @@ pub use super::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
 use super::s3::S3OutputConfig;
-use super::secret::Secret;
+use crate::secret::Secret;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};

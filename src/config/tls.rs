@@ -1,14 +1,16 @@
 //! TLS options (Fluent Bit's `tls` / `tls.*`): the `tls` table of an input (`ServerTls`: we accept
 //! connections) or of an output (`ClientTls`: we connect). The files they name are read and checked
 //! at config load ([`check_server`], [`check_client`]) so `firelane validate` reports a missing or
-//! mismatched certificate with its key path; [`crate::tls`] builds the rustls configs from them.
+//! mismatched certificate with its key path; [`crate::net::tls`] builds the rustls configs from them.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
 use super::errors::Issue;
-use super::secret::Secret;
+pub use crate::net::tls::TlsVersion;
+use crate::net::tls::{ClientSettings, ServerSettings};
+use crate::secret::Secret;
 use super::spans::KeyPath;
 use super::units::{DurationValue, Flag};
 
@@ -100,19 +102,37 @@ impl Default for ClientTls {
     }
 }
 
+impl ServerTls {
+    /// The files and versions to build the server's TLS config from.
+    pub fn settings(&self) -> ServerSettings<'_> {
+        ServerSettings {
+            crt_file: self.crt_file.as_deref(),
+            key_file: self.key_file.as_deref(),
+            ca_file: self.ca_file.as_deref(),
+            key_passwd_set: self.key_passwd.is_some(),
+            min_version: self.min_version,
+        }
+    }
+}
+
 impl ClientTls {
+    /// The files and versions to build the client's TLS config from.
+    pub fn settings(&self) -> ClientSettings<'_> {
+        ClientSettings {
+            verify: self.verify.0,
+            ca_file: self.ca_file.as_deref(),
+            crt_file: self.crt_file.as_deref(),
+            key_file: self.key_file.as_deref(),
+            key_passwd_set: self.key_passwd.is_some(),
+            vhost: self.vhost.as_deref(),
+            min_version: self.min_version,
+        }
+    }
+
     /// The name to send in SNI and verify: `vhost`, else `host`.
     pub fn server_name<'a>(&'a self, host: &'a str) -> &'a str {
         self.vhost.as_deref().unwrap_or(host)
     }
-}
-
-/// Oldest TLS version a connection may use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum TlsVersion {
-    #[default]
-    V1_2,
-    V1_3,
 }
 
 impl<'de> Deserialize<'de> for TlsVersion {
@@ -150,7 +170,7 @@ pub fn check_server(c: &ServerTls, path: &KeyPath, issues: &mut Vec<Issue>) {
             "must be more than 0",
         ));
     }
-    if let Err(problems) = crate::tls::server_config(c) {
+    if let Err(problems) = crate::net::tls::server_config(&c.settings()) {
         push(problems, path, issues);
     }
 }
@@ -160,12 +180,12 @@ pub fn check_client(c: &ClientTls, path: &KeyPath, issues: &mut Vec<Issue>) {
     if !c.enabled.0 {
         return;
     }
-    if let Err(problems) = crate::tls::build_client_config(c) {
+    if let Err(problems) = crate::net::tls::build_client_config(&c.settings()) {
         push(problems, path, issues);
     }
 }
 
-fn push(problems: Vec<crate::tls::TlsProblem>, path: &KeyPath, issues: &mut Vec<Issue>) {
+fn push(problems: Vec<crate::net::tls::TlsProblem>, path: &KeyPath, issues: &mut Vec<Issue>) {
     for p in problems {
         let at = match p.key {
             Some(key) => path.key(key),

@@ -290,7 +290,7 @@ fn check_matcher(
         _ => {}
     }
     if let Some(re) = match_regex
-        && let Err(e) = crate::filter::onigmo::compile(re)
+        && let Err(e) = crate::onigmo::compile(re)
     {
         issues.push(Issue::new(path.key("match_regex"), e.to_string()));
     }

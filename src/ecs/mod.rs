@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::config::env::Env;
+use crate::env::Env;
 use task::TaskMetadata;
 
 /// The variable the ECS agent sets to the task metadata endpoint v4.

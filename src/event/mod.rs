@@ -8,6 +8,8 @@
 pub mod ack;
 /// Memory budgets: what an input may hold until its outputs are done with it.
 pub mod budget;
+/// Tag selection: `Match` globs and `Match_Regex`, with Fluent Bit's semantics.
+pub mod tag_match;
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Option-value helpers shared by the filters: Fluent Bit's word splitting with quotes. (Regexes
-//! are compiled by [`crate::filter::onigmo::compile`].)
+//! are compiled by [`crate::onigmo::compile`].)
 
 /// Splits `text` into words separated by spaces, as Fluent Bit does for `modify` rules and
 /// conditions: runs of spaces separate words; a word that starts with `"` or `'` runs to the

@@ -20,7 +20,7 @@ use super::fused;
 use super::stage::{Ctx, StageKind};
 use crate::event::ack::AckToken;
 use crate::event::{Batch, Event};
-use crate::pipeline::tagmatch::TagMatcher;
+use crate::event::tag_match::TagMatcher;
 use crate::telemetry as t;
 
 /// Per-filter counters, created once.

@@ -14,7 +14,7 @@
 //!   bool, nil, bin, map or array never matches. So `Regex` on a numeric field drops the record
 //!   and `Exclude` keeps it.
 //! - A match is a search anywhere in the value (use `^...$` to anchor). Patterns are Fluent Bit's
-//!   (Onigmo syntax, see [`crate::filter::onigmo`]).
+//!   (Onigmo syntax, see [`crate::onigmo`]).
 //!
 //! Invariant: [`Grep::apply`] only reads the record: it never copies or allocates, never panics,
 //! and keeps ([`RecordOutcome::Unchanged`]) a record that is not a msgpack map.
@@ -24,7 +24,7 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::filter::RecordOutcome;
-use crate::filter::onigmo::{self, Pattern};
+use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::reader::{Token, read_token};

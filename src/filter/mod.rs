@@ -16,9 +16,6 @@ pub mod modify;
 pub mod multiline;
 /// Fluent Bit `nest`: move keys into a new map (nest) or a map's entries to the top (lift).
 pub mod nest;
-/// Fluent Bit's regular expressions (Onigmo syntax) on the `regex` crate, or a backtracking
-/// engine for what needs one: the one pattern type every filter uses.
-pub mod onigmo;
 
 /// What a record filter did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@
 //!   key onto itself changes nothing (Fluent Bit's `Hard_` forms would delete the key).
 //! - `Remove_wildcard` / `Move_to_start` / `Move_to_end` take a key prefix (`Mem`; a single
 //!   trailing `*`, as in `Mem*`, is accepted and ignored). `Remove_regex` and the `*_matches`
-//!   conditions search str keys with Fluent Bit's regexes ([`crate::filter::onigmo`], unanchored).
+//!   conditions search str keys with Fluent Bit's regexes ([`crate::onigmo`], unanchored).
 //! - Value comparisons, as in Fluent Bit: `Key_value_equals` compares str/bin bytes exactly; the
 //!   `*_match*` conditions match str values, and bools as `true`/`false`; other types (numbers
 //!   too) never match. The negated value conditions need the key to exist.

@@ -4,7 +4,7 @@
 
 use super::ModifyError;
 use crate::filter::args::split_words;
-use crate::filter::onigmo::{self, Pattern};
+use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::RecordAccessor;
 use crate::msgpack::edit::{Entry, MapEntries, MapWriter};
 use crate::msgpack::reader::{Token, read_token};

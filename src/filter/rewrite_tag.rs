@@ -5,7 +5,7 @@
 //!
 //! - KEY is a record accessor (`$name`, `$kubernetes['labels']['app']`, `$list[0]`). Only string
 //!   values can match: numbers, booleans, maps, arrays and missing keys never do.
-//! - REGEX is a Fluent Bit regex ([`crate::filter::onigmo`]), searched in the value, unanchored as
+//! - REGEX is a Fluent Bit regex ([`crate::onigmo`]), searched in the value, unanchored as
 //!   in Fluent Bit; `$1`..`$9` are its groups as Onigmo numbers them. Parts are split on spaces as Fluent Bit does; one with spaces can be quoted
 //!   (`"a b"` or `'a b'`, with `\"`, `\'`, `\\` inside).
 //! - NEW_TAG is a template: `$0`..`$9` are regex captures, `$TAG` the whole tag (a prefix, as in
@@ -25,7 +25,7 @@ use std::fmt::Write as _;
 use thiserror::Error;
 
 use super::args::split_words;
-use super::onigmo::{self, Pattern};
+use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
 use crate::msgpack::reader::{Token, read_token};
 

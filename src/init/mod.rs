@@ -8,7 +8,7 @@
 //!    `AWS_AVAILABILITY_ZONE` for `${VAR}` in Fluent Bit files ([`crate::ecs::init_vars`]), except
 //!    where the environment already sets the name: what the user set wins (the init process's
 //!    `export` would overwrite it). They are an overlay given to the loader
-//!    ([`crate::config::env::Overlay`]); the process environment is not changed.
+//!    ([`crate::env::Overlay`]); the process environment is not changed.
 //! 2. The AWS SDK reads `AWS_REGION` from the process environment, which the overlay does not
 //!    reach; so an AWS output with no `region`, where the environment sets neither `AWS_REGION` nor
 //!    `AWS_DEFAULT_REGION`, gets the task's region, as the exported variable would give it.
@@ -28,7 +28,7 @@ mod s3;
 use std::path::{Path, PathBuf};
 
 use crate::config::discover::{self, Loaded};
-use crate::config::env::{Env, Overlay};
+use crate::env::{Env, Overlay};
 use crate::config::errors::{ConfigErrors, Problem};
 use crate::config::fluentbit::Extras;
 use crate::config::model::OutputConfig;
@@ -216,7 +216,7 @@ fn problem(var: &str, message: impl Into<String>) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::env::MapEnv;
+    use crate::env::MapEnv;
 
     #[tokio::test]
     async fn every_init_file_problem_is_reported_at_once_by_variable() {

@@ -22,11 +22,11 @@ use crate::config::tls::ServerTls;
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::{ComponentKind, Registry};
-use crate::input::forward::codec::DecodeLimits;
+use crate::forward::codec::DecodeLimits;
 use crate::input::forward::server::ForwardHandler;
-use crate::input::listener::{BindError, ConnectionHandler, Listener, spawn_accept_loop};
+use crate::net::listener::{BindError, ConnectionHandler, Listener, spawn_accept_loop};
 use crate::input::tcp::TcpHandler;
-use crate::input::tls::TlsHandler;
+use crate::net::tls::accept::TlsHandler;
 use crate::output::cloudwatch::CloudWatchOutput;
 use crate::output::forward::ForwardOutput;
 use crate::output::s3::S3Output;
@@ -37,7 +37,7 @@ use crate::pipeline::intake::Intake;
 use crate::pipeline::router::{Route, Router};
 pub use crate::pipeline::running::{DrainReport, Running};
 use crate::pipeline::stage::StageRuntime;
-use crate::pipeline::tagmatch::TagMatcher;
+use crate::event::tag_match::TagMatcher;
 use crate::ratelimit::RateLimiter;
 
 /// Batches queued per output before senders wait (memory is bounded by the inputs' byte budgets).
@@ -64,7 +64,7 @@ pub enum StartError {
     #[error("{component}: match_regex: {source}")]
     Regex {
         component: String,
-        source: crate::filter::onigmo::RegexError,
+        source: crate::onigmo::RegexError,
     },
 }
 
@@ -273,7 +273,7 @@ fn server_tls(
     if !c.enabled.0 {
         return Ok(None);
     }
-    let config = crate::tls::server_config(c).map_err(|problems| StartError::Tls {
+    let config = crate::net::tls::server_config(&c.settings()).map_err(|problems| StartError::Tls {
         component: name.to_owned(),
         message: problems
             .iter()

@@ -22,7 +22,7 @@ use crate::filter::held::{MultilineStage, ThrottleStage};
 use crate::filter::stage::StageKind;
 use crate::pipeline::build::StartError;
 use crate::pipeline::router::Router;
-use crate::pipeline::tagmatch::TagMatcher;
+use crate::event::tag_match::TagMatcher;
 
 /// How often held records are checked against their flush timeout.
 pub const TICK: Duration = Duration::from_millis(100);

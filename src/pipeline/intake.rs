@@ -297,7 +297,7 @@ mod tests {
     use super::*;
     use crate::event::EventTime;
     use crate::pipeline::router::Route;
-    use crate::pipeline::tagmatch::TagMatcher;
+    use crate::event::tag_match::TagMatcher;
     use bytes::Bytes;
     use std::time::Duration;
     use tokio::sync::mpsc;

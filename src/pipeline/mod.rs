@@ -8,4 +8,3 @@ pub mod intake;
 pub mod router;
 pub mod running;
 pub mod stage;
-pub mod tagmatch;

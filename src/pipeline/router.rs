@@ -11,7 +11,7 @@ use metrics::Counter;
 use tokio::sync::mpsc;
 
 use crate::event::{Batch, Event};
-use crate::pipeline::tagmatch::TagMatcher;
+use crate::event::tag_match::TagMatcher;
 use crate::telemetry;
 
 /// One output's entry in the routing table.

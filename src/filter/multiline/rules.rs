@@ -9,7 +9,7 @@
 //!
 //! Invariant: a compiled parser always has at least one `start_state` rule.
 
-use crate::filter::onigmo::{self, Pattern};
+use crate::onigmo::{self, Pattern};
 use thiserror::Error;
 
 /// The state every regex parser starts in (Fluent Bit's name).
@@ -20,7 +20,7 @@ pub const START_STATE: &str = "start_state";
 pub struct RuleDef {
     /// State names the rule applies in (Fluent Bit allows a comma-separated list).
     pub from: Vec<String>,
-    /// The pattern, a Fluent Bit regex (usually written `/.../`, see [`crate::filter::onigmo`]).
+    /// The pattern, a Fluent Bit regex (usually written `/.../`, see [`crate::onigmo`]).
     pub regex: String,
     /// The state after a match.
     pub to: String,

@@ -27,7 +27,7 @@ pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
 
 use crate::event::EventTime;
-use crate::filter::onigmo::{self, Pattern};
+use crate::onigmo::{self, Pattern};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::json_in::json_object_to_msgpack_indexed;
 use crate::msgpack::reader::{MapEntries, Token, key_eq, read_token};
@@ -81,7 +81,7 @@ pub struct ParserDef {
     /// `json`, `regex` or `logfmt` (any case).
     pub format: String,
     /// The pattern, for `regex`: Fluent Bit's (Onigmo, Ruby syntax), `(?<name>...)` groups,
-    /// optionally as `/pattern/` with `i`, `m`, `x` flags (see [`crate::filter::onigmo`]).
+    /// optionally as `/pattern/` with `i`, `m`, `x` flags (see [`crate::onigmo`]).
     pub regex: Option<String>,
     /// The field holding the record time (default `time` when `time_format` is set).
     pub time_key: Option<String>,

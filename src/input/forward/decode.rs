@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::event::Event;
 use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer};
-use crate::input::forward::codec::{
+use crate::forward::codec::{
     self, DecodeStats, Entries, Fill, FrameError, FrameScanner, Inflater, Opened, TagCache,
     grow_step,
 };

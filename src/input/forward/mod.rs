@@ -1,10 +1,4 @@
-//! Fluent Forward input: codec (pure) and server (sockets).
-
-/// Frame check and zero-copy decode of the four Forward modes.
-pub mod codec;
-
-/// Shared-key and user authentication (HELO/PING/PONG), server and client halves.
-pub mod handshake;
+//! Fluent Forward input: the server side of [`crate::forward`] over sockets.
 
 /// Connection handling: reads, frames, submits, acks.
 pub mod server;

@@ -22,18 +22,18 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::model::AckMode;
-use crate::input::drain::DrainingReader;
+use crate::net::drain::DrainingReader;
 use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer, ReadWait};
-use crate::input::forward::codec::{self, DecodeLimits, FrameScanner, TagCache};
+use crate::forward::codec::{self, DecodeLimits, FrameScanner, TagCache};
 use crate::input::forward::decode::{Decoding, Stop, max_piece_events};
-use crate::input::forward::handshake::{
+use crate::forward::handshake::{
     HandshakeError, ServerAuth, ServerFailure, server_handshake,
 };
 use crate::input::forward::read_size;
 use crate::input::forward::submit::{Submission, Submitter};
-use crate::input::frame_clock::FrameClock;
-use crate::input::listener::{BoxConn, ConnectionHandler};
-use crate::input::slots::Slot;
+use crate::net::frame_clock::FrameClock;
+use crate::net::listener::{BoxConn, ConnectionHandler};
+use crate::net::slots::Slot;
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
 

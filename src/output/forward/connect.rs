@@ -18,8 +18,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::config::forward_out::UpstreamAddr;
-use crate::input::forward::handshake::{ClientAuth, HandshakeError, client_handshake};
-use crate::input::listener::BoxConn;
+use crate::forward::handshake::{ClientAuth, HandshakeError, client_handshake};
+use crate::net::listener::BoxConn;
 
 /// The TLS client settings of one output.
 #[derive(Debug, Clone)]
@@ -92,7 +92,7 @@ impl Connector {
         let mut conn: BoxConn = match &self.tls {
             Some(tls) => {
                 let name = tls.vhost.as_deref().unwrap_or(&addr.host);
-                crate::tls::connect_tls(tcp, &tls.config, name)
+                crate::net::tls::connect_tls(tcp, &tls.config, name)
                     .await
                     .map_err(ConnectError::Tls)?
             }

@@ -3,12 +3,8 @@
 //! Pure parts (frames, ack replies, upstream choice) are separate modules with unit tests; the
 //! connector is the one place connections are made; the task that drives them is thin.
 
-/// Reads `{"ack": chunk}` replies.
-pub mod ack;
 /// Connections to upstreams: TCP now, TLS and the shared-key handshake later.
 pub mod connect;
-/// A round of batches as PackedForward frames.
-pub mod encode;
 /// The output task: rounds in, frames out, resent elsewhere on failure.
 pub mod output;
 /// Round robin / failover over upstreams with backoff.

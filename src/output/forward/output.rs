@@ -25,14 +25,14 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::Receiver;
 
-use super::ack::{AckError, AckReader};
+use crate::forward::ack::{AckError, AckReader};
 use super::connect::{ConnectError, Connector, TlsClient};
-use super::encode::{EncodeOptions, Frame, encode_round};
+use crate::forward::encode::{EncodeOptions, Frame, encode_round};
 use super::upstreams::{DOWN_BACKOFF, Pick, Upstreams};
 use crate::config::forward_out::{Compress, ForwardOutputConfig, UpstreamAddr};
 use crate::event::Batch;
 use crate::health::ComponentHealth;
-use crate::input::listener::BoxConn;
+use crate::net::listener::BoxConn;
 use crate::memory::Charge;
 use crate::output::backoff::RetryLimit;
 use crate::output::share::OutputMemory;
@@ -103,7 +103,7 @@ impl ForwardOutput {
         let addrs = cfg.upstream_addrs();
         let require_ack = cfg.require_ack_response.0;
         let tls = if cfg.tls.enabled.0 {
-            let config = crate::tls::client_config(&name, &cfg.tls).map_err(|problems| {
+            let config = crate::net::tls::client_config(&name, &cfg.tls.settings()).map_err(|problems| {
                 let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
                 all.join("; ")
             })?;

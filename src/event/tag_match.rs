@@ -2,10 +2,10 @@
 //!
 //! `Match`: a glob where `*` matches any run of characters, dots included, or nothing; anchored at
 //! both ends; case-sensitive. `Match_Regex`: a Fluent Bit regex (Onigmo syntax, see
-//! [`crate::filter::onigmo`]) matched at the start of the tag (not the end), as Fluent Bit's
+//! [`crate::onigmo`]) matched at the start of the tag (not the end), as Fluent Bit's
 //! router does with `onig_match`.
 
-use crate::filter::onigmo::{self, Pattern, RegexError};
+use crate::onigmo::{self, Pattern, RegexError};
 
 /// Selects tags for an output (or a filter).
 #[derive(Debug, Clone)]

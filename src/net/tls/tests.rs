@@ -1,9 +1,20 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::config::tls::{ClientTls, ServerTls};
 use crate::config::units::Flag;
 
-#[path = "../tests/common/certs.rs"]
+/// The server config of an input's `tls` table, as the input builds it.
+fn server_config(c: &ServerTls) -> Result<Arc<ServerConfig>, Vec<TlsProblem>> {
+    super::server_config(&c.settings())
+}
+
+/// The client config of an output's `tls` table, as config validation builds it.
+fn build_client_config(c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
+    super::build_client_config(&c.settings())
+}
+
+#[path = "../../../tests/common/certs.rs"]
 mod certs;
 use certs::{TestCerts, s};
 
@@ -53,7 +64,7 @@ fn unreadable_and_empty_files_are_reported_together() {
         crt_file: Some("/nonexistent/server.pem".to_owned()),
         // A key file holds no certificate.
         ca_file: Some(s(&c.server_key).to_owned()),
-        key_passwd: Some(crate::config::secret::Secret::new("pw")),
+        key_passwd: Some(crate::secret::Secret::new("pw")),
         ..server(&c)
     }));
     assert_eq!(got.len(), 3, "{got:?}");

@@ -12,8 +12,8 @@ use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::input::listener::{BoxConn, ConnectionHandler};
-use crate::input::slots::Slot;
+use crate::net::listener::{BoxConn, ConnectionHandler};
+use crate::net::slots::Slot;
 use crate::ratelimit::RateLimiter;
 
 /// Wraps `inner`: every connection is a TLS server handshake first.

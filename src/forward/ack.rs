@@ -91,7 +91,7 @@ impl AckReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::forward::codec::encode_ack;
+    use crate::forward::codec::encode_ack;
     use crate::msgpack::writer::write_str;
 
     fn ack(chunk: &str) -> Vec<u8> {

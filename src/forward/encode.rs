@@ -177,5 +177,4 @@ fn gzip(payload: &[u8]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[path = "encode_tests.rs"]
 mod tests;

@@ -1,5 +1,7 @@
-//! TLS configs from the `tls.*` options: PEM files read and checked, rustls server and client
-//! configs built, and the client connector the forward output uses.
+//! TLS configs from plain settings (an input's or output's `tls.*` options, which
+//! `config::tls` turns into [`ServerSettings`] and [`ClientSettings`]): PEM files read and
+//! checked, rustls server and client configs built, and the client connector the forward output
+//! uses.
 //!
 //! The crypto provider is aws-lc-rs (the AWS SDK builds it anyway), passed explicitly to every
 //! builder so no process-wide default has to be installed. Problems come back as a list, each
@@ -18,10 +20,47 @@ use rustls::{
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
-use crate::config::tls::{ClientTls, ServerTls, TlsVersion};
-use crate::input::listener::{BoxConn, Conn};
+use crate::net::listener::{BoxConn, Conn};
 
 const NO_ENCRYPTED_KEYS: &str = "encrypted private keys are not supported: decrypt the key (openssl pkey -in key.pem -out plain.pem), protect the file, and remove key_passwd";
+
+/// Oldest TLS version a connection may use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVersion {
+    #[default]
+    V1_2,
+    V1_3,
+}
+
+/// What a TLS server is built from: file paths as given (absolute or relative to the working
+/// directory).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerSettings<'a> {
+    pub crt_file: Option<&'a str>,
+    pub key_file: Option<&'a str>,
+    /// Clients must present a certificate chaining to these CAs (mutual TLS) when set.
+    pub ca_file: Option<&'a str>,
+    /// A key password was given: refused, encrypted keys are not supported.
+    pub key_passwd_set: bool,
+    pub min_version: TlsVersion,
+}
+
+/// What a TLS client is built from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientSettings<'a> {
+    /// Check the server's certificate and name; false accepts any certificate.
+    pub verify: bool,
+    /// The CAs the server's certificate must chain to (default: the system's).
+    pub ca_file: Option<&'a str>,
+    /// A client certificate to present, with its key.
+    pub crt_file: Option<&'a str>,
+    pub key_file: Option<&'a str>,
+    /// A key password was given: refused, encrypted keys are not supported.
+    pub key_passwd_set: bool,
+    /// The server name to check, when it is not the host connected to.
+    pub vhost: Option<&'a str>,
+    pub min_version: TlsVersion,
+}
 
 /// A problem with one `tls.*` option (`key`), or with the table as a whole (`None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,27 +92,27 @@ impl Problems {
 }
 
 /// The server config of an input's `tls` table (whose `enabled` the caller has checked).
-pub fn server_config(c: &ServerTls) -> Result<Arc<ServerConfig>, Vec<TlsProblem>> {
+pub fn server_config(c: &ServerSettings) -> Result<Arc<ServerConfig>, Vec<TlsProblem>> {
     let mut p = Problems::default();
-    if c.key_passwd.is_some() {
+    if c.key_passwd_set {
         p.add("key_passwd", NO_ENCRYPTED_KEYS);
     }
     let certs = required(
-        &c.crt_file,
+        c.crt_file,
         "crt_file",
         "tls.enabled needs the server's certificate",
         &mut p,
     )
     .and_then(|path| load_certs(path, "crt_file", &mut p));
     let key = required(
-        &c.key_file,
+        c.key_file,
         "key_file",
         "tls.enabled needs the certificate's private key",
         &mut p,
     )
     .and_then(|path| load_key(path, "key_file", &mut p));
     let provider = provider();
-    let verifier = match &c.ca_file {
+    let verifier = match c.ca_file {
         None => Some(WebPkiClientVerifier::no_client_auth()),
         Some(path) => load_roots(path, "ca_file", &mut p).and_then(|roots| {
             WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -99,8 +138,8 @@ pub fn server_config(c: &ServerTls) -> Result<Arc<ServerConfig>, Vec<TlsProblem>
 
 /// The client config of an output's `tls` table, for [`connect_tls`]. Logs a warning for
 /// `component` when certificates are not verified.
-pub fn client_config(component: &str, c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
-    if !c.verify.0 {
+pub fn client_config(component: &str, c: &ClientSettings) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
+    if !c.verify {
         tracing::warn!(
             component,
             "tls.verify is off: any server certificate is accepted, so the connection can be read and changed by anyone on the path"
@@ -110,13 +149,13 @@ pub fn client_config(component: &str, c: &ClientTls) -> Result<Arc<ClientConfig>
 }
 
 /// [`client_config`] without the warning (config validation builds it too).
-pub fn build_client_config(c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
+pub fn build_client_config(c: &ClientSettings) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
     let mut p = Problems::default();
-    if c.key_passwd.is_some() {
+    if c.key_passwd_set {
         p.add("key_passwd", NO_ENCRYPTED_KEYS);
     }
-    if let Some(vhost) = &c.vhost
-        && ServerName::try_from(vhost.as_str()).is_err()
+    if let Some(vhost) = c.vhost
+        && ServerName::try_from(vhost).is_err()
     {
         p.add(
             "vhost",
@@ -124,12 +163,12 @@ pub fn build_client_config(c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsPr
         );
     }
     let provider = provider();
-    let roots = match (c.verify.0, &c.ca_file) {
+    let roots = match (c.verify, c.ca_file) {
         (false, _) => None,
         (true, Some(path)) => load_roots(path, "ca_file", &mut p),
         (true, None) => system_roots(&mut p),
     };
-    let identity = match (&c.crt_file, &c.key_file) {
+    let identity = match (c.crt_file, c.key_file) {
         (None, None) => None,
         (Some(_), None) => {
             p.add("key_file", "crt_file needs the certificate's private key");
@@ -170,7 +209,7 @@ pub fn build_client_config(c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsPr
 
 /// Runs the TLS client handshake over `stream` (usually a connected `tokio::net::TcpStream`),
 /// sending `server_name` in SNI and, unless `tls.verify` is off, checking the server's
-/// certificate against it (a DNS name or an IP address; see [`ClientTls::server_name`]). No
+/// certificate against it (a DNS name or an IP address; `vhost` or the host). No
 /// timeout of its own: wrap it in the output's connect timeout.
 pub async fn connect_tls<S: Conn>(
     stream: S,
@@ -224,12 +263,12 @@ fn key_problem(e: rustls::Error) -> TlsProblem {
 }
 
 fn required<'a>(
-    value: &'a Option<String>,
+    value: Option<&'a str>,
     key: &'static str,
     why: &str,
     p: &mut Problems,
 ) -> Option<&'a str> {
-    match value.as_deref() {
+    match value {
         Some(path) if !path.is_empty() => Some(path),
         _ => {
             p.add(key, format!("missing: {why}"));
@@ -359,6 +398,8 @@ impl ServerCertVerifier for AnyServerCertificate {
     }
 }
 
+/// TLS handshakes in front of a connection handler.
+pub mod accept;
+
 #[cfg(test)]
-#[path = "tls_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::event::Event;
 use crate::event::ack::AckToken;
-use crate::input::forward::codec::{
+use crate::forward::codec::{
     DecodeLimits, DecodeStats, FrameInfo, Mode, TagCache, check_frame, decode_frame,
 };
 use crate::rng::Rng;

@@ -1,4 +1,4 @@
-use crate::filter::onigmo::compile;
+use crate::onigmo::compile;
 
 fn err(pattern: &str) -> String {
     compile(pattern).unwrap_err().reason

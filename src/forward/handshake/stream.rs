@@ -10,7 +10,7 @@ use super::{
     ClientAuth, HandshakeError, Helo, MAX_HANDSHAKE_MESSAGE_BYTES, MAX_NAME_CHARS, Ping, Rejection,
     ServerAuth, encode_pong_rejected, new_shared_key_salt, printable,
 };
-use crate::input::forward::codec::{DecodeLimits, FrameError, FrameScanner};
+use crate::forward::codec::{DecodeLimits, FrameError, FrameScanner};
 
 /// Runs the client half on `stream`: reads the HELO, sends a PING, checks the PONG, all within
 /// `timeout`. On `Ok` the stream is ready for Forward requests (a server sends nothing after its

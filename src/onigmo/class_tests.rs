@@ -1,4 +1,4 @@
-use crate::filter::onigmo::compile;
+use crate::onigmo::compile;
 
 fn m(pattern: &str, text: &str) -> bool {
     compile(pattern)

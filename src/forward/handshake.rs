@@ -18,7 +18,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::config::secret::Secret;
+use crate::secret::Secret;
 use crate::msgpack::reader::{Token, read_token, skip_value};
 use crate::msgpack::writer::{write_array_len, write_map_len, write_str};
 
@@ -436,5 +436,4 @@ fn printable(b: &[u8], max_chars: usize) -> String {
 }
 
 #[cfg(test)]
-#[path = "handshake_tests.rs"]
 mod tests;
