@@ -185,6 +185,7 @@ fn route(method: &Method, path: &str, state: &AdminState, now: Instant) -> Respo
         "/metrics" | "/api/v1/metrics/prometheus" => {
             metrics::gauge!(crate::telemetry::UPTIME).set(uptime_secs as f64);
             crate::telemetry::sample_process_gauges();
+            crate::memory::allocator::sample_gauges();
             state.prometheus.run_upkeep();
             respond(
                 StatusCode::OK,

@@ -44,6 +44,8 @@ pub mod secret;
 pub mod ratelimit;
 /// The random source of jitter and UUIDs (splitmix64; not for secrets).
 pub mod rng;
+/// Calendar math and duration text, shared by filters, outputs and the config.
+pub mod time;
 /// Disk buffer storage: segment files of checksummed frames, batch encoding, checkpoints.
 pub mod storage;
 /// Metric names and own-log setup.

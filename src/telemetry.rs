@@ -107,7 +107,14 @@ use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::model::LogFormat;
+/// Format of firelane's own logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
 
 /// Sets up own logs on standard error (standard output carries the stdout output's records).
 /// `RUST_LOG`, when set and valid, overrides `level`. A second call does nothing, so tests may call it.
@@ -392,7 +399,8 @@ pub fn describe_metrics() {
     );
 }
 
-/// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds, RSS.
+/// Sets the gauges read from the process when /metrics is rendered: runtime tasks, open fds, RSS
+/// (the allocator's own gauges are `memory::allocator::sample_gauges`).
 pub fn sample_process_gauges() {
     if let Some(rss) = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -400,7 +408,6 @@ pub fn sample_process_gauges() {
     {
         metrics::gauge!(RESIDENT_MEMORY).set(rss as f64);
     }
-    crate::memory::allocator::sample_gauges();
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         metrics::gauge!(RUNTIME_TASKS).set(handle.metrics().num_alive_tasks() as f64);
     }

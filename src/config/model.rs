@@ -17,6 +17,7 @@ pub use super::local::{
 };
 use super::s3::S3OutputConfig;
 use crate::secret::Secret;
+pub use crate::telemetry::LogFormat;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};
@@ -109,15 +110,6 @@ impl Default for ServiceConfig {
             memory_limit: MemoryLimit::default(),
         }
     }
-}
-
-/// Format of firelane's own logs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogFormat {
-    #[default]
-    Human,
-    Json,
 }
 
 /// One `[[inputs]]` entry; `name` selects the plugin.

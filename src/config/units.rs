@@ -12,21 +12,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
+pub use crate::time::parse_duration;
+
 /// A size in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ByteSize(pub u64);
 
-/// `service.memory_limit`: the bound of the process-wide memory account.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum MemoryLimit {
-    /// Sized from the container's memory limit (cgroup), unbounded without one.
-    #[default]
-    Auto,
-    /// No bound (each input's `mem_buf_limit` still holds).
-    Unbounded,
-    /// This many bytes.
-    Bytes(ByteSize),
-}
+pub use crate::memory::sizing::MemoryLimit;
 
 /// Parses `auto`, `none` or a size.
 pub fn parse_memory_limit(s: &str) -> Result<MemoryLimit, String> {
@@ -37,7 +29,7 @@ pub fn parse_memory_limit(s: &str) -> Result<MemoryLimit, String> {
             0 => Err(format!(
                 "`{s}`: a memory limit of 0 admits nothing (use `none` for no limit)"
             )),
-            n => Ok(MemoryLimit::Bytes(ByteSize(n))),
+            n => Ok(MemoryLimit::Bytes(n)),
         },
     }
 }
@@ -86,52 +78,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((n * mult).round() as u64)
 }
 
-/// Parses `"25s"`, `"500ms"`, `"10m"`, `"1h"`, `"1d"`, `"5"` (seconds) and compounds such as
-/// `"1m30s"` or `"1h 30m"` (the parts are added). Units are read in any case.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let bad = || format!("`{s}` is not a duration (examples: 25s, 500ms, 10m, 1m30s, 5)");
-    let mut rest = t;
-    let mut secs = 0.0;
-    let mut parts = 0;
-    while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(split);
-        let n: f64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail
-            .find(|c: char| !c.is_ascii_alphabetic())
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let scale = match unit.to_ascii_lowercase().as_str() {
-            // A bare number is seconds, but only on its own: `1m30` is a mistake.
-            "" if parts == 0 && tail.trim().is_empty() => 1.0,
-            "" => {
-                return Err(format!(
-                    "`{s}`: each part of a compound duration needs a unit (ms, s, m, h, d)"
-                ));
-            }
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            other => {
-                return Err(format!(
-                    "unknown duration unit `{other}` in `{s}` (use ms, s, m, h, d)"
-                ));
-            }
-        };
-        secs += n * scale;
-        parts += 1;
-        rest = tail.trim_start();
-    }
-    if parts == 0 {
-        return Err(bad());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|_| bad())
-}
 
 /// Parses Fluent Bit's boolean words.
 pub fn parse_flag(s: &str) -> Result<bool, String> {

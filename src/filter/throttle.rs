@@ -155,9 +155,9 @@ impl fmt::Display for ThrottleStatus {
 }
 
 /// Parses an `Interval`: a positive duration as firelane reads every duration (`500ms`, `3s`,
-/// `1.5m`, `0.5h`, `1d`, `2`, `1m30s`; see `config::units::parse_duration`).
+/// `1.5m`, `0.5h`, `1d`, `2`, `1m30s`; see [`crate::time::parse_duration`]).
 pub fn parse_interval(text: &str) -> Result<Duration, ThrottleError> {
-    match crate::config::units::parse_duration(text) {
+    match crate::time::parse_duration(text) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(ThrottleError::BadInterval(text.to_owned())),
     }

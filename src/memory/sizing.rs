@@ -47,7 +47,6 @@
 use std::fmt;
 
 use super::cgroup::ContainerLimit;
-use crate::config::units::MemoryLimit;
 
 /// RSS firelane aims to stay under, as a share of the container's limit: the rest is headroom
 /// for what the cgroup also charges (page cache of written files, kernel socket buffers) and for
@@ -103,26 +102,38 @@ fn too_small(c: &ContainerLimit) -> String {
     )
 }
 
+/// `service.memory_limit`: the bound of the process-wide memory account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MemoryLimit {
+    /// Sized from the container's memory limit (cgroup), unbounded without one.
+    #[default]
+    Auto,
+    /// No bound (each input's `mem_buf_limit` still holds).
+    Unbounded,
+    /// This many bytes.
+    Bytes(u64),
+}
+
 /// The account's total for `configured`, given this process's container limit.
 pub fn budget(configured: MemoryLimit, container: Option<ContainerLimit>) -> MemoryBudget {
     let (total_bytes, source, warning) = match (configured, container) {
         (MemoryLimit::Unbounded, _) => (None, BudgetSource::Disabled, None),
         (MemoryLimit::Bytes(b), container) => {
             let warning = container
-                .filter(|c| auto_total(c.bytes).is_none_or(|auto| b.0 > auto))
+                .filter(|c| auto_total(c.bytes).is_none_or(|auto| b > auto))
                 .map(|c| {
                     let auto = auto_total(c.bytes).map_or("none".to_owned(), mib);
                     format!(
                         "service.memory_limit {} is more than the {auto} that keeps RSS under \
                          {RSS_SHARE_PERCENT} % of the container's memory limit {} ({}, {}): with \
                          the account full, the kernel may kill firelane",
-                        mib(b.0),
+                        mib(b),
                         mib(c.bytes),
                         c.version,
                         c.file.display()
                     )
                 });
-            (Some(b.0), BudgetSource::Configured, warning)
+            (Some(b), BudgetSource::Configured, warning)
         }
         (MemoryLimit::Auto, None) => (None, BudgetSource::NoContainerLimit, None),
         (MemoryLimit::Auto, Some(c)) => match auto_total(c.bytes) {

@@ -1,7 +1,6 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::config::units::ByteSize;
 use crate::memory::cgroup::CgroupVersion;
 
 fn container(bytes: u64) -> ContainerLimit {
@@ -103,7 +102,7 @@ fn auto_holds_a_small_container_at_the_floor_with_a_warning() {
 
 #[test]
 fn a_configured_size_is_kept_and_warned_when_more_than_auto_would_choose() {
-    let size = MemoryLimit::Bytes(ByteSize(48 << 20));
+    let size = MemoryLimit::Bytes(48 << 20);
     let b = budget(size, None);
     assert_eq!(
         (b.total_bytes, &b.source, &b.warning),

@@ -18,6 +18,7 @@ mod dump;
 #[cfg(test)]
 mod tests;
 
+use crate::time::civil_from_days;
 use crate::config::model::{
     DateFormat, FileFormat, FileOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
@@ -255,24 +256,3 @@ pub fn write_iso8601(time: EventTime, out: &mut Vec<u8>) {
     out.push(b'Z');
 }
 
-/// Proleptic Gregorian (year, month 1..=12, day 1..=31) of a day count since 1970-01-01
-/// (Howard Hinnant's `civil_from_days`). Exact for every i64 day count that i64 seconds produce.
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    const DAYS_PER_ERA: i64 = 146_097; // 400 Gregorian years
-    let z = days + 719_468; // shift the epoch to 0000-03-01
-    let era = z.div_euclid(DAYS_PER_ERA);
-    let day_of_era = z.rem_euclid(DAYS_PER_ERA); // [0, 146096]
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153; // [0, 11]
-    // Both are small and non-negative by construction.
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}

@@ -6,6 +6,7 @@
 //! UTC, unless the text itself ends in an ISO 8601 zone such as `Z` or `+09:00`).
 
 use crate::event::EventTime;
+use crate::time::{civil_from_days, days_from_civil};
 
 /// Why a `Time_Format` string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,7 +214,7 @@ impl Fields {
         let secs = match self.year {
             Some(y) => at_year(y)?,
             None => {
-                let ref_year = civil_year(reference.secs.div_euclid(86_400));
+                let ref_year = civil_from_days(reference.secs.div_euclid(86_400)).0;
                 // The candidate year closest to the reference time.
                 [ref_year, ref_year - 1, ref_year + 1]
                     .into_iter()
@@ -379,29 +380,6 @@ fn month_name(text: &[u8], p: &mut usize) -> Option<i64> {
         }
     }
     None
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The year of a day count since 1970-01-01.
-fn civil_year(days: i64) -> i64 {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(m <= 2)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::output::format::civil_from_days;
+use crate::time::civil_from_days;
 
 const MONTH_NAMES: [&str; 12] = [
     "January",
