@@ -10,9 +10,7 @@ use std::io::Write;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firelane::event::Event;
-use firelane::forward::codec::{
-    DecodeLimits, DecodeStats, TagCache, check_frame, decode_frame,
-};
+use firelane::forward::codec::{DecodeLimits, DecodeStats, TagCache, check_frame, decode_frame};
 
 const EVENTS: usize = 1000;
 const TAG: &str = "app-firelens-0123456789abcdef";

@@ -3,7 +3,7 @@
 //! (`container_id`, `container_name`, `source`, `log`), as an input's task runs them. Records/s.
 //!
 //! Stages are built the way firelane builds them: a TOML config through `config::load_str`, then
-//! `pipeline::filters::build_chain`. Every bench first checks, once, that its filter did what the
+//! `app::filters::build_chain`. Every bench first checks, once, that its filter did what the
 //! case claims (records kept, rewritten or re-tagged), so a config typo cannot bench a no-op.
 //!
 //! Run: `cargo bench --bench filters` (about a minute).
@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use firelane::app::filters::build_chain;
 use firelane::event::ack::AckToken;
 use firelane::event::{Event, EventTime};
 use firelane::filter::chain::FilterChain;
-use firelane::pipeline::filters::build_chain;
 
 /// Events per `FilterChain::run`, about what one read of a busy connection decodes.
 const BATCH: usize = 256;

@@ -123,7 +123,7 @@ pub async fn validate(path: &Path) -> ExitCode {
             println!("memory account: {budget}; allocator: {allocator}");
             let mut resolved = cfg.clone();
             crate::config::resolve::resolve_aliases(&mut resolved);
-            let oversubscribed = crate::memory::oversubscribed_inputs(&resolved, &budget);
+            let oversubscribed = crate::app::memory::oversubscribed_inputs(&resolved, &budget);
             for w in (budget.warning.iter())
                 .chain(&oversubscribed)
                 .chain(&allocator_warning)

@@ -11,13 +11,13 @@ use anyhow::Context;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 
+use firelane::app;
 use firelane::cli::{self, Cli, Command};
-use firelane::env::ProcessEnv;
 use firelane::ecs::TaskAtStart;
+use firelane::env::ProcessEnv;
 use firelane::health::Registry;
 use firelane::http::{self, AdminState};
 use firelane::init::{self, Started};
-use firelane::pipeline::build;
 use firelane::telemetry;
 
 fn main() -> ExitCode {
@@ -99,7 +99,7 @@ async fn run(started: Started) -> anyhow::Result<()> {
     let prometheus = telemetry::install_metrics().context("installing the metrics recorder")?;
     let registry = Registry::new(cfg.service.hc_errors_count, cfg.service.hc_period.0);
     // Inputs listen before /health answers, so "healthy" means "accepting logs".
-    let running = build::start(&cfg, &registry, &task).await?;
+    let running = app::start(&cfg, &registry, &task).await?;
     // Init files downloaded from S3 have been read (parsers files too, by the filters).
     let _ = std::fs::remove_dir_all(init::download_dir());
     let admin_stop = CancellationToken::new();

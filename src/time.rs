@@ -97,7 +97,11 @@ mod tests {
         assert_eq!(days_from_civil(1600, 1, 1), -135_140);
         for days in (-1_000_000..1_000_000).step_by(997) {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days, "{days}");
+            assert_eq!(
+                days_from_civil(y, i64::from(m), i64::from(d)),
+                days,
+                "{days}"
+            );
         }
     }
 }

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use common::certs::{TestCerts, s as path_str};
 use common::node::{node_send, node_send_env};
 use common::*;
-use firelane::secret::Secret;
 use firelane::forward::handshake::{ClientAuth, HandshakeError, Helo, client_handshake};
 use firelane::msgpack::reader::{Token, read_token, skip_value};
+use firelane::secret::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const KEY: &str = "k3y-that-is-never-logged";

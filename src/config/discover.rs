@@ -4,12 +4,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::env::{Env, ProcessEnv};
 use super::errors::{ConfigErrors, Problem};
 use super::fluentbit::doc::{RealFiles, SectionKind, unsupported_section};
 use super::fluentbit::{self, Extras, FbFormat};
 use super::load::load_str;
 use super::model::{Config, InputConfig};
+use crate::env::{Env, ProcessEnv};
 
 /// The embedded default configuration (see `embedded_default`).
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::errors::Issue;
 use super::model::ForwardInputConfig;
-use crate::secret::Secret;
 use super::spans::KeyPath;
 use crate::forward::handshake::ServerAuth;
+use crate::secret::Secret;
 
 /// `security` of a forward input.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::errors::Issue;
-use crate::secret::Secret;
 use super::spans::KeyPath;
 use super::tls::ClientTls;
 use super::units::{ByteSize, DurationValue, Flag};
 use crate::output::backoff::RetryLimit;
+use crate::secret::Secret;
 
 /// Fluent Forward's registered port (Fluent Bit's and fluentd's default).
 pub const DEFAULT_PORT: u16 = 24224;
@@ -280,10 +280,7 @@ fn check_auth(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) 
 impl ForwardOutputConfig {
     /// The handshake settings, when a shared key (or the empty one) is configured. `hostname` is
     /// this machine's, used when `self_hostname` is not set.
-    pub fn client_auth(
-        &self,
-        hostname: &str,
-    ) -> Option<crate::forward::handshake::ClientAuth> {
+    pub fn client_auth(&self, hostname: &str) -> Option<crate::forward::handshake::ClientAuth> {
         let shared_key = match (&self.shared_key, self.empty_shared_key.0) {
             (_, true) => Secret::default(),
             (Some(key), false) => key.clone(),

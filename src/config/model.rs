@@ -16,11 +16,11 @@ pub use super::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
 use super::s3::S3OutputConfig;
-use crate::secret::Secret;
-pub use crate::telemetry::LogFormat;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};
+use crate::secret::Secret;
+pub use crate::telemetry::LogFormat;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use super::errors::Issue;
+use super::spans::KeyPath;
+use super::units::{DurationValue, Flag};
 pub use crate::net::tls::TlsVersion;
 use crate::net::tls::{ClientSettings, ServerSettings};
 use crate::secret::Secret;
-use super::spans::KeyPath;
-use super::units::{DurationValue, Flag};
 
 /// An input's `tls.*`: the TCP port accepts TLS connections only.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -78,7 +78,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     Ok((n * mult).round() as u64)
 }
 
-
 /// Parses Fluent Bit's boolean words.
 pub fn parse_flag(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {

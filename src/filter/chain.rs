@@ -19,8 +19,8 @@ use super::RecordOutcome;
 use super::fused;
 use super::stage::{Ctx, StageKind};
 use crate::event::ack::AckToken;
-use crate::event::{Batch, Event};
 use crate::event::tag_match::TagMatcher;
+use crate::event::{Batch, Event};
 use crate::telemetry as t;
 
 /// Per-filter counters, created once.

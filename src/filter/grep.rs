@@ -24,10 +24,10 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::filter::RecordOutcome;
-use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::reader::{Token, read_token};
+use crate::onigmo::{self, Pattern};
 
 /// Whether a rule keeps or drops the records it matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,10 @@
 
 use super::ModifyError;
 use crate::filter::args::split_words;
-use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::RecordAccessor;
 use crate::msgpack::edit::{Entry, MapEntries, MapWriter};
 use crate::msgpack::reader::{Token, read_token};
+use crate::onigmo::{self, Pattern};
 
 /// A compiled rule.
 #[derive(Debug)]

@@ -25,9 +25,9 @@ use std::fmt::Write as _;
 use thiserror::Error;
 
 use super::args::split_words;
-use crate::onigmo::{self, Pattern};
 use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
 use crate::msgpack::reader::{Token, read_token};
+use crate::onigmo::{self, Pattern};
 
 /// Why a `rewrite_tag` configuration cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]

@@ -18,9 +18,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::secret::Secret;
 use crate::msgpack::reader::{Token, read_token, skip_value};
 use crate::msgpack::writer::{write_array_len, write_map_len, write_str};
+use crate::secret::Secret;
 
 /// Random bytes of the server's nonce (fluentd and Fluent Bit send 16).
 pub const NONCE_BYTES: usize = 16;

@@ -28,13 +28,13 @@ mod s3;
 use std::path::{Path, PathBuf};
 
 use crate::config::discover::{self, Loaded};
-use crate::env::{Env, Overlay};
 use crate::config::errors::{ConfigErrors, Problem};
 use crate::config::fluentbit::Extras;
 use crate::config::model::OutputConfig;
 use crate::config::resolve::output_alias;
 use crate::ecs::TaskAtStart;
 use crate::ecs::init_vars::init_variables;
+use crate::env::{Env, Overlay};
 use files::{InitFile, Kind, Source};
 
 /// What start-up found: the configuration, the task, and what was taken from the environment.

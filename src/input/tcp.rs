@@ -12,15 +12,15 @@ use bytes::{Bytes, BytesMut};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::model::TcpFormat;
+use crate::config::model::{TcpFormat, TcpInputConfig};
 use crate::event::ack::AckToken;
 use crate::event::{Event, EventTime};
+use crate::input::lines::{Line, LineSplitter};
+use crate::msgpack::writer;
 use crate::net::drain::DrainingReader;
 use crate::net::frame_clock::FrameClock;
-use crate::input::lines::{Line, LineSplitter};
 use crate::net::listener::{BoxConn, ConnectionHandler};
 use crate::net::slots::Slot;
-use crate::msgpack::writer;
 use crate::pipeline::intake::Intake;
 use crate::ratelimit::RateLimiter;
 
@@ -35,6 +35,22 @@ pub struct TcpHandler {
     /// A line that has begun must be complete after this long waiting for the peer.
     pub frame_timeout: Duration,
     pub error_log: RateLimiter,
+}
+
+impl TcpHandler {
+    /// The handler of a tcp input with options `c`, submitting to `intake` (whose name is the
+    /// tag when `c` sets none).
+    pub fn new(c: &TcpInputConfig, intake: Intake) -> Self {
+        let tag = c.tag.as_deref().map(Arc::from);
+        Self {
+            tag: tag.unwrap_or_else(|| intake.name().clone()),
+            intake,
+            format: c.format,
+            max_line_bytes: c.buffer_size.as_usize(),
+            frame_timeout: c.frame_timeout.0,
+            error_log: RateLimiter::default(),
+        }
+    }
 }
 
 impl ConnectionHandler for TcpHandler {

@@ -138,7 +138,10 @@ pub fn server_config(c: &ServerSettings) -> Result<Arc<ServerConfig>, Vec<TlsPro
 
 /// The client config of an output's `tls` table, for [`connect_tls`]. Logs a warning for
 /// `component` when certificates are not verified.
-pub fn client_config(component: &str, c: &ClientSettings) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
+pub fn client_config(
+    component: &str,
+    c: &ClientSettings,
+) -> Result<Arc<ClientConfig>, Vec<TlsProblem>> {
     if !c.verify {
         tracing::warn!(
             component,

@@ -328,6 +328,21 @@ fn safe_file_name(tag: &str) -> Cow<'_, str> {
     ))
 }
 
+impl crate::output::Output for FileOutput {
+    type Options = crate::config::model::FileOutputConfig;
+
+    async fn build(
+        options: &Self::Options,
+        ctx: crate::output::Context<'_>,
+    ) -> Result<Self, String> {
+        Self::new(options, ctx.name, ctx.health).map_err(|e| e.to_string())
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        FileOutput::run(self, rx)
+    }
+}
+
 #[cfg(test)]
 #[path = "file_tests.rs"]
 mod tests;

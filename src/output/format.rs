@@ -18,7 +18,6 @@ mod dump;
 #[cfg(test)]
 mod tests;
 
-use crate::time::civil_from_days;
 use crate::config::model::{
     DateFormat, FileFormat, FileOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
@@ -27,6 +26,7 @@ use crate::msgpack::json::{
     TranscodeError, TranscodeStats, write_int, write_map_entries, write_padded,
     write_seconds_nanos, write_str,
 };
+use crate::time::civil_from_days;
 
 /// How each event becomes a JSON object (the `json_*` formats).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,4 +255,3 @@ pub fn write_iso8601(time: EventTime, out: &mut Vec<u8>) {
     write_padded(time.nanos.min(999_999_999) / 1000, 6, out);
     out.push(b'Z');
 }
-

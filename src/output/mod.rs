@@ -29,14 +29,16 @@ pub mod share;
 /// Writes events to standard output (JSON lines, a JSON array per batch, Fluent Bit's dump).
 pub mod stdout;
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use metrics::Counter;
 use thiserror::Error;
 use tokio::sync::mpsc::Receiver;
 
+use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
 use crate::msgpack::json::TranscodeError;
@@ -45,6 +47,33 @@ use crate::telemetry::{
     OUTPUT_BYTES, OUTPUT_DROPPED, OUTPUT_ERRORS, OUTPUT_INVALID_UTF8, OUTPUT_RECORDS,
     OUTPUT_RETRIES,
 };
+
+/// What the assembly (`app`) needs of every output: built from its options and what start-up
+/// gives ([`Context`]), then run until its channel closes, keeping the contract above.
+pub trait Output: Sized + Send + 'static {
+    /// Its options, as the configuration holds them.
+    type Options;
+    /// Builds the output; the error says what is wrong (start-up names the component).
+    fn build(
+        options: &Self::Options,
+        ctx: Context<'_>,
+    ) -> impl Future<Output = Result<Self, String>>;
+    /// Takes batches until `rx` closes, then writes what it holds and returns.
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl Future<Output = ()> + Send;
+}
+
+/// What start-up gives every output besides its options.
+pub struct Context<'a> {
+    /// Its component name (alias).
+    pub name: Arc<str>,
+    pub health: ComponentHealth,
+    /// `service.flush`.
+    pub flush: Duration,
+    /// The outputs' share of the memory account.
+    pub memory: &'a share::OutputMemory,
+    /// The ECS task metadata read at start.
+    pub ecs_task: &'a TaskAtStart,
+}
 
 /// Batches taken for one write stop once their msgpack bytes reach this (JSON is about as big), so
 /// one write stays a few MiB however deep the channel is.

@@ -31,6 +31,18 @@ impl NullOutput {
     }
 }
 
+impl crate::output::Output for NullOutput {
+    type Options = crate::config::model::NullOutputConfig;
+
+    async fn build(_: &Self::Options, ctx: crate::output::Context<'_>) -> Result<Self, String> {
+        Ok(Self::new(ctx.name, ctx.health))
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        NullOutput::run(self, rx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,6 +120,21 @@ async fn write_blocking<W: Write + Send + 'static>(
     }
 }
 
+impl crate::output::Output for StdoutOutput {
+    type Options = crate::config::model::StdoutOutputConfig;
+
+    async fn build(
+        options: &Self::Options,
+        ctx: crate::output::Context<'_>,
+    ) -> Result<Self, String> {
+        Ok(Self::new(options, ctx.name, ctx.health))
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        StdoutOutput::run(self, rx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

@@ -21,7 +21,6 @@ use crate::config::model::ServiceConfig;
 use crate::config::storage::{self as cfg, InputStorage};
 use crate::event::Event;
 use crate::event::ack::AckToken;
-use crate::pipeline::build::StartError;
 use crate::pipeline::intake::{InputMetrics, Intake, Submitted};
 use crate::storage::buffer::{
     AppendError, BufferConfig, Damage, DamageKind, DiskBuffer, DiskOverflow, OpenReport, Replay,
@@ -85,15 +84,9 @@ pub async fn open(
     name: &str,
     storage: &InputStorage,
     durable: bool,
-) -> Result<(DiskSink, Replay), StartError> {
-    let failed = |message: String| StartError::Storage {
-        component: name.to_owned(),
-        message,
-    };
-    let base =
-        service.storage.path.as_deref().ok_or_else(|| {
-            failed("storage.type filesystem needs service storage.path".to_owned())
-        })?;
+) -> Result<(DiskSink, Replay), String> {
+    let base = (service.storage.path.as_deref())
+        .ok_or_else(|| "storage.type filesystem needs service storage.path".to_owned())?;
     let dir = Path::new(base).join(name);
     let config = BufferConfig {
         name: name.to_owned(),
@@ -114,7 +107,7 @@ pub async fn open(
     };
     let (buffer, replay, report) = DiskBuffer::open(config)
         .await
-        .map_err(|e| failed(format!("{}: {e}", dir.display())))?;
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     log_recovery(name, &report);
     let gauge = metrics::gauge!(t::STORAGE_BYTES, "component" => name.to_owned());
     tokio::spawn(follow_disk_bytes(buffer.watch_disk_bytes(), gauge));
@@ -223,7 +216,7 @@ pub async fn attach(
     name: &str,
     storage: &InputStorage,
     durable: bool,
-) -> Result<(Intake, Option<(DiskBuffer, JoinHandle<()>)>), StartError> {
+) -> Result<(Intake, Option<(DiskBuffer, JoinHandle<()>)>), String> {
     if storage.kind == cfg::StorageType::Memory {
         return Ok((intake, None));
     }

@@ -296,8 +296,8 @@ impl Intake {
 mod tests {
     use super::*;
     use crate::event::EventTime;
-    use crate::pipeline::router::Route;
     use crate::event::tag_match::TagMatcher;
+    use crate::pipeline::router::Route;
     use bytes::Bytes;
     use std::time::Duration;
     use tokio::sync::mpsc;

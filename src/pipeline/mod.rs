@@ -1,10 +1,8 @@
-//! Pipeline wiring: routing, building and draining (the budgets are in `event::budget`).
+//! The run-time data path: the intake (filters, budget, routing of each input's batches), the
+//! router, the filter stage's threads and inputs' disk buffers. Built and started by `app`.
 
-pub mod build;
 pub mod disk;
-pub mod filters;
 pub mod input_metrics;
 pub mod intake;
 pub mod router;
-pub mod running;
 pub mod stage;

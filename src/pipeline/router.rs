@@ -10,8 +10,8 @@ use std::sync::Arc;
 use metrics::Counter;
 use tokio::sync::mpsc;
 
-use crate::event::{Batch, Event};
 use crate::event::tag_match::TagMatcher;
+use crate::event::{Batch, Event};
 use crate::telemetry;
 
 /// One output's entry in the routing table.

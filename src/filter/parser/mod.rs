@@ -27,10 +27,10 @@ pub use filter::{ParserFilter, ParserFilterError};
 pub use set::{ParserSet, ParsersFileError};
 
 use crate::event::EventTime;
-use crate::onigmo::{self, Pattern};
 use crate::msgpack::index::MapIndex;
 use crate::msgpack::json_in::json_object_to_msgpack_indexed;
 use crate::msgpack::reader::{MapEntries, Token, key_eq, read_token};
+use crate::onigmo::{self, Pattern};
 use fields::{Fields, Value};
 use time::{TimeFormat, TimeFormatError};
 

@@ -13,11 +13,11 @@
 use std::sync::Arc;
 
 use crate::event::Event;
-use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer};
 use crate::forward::codec::{
     self, DecodeStats, Entries, Fill, FrameError, FrameScanner, Inflater, Opened, TagCache,
     grow_step,
 };
+use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer};
 use crate::input::forward::server::{Acks, ForwardHandler};
 use crate::input::forward::submit::{Piece, Submission};
 use crate::memory::{Account, Charge};

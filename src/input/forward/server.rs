@@ -21,16 +21,14 @@ use tokio::io::{AsyncWriteExt, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::model::AckMode;
-use crate::net::drain::DrainingReader;
-use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer, ReadWait};
+use crate::config::model::{AckMode, ForwardInputConfig};
 use crate::forward::codec::{self, DecodeLimits, FrameScanner, TagCache};
+use crate::forward::handshake::{HandshakeError, ServerAuth, ServerFailure, server_handshake};
+use crate::input::forward::buffer::{FRAME_STALL, ReadBuffer, ReadWait};
 use crate::input::forward::decode::{Decoding, Stop, max_piece_events};
-use crate::forward::handshake::{
-    HandshakeError, ServerAuth, ServerFailure, server_handshake,
-};
 use crate::input::forward::read_size;
 use crate::input::forward::submit::{Submission, Submitter};
+use crate::net::drain::DrainingReader;
 use crate::net::frame_clock::FrameClock;
 use crate::net::listener::{BoxConn, ConnectionHandler};
 use crate::net::slots::Slot;
@@ -61,6 +59,30 @@ pub struct ForwardHandler {
     pub auth_log: RateLimiter,
     /// Connections being served (they share the budget's room for reads; see `read_size`).
     pub active_connections: AtomicUsize,
+}
+
+impl ForwardHandler {
+    /// The handler of a forward input with options `c`, submitting to `intake`.
+    pub fn new(c: &ForwardInputConfig, intake: Intake) -> Self {
+        Self {
+            intake,
+            limits: DecodeLimits {
+                max_frame_bytes: c.buffer_max_size.as_usize(),
+                max_decompressed_bytes: c.max_decompressed_size.as_usize(),
+            },
+            read_chunk_bytes: c.buffer_chunk_size.as_usize(),
+            ack_mode: c.ack,
+            tag_override: c.tag.as_deref().map(Arc::from),
+            tag_prefix: c.tag_prefix.as_deref().map(Arc::from),
+            error_log: RateLimiter::default(),
+            auth: c.server_auth(),
+            handshake_timeout: c.handshake_timeout.0,
+            idle_timeout: c.idle_timeout.map(|d| d.0),
+            frame_timeout: c.frame_timeout.0,
+            auth_log: RateLimiter::default(),
+            active_connections: Default::default(),
+        }
+    }
 }
 
 impl ConnectionHandler for ForwardHandler {

@@ -9,10 +9,10 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::config::model::Overflow;
+use crate::event::tag_match::TagMatcher;
 use crate::event::{Batch, EventTime};
 use crate::memory::Account;
 use crate::pipeline::router::{Route, Router};
-use crate::event::tag_match::TagMatcher;
 
 fn intake(limit: usize, overflow: Overflow) -> (Intake, mpsc::Receiver<Arc<Batch>>) {
     let (tx, rx) = mpsc::channel(16);

@@ -240,3 +240,18 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+impl crate::output::Output for CloudWatchOutput {
+    type Options = crate::config::cloudwatch::CloudWatchOutputConfig;
+
+    async fn build(
+        options: &Self::Options,
+        ctx: crate::output::Context<'_>,
+    ) -> Result<Self, String> {
+        Self::new(options, ctx.name, ctx.health, ctx.flush, ctx.memory).await
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        CloudWatchOutput::run(self, rx)
+    }
+}

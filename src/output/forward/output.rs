@@ -25,15 +25,15 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc::Receiver;
 
-use crate::forward::ack::{AckError, AckReader};
 use super::connect::{ConnectError, Connector, TlsClient};
-use crate::forward::encode::{EncodeOptions, Frame, encode_round};
 use super::upstreams::{DOWN_BACKOFF, Pick, Upstreams};
 use crate::config::forward_out::{Compress, ForwardOutputConfig, UpstreamAddr};
 use crate::event::Batch;
+use crate::forward::ack::{AckError, AckReader};
+use crate::forward::encode::{EncodeOptions, Frame, encode_round};
 use crate::health::ComponentHealth;
-use crate::net::listener::BoxConn;
 use crate::memory::Charge;
+use crate::net::listener::BoxConn;
 use crate::output::backoff::RetryLimit;
 use crate::output::share::OutputMemory;
 use crate::output::{MAX_ROUND_BYTES, Reporter, recv_round};
@@ -103,10 +103,11 @@ impl ForwardOutput {
         let addrs = cfg.upstream_addrs();
         let require_ack = cfg.require_ack_response.0;
         let tls = if cfg.tls.enabled.0 {
-            let config = crate::net::tls::client_config(&name, &cfg.tls.settings()).map_err(|problems| {
-                let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
-                all.join("; ")
-            })?;
+            let config =
+                crate::net::tls::client_config(&name, &cfg.tls.settings()).map_err(|problems| {
+                    let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    all.join("; ")
+                })?;
             Some(TlsClient {
                 config,
                 vhost: cfg.tls.vhost.clone(),
@@ -347,4 +348,19 @@ fn this_hostname() -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "firelane".to_owned())
+}
+
+impl crate::output::Output for ForwardOutput {
+    type Options = crate::config::forward_out::ForwardOutputConfig;
+
+    async fn build(
+        options: &Self::Options,
+        ctx: crate::output::Context<'_>,
+    ) -> Result<Self, String> {
+        Self::new(options, ctx.name, ctx.health, ctx.memory)
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        ForwardOutput::run(self, rx)
+    }
 }

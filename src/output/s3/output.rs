@@ -280,6 +280,21 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
+impl crate::output::Output for S3Output {
+    type Options = crate::config::s3::S3OutputConfig;
+
+    async fn build(
+        options: &Self::Options,
+        ctx: crate::output::Context<'_>,
+    ) -> Result<Self, String> {
+        Self::new(options, ctx.name, ctx.health, ctx.ecs_task).await
+    }
+
+    fn run(self, rx: Receiver<Arc<Batch>>) -> impl std::future::Future<Output = ()> + Send {
+        S3Output::run(self, rx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::StartError;
 use crate::config::filter_options::{EcsConfig, parser_set};
 use crate::config::filters::FilterConfig;
 use crate::config::model::Config;
@@ -17,12 +18,11 @@ use crate::ecs::fetch::fetch_task_metadata;
 use crate::ecs::{ECS_METADATA_ENV, TaskAtStart};
 use crate::event::Batch;
 use crate::event::ack::AckToken;
+use crate::event::tag_match::TagMatcher;
 use crate::filter::chain::{ChainOutput, FilterChain, Stage, StageMetrics};
 use crate::filter::held::{MultilineStage, ThrottleStage};
 use crate::filter::stage::StageKind;
-use crate::pipeline::build::StartError;
 use crate::pipeline::router::Router;
-use crate::event::tag_match::TagMatcher;
 
 /// How often held records are checked against their flush timeout.
 pub const TICK: Duration = Duration::from_millis(100);
