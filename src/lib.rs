@@ -50,5 +50,7 @@ pub mod secret;
 pub mod storage;
 /// Metric names and own-log setup.
 pub mod telemetry;
+/// Templates in Fluent Bit's dialects (CloudWatch names, S3 keys, rewrite_tag), one lexer.
+pub mod template;
 /// Calendar math and duration text, shared by filters, outputs and the config.
 pub mod time;

@@ -8,7 +8,7 @@ use super::errors::Issue;
 use super::spans::KeyPath;
 use super::units::{DurationValue, Flag};
 use crate::output::backoff::RetryLimit;
-use crate::output::cloudwatch::template::NameTemplate;
+use crate::template::log_name::NameTemplate;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.
 pub const RETENTION_DAYS: [u32; 22] = [

@@ -14,8 +14,8 @@ use super::spans::KeyPath;
 use super::units::{ByteSize, DurationValue, Flag};
 use crate::output::backoff::RetryLimit;
 use crate::output::s3::journal::Compression;
-use crate::output::s3::key::KeyTemplate;
 use crate::output::s3::sizes::{self, SizeOptions};
+use crate::template::s3_key::KeyTemplate;
 
 /// Storage classes PutObject / CreateMultipartUpload accept.
 pub const STORAGE_CLASSES: [&str; 8] = [

@@ -20,14 +20,13 @@
 //! one accessor lookup and one regex search per rule and allocates nothing; any input bytes are
 //! safe (a non-map record matches nothing).
 
-use std::fmt::Write as _;
-
 use thiserror::Error;
 
 use super::args::split_words;
-use crate::msgpack::accessor::{AccessorError, RecordAccessor, find_byte, parse_index};
+use crate::msgpack::accessor::{AccessorError, RecordAccessor};
 use crate::msgpack::reader::{Token, read_token};
 use crate::onigmo::{self, Pattern};
+use crate::template::rewrite::NewTag;
 
 /// Why a `rewrite_tag` configuration cannot be used.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -58,19 +57,8 @@ pub struct RewriteTag {
 struct Rule {
     key: RecordAccessor,
     regex: Pattern,
-    new_tag: Vec<Part>,
-    /// Whether `new_tag` uses `$0`..`$9` (else a match needs no capture positions).
-    uses_captures: bool,
+    new_tag: NewTag,
     keep: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    Literal(String),
-    Capture(usize),
-    Tag,
-    TagPiece(usize),
-    Field(RecordAccessor),
 }
 
 impl RewriteTag {
@@ -98,7 +86,7 @@ impl RewriteTag {
                 continue;
             };
             // Capture positions are only asked for (and allocated) when the tag uses them.
-            let captures = if rule.uses_captures {
+            let captures = if rule.new_tag.uses_captures() {
                 let Some(captures) = rule.regex.captures(text) else {
                     continue;
                 };
@@ -109,23 +97,7 @@ impl RewriteTag {
                 continue;
             };
             new_tag.clear();
-            for part in &rule.new_tag {
-                match part {
-                    Part::Literal(s) => new_tag.push_str(s),
-                    Part::Capture(i) => {
-                        if let Some(m) = captures.as_ref().and_then(|c| c.get(*i)) {
-                            push_lossy(m, new_tag);
-                        }
-                    }
-                    Part::Tag => new_tag.push_str(tag),
-                    Part::TagPiece(n) => new_tag.push_str(tag.split('.').nth(*n).unwrap_or("")),
-                    Part::Field(accessor) => {
-                        if let Some(v) = accessor.get(record) {
-                            push_scalar(v, new_tag);
-                        }
-                    }
-                }
-            }
+            (rule.new_tag).render(tag, record, captures.as_ref(), new_tag);
             if !new_tag.is_empty() {
                 return Some(rule.keep);
             }
@@ -148,7 +120,7 @@ impl Rule {
             rule: rule.to_owned(),
             err: e.to_string(),
         })?;
-        let new_tag = parse_new_tag(new_tag).map_err(|err| RewriteTagError::NewTag {
+        let new_tag = NewTag::parse(new_tag).map_err(|err| RewriteTagError::NewTag {
             rule: rule.to_owned(),
             err,
         })?;
@@ -165,97 +137,9 @@ impl Rule {
         Ok(Self {
             key,
             regex,
-            uses_captures: new_tag.iter().any(|p| matches!(p, Part::Capture(_))),
             new_tag,
             keep,
         })
-    }
-}
-
-fn parse_new_tag(template: &str) -> Result<Vec<Part>, String> {
-    let b = template.as_bytes();
-    let mut parts = Vec::new();
-    let mut literal_start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'$' {
-            i += 1;
-            continue;
-        }
-        let name = i + 1;
-        let (part, end) = match b.get(name) {
-            Some(d) if d.is_ascii_digit() => (Part::Capture(usize::from(d - b'0')), name + 1),
-            _ if b[name..].starts_with(b"TAG") => parse_tag(b, name + 3)?,
-            Some(b'{') => {
-                let close =
-                    find_byte(b, name, b'}').ok_or(format!("`${{` at byte {i} has no `}}`"))?;
-                let key = &template[name + 1..close];
-                if key.is_empty() {
-                    return Err(format!("`${{}}` at byte {i} names no key"));
-                }
-                (
-                    Part::Field(RecordAccessor::top_level(key.as_bytes())),
-                    close + 1,
-                )
-            }
-            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
-                let (accessor, end) =
-                    RecordAccessor::parse_embedded(b, name).map_err(|e| e.to_string())?;
-                (Part::Field(accessor), end)
-            }
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        // `$`, `{`, `}` and brackets are ASCII, so these offsets are char boundaries.
-        if literal_start < i {
-            parts.push(Part::Literal(template[literal_start..i].to_owned()));
-        }
-        parts.push(part);
-        i = end;
-        literal_start = end;
-    }
-    if literal_start < b.len() {
-        parts.push(Part::Literal(template[literal_start..].to_owned()));
-    }
-    Ok(parts)
-}
-
-/// `pos` is just after `$TAG`: `$TAG[n]` or the whole tag.
-fn parse_tag(b: &[u8], pos: usize) -> Result<(Part, usize), String> {
-    if b.get(pos) != Some(&b'[') {
-        return Ok((Part::Tag, pos));
-    }
-    let close =
-        find_byte(b, pos + 1, b']').ok_or(format!("'[' at byte {pos} has no matching ']'"))?;
-    let n = parse_index(&b[pos + 1..close]).ok_or(format!(
-        "$TAG[n] at byte {pos} needs a non-negative integer n"
-    ))?;
-    Ok((Part::TagPiece(n), close + 1))
-}
-
-/// Appends a str/bin value raw (lossy UTF-8), numbers and booleans as text; others add nothing.
-fn push_scalar(value: &[u8], out: &mut String) {
-    // Writing into a String cannot fail.
-    match read_token(value, 0) {
-        Ok((Token::Str(s) | Token::Bin(s), _)) => push_lossy(s, out),
-        Ok((Token::UInt(n), _)) => _ = write!(out, "{n}"),
-        Ok((Token::Int(n), _)) => _ = write!(out, "{n}"),
-        Ok((Token::F32(x), _)) => _ = write!(out, "{x}"),
-        Ok((Token::F64(x), _)) => _ = write!(out, "{x}"),
-        Ok((Token::Bool(v), _)) => out.push_str(if v { "true" } else { "false" }),
-        _ => {}
-    }
-}
-
-/// Like `String::from_utf8_lossy`, without its temporary allocation.
-fn push_lossy(bytes: &[u8], out: &mut String) {
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        if !chunk.invalid().is_empty() {
-            out.push(char::REPLACEMENT_CHARACTER);
-        }
     }
 }
 

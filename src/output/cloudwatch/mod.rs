@@ -20,7 +20,7 @@ pub use output::CloudWatchOutput;
 pub mod batcher;
 /// Turns a record into the CloudWatch message: JSON or one key's value, truncated to the limit.
 pub mod message;
-/// `$TAG`, `$TAG[n]` and record-field templates for group and stream names.
-pub mod template;
+/// What CloudWatch Logs accepts as a group or stream name, applied to a rendered name.
+pub mod sanitize;
 /// The timestamps CloudWatch accepts: not older than 14 days, not over 2 hours ahead.
 pub mod window;

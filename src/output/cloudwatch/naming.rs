@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::batcher::StreamKey;
-use super::template::{NameTemplate, TemplateError, sanitize_group, sanitize_stream};
+use super::sanitize::{sanitize_group, sanitize_stream};
 use crate::config::cloudwatch::CloudWatchOutputConfig;
+use crate::template::log_name::{NameTemplate, TemplateError};
 
 /// Distinct names kept before the interner starts over.
 pub const MAX_INTERNED: usize = 10_000;

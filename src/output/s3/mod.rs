@@ -8,8 +8,6 @@
 pub mod client;
 /// The store directory's bookkeeping: metadata, parts journal, file names, recovery planning.
 pub mod journal;
-/// Object keys rendered from `s3_key_format` (`$TAG`, `$TAG[n]`, `$UUID`, `$INDEX`, UTC `%` times).
-pub mod key;
 /// One staged line per event (JSON with the date key, or the raw `log_key` value).
 pub mod lines;
 /// The output task: stage rounds durably, seal, upload with `workers` in flight.

@@ -88,7 +88,7 @@ impl S3Output {
         };
         let client = S3Client::build(cfg, settings).await?;
         let format = ecs_key_format(&cfg.s3_key_format, &name, ecs_task);
-        let key = super::key::KeyTemplate::parse(
+        let key = crate::template::s3_key::KeyTemplate::parse(
             &format,
             &cfg.s3_key_format_tag_delimiters,
             cfg.static_file_path.0,

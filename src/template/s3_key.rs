@@ -1,4 +1,6 @@
-//! S3 object keys rendered from Fluent Bit's `s3_key_format` option.
+//! The S3 dialect: object keys rendered from Fluent Bit's `s3_key_format` option. `$TAG` and
+//! `$TAG[n]` are read by the shared lexer; `$UUID`, `$INDEX` and the `%` time conversions are
+//! this dialect's own, and a `$TAG[n]` splits on `s3_key_format_tag_delimiters`.
 //!
 //! Syntax (everything not listed is literal text, copied as is):
 //! - `$TAG`: the whole tag. As in Fluent Bit it is a prefix match: `$TAGS` is the tag then `S`.
@@ -38,6 +40,7 @@ use std::fmt::Write as _;
 
 use thiserror::Error;
 
+use super::lex::{self, Dialect, LexError, Var};
 use crate::rng::Rng;
 
 mod strftime;
@@ -153,7 +156,7 @@ impl KeyTemplate {
         while let Some(&byte) = body.as_bytes().get(i) {
             let rest = body.get(i..).unwrap_or_default();
             let (segment, len) = match byte {
-                b'$' => match parse_variable(rest, base + i)? {
+                b'$' => match parse_variable(body, i, base)? {
                     Some(found) => found,
                     None => {
                         i += 1;
@@ -322,46 +325,39 @@ fn push_unique(list: &mut Vec<String>, item: String) {
     }
 }
 
-/// Recognises a variable at the start of `rest` (which starts with `$`); `None` means the `$`
-/// is literal. Returns the segment and its length in bytes.
-fn parse_variable(rest: &str, at: usize) -> Result<Option<(Segment, usize)>, KeyTemplateError> {
-    if let Some(after) = rest.strip_prefix("$TAG[") {
-        let Some(close) = after.find(']') else {
-            return Err(KeyTemplateError::UnclosedTagIndex { at });
-        };
-        let inner = after.get(..close).unwrap_or_default();
-        let index = inner
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| inner.parse::<usize>().ok())
-            .flatten();
-        return match index {
-            Some(n) => Ok(Some((Segment::TagPart(n), "$TAG[".len() + close + 1))),
-            None => Err(KeyTemplateError::BadTagIndex {
-                at,
-                found: inner.to_owned(),
-            }),
-        };
-    }
-    const VARIABLES: [(&str, Option<Segment>); 5] = [
-        ("$TAG", Some(Segment::Tag)),
-        ("$UUID", Some(Segment::Uuid)),
-        ("$INDEX", Some(Segment::Index)),
-        ("$FILE_PATH", None),
-        ("$FILE_NAME", None),
-    ];
-    for (name, segment) in VARIABLES {
-        if rest.starts_with(name) {
-            return match segment {
-                Some(segment) => Ok(Some((segment, name.len()))),
-                None => Err(KeyTemplateError::UnsupportedVariable {
-                    at,
-                    name: name.trim_start_matches('$'),
-                }),
-            };
-        }
-    }
-    Ok(None)
+/// `$TAG`, `$TAG[n]` and the words below; no record fields.
+const DIALECT: Dialect = Dialect {
+    fields: false,
+    captures: false,
+    braces: false,
+    words: &["UUID", "INDEX", "FILE_PATH", "FILE_NAME"],
+};
+
+/// Recognises a variable whose `$` is at byte `i` of `body` (the format after `base` bytes of
+/// leading `/`); `None` means the `$` is literal. Returns the segment and its length in bytes.
+fn parse_variable(
+    body: &str,
+    i: usize,
+    base: usize,
+) -> Result<Option<(Segment, usize)>, KeyTemplateError> {
+    let at = base + i;
+    let found = lex::variable(body, i, &DIALECT).map_err(|e| match e {
+        LexError::BadTagIndex { found, .. } => KeyTemplateError::BadTagIndex { at, found },
+        _ => KeyTemplateError::UnclosedTagIndex { at },
+    })?;
+    let Some((var, end)) = found else {
+        return Ok(None);
+    };
+    let segment = match var {
+        Var::Tag => Segment::Tag,
+        Var::TagPiece(n) => Segment::TagPart(n),
+        Var::Word("UUID") => Segment::Uuid,
+        Var::Word("INDEX") => Segment::Index,
+        Var::Word(name) => return Err(KeyTemplateError::UnsupportedVariable { at, name }),
+        // Not in this dialect.
+        Var::Field(_) | Var::Capture(_) => return Ok(None),
+    };
+    Ok(Some((segment, end - i)))
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary; true if anything was removed.
@@ -378,5 +374,4 @@ fn truncate_at_char_boundary(s: &mut String, max: usize) -> bool {
 }
 
 #[cfg(test)]
-#[path = "key_tests.rs"]
 mod tests;

@@ -2,6 +2,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::msgpack::writer::{json_object_to_msgpack, write_map_len, write_str};
+use crate::output::cloudwatch::sanitize::{
+    MAX_NAME_BYTES, is_group_byte, sanitize_group, sanitize_stream,
+};
 
 fn rec(json: &str) -> Vec<u8> {
     let mut out = Vec::new();
@@ -151,32 +154,6 @@ fn reports_malformed_subscripts() {
     for (t, want) in cases {
         assert_eq!(NameTemplate::parse(t), Err(want), "{t}");
     }
-}
-
-#[test]
-fn sanitize_group_replaces_one_underscore_per_char_and_truncates() {
-    let mut name = "app:é/ü日本#ok.-_".to_owned();
-    assert!(sanitize_group(&mut name));
-    assert_eq!(name, "app__/___#ok.-_");
-    let mut long = "é".repeat(600);
-    assert!(sanitize_group(&mut long));
-    assert_eq!(long, "_".repeat(512));
-    let mut valid = "a".repeat(700);
-    assert!(sanitize_group(&mut valid));
-    assert_eq!(valid.len(), 512);
-    assert!(!sanitize_group(&mut String::new()));
-}
-
-#[test]
-fn sanitize_stream_replaces_colon_and_star_and_cuts_at_a_char_boundary() {
-    let mut name = "pod:web*1 é".to_owned();
-    assert!(sanitize_stream(&mut name));
-    assert_eq!(name, "pod_web_1 é");
-    // 511 ASCII bytes then a 2-byte char: the char does not fit in 512 bytes.
-    let mut long = format!("{}é", "a".repeat(511));
-    assert!(sanitize_stream(&mut long));
-    assert_eq!(long, "a".repeat(511));
-    assert!(!sanitize_stream(&mut String::new()));
 }
 
 proptest! {
