@@ -214,3 +214,186 @@ fn the_metrics_reference_lists_exactly_the_described_metrics() {
         "docs/reference/metrics.md: add {missing:?}; not metrics firelane registers: {unknown:?}"
     );
 }
+
+/// The top-level module `rel` (a path under src/) belongs to: `config` for `config/load.rs`,
+/// `time` for `time.rs`.
+fn top_module(rel: &Path) -> String {
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_owned()
+}
+
+/// The code of a source file as the layering counts it: comments cut, and nothing from a
+/// `#[cfg(test)]` module on (tests may use any module).
+fn code_of(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("#[cfg(test)]")
+            && lines
+                .peek()
+                .is_some_and(|next| next.trim_start().starts_with("mod "))
+        {
+            break;
+        }
+        out.push_str(line.split("//").next().unwrap());
+        out.push('\n');
+    }
+    out
+}
+
+fn ident_at(s: &str) -> &str {
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
+    &s[..end]
+}
+
+/// The top-level modules `code` names through `crate::` (`crate::a::b`, `crate::{a, b::c}`).
+fn crate_modules(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut start) = (0, 0);
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.insert(ident_at(group[start..i].trim()).to_owned());
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.insert(ident_at(group[start..i].trim()).to_owned());
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.insert(ident_at(rest).to_owned());
+        }
+    }
+    out.remove("");
+    out
+}
+
+/// Which top-level module uses which (outside tests), with one file that does it.
+fn module_imports() -> std::collections::BTreeMap<(String, String), String> {
+    let src = root().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut edges = std::collections::BTreeMap::new();
+    for file in files {
+        let rel = file.strip_prefix(&src).unwrap();
+        let name = rel.file_name().unwrap().to_string_lossy();
+        if name == "tests.rs" || name.ends_with("_tests.rs") || name == "lib.rs" {
+            continue;
+        }
+        let from = top_module(rel);
+        for to in crate_modules(&code_of(&std::fs::read_to_string(&file).unwrap())) {
+            if to != from {
+                edges
+                    .entry((from.clone(), to))
+                    .or_insert_with(|| rel.display().to_string());
+            }
+        }
+    }
+    edges
+}
+
+/// The layers of docs/ARCHITECTURE.md's "Layers" table, bottom first, and the upward imports
+/// its "Exceptions" list names.
+fn documented_layers(doc: &str) -> (Vec<Vec<String>>, BTreeSet<(String, String)>) {
+    let section = doc
+        .split("\n## Layers\n")
+        .nth(1)
+        .expect("a `## Layers` section");
+    let section = section.split("\n## ").next().unwrap();
+    let ticked =
+        |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
+    let layers = (section.lines())
+        .filter(|l| l.starts_with("| ") && l.chars().nth(2).is_some_and(|c| c.is_ascii_digit()))
+        .map(|l| ticked(l.split('|').nth(2).unwrap()))
+        .collect();
+    let exceptions = (section.lines())
+        .filter(|l| l.starts_with("- `") && l.contains("` -> `"))
+        .map(|l| {
+            let t = ticked(l);
+            (t[0].clone(), t[1].clone())
+        })
+        .collect();
+    (layers, exceptions)
+}
+
+#[test]
+fn modules_use_only_their_layer_and_those_below_and_no_import_circles() {
+    let (layers, exceptions) = documented_layers(&read("docs/ARCHITECTURE.md"));
+    let layer_of = |m: &str| layers.iter().position(|l| l.iter().any(|x| x == m));
+    let lib = read("src/lib.rs");
+    let mut modules: BTreeSet<String> = (lib.lines())
+        .filter_map(|l| l.strip_prefix("pub mod "))
+        .map(|l| l.trim_end_matches(';').to_owned())
+        .collect();
+    modules.insert("main".to_owned());
+    let unplaced: Vec<_> = modules.iter().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules missing from the Layers table of docs/ARCHITECTURE.md: {unplaced:?}"
+    );
+    let imports = module_imports();
+    let upward: BTreeSet<(String, String)> = (imports.keys())
+        .filter(|(from, to)| layer_of(to) > layer_of(from))
+        .cloned()
+        .collect();
+    let unexplained: Vec<_> = (upward.difference(&exceptions))
+        .map(|(f, t)| format!("{f} -> {t} ({})", imports[&(f.clone(), t.clone())]))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "imports from a lower layer to a higher one, not among the exceptions: {unexplained:?}"
+    );
+    let stale: Vec<_> = exceptions.difference(&upward).collect();
+    assert!(
+        stale.is_empty(),
+        "exceptions that no longer occur: {stale:?}"
+    );
+    assert!(
+        exceptions.len() <= 2,
+        "at most two upward imports: {exceptions:?}"
+    );
+    // No circles: walk from each module; coming back to it would be one.
+    for start in &modules {
+        let mut seen = BTreeSet::new();
+        let mut todo: Vec<&String> = vec![start];
+        while let Some(m) = todo.pop() {
+            for ((from, to), file) in &imports {
+                if from == m {
+                    assert_ne!(
+                        to, start,
+                        "an import circle through {start} ({file} -> {to})"
+                    );
+                    if seen.insert(to) {
+                        todo.push(to);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_import_scanner_reads_paths_groups_and_skips_comments_and_tests() {
+    let code = code_of(
+        "use crate::a::b;\nuse crate::{c, d::e, f::{g, h}};\n// crate::x\nlet y = crate::i::j(); \
+         // crate::z\n#[cfg(test)]\nmod tests {\n    use crate::k;\n}\n",
+    );
+    let found: Vec<_> = crate_modules(&code).into_iter().collect();
+    assert_eq!(found, ["a", "c", "d", "f", "i"]);
+}

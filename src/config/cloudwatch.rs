@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::errors::Issue;
 use super::spans::KeyPath;
+use super::units::RetryLimit;
 use super::units::{DurationValue, Flag};
-use crate::output::backoff::RetryLimit;
 use crate::template::log_name::NameTemplate;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::errors::Issue;
 use super::spans::KeyPath;
 use super::tls::ClientTls;
+use super::units::RetryLimit;
 use super::units::{ByteSize, DurationValue, Flag};
-use crate::output::backoff::RetryLimit;
 use crate::secret::Secret;
 
 /// Fluent Forward's registered port (Fluent Bit's and fluentd's default).

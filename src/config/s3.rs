@@ -5,17 +5,51 @@
 
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::cloudwatch::endpoint_url;
 use super::errors::Issue;
 use super::model::{DateFormat, DateKey};
 use super::spans::KeyPath;
+use super::units::RetryLimit;
 use super::units::{ByteSize, DurationValue, Flag};
-use crate::output::backoff::RetryLimit;
-use crate::output::s3::journal::Compression;
-use crate::output::s3::sizes::{self, SizeOptions};
 use crate::template::s3_key::KeyTemplate;
+use sizes::SizeOptions;
+
+/// Fluent Bit's S3 size rules: which sizes a configuration may give, the upload plan they make.
+pub mod sizes;
+
+/// How the staged stream is compressed (also the object's Content-Encoding); the `compression`
+/// option reads the same spellings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    /// Plain JSON lines (Fluent Bit's default).
+    #[default]
+    None,
+}
+
+impl Compression {
+    /// The configuration and JSON spelling: `gzip`, `zstd` or `none`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::None => "none",
+        }
+    }
+
+    /// The `Content-Encoding` of objects compressed this way.
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::Gzip => Some("gzip"),
+            Compression::Zstd => Some("zstd"),
+            Compression::None => None,
+        }
+    }
+}
 
 /// Storage classes PutObject / CreateMultipartUpload accept.
 pub const STORAGE_CLASSES: [&str; 8] = [

@@ -6,10 +6,7 @@
 //! `[0, min(cap, base * 2^attempt)]` and never panics or overflows, whatever `attempt`; a
 //! [`ThrottleGate`] pause never moves earlier.
 
-use std::fmt;
 use std::time::{Duration, Instant};
-
-use serde::de::{self, Deserializer, Visitor};
 
 use crate::rng::Rng;
 
@@ -47,73 +44,7 @@ impl Backoff {
     }
 }
 
-/// How many times a failed request is retried: `retry_limit` = a number, or `no_limits`/`false`/"no_retries"...
-/// Words are matched case-insensitively, as Fluent Bit does (`Retry_Limit False`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RetryLimit {
-    Limited(u32),
-    Unlimited,
-}
-
-impl RetryLimit {
-    /// true when `retries_done` more retries are still allowed
-    /// (i.e. after `retries_done` retries, one more may be made).
-    pub fn allows(self, retries_done: u32) -> bool {
-        match self {
-            Self::Limited(limit) => retries_done < limit,
-            Self::Unlimited => true,
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for RetryLimit {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RetryLimitVisitor)
-    }
-}
-
-struct RetryLimitVisitor;
-
-impl Visitor<'_> for RetryLimitVisitor {
-    type Value = RetryLimit;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(r#"a number of retries, "no_limits", false or "no_retries""#)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<RetryLimit, E> {
-        if v {
-            Err(E::invalid_value(de::Unexpected::Bool(true), &self))
-        } else {
-            Ok(RetryLimit::Unlimited)
-        }
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<RetryLimit, E> {
-        u32::try_from(v)
-            .map(RetryLimit::Limited)
-            .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<RetryLimit, E> {
-        u32::try_from(v)
-            .map(RetryLimit::Limited)
-            .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<RetryLimit, E> {
-        let word = v.trim();
-        if word.eq_ignore_ascii_case("no_limits") || word.eq_ignore_ascii_case("false") {
-            Ok(RetryLimit::Unlimited)
-        } else if word.eq_ignore_ascii_case("no_retries") {
-            Ok(RetryLimit::Limited(0))
-        } else {
-            word.parse()
-                .map(RetryLimit::Limited)
-                .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
-        }
-    }
-}
+pub use crate::config::units::RetryLimit;
 
 /// Output-wide throttling: when any request is throttled, every request of the output waits until `until`.
 /// Each consecutive throttle doubles the pause (full jitter, via Backoff); a success resets the streak.

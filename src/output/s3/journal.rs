@@ -52,37 +52,7 @@ pub enum JournalError {
     },
 }
 
-/// How the staged stream is compressed (also the object's Content-Encoding); the `compression`
-/// option reads the same spellings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    Gzip,
-    Zstd,
-    /// Plain JSON lines (Fluent Bit's default).
-    #[default]
-    None,
-}
-
-impl Compression {
-    /// The configuration and JSON spelling: `gzip`, `zstd` or `none`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-            Compression::None => "none",
-        }
-    }
-
-    /// The `Content-Encoding` of objects compressed this way.
-    pub fn content_encoding(self) -> Option<&'static str> {
-        match self {
-            Compression::Gzip => Some("gzip"),
-            Compression::Zstd => Some("zstd"),
-            Compression::None => None,
-        }
-    }
-}
+pub use crate::config::s3::Compression;
 
 /// Guesses the compression of a data file from its first bytes (for orphan data, whose metadata
 /// is lost): gzip and zstd by their magic numbers, anything else is taken as plain JSON lines.

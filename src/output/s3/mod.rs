@@ -18,8 +18,6 @@ pub mod parts;
 pub mod round;
 /// What the output works out at start: the staging limit, `$ecs_*` in keys, logged notes.
 mod setup;
-/// Fluent Bit's size rules: accepted sizes, PutObject below 10 MiB, when a file is due.
-pub mod sizes;
 /// Staging files: JSON lines through a streaming compressor, durable commits, crash recovery.
 pub mod stage;
 /// The store directory: staging files per tag, sealing, start-up recovery.

@@ -6,8 +6,7 @@
 //! most [`MAX_PARTS`]; every part is at most [`MAX_PART_BYTES`] and every part except the last
 //! is at least [`MIN_PART_BYTES`] (else S3 fails CompleteMultipartUpload with EntityTooSmall).
 
-/// Smallest part S3 accepts, except for the last part of an upload (5 MiB).
-pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
+pub use crate::config::s3::sizes::MIN_PART_BYTES;
 /// Largest part S3 accepts (5 GiB).
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// Most parts one multipart upload may have.

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::journal::{self, Meta, Recovery, Sealed, data_name};
-use super::sizes::UploadPlan;
 use super::stage::{Compression, StageWriter};
+use crate::config::s3::sizes::UploadPlan;
 use crate::event::EventTime;
 use crate::rng::Rng;
 use crate::template::s3_key::{KeyContext, KeyTemplate, random_uuid};

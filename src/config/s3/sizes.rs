@@ -10,9 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use super::journal::Compression;
-use super::parts::MIN_PART_BYTES;
-use crate::config::s3::{S3OutputConfig, StoreOverflow};
+use super::{Compression, S3OutputConfig, StoreOverflow};
+
+/// Smallest part S3 accepts, except for the last part of an upload (5 MiB).
+pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
 
 /// Smallest `upload_chunk_size` with multipart (s3.h `MIN_CHUNKED_UPLOAD_SIZE`), S3's smallest
 /// part but the last: 5 MiB, 5,242,880 bytes. `5M` (5,000,000) is below it.
@@ -280,5 +281,4 @@ pub fn default_store_limit(free_bytes: u64, staged_bytes: u64) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "sizes_tests.rs"]
 mod tests;
