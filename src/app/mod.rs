@@ -17,7 +17,7 @@ pub mod filters;
 mod inputs;
 /// The memory account of a configuration.
 pub mod memory;
-/// Outputs from their options: one generic spawn over `output::Output`.
+/// Outputs from their options: one generic start over `output::Output`.
 pub mod outputs;
 
 use std::sync::Arc;
@@ -51,11 +51,12 @@ pub async fn start(
     let mut cfg = cfg.clone();
     resolve_aliases(&mut cfg);
     let account = memory::account_for(&cfg);
-    let buffering = cfg.outputs.iter().filter(|oc| oc.buffers()).count();
+    let plans: Vec<_> = cfg.outputs.iter().map(outputs::plan).collect();
+    let buffering = plans.iter().filter(|p| p.buffers()).count();
     let output_memory = OutputMemory::new(&account, buffering);
     let mut routes = Vec::new();
     let mut outputs = Vec::new();
-    for oc in &cfg.outputs {
+    for (oc, plan) in cfg.outputs.iter().zip(plans) {
         let (tx, rx) = mpsc::channel::<Arc<Batch>>(OUTPUT_QUEUE_BATCHES);
         let name: Arc<str> = output_alias(oc).into();
         let ctx = Context {
@@ -65,7 +66,7 @@ pub async fn start(
             memory: &output_memory,
             ecs_task: task,
         };
-        let handle = (outputs::spawn(oc, ctx, rx).await).map_err(|message| StartError::Output {
+        let handle = (plan.start(ctx, rx).await).map_err(|message| StartError::Output {
             component: name.to_string(),
             message,
         })?;

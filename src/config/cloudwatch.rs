@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::common::{AwsEntry, Check, entry_options};
 use super::errors::Issue;
 use super::spans::KeyPath;
 use super::units::RetryLimit;
@@ -32,63 +33,43 @@ pub enum LogFormat {
     JsonEmf,
 }
 
-/// `name = "cloudwatch_logs"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CloudWatchOutputConfig {
-    /// Component name (default `cloudwatch_logs.<n>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
-    pub region: Option<String>,
-    /// Endpoint override: a host name (HTTPS, as Fluent Bit takes it) or a full URL
-    /// (`http://127.0.0.1:4566`, used as given, for VPC endpoints and local stand-ins). Default:
-    /// `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`, else `AWS_ENDPOINT_URL`, else AWS's.
-    pub endpoint: Option<String>,
-    /// Endpoint of STS for `role_arn` (same forms as `endpoint`; default: `AWS_ENDPOINT_URL_STS`,
-    /// else `AWS_ENDPOINT_URL`, else AWS's).
-    pub sts_endpoint: Option<String>,
-    /// Log group of every event, and the fallback when `log_group_template` cannot be rendered. Required.
-    pub log_group_name: Option<String>,
-    /// Group name from the record and tag: `$TAG`, `$TAG[n]`, `$key`, `$key['nested']`.
-    pub log_group_template: Option<String>,
-    /// Stream of every event. Set this or `log_stream_prefix`.
-    pub log_stream_name: Option<String>,
-    /// Stream = prefix + tag (the usual FireLens form: `app/` gives `app/<container>-firelens-<task>`).
-    pub log_stream_prefix: Option<String>,
-    /// Stream name from the record and tag; falls back to `log_stream_name` / prefix + tag.
-    pub log_stream_template: Option<String>,
-    /// Send only this key's value as the message (strings raw). Default: the whole record as JSON.
-    pub log_key: Option<String>,
-    /// `json` (default) or `json/emf` (sends `x-amzn-logs-format: json/emf`).
-    #[serde(default)]
-    pub log_format: LogFormat,
-    /// Create the log group when it does not exist (default false). Streams are always created.
-    #[serde(default)]
-    pub auto_create_group: Flag,
-    /// Retention set on groups this output creates, in days (one of CloudWatch's allowed values).
-    pub log_retention_days: Option<u32>,
-    /// Class of groups this output creates: `STANDARD` or `INFREQUENT_ACCESS`.
-    pub log_group_class: Option<String>,
-    /// Role to assume with STS (default: the SDK's credential chain, e.g. the ECS task role).
-    pub role_arn: Option<String>,
-    /// External ID passed when assuming `role_arn`.
-    pub external_id: Option<String>,
-    /// Shared config/credentials profile to use.
-    pub profile: Option<String>,
-    /// PutLogEvents requests in flight at once, across and within streams (default 4).
-    #[serde(default = "default_workers")]
-    pub workers: usize,
-    /// Retries of a failed request: a number, `no_limits` (default: never give up, so nothing is
-    /// lost; inputs are slowed instead) or `no_retries`.
-    #[serde(default = "default_retry_limit")]
-    pub retry_limit: RetryLimit,
-    /// How long an event may wait for its batch to fill (default: `service.flush`).
-    pub flush: Option<DurationValue>,
+entry_options! {
+    /// `name = "cloudwatch_logs"`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CloudWatchOutputConfig ["cloudwatch_logs", aws "CLOUDWATCH_LOGS"] {
+        /// Log group of every event, and the fallback when `log_group_template` cannot be rendered. Required.
+        pub log_group_name: Option<String>,
+        /// Group name from the record and tag: `$TAG`, `$TAG[n]`, `$key`, `$key['nested']`.
+        pub log_group_template: Option<String>,
+        /// Stream of every event. Set this or `log_stream_prefix`.
+        pub log_stream_name: Option<String>,
+        /// Stream = prefix + tag (the usual FireLens form: `app/` gives `app/<container>-firelens-<task>`).
+        pub log_stream_prefix: Option<String>,
+        /// Stream name from the record and tag; falls back to `log_stream_name` / prefix + tag.
+        pub log_stream_template: Option<String>,
+        /// Send only this key's value as the message (strings raw). Default: the whole record as JSON.
+        pub log_key: Option<String>,
+        /// `json` (default) or `json/emf` (sends `x-amzn-logs-format: json/emf`).
+        #[serde(default)]
+        pub log_format: LogFormat,
+        /// Create the log group when it does not exist (default false). Streams are always created.
+        #[serde(default)]
+        pub auto_create_group: Flag,
+        /// Retention set on groups this output creates, in days (one of CloudWatch's allowed values).
+        pub log_retention_days: Option<u32>,
+        /// Class of groups this output creates: `STANDARD` or `INFREQUENT_ACCESS`.
+        pub log_group_class: Option<String>,
+        /// PutLogEvents requests in flight at once, across and within streams (default 4).
+        #[serde(default = "default_workers")]
+        pub workers: usize,
+        /// Retries of a failed request: a number, `no_limits` (default: never give up, so nothing is
+        /// lost; inputs are slowed instead) or `no_retries`.
+        #[serde(default = "default_retry_limit")]
+        pub retry_limit: RetryLimit,
+        /// How long an event may wait for its batch to fill (default: `service.flush`).
+        pub flush: Option<DurationValue>,
+    }
 }
 
 fn default_workers() -> usize {
@@ -170,19 +151,7 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
     if c.flush.is_some_and(|f| f.0.is_zero()) {
         issues.push(Issue::new(path.key("flush"), "must be more than 0"));
     }
-    if c.external_id.is_some() && c.role_arn.is_none() {
-        issues.push(Issue::new(
-            path.key("external_id"),
-            "only used with role_arn: set role_arn too",
-        ));
-    }
-    for (key, value) in [("endpoint", &c.endpoint), ("sts_endpoint", &c.sts_endpoint)] {
-        if let Some(v) = value
-            && let Err(e) = endpoint_url(v)
-        {
-            issues.push(Issue::new(path.key(key), e));
-        }
-    }
+    super::common::check_aws(c.aws_auth(), path, issues);
 }
 
 /// CloudWatch's rule for group names: 1-512 characters of `[.-_/#A-Za-z0-9]`.
@@ -214,28 +183,10 @@ fn check_stream_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The URL of an `endpoint` value: a bare host (optionally with a port) means HTTPS, as in Fluent
-/// Bit; a value with a scheme is used as given.
-pub fn endpoint_url(value: &str) -> Result<String, String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err("must not be empty".to_owned());
+impl Check for CloudWatchOutputConfig {
+    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
+        check(self, path, issues);
     }
-    if let Some((scheme, rest)) = v.split_once("://") {
-        if scheme != "http" && scheme != "https" {
-            return Err(format!("`{v}`: the scheme must be http or https"));
-        }
-        if rest.is_empty() || rest.starts_with('/') {
-            return Err(format!("`{v}` has no host"));
-        }
-        return Ok(v.trim_end_matches('/').to_owned());
-    }
-    if v.contains(['/', ' ']) {
-        return Err(format!(
-            "`{v}` is neither a host name nor a URL (examples: logs.us-east-1.amazonaws.com, http://127.0.0.1:4566)"
-        ));
-    }
-    Ok(format!("https://{v}"))
 }
 
 #[cfg(test)]
@@ -251,25 +202,5 @@ mod tests {
         assert!(check_stream_name("app/web-firelens-1").is_ok());
         assert!(check_stream_name("a:b").is_err());
         assert!(check_stream_name("a*").is_err());
-    }
-
-    #[test]
-    fn endpoint_host_means_https_and_urls_are_kept() {
-        assert_eq!(
-            endpoint_url("logs.us-east-1.amazonaws.com").unwrap(),
-            "https://logs.us-east-1.amazonaws.com"
-        );
-        assert_eq!(
-            endpoint_url("vpce-1.logs.example.com:8443").unwrap(),
-            "https://vpce-1.logs.example.com:8443"
-        );
-        assert_eq!(
-            endpoint_url("http://127.0.0.1:4566/").unwrap(),
-            "http://127.0.0.1:4566"
-        );
-        assert!(endpoint_url("ftp://x").is_err());
-        assert!(endpoint_url("http://").is_err());
-        assert!(endpoint_url("a b").is_err());
-        assert!(endpoint_url("").is_err());
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::common::entry_options;
 use super::filters::StringList;
 use super::units::Flag;
 use crate::filter::ecs::EcsRules;
@@ -14,31 +15,26 @@ use crate::filter::parser::{ParserDef, ParserFilter, ParserSet};
 use crate::filter::rewrite_tag::RewriteTag;
 use crate::filter::throttle::{DEFAULT_INTERVAL, DEFAULT_WINDOW, Throttle, parse_interval};
 
-/// `name = "nest"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NestConfig {
-    /// Component name (default `nest.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `nest` (move matching keys into a map) or `lift` (move a map's entries to the top).
-    #[serde(default)]
-    pub operation: String,
-    /// nest: keys to move, `*` at the end matching any suffix.
-    #[serde(default)]
-    pub wildcard: StringList,
-    /// nest: the key of the new map.
-    pub nest_under: Option<String>,
-    /// lift: the key of the map whose entries move up.
-    pub nested_under: Option<String>,
-    /// A prefix added to the moved keys.
-    pub add_prefix: Option<String>,
-    /// A prefix removed from the moved keys.
-    pub remove_prefix: Option<String>,
+entry_options! {
+    /// `name = "nest"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NestConfig ["nest"] {
+        /// `nest` (move matching keys into a map) or `lift` (move a map's entries to the top).
+        #[serde(default)]
+        pub operation: String,
+        /// nest: keys to move, `*` at the end matching any suffix.
+        #[serde(default)]
+        pub wildcard: StringList,
+        /// nest: the key of the new map.
+        pub nest_under: Option<String>,
+        /// lift: the key of the map whose entries move up.
+        pub nested_under: Option<String>,
+        /// A prefix added to the moved keys.
+        pub add_prefix: Option<String>,
+        /// A prefix removed from the moved keys.
+        pub remove_prefix: Option<String>,
+    }
 }
 
 impl NestConfig {
@@ -55,30 +51,25 @@ impl NestConfig {
     }
 }
 
-/// `name = "parser"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ParserFilterConfig {
-    /// Component name (default `parser.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// The field whose text is parsed (e.g. `log`).
-    #[serde(default)]
-    pub key_name: String,
-    /// Parser names (built-in, `[[parsers]]` or a parsers file), tried in order; the first that
-    /// matches wins. No match leaves the record as it was.
-    #[serde(default)]
-    pub parser: StringList,
-    /// Keep the record's other fields (default false: the record becomes the parsed fields).
-    #[serde(default)]
-    pub reserve_data: Flag,
-    /// Keep the parsed field itself (default false).
-    #[serde(default)]
-    pub preserve_key: Flag,
+entry_options! {
+    /// `name = "parser"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ParserFilterConfig ["parser"] {
+        /// The field whose text is parsed (e.g. `log`).
+        #[serde(default)]
+        pub key_name: String,
+        /// Parser names (built-in, `[[parsers]]` or a parsers file), tried in order; the first that
+        /// matches wins. No match leaves the record as it was.
+        #[serde(default)]
+        pub parser: StringList,
+        /// Keep the record's other fields (default false: the record becomes the parsed fields).
+        #[serde(default)]
+        pub reserve_data: Flag,
+        /// Keep the parsed field itself (default false).
+        #[serde(default)]
+        pub preserve_key: Flag,
+    }
 }
 
 impl ParserFilterConfig {
@@ -137,27 +128,22 @@ impl ParserConfig {
     }
 }
 
-/// `name = "throttle"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThrottleConfig {
-    /// Component name (default `throttle.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Records allowed per interval, averaged over the window.
-    #[serde(default)]
-    pub rate: u64,
-    /// Intervals in the sliding window (default 5).
-    pub window: Option<u32>,
-    /// Length of one interval: `1s` (default), `500ms`, `1m`, `1h`.
-    pub interval: Option<String>,
-    /// Log the current rate every interval (default false).
-    #[serde(default)]
-    pub print_status: Flag,
+entry_options! {
+    /// `name = "throttle"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ThrottleConfig ["throttle"] {
+        /// Records allowed per interval, averaged over the window.
+        #[serde(default)]
+        pub rate: u64,
+        /// Intervals in the sliding window (default 5).
+        pub window: Option<u32>,
+        /// Length of one interval: `1s` (default), `500ms`, `1m`, `1h`.
+        pub interval: Option<String>,
+        /// Log the current rate every interval (default false).
+        #[serde(default)]
+        pub print_status: Flag,
+    }
 }
 
 impl ThrottleConfig {
@@ -171,23 +157,18 @@ impl ThrottleConfig {
     }
 }
 
-/// `name = "rewrite_tag"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RewriteTagConfig {
-    /// Component name (default `rewrite_tag.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `KEY REGEX NEW_TAG KEEP`: a record whose KEY matches REGEX is re-emitted under NEW_TAG
-    /// (`$1`, `$TAG`, `$TAG[n]`, `${field}`), and kept under its old tag if KEEP is true.
-    #[serde(default)]
-    pub rule: StringList,
-    /// Fluent Bit's emitter name: accepted, not needed (re-emitted records go through the chain).
-    pub emitter_name: Option<String>,
+entry_options! {
+    /// `name = "rewrite_tag"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RewriteTagConfig ["rewrite_tag"] {
+        /// `KEY REGEX NEW_TAG KEEP`: a record whose KEY matches REGEX is re-emitted under NEW_TAG
+        /// (`$1`, `$TAG`, `$TAG[n]`, `${field}`), and kept under its old tag if KEEP is true.
+        #[serde(default)]
+        pub rule: StringList,
+        /// Fluent Bit's emitter name: accepted, not needed (re-emitted records go through the chain).
+        pub emitter_name: Option<String>,
+    }
 }
 
 impl RewriteTagConfig {
@@ -196,30 +177,25 @@ impl RewriteTagConfig {
     }
 }
 
-/// `name = "ecs"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EcsConfig {
-    /// Component name (default `ecs.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `KEY $Variable` rules (`$ClusterName`, `$TaskID`, `$TaskARN`, `$TaskDefinitionFamily`,
-    /// `$TaskDefinitionVersion`, `$TaskDefinition`, `$LaunchType`, `$AvailabilityZone`,
-    /// `$ServiceName`). Default: ecs_cluster, ecs_task_arn, ecs_task_id, ecs_task_definition,
-    /// ecs_launch_type, ecs_availability_zone.
-    #[serde(default)]
-    pub add: StringList,
-    /// Task metadata endpoint (default: `$ECS_CONTAINER_METADATA_URI_V4`, read once at start for
-    /// the whole process, 5 attempts 1s apart; unset disables the filter).
-    pub metadata_uri: Option<String>,
-    /// Attempts to read `metadata_uri` at start (default 5).
-    pub retries: Option<u32>,
-    /// Wait between attempts on `metadata_uri` (default 1s).
-    pub retry_interval: Option<super::units::DurationValue>,
+entry_options! {
+    /// `name = "ecs"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EcsConfig ["ecs"] {
+        /// `KEY $Variable` rules (`$ClusterName`, `$TaskID`, `$TaskARN`, `$TaskDefinitionFamily`,
+        /// `$TaskDefinitionVersion`, `$TaskDefinition`, `$LaunchType`, `$AvailabilityZone`,
+        /// `$ServiceName`). Default: ecs_cluster, ecs_task_arn, ecs_task_id, ecs_task_definition,
+        /// ecs_launch_type, ecs_availability_zone.
+        #[serde(default)]
+        pub add: StringList,
+        /// Task metadata endpoint (default: `$ECS_CONTAINER_METADATA_URI_V4`, read once at start for
+        /// the whole process, 5 attempts 1s apart; unset disables the filter).
+        pub metadata_uri: Option<String>,
+        /// Attempts to read `metadata_uri` at start (default 5).
+        pub retries: Option<u32>,
+        /// Wait between attempts on `metadata_uri` (default 1s).
+        pub retry_interval: Option<super::units::DurationValue>,
+    }
 }
 
 impl EcsConfig {
@@ -236,31 +212,26 @@ impl EcsConfig {
     }
 }
 
-/// `name = "multiline"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MultilineFilterConfig {
-    /// Component name (default `multiline.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `parser` (default: join lines with `multiline_parser`) or `partial_message` (reassemble
-    /// Docker's 16 KiB pieces).
-    pub mode: Option<String>,
-    /// Fluent Bit's `multiline.parser`: comma-separated names, built-in (`java`, `python`, `go`,
-    /// `docker`, `cri`) or `[[multiline_parsers]]` / `[MULTILINE_PARSER]`.
-    pub multiline_parser: Option<String>,
-    /// Fluent Bit's `multiline.key_content`: the field holding the text (default `log`).
-    pub key_content: Option<String>,
-    /// An unfinished group is emitted after this many milliseconds (default 2000).
-    pub flush_ms: Option<u64>,
-    /// Largest text of one joined record; more is emitted as a record of its own (default 2MiB).
-    pub max_group_bytes: Option<super::units::ByteSize>,
-    /// Most bytes held in unfinished groups; past it the oldest are emitted (default 16MiB).
-    pub max_total_bytes: Option<super::units::ByteSize>,
+entry_options! {
+    /// `name = "multiline"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct MultilineFilterConfig ["multiline"] {
+        /// `parser` (default: join lines with `multiline_parser`) or `partial_message` (reassemble
+        /// Docker's 16 KiB pieces).
+        pub mode: Option<String>,
+        /// Fluent Bit's `multiline.parser`: comma-separated names, built-in (`java`, `python`, `go`,
+        /// `docker`, `cri`) or `[[multiline_parsers]]` / `[MULTILINE_PARSER]`.
+        pub multiline_parser: Option<String>,
+        /// Fluent Bit's `multiline.key_content`: the field holding the text (default `log`).
+        pub key_content: Option<String>,
+        /// An unfinished group is emitted after this many milliseconds (default 2000).
+        pub flush_ms: Option<u64>,
+        /// Largest text of one joined record; more is emitted as a record of its own (default 2MiB).
+        pub max_group_bytes: Option<super::units::ByteSize>,
+        /// Most bytes held in unfinished groups; past it the oldest are emitted (default 16MiB).
+        pub max_total_bytes: Option<super::units::ByteSize>,
+    }
 }
 
 impl MultilineFilterConfig {

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 
+use super::common::entry_options;
 use super::errors::Issue;
 use super::filter_options::{
     EcsConfig, MultilineFilterConfig, NestConfig, ParserFilterConfig, Parsers, RewriteTagConfig,
@@ -73,26 +74,21 @@ pub enum FilterConfig {
     Multiline(MultilineFilterConfig),
 }
 
-/// `name = "grep"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrepConfig {
-    /// Component name (default `grep.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `KEY REGEX`: keep records whose KEY (a record accessor such as `$kubernetes['labels']['app']`)
-    /// matches REGEX.
-    #[serde(default)]
-    pub regex: StringList,
-    /// `KEY REGEX`: drop records whose KEY matches REGEX.
-    #[serde(default)]
-    pub exclude: StringList,
-    /// `legacy` (default: every regex matches and no exclude does), `AND` or `OR` (rules of one kind).
-    pub logical_op: Option<String>,
+entry_options! {
+    /// `name = "grep"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct GrepConfig ["grep"] {
+        /// `KEY REGEX`: keep records whose KEY (a record accessor such as `$kubernetes['labels']['app']`)
+        /// matches REGEX.
+        #[serde(default)]
+        pub regex: StringList,
+        /// `KEY REGEX`: drop records whose KEY matches REGEX.
+        #[serde(default)]
+        pub exclude: StringList,
+        /// `legacy` (default: every regex matches and no exclude does), `AND` or `OR` (rules of one kind).
+        pub logical_op: Option<String>,
+    }
 }
 
 impl GrepConfig {
@@ -110,30 +106,25 @@ impl GrepConfig {
     }
 }
 
-/// `name = "modify"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModifyConfig {
-    /// Component name (default `modify.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Rules applied in order, each as Fluent Bit writes it: `Set KEY VALUE`, `Add KEY VALUE`,
-    /// `Remove KEY`, `Remove_wildcard PREFIX`, `Remove_regex REGEX`, `Rename KEY NEW`,
-    /// `Hard_rename KEY NEW`, `Copy KEY NEW`, `Hard_copy KEY NEW`.
-    #[serde(default)]
-    pub rules: StringList,
-    /// Conditions that must all hold for the rules to apply: `Key_exists KEY`,
-    /// `Key_does_not_exist KEY`, `A_key_matches REGEX`, `No_key_matches REGEX`,
-    /// `Key_value_equals KEY VALUE`, `Key_value_does_not_equal KEY VALUE`,
-    /// `Key_value_matches KEY REGEX`, `Key_value_does_not_match KEY REGEX`,
-    /// `Matching_keys_have_matching_values KEY_REGEX VALUE_REGEX`,
-    /// `Matching_keys_do_not_have_matching_values KEY_REGEX VALUE_REGEX`.
-    #[serde(default)]
-    pub condition: StringList,
+entry_options! {
+    /// `name = "modify"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ModifyConfig ["modify"] {
+        /// Rules applied in order, each as Fluent Bit writes it: `Set KEY VALUE`, `Add KEY VALUE`,
+        /// `Remove KEY`, `Remove_wildcard PREFIX`, `Remove_regex REGEX`, `Rename KEY NEW`,
+        /// `Hard_rename KEY NEW`, `Copy KEY NEW`, `Hard_copy KEY NEW`.
+        #[serde(default)]
+        pub rules: StringList,
+        /// Conditions that must all hold for the rules to apply: `Key_exists KEY`,
+        /// `Key_does_not_exist KEY`, `A_key_matches REGEX`, `No_key_matches REGEX`,
+        /// `Key_value_equals KEY VALUE`, `Key_value_does_not_equal KEY VALUE`,
+        /// `Key_value_matches KEY REGEX`, `Key_value_does_not_match KEY REGEX`,
+        /// `Matching_keys_have_matching_values KEY_REGEX VALUE_REGEX`,
+        /// `Matching_keys_do_not_have_matching_values KEY_REGEX VALUE_REGEX`.
+        #[serde(default)]
+        pub condition: StringList,
+    }
 }
 
 impl ModifyConfig {
@@ -155,31 +146,26 @@ impl ModifyConfig {
     }
 }
 
-/// `name = "record_modifier"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecordModifierConfig {
-    /// Component name (default `record_modifier.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: tags this filter applies to.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `KEY VALUE` pairs appended to every record (a key the record has keeps its value).
-    #[serde(default)]
-    pub record: StringList,
-    /// Keys removed from every record.
-    #[serde(default)]
-    pub remove_key: StringList,
-    /// Only these keys are kept (Fluent Bit's `Allowlist_key`).
-    #[serde(default)]
-    pub allowlist_key: StringList,
-    /// The older name of `allowlist_key`.
-    #[serde(default)]
-    pub whitelist_key: StringList,
-    /// A key that gets a random UUID (version 4) in every record.
-    pub uuid_key: Option<String>,
+entry_options! {
+    /// `name = "record_modifier"`.
+    #[derive(Debug, Clone, Default, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecordModifierConfig ["record_modifier"] {
+        /// `KEY VALUE` pairs appended to every record (a key the record has keeps its value).
+        #[serde(default)]
+        pub record: StringList,
+        /// Keys removed from every record.
+        #[serde(default)]
+        pub remove_key: StringList,
+        /// Only these keys are kept (Fluent Bit's `Allowlist_key`).
+        #[serde(default)]
+        pub allowlist_key: StringList,
+        /// The older name of `allowlist_key`.
+        #[serde(default)]
+        pub whitelist_key: StringList,
+        /// A key that gets a random UUID (version 4) in every record.
+        pub uuid_key: Option<String>,
+    }
 }
 
 impl RecordModifierConfig {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::common::{Check, entry_options};
 use super::errors::Issue;
 use super::spans::KeyPath;
 use super::tls::ClientTls;
@@ -55,88 +56,82 @@ pub struct UpstreamConfig {
     pub port: u16,
 }
 
-/// `name = "forward"` in `[[outputs]]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ForwardOutputConfig {
-    /// Component name in metrics and logs (default `forward_out.<n>`, apart from the forward
-    /// input's `forward.<n>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// The aggregator's host (default 127.0.0.1). Set `host`/`port` or `upstreams`, not both.
-    pub host: Option<String>,
-    /// The aggregator's Forward port (default 24224).
-    pub port: Option<u16>,
-    /// Several aggregators, `[{ host = "a", port = 24224 }, ...]`, used as `balance` says. An
-    /// upstream that fails (connect error, write error, missing ack) is left alone for a backoff
-    /// (1 s doubling up to 60 s) and its events are resent to the next one.
-    #[serde(default)]
-    pub upstreams: Vec<UpstreamConfig>,
-    /// `round_robin` (default: each round of events to the next healthy upstream) or `failover`
-    /// (always the first healthy one in the listed order).
-    #[serde(default)]
-    pub balance: Balance,
-    /// `none` (default) or `gzip` (CompressedPackedForward).
-    #[serde(default)]
-    pub compress: Compress,
-    /// Send a `chunk` id with each frame and wait for the aggregator's ack before the events count
-    /// as delivered (default false, as Fluent Bit). Without it, a frame counts as delivered once
-    /// written to the socket: an aggregator that dies then can lose it. Turn it on for
-    /// at-least-once delivery (duplicates are possible after a failure, losses are not).
-    #[serde(default)]
-    pub require_ack_response: Flag,
-    /// How long to wait for an ack (with `require_ack_response`), and how long a frame write may
-    /// stall, before the upstream counts as failed and the events are resent elsewhere (default
-    /// 60s). A firelane aggregator with `ack = "delivered"` acks only once its own outputs have
-    /// delivered, which takes seconds when they retry; a dead connection is noticed sooner anyway
-    /// (reset or close), so this only catches an aggregator that hangs.
-    #[serde(default = "default_ack_response_timeout")]
-    pub ack_response_timeout: DurationValue,
-    /// Time allowed to open a connection to an upstream (default 10s, Fluent Bit's
-    /// `net.connect_timeout`).
-    #[serde(default = "default_connect_timeout")]
-    pub connect_timeout: DurationValue,
-    /// Send times as whole seconds instead of EventTime with nanoseconds (default false; for
-    /// fluentd v0.12 aggregators).
-    #[serde(default)]
-    pub time_as_integer: Flag,
-    /// Send every event under this tag instead of its own.
-    pub tag: Option<String>,
-    /// Retries of a failed round of events before it is dropped (counted
-    /// `reason="retries_exhausted"`): a number, `no_limits` (default: never give up; while every
-    /// upstream is down the inputs are slowed instead) or `no_retries`.
-    #[serde(default = "default_retry_limit")]
-    pub retry_limit: RetryLimit,
-    /// Largest payload of one frame, before compression (default 1MiB, under the 6,144,000 bytes
-    /// Fluent Bit's and firelane's forward inputs accept by default). A round is split into as
-    /// many frames as needed; a single event larger than this is dropped (counted
-    /// `reason="too_large"`) because aggregators would refuse it.
-    #[serde(default = "default_max_frame_size")]
-    pub max_frame_size: ByteSize,
-    /// TLS to the upstreams: `tls.enabled`, `tls.verify` (default true), `tls.ca_file` (default:
-    /// the system's roots), `tls.crt_file` + `tls.key_file` (a client certificate, for aggregators
-    /// that require one), `tls.vhost` (the name to verify; default each upstream's host).
-    #[serde(default)]
-    pub tls: ClientTls,
-    /// Shared key of the aggregators' Forward handshake (Fluent Bit's and fluentd's
-    /// `shared_key`): before the first frame, each connection proves it holds the key and checks
-    /// that the aggregator does too (a PONG with a wrong digest is refused). Never logged; may be
-    /// written as `"${ENV_VAR}"` to read it from the environment.
-    pub shared_key: Option<Secret>,
-    /// Do the handshake with an empty shared key (Fluent Bit's `Empty_Shared_Key`).
-    #[serde(default)]
-    pub empty_shared_key: Flag,
-    /// Hostname sent in the handshake (default: this machine's hostname, as fluentd; it must
-    /// differ from the aggregator's `self_hostname`, which the protocol checks).
-    pub self_hostname: Option<String>,
-    /// User name, for aggregators with user authentication (`security.users`); needs `password`.
-    pub username: Option<String>,
-    /// Password of `username`. Never logged; may be written as `"${ENV_VAR}"`.
-    pub password: Option<Secret>,
+entry_options! {
+    /// `name = "forward"` in `[[outputs]]`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ForwardOutputConfig ["forward_out"] {
+        /// The aggregator's host (default 127.0.0.1). Set `host`/`port` or `upstreams`, not both.
+        pub host: Option<String>,
+        /// The aggregator's Forward port (default 24224).
+        pub port: Option<u16>,
+        /// Several aggregators, `[{ host = "a", port = 24224 }, ...]`, used as `balance` says. An
+        /// upstream that fails (connect error, write error, missing ack) is left alone for a backoff
+        /// (1 s doubling up to 60 s) and its events are resent to the next one.
+        #[serde(default)]
+        pub upstreams: Vec<UpstreamConfig>,
+        /// `round_robin` (default: each round of events to the next healthy upstream) or `failover`
+        /// (always the first healthy one in the listed order).
+        #[serde(default)]
+        pub balance: Balance,
+        /// `none` (default) or `gzip` (CompressedPackedForward).
+        #[serde(default)]
+        pub compress: Compress,
+        /// Send a `chunk` id with each frame and wait for the aggregator's ack before the events count
+        /// as delivered (default false, as Fluent Bit). Without it, a frame counts as delivered once
+        /// written to the socket: an aggregator that dies then can lose it. Turn it on for
+        /// at-least-once delivery (duplicates are possible after a failure, losses are not).
+        #[serde(default)]
+        pub require_ack_response: Flag,
+        /// How long to wait for an ack (with `require_ack_response`), and how long a frame write may
+        /// stall, before the upstream counts as failed and the events are resent elsewhere (default
+        /// 60s). A firelane aggregator with `ack = "delivered"` acks only once its own outputs have
+        /// delivered, which takes seconds when they retry; a dead connection is noticed sooner anyway
+        /// (reset or close), so this only catches an aggregator that hangs.
+        #[serde(default = "default_ack_response_timeout")]
+        pub ack_response_timeout: DurationValue,
+        /// Time allowed to open a connection to an upstream (default 10s, Fluent Bit's
+        /// `net.connect_timeout`).
+        #[serde(default = "default_connect_timeout")]
+        pub connect_timeout: DurationValue,
+        /// Send times as whole seconds instead of EventTime with nanoseconds (default false; for
+        /// fluentd v0.12 aggregators).
+        #[serde(default)]
+        pub time_as_integer: Flag,
+        /// Send every event under this tag instead of its own.
+        pub tag: Option<String>,
+        /// Retries of a failed round of events before it is dropped (counted
+        /// `reason="retries_exhausted"`): a number, `no_limits` (default: never give up; while every
+        /// upstream is down the inputs are slowed instead) or `no_retries`.
+        #[serde(default = "default_retry_limit")]
+        pub retry_limit: RetryLimit,
+        /// Largest payload of one frame, before compression (default 1MiB, under the 6,144,000 bytes
+        /// Fluent Bit's and firelane's forward inputs accept by default). A round is split into as
+        /// many frames as needed; a single event larger than this is dropped (counted
+        /// `reason="too_large"`) because aggregators would refuse it.
+        #[serde(default = "default_max_frame_size")]
+        pub max_frame_size: ByteSize,
+        /// TLS to the upstreams: `tls.enabled`, `tls.verify` (default true), `tls.ca_file` (default:
+        /// the system's roots), `tls.crt_file` + `tls.key_file` (a client certificate, for aggregators
+        /// that require one), `tls.vhost` (the name to verify; default each upstream's host).
+        #[serde(default)]
+        pub tls: ClientTls,
+        /// Shared key of the aggregators' Forward handshake (Fluent Bit's and fluentd's
+        /// `shared_key`): before the first frame, each connection proves it holds the key and checks
+        /// that the aggregator does too (a PONG with a wrong digest is refused). Never logged; may be
+        /// written as `"${ENV_VAR}"` to read it from the environment.
+        pub shared_key: Option<Secret>,
+        /// Do the handshake with an empty shared key (Fluent Bit's `Empty_Shared_Key`).
+        #[serde(default)]
+        pub empty_shared_key: Flag,
+        /// Hostname sent in the handshake (default: this machine's hostname, as fluentd; it must
+        /// differ from the aggregator's `self_hostname`, which the protocol checks).
+        pub self_hostname: Option<String>,
+        /// User name, for aggregators with user authentication (`security.users`); needs `password`.
+        pub username: Option<String>,
+        /// Password of `username`. Never logged; may be written as `"${ENV_VAR}"`.
+        pub password: Option<Secret>,
+    }
 }
 
 /// Where one upstream is.
@@ -295,6 +290,12 @@ impl ForwardOutputConfig {
             username: self.username.clone(),
             password: self.password.clone(),
         })
+    }
+}
+
+impl Check for ForwardOutputConfig {
+    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
+        check(self, path, issues);
     }
 }
 

@@ -7,33 +7,19 @@
 
 use std::path::Path;
 
-use super::cloudwatch::CloudWatchOutputConfig;
 use super::errors::{ConfigErrors, Issue, Problem};
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{self, FILTER_PLUGINS, FilterConfig};
-use super::forward_out::ForwardOutputConfig;
-use super::model::{
-    Config, FileOutputConfig, ForwardInputConfig, InputConfig, NullOutputConfig, OutputConfig,
-    ServiceConfig, StdoutOutputConfig, TcpInputConfig,
-};
+use super::model::{Config, InputConfig, OutputConfig, ServiceConfig};
 use super::resolve::AliasCounter;
-use super::s3::S3OutputConfig;
 use super::section::{deserialize_table, struct_fields, unknown_key_message};
 use super::spans::{KeyPath, SpanIndex};
 use super::validate::{self, Sections};
 
 /// Input plugins, as written in `name`.
-pub const INPUT_PLUGINS: [&str; 2] = ["forward", "tcp"];
+pub const INPUT_PLUGINS: &[&str] = InputConfig::PLUGINS;
 /// Output plugins, as written in `name`.
-pub const OUTPUT_PLUGINS: [&str; 7] = [
-    "stdout",
-    "file",
-    "null",
-    "cloudwatch_logs",
-    "cloudwatch",
-    "s3",
-    "forward",
-];
+pub const OUTPUT_PLUGINS: &[&str] = OutputConfig::PLUGINS;
 
 /// Reads and loads a TOML file; `origin` in problems is the path as given.
 pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
@@ -358,18 +344,12 @@ fn parse_input(
     aliases: &mut AliasCounter,
     issues: &mut Vec<Issue>,
 ) -> Option<InputConfig> {
-    let (plugin, rest) = plugin_name(entry, path, "input", &INPUT_PLUGINS, issues)?;
-    let default_alias = aliases.next(plugin);
-    match plugin {
-        "forward" => deserialize_table::<ForwardInputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            InputConfig::Forward(c)
-        }),
-        _ => deserialize_table::<TcpInputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            InputConfig::Tcp(c)
-        }),
-    }
+    let (plugin, rest) = plugin_name(entry, path, "input", INPUT_PLUGINS, issues)?;
+    let mut c = InputConfig::parse(plugin, &rest, path, issues)?;
+    let entry = c.entry_mut();
+    let default = aliases.next(entry.alias_stem());
+    entry.alias_mut().get_or_insert(default);
+    Some(c)
 }
 
 fn parse_output(
@@ -378,36 +358,12 @@ fn parse_output(
     aliases: &mut AliasCounter,
     issues: &mut Vec<Issue>,
 ) -> Option<OutputConfig> {
-    let (plugin, rest) = plugin_name(entry, path, "output", &OUTPUT_PLUGINS, issues)?;
-    let default_alias = aliases.next(super::resolve::output_alias_stem(plugin));
-    match plugin {
-        "stdout" => deserialize_table::<StdoutOutputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            OutputConfig::Stdout(c)
-        }),
-        "file" => deserialize_table::<FileOutputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            OutputConfig::File(c)
-        }),
-        "cloudwatch_logs" | "cloudwatch" => {
-            deserialize_table::<CloudWatchOutputConfig>(&rest, path, issues).map(|mut c| {
-                c.alias.get_or_insert(default_alias);
-                OutputConfig::CloudwatchLogs(Box::new(c))
-            })
-        }
-        "s3" => deserialize_table::<S3OutputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            OutputConfig::S3(Box::new(c))
-        }),
-        "forward" => deserialize_table::<ForwardOutputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            OutputConfig::Forward(Box::new(c))
-        }),
-        _ => deserialize_table::<NullOutputConfig>(&rest, path, issues).map(|mut c| {
-            c.alias.get_or_insert(default_alias);
-            OutputConfig::Null(c)
-        }),
-    }
+    let (plugin, rest) = plugin_name(entry, path, "output", OUTPUT_PLUGINS, issues)?;
+    let mut c = OutputConfig::parse(plugin, &rest, path, issues)?;
+    let entry = c.entry_mut();
+    let default = aliases.next(entry.alias_stem());
+    entry.alias_mut().get_or_insert(default);
+    Some(c)
 }
 
 #[cfg(test)]

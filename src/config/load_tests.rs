@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::config::discover::{embedded_default, embedded_default_in};
-use crate::config::model::{DateKey, Overflow};
+use crate::config::model::{
+    DateKey, FileOutputConfig, ForwardInputConfig, NullOutputConfig, Overflow, StdoutOutputConfig,
+    TcpInputConfig,
+};
 
 const EXAMPLE: &str = include_str!("../../config/firelane.toml");
 

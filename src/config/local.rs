@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 
+use super::common::{Check, entry_options};
 use super::model::{DateFormat, DateKey};
 
 /// `format` of the `stdout` output: how events are printed (Fluent Bit's option and values).
@@ -37,73 +38,58 @@ pub enum FileFormat {
     Plain,
 }
 
-/// `name = "stdout"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutOutputConfig {
-    /// Component name (default `stdout.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`: `*` matches any run of characters including dots; anchored; case-sensitive.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// `json_lines` (default), `json_stream` (same as json_lines), `json` (one array per batch) or
-    /// `msgpack` (Fluent Bit's debug dump; Fluent Bit's default).
-    #[serde(default)]
-    pub format: StdoutFormat,
-    /// Key holding the event time (default `date`); `false` leaves it out. JSON formats only.
-    #[serde(default = "default_date_key")]
-    pub json_date_key: DateKey,
-    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`. JSON formats only.
-    #[serde(default)]
-    pub json_date_format: DateFormat,
-    /// Key holding the tag (default `tag`); `false` leaves it out. JSON formats only.
-    #[serde(default = "default_tag_key")]
-    pub json_tag_key: DateKey,
+entry_options! {
+    /// `name = "stdout"`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct StdoutOutputConfig ["stdout"] {
+        /// `json_lines` (default), `json_stream` (same as json_lines), `json` (one array per batch) or
+        /// `msgpack` (Fluent Bit's debug dump; Fluent Bit's default).
+        #[serde(default)]
+        pub format: StdoutFormat,
+        /// Key holding the event time (default `date`); `false` leaves it out. JSON formats only.
+        #[serde(default = "default_date_key")]
+        pub json_date_key: DateKey,
+        /// `double` (default), `epoch`, `epoch_ms`, `iso8601`. JSON formats only.
+        #[serde(default)]
+        pub json_date_format: DateFormat,
+        /// Key holding the tag (default `tag`); `false` leaves it out. JSON formats only.
+        #[serde(default = "default_tag_key")]
+        pub json_tag_key: DateKey,
+    }
 }
 
-/// `name = "file"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileOutputConfig {
-    /// Component name (default `file.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Directory of the output file (default: the working directory). Created if missing.
-    pub path: Option<String>,
-    /// File name (default: the event's tag, one file per tag).
-    pub file: Option<String>,
-    /// `json_lines` (default), `out_file` (Fluent Bit's default: `tag: [time, {record}]`) or
-    /// `plain` (the record alone).
-    #[serde(default)]
-    pub format: FileFormat,
-    /// Key holding the event time (default `date`); `false` leaves it out. `json_lines` only.
-    #[serde(default = "default_date_key")]
-    pub json_date_key: DateKey,
-    /// `double` (default), `epoch`, `epoch_ms`, `iso8601`. `json_lines` only.
-    #[serde(default)]
-    pub json_date_format: DateFormat,
-    /// Key holding the tag (default `tag`); `false` leaves it out. `json_lines` only.
-    #[serde(default = "default_tag_key")]
-    pub json_tag_key: DateKey,
+entry_options! {
+    /// `name = "file"`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct FileOutputConfig ["file"] {
+        /// Directory of the output file (default: the working directory). Created if missing.
+        pub path: Option<String>,
+        /// File name (default: the event's tag, one file per tag).
+        pub file: Option<String>,
+        /// `json_lines` (default), `out_file` (Fluent Bit's default: `tag: [time, {record}]`) or
+        /// `plain` (the record alone).
+        #[serde(default)]
+        pub format: FileFormat,
+        /// Key holding the event time (default `date`); `false` leaves it out. `json_lines` only.
+        #[serde(default = "default_date_key")]
+        pub json_date_key: DateKey,
+        /// `double` (default), `epoch`, `epoch_ms`, `iso8601`. `json_lines` only.
+        #[serde(default)]
+        pub json_date_format: DateFormat,
+        /// Key holding the tag (default `tag`); `false` leaves it out. `json_lines` only.
+        #[serde(default = "default_tag_key")]
+        pub json_tag_key: DateKey,
+    }
 }
 
-/// `name = "null"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NullOutputConfig {
-    /// Component name (default `null.<index>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
+entry_options! {
+    /// `name = "null"`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NullOutputConfig ["null"] {
+    }
 }
 
 fn default_date_key() -> DateKey {
@@ -112,3 +98,8 @@ fn default_date_key() -> DateKey {
 fn default_tag_key() -> DateKey {
     DateKey(Some("tag".to_owned()))
 }
+
+/// Nothing to check beyond the types: the file output's directory is made at start.
+impl Check for StdoutOutputConfig {}
+impl Check for FileOutputConfig {}
+impl Check for NullOutputConfig {}

@@ -4,6 +4,7 @@
 //! problem, each with file, line and key path. Loaded configs have every `alias` resolved.
 
 pub mod cloudwatch;
+pub mod common;
 pub mod discover;
 pub mod errors;
 pub mod filter_options;

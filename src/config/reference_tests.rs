@@ -209,7 +209,7 @@ fn every_plugin_has_its_section_in_the_reference() {
             .iter()
             .any(|p| p.len() == 2 && p[0] == section && p[1] == format!("### {plugin}"))
     };
-    for plugin in INPUT_PLUGINS {
+    for &plugin in INPUT_PLUGINS {
         assert!(has("## [[inputs]]", plugin), "input {plugin}: add it here");
     }
     for plugin in FILTER_PLUGINS {
@@ -218,7 +218,7 @@ fn every_plugin_has_its_section_in_the_reference() {
             "filter {plugin}: add it here"
         );
     }
-    for plugin in OUTPUT_PLUGINS {
+    for &plugin in OUTPUT_PLUGINS {
         // `cloudwatch` is another name of `cloudwatch_logs`.
         let plugin = if plugin == "cloudwatch" {
             "cloudwatch_logs"

@@ -14,62 +14,22 @@ pub const ANY_ADDR: &str = "0.0.0.0";
 
 /// Plugin name of an input (`forward`, `tcp`), as written in `name`.
 pub fn input_plugin(cfg: &InputConfig) -> &'static str {
-    match cfg {
-        InputConfig::Forward(_) => "forward",
-        InputConfig::Tcp(_) => "tcp",
-    }
+    cfg.plugin()
 }
 
-/// Plugin name of an output (`stdout`, `file`, `null`).
+/// Plugin name of an output (`stdout`, `file`, `null`, ...).
 pub fn output_plugin(cfg: &OutputConfig) -> &'static str {
-    match cfg {
-        OutputConfig::Stdout(_) => "stdout",
-        OutputConfig::File(_) => "file",
-        OutputConfig::Null(_) => "null",
-        OutputConfig::CloudwatchLogs(_) => "cloudwatch_logs",
-        OutputConfig::S3(_) => "s3",
-        OutputConfig::Forward(_) => "forward",
-    }
-}
-
-fn input_alias_slot(cfg: &mut InputConfig) -> &mut Option<String> {
-    match cfg {
-        InputConfig::Forward(c) => &mut c.alias,
-        InputConfig::Tcp(c) => &mut c.alias,
-    }
-}
-
-fn output_alias_slot(cfg: &mut OutputConfig) -> &mut Option<String> {
-    match cfg {
-        OutputConfig::Stdout(c) => &mut c.alias,
-        OutputConfig::File(c) => &mut c.alias,
-        OutputConfig::Null(c) => &mut c.alias,
-        OutputConfig::CloudwatchLogs(c) => &mut c.alias,
-        OutputConfig::S3(c) => &mut c.alias,
-        OutputConfig::Forward(c) => &mut c.alias,
-    }
+    cfg.plugin()
 }
 
 /// The component name of an input: its alias, or its plugin name if aliases were not resolved.
 pub fn input_alias(cfg: &InputConfig) -> &str {
-    let alias = match cfg {
-        InputConfig::Forward(c) => c.alias.as_deref(),
-        InputConfig::Tcp(c) => c.alias.as_deref(),
-    };
-    alias.unwrap_or_else(|| input_plugin(cfg))
+    cfg.entry().common().alias.unwrap_or_else(|| cfg.plugin())
 }
 
 /// The component name of an output: its alias, or its plugin name if aliases were not resolved.
 pub fn output_alias(cfg: &OutputConfig) -> &str {
-    let alias = match cfg {
-        OutputConfig::Stdout(c) => c.alias.as_deref(),
-        OutputConfig::File(c) => c.alias.as_deref(),
-        OutputConfig::Null(c) => c.alias.as_deref(),
-        OutputConfig::CloudwatchLogs(c) => c.alias.as_deref(),
-        OutputConfig::S3(c) => c.alias.as_deref(),
-        OutputConfig::Forward(c) => c.alias.as_deref(),
-    };
-    alias.unwrap_or_else(|| output_plugin(cfg))
+    cfg.entry().common().alias.unwrap_or_else(|| cfg.plugin())
 }
 
 /// Counts entries per plugin to hand out `<plugin>.<n>` names.
@@ -93,28 +53,20 @@ impl AliasCounter {
     }
 }
 
-/// What an output's default alias starts with: its plugin name, except `forward_out` for the
-/// forward output, whose `forward.<n>` would clash with the forward input's.
-pub(crate) fn output_alias_stem(plugin: &'static str) -> &'static str {
-    if plugin == "forward" {
-        "forward_out"
-    } else {
-        plugin
-    }
-}
-
 /// Gives every input, filter and output without an alias its default one. Idempotent.
 pub fn resolve_aliases(cfg: &mut Config) {
     let mut inputs = AliasCounter::default();
     for input in &mut cfg.inputs {
-        let default = inputs.next(input_plugin(input));
-        input_alias_slot(input).get_or_insert(default);
+        let entry = input.entry_mut();
+        let default = inputs.next(entry.alias_stem());
+        entry.alias_mut().get_or_insert(default);
     }
     super::filters::resolve_aliases(&mut cfg.filters);
     let mut outputs = AliasCounter::default();
     for output in &mut cfg.outputs {
-        let default = outputs.next(output_alias_stem(output_plugin(output)));
-        output_alias_slot(output).get_or_insert(default);
+        let entry = output.entry_mut();
+        let default = outputs.next(entry.alias_stem());
+        entry.alias_mut().get_or_insert(default);
     }
 }
 

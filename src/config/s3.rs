@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::cloudwatch::endpoint_url;
+use super::common::{AwsEntry, Check, entry_options};
 use super::errors::Issue;
 use super::model::{DateFormat, DateKey};
 use super::spans::KeyPath;
@@ -86,107 +86,87 @@ pub enum StoreOverflow {
     DropNewest,
 }
 
-/// `name = "s3"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct S3OutputConfig {
-    /// Component name (default `s3.<n>`).
-    pub alias: Option<String>,
-    /// Fluent Bit `Match`.
-    #[serde(rename = "match")]
-    pub match_: Option<String>,
-    /// A regex matched against the tag from its start.
-    pub match_regex: Option<String>,
-    /// Bucket name. Required.
-    pub bucket: Option<String>,
-    /// AWS Region (default: AWS_REGION / AWS_DEFAULT_REGION / the profile's region).
-    pub region: Option<String>,
-    /// Endpoint override: a host (HTTPS) or a full URL (`http://127.0.0.1:9000`); default:
-    /// `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL`, else AWS's. With an endpoint set either
-    /// way, requests use path-style addressing (what local S3 servers need).
-    pub endpoint: Option<String>,
-    /// Endpoint of STS for `role_arn` (same forms as `endpoint`; default: `AWS_ENDPOINT_URL_STS`,
-    /// else `AWS_ENDPOINT_URL`, else AWS's).
-    pub sts_endpoint: Option<String>,
-    /// Size of each object (default 100M; 1M to 50G, at most 1G with PutObject). Under 10MiB
-    /// (10,485,760 bytes) every file goes by PutObject, as in Fluent Bit. With PutObject a file is
-    /// uploaded once its JSON lines pass this (before compression); with multipart once the file
-    /// reaches it on disk (compressed).
-    #[serde(default = "default_total_file_size")]
-    pub total_file_size: ByteSize,
-    /// Multipart only: files at least this large on disk go by multipart upload, in parts of
-    /// this size (default 5,242,880 bytes; at least that, `5M` is 5,000,000 and too small; at
-    /// most 50M, or 5G with compression). At most half of `total_file_size` unless it is exactly
-    /// 5,242,880, even with PutObject (Fluent Bit's rules).
-    #[serde(default = "default_upload_chunk_size")]
-    pub upload_chunk_size: ByteSize,
-    /// A staging file is uploaded once it is this old, however small (default 10m; 0 is 1s).
-    /// With multipart, once a file holds `upload_chunk_size` its time counts from then, as Fluent
-    /// Bit completes a multipart upload this long after starting it.
-    #[serde(default = "default_upload_timeout")]
-    pub upload_timeout: DurationValue,
-    /// Where records are staged before upload; each output uses `<store_dir>/<output name>/`.
-    #[serde(default = "default_store_dir")]
-    pub store_dir: PathBuf,
-    /// Most bytes staged on disk at once, compressed. Unset: half the free space of the
-    /// filesystem at start, plus what is already staged (Fluent Bit: no limit); 0: no limit.
-    #[serde(default)]
-    pub store_dir_limit_size: Option<ByteSize>,
-    /// At `store_dir_limit_size`: `block` (default: inputs wait) or `drop_newest` (counted).
-    #[serde(default)]
-    pub store_dir_overflow: StoreOverflow,
-    /// Object key: `$TAG`, `$TAG[n]`, `$UUID`, `$INDEX` and strftime conversions (UTC, time of
-    /// the file's first record).
-    #[serde(default = "default_key_format")]
-    pub s3_key_format: String,
-    /// Characters that split the tag into `$TAG[n]` parts (default `.`).
-    #[serde(default = "default_tag_delimiters")]
-    pub s3_key_format_tag_delimiters: String,
-    /// Use the key as rendered, without the random suffix added when it has no `$UUID`.
-    #[serde(default)]
-    pub static_file_path: Flag,
-    /// Upload every file with one PutObject, never multipart (`total_file_size` at most 1G). On
-    /// by itself when `total_file_size` is under 10MiB.
-    #[serde(default)]
-    pub use_put_object: Flag,
-    /// `gzip`, `zstd` or `none` (default).
-    #[serde(default)]
-    pub compression: Compression,
-    /// `Content-Type` of the objects.
-    pub content_type: Option<String>,
-    /// Send `Content-MD5` with each upload request.
-    #[serde(default)]
-    pub send_content_md5: Flag,
-    /// Storage class of the objects (default: the bucket's, normally STANDARD).
-    pub storage_class: Option<String>,
-    /// Canned ACL of the objects.
-    pub canned_acl: Option<String>,
-    /// Write only this key's value per line (strings raw). Default: the whole record as JSON.
-    pub log_key: Option<String>,
-    /// Key of the event time added to each JSON line (default `date`; `false` leaves it out).
-    #[serde(default = "default_date_key")]
-    pub json_date_key: DateKey,
-    /// `double`, `epoch`, `epoch_ms` or `iso8601` (default).
-    #[serde(default = "default_date_format")]
-    pub json_date_format: DateFormat,
-    /// Retries of a failed upload before the file is set aside until the next start (kept on
-    /// disk, counted): a number, `no_limits` (default) or `no_retries`.
-    #[serde(default = "default_retry_limit")]
-    pub retry_limit: RetryLimit,
-    /// Role to assume with STS (default: the SDK's credential chain, e.g. the ECS task role).
-    pub role_arn: Option<String>,
-    /// External ID passed when assuming `role_arn`.
-    pub external_id: Option<String>,
-    /// Shared config/credentials profile to use.
-    pub profile: Option<String>,
-    /// Upload each tag's files one at a time, in the order they were sealed, so a retried upload
-    /// never lands after a later file of the same tag (default true, as in Fluent Bit). Files of
-    /// different tags still go up `workers` at a time.
-    #[serde(default = "default_true")]
-    pub preserve_data_ordering: Flag,
-    /// Files uploaded at once (default 2).
-    #[serde(default = "default_workers")]
-    pub workers: usize,
+entry_options! {
+    /// `name = "s3"`.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct S3OutputConfig ["s3", aws "S3"] {
+        /// Bucket name. Required.
+        pub bucket: Option<String>,
+        /// Size of each object (default 100M; 1M to 50G, at most 1G with PutObject). Under 10MiB
+        /// (10,485,760 bytes) every file goes by PutObject, as in Fluent Bit. With PutObject a file is
+        /// uploaded once its JSON lines pass this (before compression); with multipart once the file
+        /// reaches it on disk (compressed).
+        #[serde(default = "default_total_file_size")]
+        pub total_file_size: ByteSize,
+        /// Multipart only: files at least this large on disk go by multipart upload, in parts of
+        /// this size (default 5,242,880 bytes; at least that, `5M` is 5,000,000 and too small; at
+        /// most 50M, or 5G with compression). At most half of `total_file_size` unless it is exactly
+        /// 5,242,880, even with PutObject (Fluent Bit's rules).
+        #[serde(default = "default_upload_chunk_size")]
+        pub upload_chunk_size: ByteSize,
+        /// A staging file is uploaded once it is this old, however small (default 10m; 0 is 1s).
+        /// With multipart, once a file holds `upload_chunk_size` its time counts from then, as Fluent
+        /// Bit completes a multipart upload this long after starting it.
+        #[serde(default = "default_upload_timeout")]
+        pub upload_timeout: DurationValue,
+        /// Where records are staged before upload; each output uses `<store_dir>/<output name>/`.
+        #[serde(default = "default_store_dir")]
+        pub store_dir: PathBuf,
+        /// Most bytes staged on disk at once, compressed. Unset: half the free space of the
+        /// filesystem at start, plus what is already staged (Fluent Bit: no limit); 0: no limit.
+        #[serde(default)]
+        pub store_dir_limit_size: Option<ByteSize>,
+        /// At `store_dir_limit_size`: `block` (default: inputs wait) or `drop_newest` (counted).
+        #[serde(default)]
+        pub store_dir_overflow: StoreOverflow,
+        /// Object key: `$TAG`, `$TAG[n]`, `$UUID`, `$INDEX` and strftime conversions (UTC, time of
+        /// the file's first record).
+        #[serde(default = "default_key_format")]
+        pub s3_key_format: String,
+        /// Characters that split the tag into `$TAG[n]` parts (default `.`).
+        #[serde(default = "default_tag_delimiters")]
+        pub s3_key_format_tag_delimiters: String,
+        /// Use the key as rendered, without the random suffix added when it has no `$UUID`.
+        #[serde(default)]
+        pub static_file_path: Flag,
+        /// Upload every file with one PutObject, never multipart (`total_file_size` at most 1G). On
+        /// by itself when `total_file_size` is under 10MiB.
+        #[serde(default)]
+        pub use_put_object: Flag,
+        /// `gzip`, `zstd` or `none` (default).
+        #[serde(default)]
+        pub compression: Compression,
+        /// `Content-Type` of the objects.
+        pub content_type: Option<String>,
+        /// Send `Content-MD5` with each upload request.
+        #[serde(default)]
+        pub send_content_md5: Flag,
+        /// Storage class of the objects (default: the bucket's, normally STANDARD).
+        pub storage_class: Option<String>,
+        /// Canned ACL of the objects.
+        pub canned_acl: Option<String>,
+        /// Write only this key's value per line (strings raw). Default: the whole record as JSON.
+        pub log_key: Option<String>,
+        /// Key of the event time added to each JSON line (default `date`; `false` leaves it out).
+        #[serde(default = "default_date_key")]
+        pub json_date_key: DateKey,
+        /// `double`, `epoch`, `epoch_ms` or `iso8601` (default).
+        #[serde(default = "default_date_format")]
+        pub json_date_format: DateFormat,
+        /// Retries of a failed upload before the file is set aside until the next start (kept on
+        /// disk, counted): a number, `no_limits` (default) or `no_retries`.
+        #[serde(default = "default_retry_limit")]
+        pub retry_limit: RetryLimit,
+        /// Upload each tag's files one at a time, in the order they were sealed, so a retried upload
+        /// never lands after a later file of the same tag (default true, as in Fluent Bit). Files of
+        /// different tags still go up `workers` at a time.
+        #[serde(default = "default_true")]
+        pub preserve_data_ordering: Flag,
+        /// Files uploaded at once (default 2).
+        #[serde(default = "default_workers")]
+        pub workers: usize,
+    }
 }
 
 fn default_total_file_size() -> ByteSize {
@@ -277,19 +257,7 @@ pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>)
             format!("must be between 1 and {MAX_WORKERS}"),
         ));
     }
-    if c.external_id.is_some() && c.role_arn.is_none() {
-        issues.push(Issue::new(
-            path.key("external_id"),
-            "only used with role_arn: set role_arn too",
-        ));
-    }
-    for (key, value) in [("endpoint", &c.endpoint), ("sts_endpoint", &c.sts_endpoint)] {
-        if let Some(v) = value
-            && let Err(e) = endpoint_url(v)
-        {
-            issues.push(Issue::new(path.key(key), e));
-        }
-    }
+    super::common::check_aws(c.aws_auth(), path, issues);
 }
 
 /// S3's rule for (new) bucket names: 3-63 characters of lowercase letters, digits, `.` and `-`,
@@ -309,6 +277,12 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
         Err(format!(
             "`{name}` is not a bucket name: 3 to 63 lowercase letters, digits, `.` or `-`, starting and ending with a letter or digit"
         ))
+    }
+}
+
+impl Check for S3OutputConfig {
+    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
+        check(self, path, issues);
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use super::common::Check;
 use super::errors::Issue;
 use super::filter_options::{
     MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set,
@@ -80,9 +81,9 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
     for &(i, input) in &s.inputs {
         let path = root.key("inputs").index(i);
         let has_path = s.service.is_some_and(|c| c.storage.path.is_some());
+        input.check(&path, &mut issues);
         match input {
             InputConfig::Forward(c) => {
-                check_forward(c, &path, &mut issues);
                 let u = BufferUse {
                     storage: &c.storage,
                     ack: c.ack,
@@ -92,7 +93,6 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
                 check_storage(&u, has_path, &path, &mut issues);
             }
             InputConfig::Tcp(c) => {
-                check_tcp(c, &path, &mut issues);
                 let u = BufferUse {
                     storage: &c.storage,
                     ack: AckMode::Accepted,
@@ -153,6 +153,18 @@ fn check_service(c: &ServiceConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     }
     if c.hc_period.0.is_zero() {
         issues.push(Issue::new(path.key("hc_period"), "must be more than 0"));
+    }
+}
+
+impl Check for ForwardInputConfig {
+    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
+        check_forward(self, path, issues);
+    }
+}
+
+impl Check for TcpInputConfig {
+    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
+        check_tcp(self, path, issues);
     }
 }
 
@@ -255,12 +267,7 @@ fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
 
 fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     let (match_, match_regex) = c.match_rules();
-    match c {
-        OutputConfig::CloudwatchLogs(cw) => super::cloudwatch::check(cw, path, issues),
-        OutputConfig::S3(s3) => super::s3::check(s3, path, issues),
-        OutputConfig::Forward(fw) => super::forward_out::check(fw, path, issues),
-        _ => {}
-    }
+    c.check(path, issues);
     check_matcher("output", match_, match_regex, path, issues);
 }
 

@@ -191,11 +191,10 @@ async fn fetch(
 fn give_region(outputs: &mut [OutputConfig], region: &str) -> Vec<String> {
     let mut named = Vec::new();
     for output in outputs {
-        let slot = match output {
-            OutputConfig::CloudwatchLogs(c) => &mut c.region,
-            OutputConfig::S3(c) => &mut c.region,
-            _ => continue,
+        let Some(aws) = output.entry_mut().aws_mut() else {
+            continue;
         };
+        let slot = aws.region_mut();
         if slot.is_none() {
             *slot = Some(region.to_owned());
             named.push(output_alias(output).to_owned());

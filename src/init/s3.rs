@@ -13,7 +13,7 @@ use aws_sdk_s3::Client;
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::files::S3Object;
-use crate::output::aws::{AwsOptions, SdkSetup, no_retries, timeouts};
+use crate::output::aws::{AwsAuth, SdkSetup, no_retries, timeouts};
 use crate::output::s3::client::config_builder;
 
 /// Longest one call may take.
@@ -83,9 +83,9 @@ pub async fn download(
 
 /// An S3 client for `region`, with the SDK's credentials and endpoint settings.
 async fn client(region: &str) -> Result<Client, String> {
-    let setup = SdkSetup::load(AwsOptions {
+    let setup = SdkSetup::load(AwsAuth {
         region: Some(region),
-        ..AwsOptions::default()
+        ..AwsAuth::default()
     })
     .await?;
     let conf = config_builder(&setup)

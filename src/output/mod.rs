@@ -53,6 +53,10 @@ use crate::telemetry::{
 pub trait Output: Sized + Send + 'static {
     /// Its options, as the configuration holds them.
     type Options;
+    /// Whether it takes a share of the memory account for its own buffers (`share`): e.g.
+    /// CloudWatch's pending request bodies, forward's round of frames. Outputs that write as
+    /// they go, or stream from disk, do not.
+    const BUFFERS: bool = false;
     /// Builds the output; the error says what is wrong (start-up names the component).
     fn build(
         options: &Self::Options,

@@ -137,9 +137,9 @@ fn plugin_section(
             };
             let plugin = name.value.to_ascii_lowercase();
             let supported: &[&str] = match kind {
-                SectionKind::Input => &INPUT_PLUGINS,
+                SectionKind::Input => INPUT_PLUGINS,
                 SectionKind::Filter => &FILTER_PLUGINS,
-                _ => &OUTPUT_PLUGINS,
+                _ => OUTPUT_PLUGINS,
             };
             if !supported.contains(&plugin.as_str()) {
                 let why = MISSING_OUTPUTS

@@ -23,24 +23,14 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::service_config::ServiceConfigKey;
 
-use crate::config::cloudwatch::endpoint_url;
+pub use crate::config::common::AwsAuth;
+use crate::config::common::endpoint_url;
 use errors::{ErrorClass, classify};
 
 /// Time allowed to open a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Session name when assuming `role_arn`.
 const SESSION_NAME: &str = "firelane";
-
-/// The options every AWS output has, as the user wrote them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AwsOptions<'a> {
-    pub region: Option<&'a str>,
-    pub profile: Option<&'a str>,
-    pub endpoint: Option<&'a str>,
-    pub sts_endpoint: Option<&'a str>,
-    pub role_arn: Option<&'a str>,
-    pub external_id: Option<&'a str>,
-}
 
 /// What a service client is built from.
 #[derive(Debug, Clone)]
@@ -55,7 +45,7 @@ pub struct SdkSetup {
 
 impl SdkSetup {
     /// Loads the SDK's default chain with the options applied; fails without a region.
-    pub async fn load(opts: AwsOptions<'_>) -> Result<Self, String> {
+    pub async fn load(opts: AwsAuth<'_>) -> Result<Self, String> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
         if let Some(region) = opts.region {
             loader = loader.region(aws_config::Region::new(region.to_owned()));

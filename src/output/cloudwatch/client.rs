@@ -10,9 +10,10 @@ use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
 use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
+use crate::config::common::AwsEntry;
 pub use crate::output::aws::CallError;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::aws::{AwsOptions, CLOUDWATCH_LOGS_SERVICE_ID, SdkSetup, no_retries, timeouts};
+use crate::output::aws::{CLOUDWATCH_LOGS_SERVICE_ID, SdkSetup, no_retries, timeouts};
 
 /// Time allowed for one attempt of one call (a 1 MiB PutLogEvents takes well under a second).
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,15 +28,7 @@ pub struct CwClient {
 impl CwClient {
     /// Builds the client: region, profile, endpoint override, optional STS assume-role.
     pub async fn build(cfg: &CloudWatchOutputConfig) -> Result<Self, String> {
-        let setup = SdkSetup::load(AwsOptions {
-            region: cfg.region.as_deref(),
-            profile: cfg.profile.as_deref(),
-            endpoint: cfg.endpoint.as_deref(),
-            sts_endpoint: cfg.sts_endpoint.as_deref(),
-            role_arn: cfg.role_arn.as_deref(),
-            external_id: cfg.external_id.as_deref(),
-        })
-        .await?;
+        let setup = SdkSetup::load(cfg.aws_auth()).await?;
         let mut builder = aws_sdk_cloudwatchlogs::config::Builder::from(&setup.base)
             .retry_config(no_retries())
             .timeout_config(timeouts(ATTEMPT_TIMEOUT));

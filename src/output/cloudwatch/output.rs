@@ -242,6 +242,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl crate::output::Output for CloudWatchOutput {
+    const BUFFERS: bool = true;
     type Options = crate::config::cloudwatch::CloudWatchOutputConfig;
 
     async fn build(

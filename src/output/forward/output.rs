@@ -351,6 +351,7 @@ fn this_hostname() -> String {
 }
 
 impl crate::output::Output for ForwardOutput {
+    const BUFFERS: bool = true;
     type Options = crate::config::forward_out::ForwardOutputConfig;
 
     async fn build(

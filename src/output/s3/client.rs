@@ -12,9 +12,10 @@ use base64::Engine as _;
 use md5::{Digest as _, Md5};
 use std::io::Read as _;
 
+use crate::config::common::AwsEntry;
 use crate::config::s3::S3OutputConfig;
 use crate::output::aws::errors::ErrorClass;
-use crate::output::aws::{AwsOptions, CallError, S3_SERVICE_ID, SdkSetup, no_retries, timeouts};
+use crate::output::aws::{CallError, S3_SERVICE_ID, SdkSetup, no_retries, timeouts};
 
 /// Time allowed for one attempt of one call: a 50 MB part over a slow link takes a while.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -65,15 +66,7 @@ impl S3Client {
     /// Builds the client: region, profile, endpoint override, optional STS assume-role (see
     /// [`config_builder`]).
     pub async fn build(cfg: &S3OutputConfig, settings: ObjectSettings) -> Result<Self, String> {
-        let setup = SdkSetup::load(AwsOptions {
-            region: cfg.region.as_deref(),
-            profile: cfg.profile.as_deref(),
-            endpoint: cfg.endpoint.as_deref(),
-            sts_endpoint: cfg.sts_endpoint.as_deref(),
-            role_arn: cfg.role_arn.as_deref(),
-            external_id: cfg.external_id.as_deref(),
-        })
-        .await?;
+        let setup = SdkSetup::load(cfg.aws_auth()).await?;
         let builder = config_builder(&setup)
             .retry_config(no_retries())
             .timeout_config(timeouts(ATTEMPT_TIMEOUT));
