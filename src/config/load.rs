@@ -360,9 +360,14 @@ fn parse_output(
 ) -> Option<OutputConfig> {
     let (plugin, rest) = plugin_name(entry, path, "output", OUTPUT_PLUGINS, issues)?;
     let mut c = OutputConfig::parse(plugin, &rest, path, issues)?;
-    let entry = c.entry_mut();
-    let default = aliases.next(entry.alias_stem());
-    entry.alias_mut().get_or_insert(default);
+    // The default alias follows the name as written (`cloudwatch.0` for `Name cloudwatch`, as
+    // Fluent Bit names it), unless the plugin has a stem of its own (`forward_out`).
+    let stem = match c.entry().alias_stem() {
+        stem if stem == c.plugin() => plugin,
+        stem => stem,
+    };
+    let default = aliases.next(stem);
+    c.entry_mut().alias_mut().get_or_insert(default);
     Some(c)
 }
 

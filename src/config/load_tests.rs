@@ -197,6 +197,39 @@ fn default_aliases_count_per_plugin_in_file_order() {
 }
 
 #[test]
+fn default_output_aliases_follow_the_name_as_written() {
+    let out =
+        |name: &str, extra: &str| format!("[[outputs]]\nname = \"{name}\"\nmatch = \"*\"\n{extra}");
+    let cw = "log_group_name = \"g\"\nlog_stream_name = \"s\"\nregion = \"us-east-1\"\n";
+    let text = format!(
+        "[[inputs]]\nname = \"forward\"\n{}{}{}{}{}",
+        out("cloudwatch", cw),
+        out("cloudwatch_logs", cw),
+        out("cloudwatch", cw),
+        out("forward", ""),
+        out("null", ""),
+    );
+    let cfg = load_str(&text, "t.toml").unwrap();
+    let names: Vec<&str> = cfg
+        .outputs
+        .iter()
+        .map(crate::config::output_alias)
+        .collect();
+    // Fluent Bit names an output after its `Name`; the forward output is `forward_out`, apart
+    // from the forward input.
+    assert_eq!(
+        names,
+        [
+            "cloudwatch.0",
+            "cloudwatch_logs.0",
+            "cloudwatch.1",
+            "forward_out.0",
+            "null.0"
+        ]
+    );
+}
+
+#[test]
 fn filter_problems_are_all_reported_with_their_lines() {
     let got = problems(
         r#"[[inputs]]
