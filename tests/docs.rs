@@ -30,14 +30,32 @@ fn folders(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Whether `path` (a `.rs` file) holds tests only: `tests.rs`, `*_tests.rs`, or anything under
+/// a `tests/` folder (the convention: `foo.rs` keeps its long tests in `foo/tests.rs`).
+fn is_test_file(path: &Path) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy();
+    name == "tests.rs"
+        || name.ends_with("_tests.rs")
+        || path.components().any(|c| c.as_os_str() == "tests")
+}
+
+/// Whether every `.rs` file under `dir` holds tests only.
+fn is_test_folder(dir: &Path) -> bool {
+    let mut files = Vec::new();
+    rust_files(dir, &mut files);
+    files
+        .iter()
+        .all(|f| is_test_file(f.strip_prefix(dir).unwrap()) || is_test_file(f))
+}
+
 /// Every folder under src/, at any depth (`input/`, `input/forward/codec/`), as paths relative
-/// to src/. Test data folders are not code.
+/// to src/. Test data folders and folders holding only tests are not code.
 fn src_folders() -> Vec<String> {
     let src = root().join("src");
     let mut out = Vec::new();
     let mut todo = folders(&src);
     while let Some(dir) = todo.pop() {
-        if dir.file_name().is_some_and(|n| n == "testdata") {
+        if dir.file_name().is_some_and(|n| n == "testdata") || is_test_folder(&dir) {
             continue;
         }
         todo.extend(folders(&dir));

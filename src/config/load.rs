@@ -372,5 +372,4 @@ fn parse_output(
 }
 
 #[cfg(test)]
-#[path = "load_tests.rs"]
 mod tests;

@@ -383,5 +383,4 @@ fn addresses_overlap(a: &str, b: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "validate_tests.rs"]
 mod tests;

@@ -213,5 +213,4 @@ impl Stage {
 }
 
 #[cfg(test)]
-#[path = "chain_tests.rs"]
 mod tests;

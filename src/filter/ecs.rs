@@ -233,5 +233,4 @@ impl EcsFilter {
 }
 
 #[cfg(test)]
-#[path = "ecs_tests.rs"]
 mod tests;

@@ -239,5 +239,4 @@ fn str_value(value: &[u8]) -> Option<&[u8]> {
 }
 
 #[cfg(test)]
-#[path = "grep_tests.rs"]
 mod tests;

@@ -36,7 +36,6 @@ use crate::filter::RecordOutcome;
 use crate::msgpack::accessor::AccessorError;
 use crate::msgpack::edit::is_whole_map;
 
-#[path = "modify_ops.rs"]
 mod ops;
 
 use ops::{Condition, Rule};
@@ -147,5 +146,4 @@ impl Modify {
 }
 
 #[cfg(test)]
-#[path = "modify_tests.rs"]
 mod tests;

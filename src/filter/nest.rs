@@ -265,5 +265,4 @@ fn entries(map: &[u8]) -> impl Iterator<Item = Entry<'_>> {
 }
 
 #[cfg(test)]
-#[path = "nest_tests.rs"]
 mod tests;

@@ -299,5 +299,4 @@ fn uuid_v4(rng: &mut Rng) -> String {
 }
 
 #[cfg(test)]
-#[path = "record_modifier_tests.rs"]
 mod tests;

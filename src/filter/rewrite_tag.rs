@@ -144,5 +144,4 @@ impl Rule {
 }
 
 #[cfg(test)]
-#[path = "rewrite_tag_tests.rs"]
 mod tests;

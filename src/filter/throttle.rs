@@ -164,5 +164,4 @@ pub fn parse_interval(text: &str) -> Result<Duration, ThrottleError> {
 }
 
 #[cfg(test)]
-#[path = "throttle_tests.rs"]
 mod tests;

@@ -311,5 +311,4 @@ impl Drop for Watching<'_> {
 }
 
 #[cfg(test)]
-#[path = "account_tests.rs"]
 mod tests;

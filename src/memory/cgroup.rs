@@ -262,5 +262,4 @@ fn v2_limit(root: &Path, mount: &CgroupMount, path: &str) -> Option<ContainerLim
 }
 
 #[cfg(test)]
-#[path = "cgroup_tests.rs"]
 mod tests;

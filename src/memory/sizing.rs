@@ -286,5 +286,4 @@ impl fmt::Display for MemoryBudget {
 }
 
 #[cfg(test)]
-#[path = "sizing_tests.rs"]
 mod tests;

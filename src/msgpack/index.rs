@@ -254,5 +254,4 @@ impl MapIndex {
 }
 
 #[cfg(test)]
-#[path = "index_tests.rs"]
 mod tests;

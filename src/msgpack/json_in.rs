@@ -326,5 +326,4 @@ mod number;
 mod scan;
 
 #[cfg(test)]
-#[path = "json_in_tests.rs"]
 mod tests;

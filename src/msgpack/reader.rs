@@ -382,5 +382,4 @@ fn be<const N: usize>(buf: &[u8], p: usize) -> Result<[u8; N], ReadError> {
 }
 
 #[cfg(test)]
-#[path = "reader_tests.rs"]
 mod tests;

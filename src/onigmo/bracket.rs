@@ -289,5 +289,4 @@ fn class_value(
 }
 
 #[cfg(test)]
-#[path = "class_tests.rs"]
 mod tests;

@@ -315,5 +315,4 @@ impl Writer {
 }
 
 #[cfg(test)]
-#[path = "emit_tests.rs"]
 mod tests;

@@ -544,5 +544,4 @@ impl Variant {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;

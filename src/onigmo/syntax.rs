@@ -498,5 +498,4 @@ impl Reader {
 }
 
 #[cfg(test)]
-#[path = "syntax_tests.rs"]
 mod tests;

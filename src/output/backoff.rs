@@ -102,5 +102,4 @@ fn add_saturating(now: Instant, mut pause: Duration) -> Instant {
 }
 
 #[cfg(test)]
-#[path = "backoff_tests.rs"]
 mod tests;

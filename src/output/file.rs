@@ -344,5 +344,4 @@ impl crate::output::Output for FileOutput {
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

@@ -354,5 +354,4 @@ impl Drop for Reservation<'_> {
 }
 
 #[cfg(test)]
-#[path = "buffer_tests.rs"]
 mod tests;

@@ -224,5 +224,4 @@ pub fn save(dir: &Path, checkpoints: &Checkpoints) -> Result<(), CheckpointError
 }
 
 #[cfg(test)]
-#[path = "checkpoint_tests.rs"]
 mod tests;

@@ -282,5 +282,4 @@ fn unzigzag(v: u64) -> i64 {
 }
 
 #[cfg(test)]
-#[path = "codec_tests.rs"]
 mod tests;

@@ -49,5 +49,4 @@ pub fn fully_consumed(segments: &[u64], checkpoints: &Checkpoints, consumers: &[
 }
 
 #[cfg(test)]
-#[path = "dir_tests.rs"]
 mod tests;

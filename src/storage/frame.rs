@@ -156,5 +156,4 @@ fn check_at(buf: &[u8], pos: usize) -> Check {
 }
 
 #[cfg(test)]
-#[path = "frame_tests.rs"]
 mod tests;

@@ -278,5 +278,4 @@ impl Pricer {
 }
 
 #[cfg(test)]
-#[path = "loss_tests.rs"]
 mod tests;

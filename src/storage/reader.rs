@@ -262,5 +262,4 @@ impl SegmentReader {
 }
 
 #[cfg(test)]
-#[path = "reader_tests.rs"]
 mod tests;

@@ -323,5 +323,4 @@ pub fn recover(path: &Path) -> Result<Recovery, SegmentError> {
 }
 
 #[cfg(test)]
-#[path = "segment_tests.rs"]
 mod tests;

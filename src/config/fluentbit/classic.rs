@@ -355,5 +355,4 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-#[path = "classic_tests.rs"]
 mod tests;

@@ -304,5 +304,4 @@ fn resolve_path(doc: &Doc, entry: &Entry) -> String {
 }
 
 #[cfg(test)]
-#[path = "translate_tests.rs"]
 mod tests;

@@ -367,5 +367,4 @@ pub fn kilobytes(raw_key: &str, text: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-#[path = "values_tests.rs"]
 mod tests;

@@ -13,11 +13,8 @@ use std::sync::Arc;
 use super::doc::{Doc, Files, Findings, Origin, Substitution, expand_glob, expand_vars};
 use crate::config::errors::Problem;
 
-#[path = "yaml_rules.rs"]
 mod rules;
-#[path = "yaml_sections.rs"]
 mod sections;
-#[path = "yaml_tree.rs"]
 mod tree;
 
 use sections::Build;
@@ -254,8 +251,6 @@ fn warn_unset(findings: &mut Findings, at: &Origin, key: &str, unset: Vec<String
 }
 
 #[cfg(test)]
-#[path = "yaml_include_rule_tests.rs"]
 mod include_rule_tests;
 #[cfg(test)]
-#[path = "yaml_tests.rs"]
 mod tests;

@@ -294,5 +294,4 @@ impl MultilineFilter {
 }
 
 #[cfg(test)]
-#[path = "filter_tests.rs"]
 mod tests;

@@ -163,5 +163,4 @@ impl Partials {
 }
 
 #[cfg(test)]
-#[path = "partial_tests.rs"]
 mod tests;

@@ -303,5 +303,4 @@ impl Multiline {
 }
 
 #[cfg(test)]
-#[path = "stream_tests.rs"]
 mod tests;

@@ -42,5 +42,4 @@ pub fn builtin(name: &str) -> Option<ParserDef> {
 }
 
 #[cfg(test)]
-#[path = "builtin_tests.rs"]
 mod tests;

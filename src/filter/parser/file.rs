@@ -435,5 +435,4 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 #[cfg(test)]
-#[path = "file_tests.rs"]
 mod tests;

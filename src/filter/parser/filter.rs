@@ -167,5 +167,4 @@ fn has_key(buf: &[u8], entries: u32, key: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "filter_tests.rs"]
 mod tests;

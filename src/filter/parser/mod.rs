@@ -398,5 +398,4 @@ impl Parser {
 }
 
 #[cfg(test)]
-#[path = "parser_tests.rs"]
 mod tests;

@@ -148,5 +148,4 @@ impl ParserSet {
 }
 
 #[cfg(test)]
-#[path = "set_tests.rs"]
 mod tests;

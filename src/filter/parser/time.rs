@@ -383,5 +383,4 @@ fn month_name(text: &[u8], p: &mut usize) -> Option<i64> {
 }
 
 #[cfg(test)]
-#[path = "time_tests.rs"]
 mod tests;

@@ -313,5 +313,4 @@ impl ReadBuffer {
 }
 
 #[cfg(test)]
-#[path = "buffer_tests.rs"]
 mod tests;

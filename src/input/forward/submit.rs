@@ -233,5 +233,4 @@ impl Submission {
 }
 
 #[cfg(test)]
-#[path = "submit_tests.rs"]
 mod tests;

@@ -321,5 +321,4 @@ fn str_header(n: usize) -> ([u8; 5], usize) {
 }
 
 #[cfg(test)]
-#[path = "fast_tests.rs"]
 mod tests;

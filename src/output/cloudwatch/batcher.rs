@@ -431,5 +431,4 @@ impl<H: Holder> Batcher<H> {
 }
 
 #[cfg(test)]
-#[path = "batcher_tests.rs"]
 mod tests;

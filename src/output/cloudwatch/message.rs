@@ -268,5 +268,4 @@ fn truncate(text: &mut Vec<u8>, max_bytes: usize) -> bool {
 }
 
 #[cfg(test)]
-#[path = "message_tests.rs"]
 mod tests;

@@ -366,5 +366,4 @@ pub fn next_id(ids: impl IntoIterator<Item = u64>) -> u64 {
 }
 
 #[cfg(test)]
-#[path = "journal_tests.rs"]
 mod tests;

@@ -107,5 +107,4 @@ pub fn plan_parts(file_bytes: u64, upload_chunk_bytes: u64) -> Vec<PartRange> {
 }
 
 #[cfg(test)]
-#[path = "parts_tests.rs"]
 mod tests;

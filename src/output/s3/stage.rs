@@ -257,5 +257,4 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "stage_tests.rs"]
 mod tests;

@@ -405,5 +405,4 @@ mod recovery;
 pub use recovery::RecoveryReport;
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

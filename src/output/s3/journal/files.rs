@@ -131,5 +131,4 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "files_tests.rs"]
 mod tests;

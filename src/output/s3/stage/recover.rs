@@ -231,5 +231,4 @@ fn gzip_ends_cleanly_at(path: &Path, kept: &Checkpoint) -> io::Result<bool> {
 }
 
 #[cfg(test)]
-#[path = "recover_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 use super::*;
 use crate::filter::test_support::{json, msgpack};
 
-const FARGATE_TASK: &[u8] = include_bytes!("../../tests/data/ecs_task_v4.json");
+const FARGATE_TASK: &[u8] = include_bytes!("../../../tests/data/ecs_task_v4.json");
 
 /// An EC2 task from an older agent: short cluster name, old-style task ARN, numeric revision,
 /// no launch type or availability zone.

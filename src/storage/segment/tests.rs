@@ -366,5 +366,4 @@ fn a_segment_whose_header_cannot_be_written_leaves_no_file() {
     assert_eq!(names, ["filler"], "no empty segment left behind");
 }
 
-#[path = "segment_header_tests.rs"]
 mod header;

@@ -51,7 +51,7 @@ fn summary(emit: &[Emitted]) -> Vec<(String, EmitOutcome)> {
 }
 
 /// `test.log` of the documentation's example (a custom Java stack trace and a Go stack trace).
-const DOC_TEST_LOG: &str = include_str!("testdata/fluent_bit_doc_test.log");
+const DOC_TEST_LOG: &str = include_str!("../testdata/fluent_bit_doc_test.log");
 
 #[test]
 fn the_documented_example_gives_the_documented_five_records() {

@@ -7,7 +7,7 @@ use crate::config::model::{
     TcpInputConfig,
 };
 
-const EXAMPLE: &str = include_str!("../../config/firelane.toml");
+const EXAMPLE: &str = include_str!("../../../config/firelane.toml");
 
 fn problems(text: &str) -> Vec<String> {
     match load_str(text, "t.toml") {

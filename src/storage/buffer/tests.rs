@@ -299,11 +299,8 @@ async fn a_checkpoint_past_the_end_of_a_recovered_segment_means_consumed() {
     assert_eq!(b.events, batch(7, 1, 10));
 }
 
-#[path = "buffer_recovery_tests.rs"]
 mod recovery;
 
-#[path = "buffer_limit_tests.rs"]
 mod limits;
 
-#[path = "buffer_damage_tests.rs"]
 mod damage;
