@@ -15,8 +15,8 @@ COPY src ./src
 COPY benches ./benches
 COPY config ./config
 COPY scripts/image-rootfs.sh ./scripts/image-rootfs.sh
-# .ci/run runs this same cargo command (tests/dockerfile.rs keeps the two in sync). The root
-# filesystem is assembled by the script tests/image_rootfs.rs runs and checks with chroot: the
+# .ci/run runs this same cargo command (tests/e2e/dockerfile.rs keeps the two in sync). The root
+# filesystem is assembled by the script tests/e2e/image_rootfs.rs runs and checks with chroot: the
 # stripped binary, firelane's curl and nc links, a static busybox (/bin/sh), glibc, CA
 # certificates, and config/image/ as /fluent-bit/configs and /fluent-bit/parsers.
 RUN cargo build --locked --release --bin firelane \

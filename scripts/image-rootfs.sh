@@ -4,7 +4,7 @@
 #   scripts/image-rootfs.sh DEST BINARY
 #
 # The Dockerfile's build stage runs this and its final stage is `FROM scratch` + `COPY --from=build
-# /rootfs /`; tests/image_rootfs.rs runs it too (with the binary cargo built for the tests) and
+# /rootfs /`; tests/e2e/image_rootfs.rs runs it too (with the binary cargo built for the tests) and
 # then runs firelane and the FireLens health checks inside DEST with chroot, so the image and its
 # test cannot drift apart. It needs, on the machine that runs it (Debian bookworm: the rust:*-bookworm
 # builder and CI): ldd, strip (binutils), a static busybox (busybox-static; BUSYBOX overrides the

@@ -21,7 +21,7 @@ if ! command -v npm >/dev/null 2>&1; then
         exit 1
     fi
 fi
-# A static busybox for the image's root filesystem (scripts/image-rootfs.sh, tests/image_rootfs.rs),
+# A static busybox for the image's root filesystem (scripts/image-rootfs.sh, tests/e2e/image_rootfs.rs),
 # as the Dockerfile's build stage installs it.
 if ! /bin/busybox --list >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -39,7 +39,7 @@ export FIRELANE_NODE="${FIRELANE_NODE:-node}"
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-# The memory-limit tests (tests/memory_cgroup.rs) measure the binary users run: the release build
+# The memory-limit tests (tests/e2e/memory_cgroup.rs) measure the binary users run: the release build
 # (the debug binary alone keeps ~30 MiB of its own pages resident in a 64 MiB cgroup).
 cargo build --locked --release --bin firelane
 export FIRELANE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/firelane"

@@ -37,7 +37,7 @@
 //!   4.3-5.0, 9.0-9.8, 13.1-19.1, 10.8-36.8 MiB): the read buffers and the outputs have capped
 //!   parts of it. The constants are kept: the margin is what 1,000 connections' fixed costs (a
 //!   task, a 4 KiB block and kernel socket buffers each, none of it in the account) take in a
-//!   64 MiB container (`tests/memory_cgroup.rs`: cgroup peak 47.8-50.1 MiB of the 51.2 MiB aim).
+//!   64 MiB container (`tests/e2e/memory_cgroup.rs`: cgroup peak 47.8-50.1 MiB of the 51.2 MiB aim).
 //!
 //! With no container limit `auto` leaves the account unbounded (each input's `mem_buf_limit`
 //! still holds); `none` is unbounded; a size is that size, with a warning when it is more than

@@ -2,7 +2,7 @@
 //! parsers file, `config/image/parsers/parsers.conf` (installed at
 //! `/fluent-bit/parsers/parsers.conf`, with the names of Fluent Bit's `conf/parsers.conf`),
 //! compiled into the binary. One source: the built-ins are that file, read by the same reader as
-//! any parsers file, and `tests/fluent_bit_regex.rs` holds both to Fluent Bit's own results.
+//! any parsers file, and `tests/e2e/fluent_bit_regex.rs` holds both to Fluent Bit's own results.
 //!
 //! Invariants: the file reads without problems and every entry compiles (tested); a built-in is
 //! only compiled when first used (see [`super::ParserSet`]).

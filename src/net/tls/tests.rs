@@ -14,7 +14,7 @@ fn build_client_config(c: &ClientTls) -> Result<Arc<ClientConfig>, Vec<TlsProble
     super::build_client_config(&c.settings())
 }
 
-#[path = "../../../tests/common/certs.rs"]
+#[path = "../../../tests/e2e/common/certs.rs"]
 mod certs;
 use certs::{TestCerts, s};
 
