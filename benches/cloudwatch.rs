@@ -21,7 +21,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firelane::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use firelane::output::cloudwatch::batcher::{Batcher, Limits, Request};
 use firelane::output::cloudwatch::client::CwClient;
-use firelane::output::cloudwatch::message::MessageEncoder;
+use firelane::output::cloudwatch::message::{self, MessageEncoder};
 use firelane::output::cloudwatch::naming::Naming;
 
 const RECORDS: usize = 20_000;
@@ -101,7 +101,7 @@ impl Builder {
         .unwrap();
         Self {
             naming: Naming::new(&cfg).unwrap(),
-            encoder: MessageEncoder::new(None),
+            encoder: message::encoder(None),
             batcher: Batcher::new(Limits::default()),
             scratch: Vec::new(),
             holder: Arc::new(()),

@@ -15,6 +15,8 @@
 //! is allocated per event, everything is written straight into the caller's buffer.
 
 mod dump;
+/// The message of one record: `log_key`'s value or the record as JSON, with a size limit.
+pub mod message;
 #[cfg(test)]
 mod tests;
 

@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 
 use super::batcher::{Batcher, Limits, Request};
 use super::client::CwClient;
-use super::message::MessageEncoder;
+use super::message::{self, MessageEncoder};
 use super::naming::Naming;
 use super::sender::{self, CreatePolicy, SendMetrics, Shared};
 use super::window::{Window, check_window};
@@ -125,7 +125,7 @@ impl CloudWatchOutput {
         Ok(Self {
             shared,
             naming,
-            encoder: MessageEncoder::new(cfg.log_key.as_deref()),
+            encoder: message::encoder(cfg.log_key.as_deref()),
             limits,
             workers: plan.requests,
             events,

@@ -6,8 +6,8 @@
 use crate::config::s3::S3OutputConfig;
 use crate::event::Event;
 use crate::msgpack::json::{TranscodeError, TranscodeStats};
-use crate::output::cloudwatch::message::MessageEncoder;
 use crate::output::format::LineFormat;
+use crate::output::format::message::MessageEncoder;
 
 /// What a line held besides the record (the caller counts it).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum LineEncoder {
 impl LineEncoder {
     pub fn new(cfg: &S3OutputConfig) -> Self {
         match &cfg.log_key {
-            Some(key) => Self::LogKey(MessageEncoder::new(Some(key)).with_max_bytes(usize::MAX)),
+            Some(key) => Self::LogKey(MessageEncoder::new(Some(key))),
             None => Self::Json(LineFormat {
                 date_key: cfg.json_date_key.0.clone(),
                 date_format: cfg.json_date_format,

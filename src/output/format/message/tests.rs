@@ -137,16 +137,6 @@ fn json_record_over_the_limit_is_cut_too() {
 }
 
 #[test]
-fn default_limit_keeps_message_plus_overhead_within_one_mebibyte() {
-    let rec = record(&[("log", &mp_str(&vec![b'z'; 1 << 20]))]);
-    let (msg, info) = encode(&MessageEncoder::new(Some("log")), &rec);
-    assert!(info.truncated);
-    assert_eq!(msg.len(), MAX_EVENT_BYTES);
-    assert_eq!(msg.len() + 26, 1 << 20);
-    assert!(msg.ends_with(TRUNCATED_SUFFIX));
-}
-
-#[test]
 fn corrupt_record_is_an_error_and_leaves_nothing() {
     let mut rec = record(&[("log", &mp_str(b"hello"))]);
     rec.truncate(rec.len() - 2);
