@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::body::SdkBody;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use firelane::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
+use firelane::config::output::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use firelane::output::cloudwatch::batcher::{Batcher, Limits, Request};
 use firelane::output::cloudwatch::client::CwClient;
 use firelane::output::cloudwatch::message::{self, MessageEncoder};

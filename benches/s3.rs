@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use firelane::config::s3::S3OutputConfig;
+use firelane::config::output::s3::S3OutputConfig;
 use firelane::event::{Event, EventTime};
 use firelane::msgpack::json::TranscodeStats;
 use firelane::output::s3::journal::Compression;

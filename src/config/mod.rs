@@ -3,7 +3,6 @@
 //! `load_file` / `load_str` return a `Config` only when it is entirely valid; otherwise every
 //! problem, each with file, line and key path. Loaded configs have every `alias` resolved.
 
-pub mod cloudwatch;
 pub mod common;
 pub mod discover;
 pub mod errors;
@@ -11,12 +10,10 @@ pub mod filter_options;
 pub mod filters;
 pub mod fluentbit;
 pub mod forward_auth;
-pub mod forward_out;
 pub mod load;
-pub mod local;
 pub mod model;
+pub mod output;
 pub mod resolve;
-pub mod s3;
 mod section;
 pub mod spans;
 pub mod storage;

@@ -7,16 +7,16 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::cloudwatch::CloudWatchOutputConfig;
 use super::common::{entry_kinds, entry_options};
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{FilterConfig, StringList};
 use super::forward_auth::ForwardSecurity;
-use super::forward_out::ForwardOutputConfig;
-pub use super::local::{
+use super::output::cloudwatch::CloudWatchOutputConfig;
+use super::output::forward::ForwardOutputConfig;
+pub use super::output::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
-use super::s3::S3OutputConfig;
+use super::output::s3::S3OutputConfig;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::ServerTls;
 use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};

@@ -4,20 +4,20 @@
 
 use serde::de::DeserializeOwned;
 
-use super::cloudwatch::CloudWatchOutputConfig;
 use super::filter_options::{
     EcsConfig, MultilineFilterConfig, MultilineParserConfig, NestConfig, ParserConfig,
     ParserFilterConfig, RewriteTagConfig, ThrottleConfig,
 };
 use super::filters::{FILTER_PLUGINS, GrepConfig, ModifyConfig, RecordModifierConfig};
 use super::forward_auth::ForwardSecurity;
-use super::forward_out::{ForwardOutputConfig, UpstreamConfig};
 use super::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 use super::model::{
     Config, FileOutputConfig, ForwardInputConfig, NullOutputConfig, ServiceConfig,
     StdoutOutputConfig, TcpInputConfig,
 };
-use super::s3::S3OutputConfig;
+use super::output::cloudwatch::CloudWatchOutputConfig;
+use super::output::forward::{ForwardOutputConfig, UpstreamConfig};
+use super::output::s3::S3OutputConfig;
 use super::section::struct_fields;
 use super::storage::{InputStorage, ServiceStorage};
 use super::tls::{ClientTls, ServerTls};

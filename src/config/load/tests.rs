@@ -80,11 +80,11 @@ fn the_example_documents_every_key_of_the_model() {
         ("null", struct_fields::<NullOutputConfig>().unwrap()),
         (
             "cloudwatch_logs",
-            struct_fields::<crate::config::cloudwatch::CloudWatchOutputConfig>().unwrap(),
+            struct_fields::<crate::config::output::cloudwatch::CloudWatchOutputConfig>().unwrap(),
         ),
         (
             "s3",
-            struct_fields::<crate::config::s3::S3OutputConfig>().unwrap(),
+            struct_fields::<crate::config::output::s3::S3OutputConfig>().unwrap(),
         ),
     ];
     for (plugin, fields) in expect {

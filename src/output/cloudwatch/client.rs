@@ -9,8 +9,8 @@ use aws_sdk_cloudwatchlogs::types::{LogGroupClass, RejectedLogEventsInfo};
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 
-use crate::config::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 use crate::config::common::AwsEntry;
+use crate::config::output::cloudwatch::{CloudWatchOutputConfig, LogFormat};
 pub use crate::output::aws::CallError;
 use crate::output::aws::errors::ErrorClass;
 use crate::output::aws::{CLOUDWATCH_LOGS_SERVICE_ID, SdkSetup, no_retries, timeouts};

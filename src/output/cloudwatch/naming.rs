@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::batcher::StreamKey;
 use super::sanitize::{sanitize_group, sanitize_stream};
-use crate::config::cloudwatch::CloudWatchOutputConfig;
+use crate::config::output::cloudwatch::CloudWatchOutputConfig;
 use crate::template::log_name::{NameTemplate, TemplateError};
 
 /// Distinct names kept before the interner starts over.

@@ -26,7 +26,7 @@ use super::message::{self, MessageEncoder};
 use super::naming::Naming;
 use super::sender::{self, CreatePolicy, SendMetrics, Shared};
 use super::window::{Window, check_window};
-use crate::config::cloudwatch::CloudWatchOutputConfig;
+use crate::config::output::cloudwatch::CloudWatchOutputConfig;
 use crate::event::{Batch, EventTime};
 use crate::health::ComponentHealth;
 use crate::memory::Charge;
@@ -243,7 +243,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 impl crate::output::Output for CloudWatchOutput {
     const BUFFERS: bool = true;
-    type Options = crate::config::cloudwatch::CloudWatchOutputConfig;
+    type Options = crate::config::output::cloudwatch::CloudWatchOutputConfig;
 
     async fn build(
         options: &Self::Options,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use crate::config::forward_out::UpstreamAddr;
+use crate::config::output::forward::UpstreamAddr;
 use crate::forward::handshake::{ClientAuth, HandshakeError, client_handshake};
 use crate::net::listener::BoxConn;
 

@@ -27,7 +27,7 @@ use tokio::sync::mpsc::Receiver;
 
 use super::connect::{ConnectError, Connector, TlsClient};
 use super::upstreams::{DOWN_BACKOFF, Pick, Upstreams};
-use crate::config::forward_out::{Compress, ForwardOutputConfig, UpstreamAddr};
+use crate::config::output::forward::{Compress, ForwardOutputConfig, UpstreamAddr};
 use crate::event::Batch;
 use crate::forward::ack::{AckError, AckReader};
 use crate::forward::encode::{EncodeOptions, Frame, encode_round};
@@ -352,7 +352,7 @@ fn this_hostname() -> String {
 
 impl crate::output::Output for ForwardOutput {
     const BUFFERS: bool = true;
-    type Options = crate::config::forward_out::ForwardOutputConfig;
+    type Options = crate::config::output::forward::ForwardOutputConfig;
 
     async fn build(
         options: &Self::Options,

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::forward_out::Balance;
+use crate::config::output::forward::Balance;
 use crate::output::backoff::Backoff;
 use crate::rng::Rng;
 

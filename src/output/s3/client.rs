@@ -13,7 +13,7 @@ use md5::{Digest as _, Md5};
 use std::io::Read as _;
 
 use crate::config::common::AwsEntry;
-use crate::config::s3::S3OutputConfig;
+use crate::config::output::s3::S3OutputConfig;
 use crate::output::aws::errors::ErrorClass;
 use crate::output::aws::{CallError, S3_SERVICE_ID, SdkSetup, no_retries, timeouts};
 

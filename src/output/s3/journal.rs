@@ -52,7 +52,7 @@ pub enum JournalError {
     },
 }
 
-pub use crate::config::s3::Compression;
+pub use crate::config::output::s3::Compression;
 
 /// Guesses the compression of a data file from its first bytes (for orphan data, whose metadata
 /// is lost): gzip and zstd by their magic numbers, anything else is taken as plain JSON lines.

@@ -3,7 +3,7 @@
 //!
 //! Invariant: a line is appended whole or not at all.
 
-use crate::config::s3::S3OutputConfig;
+use crate::config::output::s3::S3OutputConfig;
 use crate::event::Event;
 use crate::msgpack::json::{TranscodeError, TranscodeStats};
 use crate::output::format::LineFormat;

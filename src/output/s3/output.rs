@@ -23,8 +23,8 @@ use super::round::Round;
 use super::setup::{ecs_key_format, log_recovery, log_size_notes, staging_limit};
 use super::store::{SealedFile, Store, StoreSettings};
 use super::upload::{Outcome, UploadMetrics, Uploader};
-use crate::config::s3::sizes::{SizeOptions, UploadPlan};
-use crate::config::s3::{S3OutputConfig, StoreOverflow};
+use crate::config::output::s3::sizes::{SizeOptions, UploadPlan};
+use crate::config::output::s3::{S3OutputConfig, StoreOverflow};
 use crate::ecs::TaskAtStart;
 use crate::event::Batch;
 use crate::health::ComponentHealth;
@@ -281,7 +281,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 impl crate::output::Output for S3Output {
-    type Options = crate::config::s3::S3OutputConfig;
+    type Options = crate::config::output::s3::S3OutputConfig;
 
     async fn build(
         options: &Self::Options,

@@ -6,7 +6,7 @@
 //! most [`MAX_PARTS`]; every part is at most [`MAX_PART_BYTES`] and every part except the last
 //! is at least [`MIN_PART_BYTES`] (else S3 fails CompleteMultipartUpload with EntityTooSmall).
 
-pub use crate::config::s3::sizes::MIN_PART_BYTES;
+pub use crate::config::output::s3::sizes::MIN_PART_BYTES;
 /// Largest part S3 accepts (5 GiB).
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 /// Most parts one multipart upload may have.

@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use super::store::{RecoveryReport, Store};
-use crate::config::s3::S3OutputConfig;
-use crate::config::s3::sizes::{SizeOptions, UploadPlan, notes};
+use crate::config::output::s3::S3OutputConfig;
+use crate::config::output::s3::sizes::{SizeOptions, UploadPlan, notes};
 use crate::ecs::TaskAtStart;
 
 /// Fluent Bit's own size adjustments (info), where firelane differs (warnings), and the plan.
@@ -48,7 +48,7 @@ pub(super) fn staging_limit(
     match rustix::fs::statvfs(dir) {
         Ok(fs) => {
             let free = fs.f_bavail.saturating_mul(fs.f_frsize);
-            let limit = crate::config::s3::sizes::default_store_limit(free, staged);
+            let limit = crate::config::output::s3::sizes::default_store_limit(free, staged);
             tracing::info!(component = name, dir = %dir.display(), free_bytes = free,
                 staged_bytes = staged, limit_bytes = limit,
                 "store_dir_limit_size not set: staging stops at half the free space (plus what is staged)");

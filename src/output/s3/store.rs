@@ -23,7 +23,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::journal::{self, Meta, Recovery, Sealed, data_name};
 use super::stage::{Compression, StageWriter};
-use crate::config::s3::sizes::UploadPlan;
+use crate::config::output::s3::sizes::UploadPlan;
 use crate::event::EventTime;
 use crate::rng::Rng;
 use crate::template::s3_key::{KeyContext, KeyTemplate, random_uuid};

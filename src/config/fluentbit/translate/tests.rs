@@ -435,7 +435,7 @@ fn forward_output_keys_map_and_an_upstream_file_becomes_upstreams() {
     let addrs: Vec<String> = c.upstream_addrs().iter().map(ToString::to_string).collect();
     assert_eq!(addrs, ["10.0.0.1:24224", "10.0.0.2:24225"]);
     assert!(c.require_ack_response.0 && c.time_as_integer.0);
-    assert_eq!(c.compress, crate::config::forward_out::Compress::Gzip);
+    assert_eq!(c.compress, crate::config::output::forward::Compress::Gzip);
     assert_eq!(c.tag.as_deref(), Some("agg"));
     assert_eq!(
         c.retry_limit,

@@ -53,14 +53,14 @@ fn multiline(c: &Config) -> &crate::config::filter_options::MultilineFilterConfi
     }
 }
 
-fn s3(c: &Config) -> &crate::config::s3::S3OutputConfig {
+fn s3(c: &Config) -> &crate::config::output::s3::S3OutputConfig {
     match &c.outputs[0] {
         OutputConfig::S3(s) => s,
         other => panic!("{other:?}"),
     }
 }
 
-fn forward_out(c: &Config) -> &crate::config::forward_out::ForwardOutputConfig {
+fn forward_out(c: &Config) -> &crate::config::output::forward::ForwardOutputConfig {
     match &c.outputs[0] {
         OutputConfig::Forward(f) => f,
         other => panic!("{other:?}"),

@@ -4,11 +4,11 @@
 
 use serde::Deserialize;
 
-use super::common::{AwsEntry, Check, entry_options};
-use super::errors::Issue;
-use super::spans::KeyPath;
-use super::units::RetryLimit;
-use super::units::{DurationValue, Flag};
+use crate::config::common::{AwsEntry, Check, entry_options};
+use crate::config::errors::Issue;
+use crate::config::spans::KeyPath;
+use crate::config::units::RetryLimit;
+use crate::config::units::{DurationValue, Flag};
 use crate::template::log_name::NameTemplate;
 
 /// Retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days.
@@ -151,7 +151,7 @@ pub(crate) fn check(c: &CloudWatchOutputConfig, path: &KeyPath, issues: &mut Vec
     if c.flush.is_some_and(|f| f.0.is_zero()) {
         issues.push(Issue::new(path.key("flush"), "must be more than 0"));
     }
-    super::common::check_aws(c.aws_auth(), path, issues);
+    crate::config::common::check_aws(c.aws_auth(), path, issues);
 }
 
 /// CloudWatch's rule for group names: 1-512 characters of `[.-_/#A-Za-z0-9]`.

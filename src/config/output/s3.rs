@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::common::{AwsEntry, Check, entry_options};
-use super::errors::Issue;
-use super::model::{DateFormat, DateKey};
-use super::spans::KeyPath;
-use super::units::RetryLimit;
-use super::units::{ByteSize, DurationValue, Flag};
+use crate::config::common::{AwsEntry, Check, entry_options};
+use crate::config::errors::Issue;
+use crate::config::model::{DateFormat, DateKey};
+use crate::config::spans::KeyPath;
+use crate::config::units::RetryLimit;
+use crate::config::units::{ByteSize, DurationValue, Flag};
 use crate::template::s3_key::KeyTemplate;
 use sizes::SizeOptions;
 
@@ -257,7 +257,7 @@ pub(crate) fn check(c: &S3OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>)
             format!("must be between 1 and {MAX_WORKERS}"),
         ));
     }
-    super::common::check_aws(c.aws_auth(), path, issues);
+    crate::config::common::check_aws(c.aws_auth(), path, issues);
 }
 
 /// S3's rule for (new) bucket names: 3-63 characters of lowercase letters, digits, `.` and `-`,

@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 
-use super::common::{Check, entry_options};
-use super::model::{DateFormat, DateKey};
+use crate::config::common::{Check, entry_options};
+use crate::config::model::{DateFormat, DateKey};
 
 /// `format` of the `stdout` output: how events are printed (Fluent Bit's option and values).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::common::{Check, entry_options};
-use super::errors::Issue;
-use super::spans::KeyPath;
-use super::tls::ClientTls;
-use super::units::RetryLimit;
-use super::units::{ByteSize, DurationValue, Flag};
+use crate::config::common::{Check, entry_options};
+use crate::config::errors::Issue;
+use crate::config::spans::KeyPath;
+use crate::config::tls::ClientTls;
+use crate::config::units::RetryLimit;
+use crate::config::units::{ByteSize, DurationValue, Flag};
 use crate::secret::Secret;
 
 /// Fluent Forward's registered port (Fluent Bit's and fluentd's default).
@@ -189,7 +189,7 @@ fn default_max_frame_size() -> ByteSize {
 
 /// Checks what types cannot: one way of naming upstreams, usable hosts and ports, limits.
 pub(crate) fn check(c: &ForwardOutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
-    super::tls::check_client(&c.tls, &path.key("tls"), issues);
+    crate::config::tls::check_client(&c.tls, &path.key("tls"), issues);
     check_auth(c, path, issues);
     if !c.upstreams.is_empty() && (c.host.is_some() || c.port.is_some()) {
         issues.push(Issue::new(
