@@ -10,6 +10,7 @@ pub mod filter_options;
 pub mod filters;
 pub mod fluentbit;
 pub mod forward_auth;
+pub mod input;
 pub mod load;
 pub mod model;
 pub mod output;

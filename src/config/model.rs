@@ -7,20 +7,20 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::common::{entry_kinds, entry_options};
+use super::common::entry_kinds;
 use super::filter_options::{MultilineParserConfig, ParserConfig};
 use super::filters::{FilterConfig, StringList};
-use super::forward_auth::ForwardSecurity;
+pub use super::input::Overflow;
+pub use super::input::forward::{AckMode, ForwardInputConfig};
+pub use super::input::tcp::{TcpFormat, TcpInputConfig};
 use super::output::cloudwatch::CloudWatchOutputConfig;
 use super::output::forward::ForwardOutputConfig;
 pub use super::output::local::{
     FileFormat, FileOutputConfig, NullOutputConfig, StdoutFormat, StdoutOutputConfig,
 };
 use super::output::s3::S3OutputConfig;
-use super::storage::{InputStorage, ServiceStorage};
-use super::tls::ServerTls;
-use super::units::{ByteSize, DurationValue, Flag, MemoryLimit};
-use crate::secret::Secret;
+use super::storage::ServiceStorage;
+use super::units::{DurationValue, Flag, MemoryLimit};
 pub use crate::telemetry::LogFormat;
 
 /// The whole configuration.
@@ -125,181 +125,6 @@ entry_kinds! {
     }
 }
 
-/// What an input does when its memory budget is full.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Overflow {
-    /// Stop reading sockets until memory frees up: the sender is slowed by TCP flow control.
-    #[default]
-    Block,
-    /// Discard the incoming batch, counted in `firelane_input_dropped_records_total{reason="buffer_full"}`.
-    DropNewest,
-}
-
-/// When a Forward `chunk` ack is sent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AckMode {
-    /// Once the events are in the pipeline's memory: fast, but a crash before delivery loses them.
-    #[default]
-    Accepted,
-    /// Once every output they were routed to has delivered them (or given up, counted).
-    Delivered,
-    /// Once the events are fsync'd to the input's disk buffer (`storage.type = "filesystem"`): a
-    /// crash after the ack loses nothing (they are replayed at the next start).
-    Durable,
-}
-
-entry_options! {
-    /// `name = "forward"`.
-    #[derive(Debug, Clone, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ForwardInputConfig ["forward", input] {
-        /// TCP listen address (default 0.0.0.0 when `port` is set or no `unix_path` is given).
-        pub listen: Option<String>,
-        /// TCP port (default 24224). With only `unix_path` set, no TCP listener is opened.
-        pub port: Option<u16>,
-        /// Unix socket path (FireLens: /var/run/fluent.sock). A stale file is replaced; removed on exit.
-        pub unix_path: Option<String>,
-        /// Permissions of the Unix socket file, octal (e.g. "0666"; default: umask).
-        pub unix_perm: Option<String>,
-        /// Replace every event's tag with this one.
-        pub tag: Option<String>,
-        /// Prepend this to every event's tag.
-        pub tag_prefix: Option<String>,
-        /// Memory budget of this input's events in flight (default 32MiB; Fluent Bit's Mem_Buf_Limit).
-        #[serde(default = "default_mem_buf_limit")]
-        pub mem_buf_limit: ByteSize,
-        /// What to do when `mem_buf_limit` is reached: `block` (default) or `drop_newest`.
-        #[serde(default)]
-        pub overflow: Overflow,
-        /// With `overflow = "block"`: a batch that has waited this long for memory is dropped instead,
-        /// counted as `reason="block_timeout"` and never acked (the relief valve: the sender is not held
-        /// up for longer than this). Default: wait as long as it takes.
-        pub overflow_timeout: Option<DurationValue>,
-        /// Disk buffer: `storage.type` (`memory` or `filesystem`), `storage.total_limit_size`,
-        /// `storage.overflow` (see config/firelane.toml).
-        #[serde(default)]
-        pub storage: InputStorage,
-        /// When chunk acks are sent: `accepted` (default) or `delivered`.
-        #[serde(default)]
-        pub ack: AckMode,
-        /// Size of the read buffer each connection allocates when it runs low (default 128KiB; Fluent
-        /// Bit's default is 1024000). Smaller buffers are freed sooner: at 1024000 peak memory under a
-        /// burst was ~1.5x higher with no gain in throughput. A larger frame still fits (`buffer_max_size`).
-        #[serde(default = "default_buffer_chunk_size")]
-        pub buffer_chunk_size: ByteSize,
-        /// Largest frame accepted; a bigger one closes the connection (default 6144000).
-        #[serde(default = "default_buffer_max_size")]
-        pub buffer_max_size: ByteSize,
-        /// Largest decompressed payload of one frame; more closes the connection (default 64MiB).
-        #[serde(default = "default_max_decompressed_size")]
-        pub max_decompressed_size: ByteSize,
-        /// Most simultaneous connections; further ones wait in the kernel's backlog (default 1024).
-        #[serde(default = "default_max_connections")]
-        pub max_connections: usize,
-        /// TLS on the TCP port: `tls.enabled`, `tls.crt_file`, `tls.key_file`, `tls.ca_file` (mutual
-        /// TLS), `tls.min_version`, `tls.handshake_timeout` (see config/firelane.toml). The Unix
-        /// socket stays plain.
-        #[serde(default)]
-        pub tls: ServerTls,
-        /// Shared key clients must prove they hold (Fluent Bit's `Shared_Key`, fluentd's `<security>
-        /// shared_key`). When set, every connection, TCP and Unix socket alike, must pass the Forward
-        /// handshake (HELO, PING, PONG) before anything it sends is read as records; a client that
-        /// fails is answered with the reason, disconnected and counted in
-        /// `firelane_input_auth_failures_total{reason}`. Docker's fluentd log driver (so FireLens)
-        /// cannot do the handshake: do not set this on the input that receives container logs. The key
-        /// is never logged.
-        pub shared_key: Option<Secret>,
-        /// Require the handshake with an empty shared key (Fluent Bit's `Empty_Shared_Key`; default
-        /// false): for user authentication without a key, or for clients configured with an empty key.
-        #[serde(default)]
-        pub empty_shared_key: Flag,
-        /// Hostname this input gives clients in the handshake (default `localhost`, Fluent Bit's).
-        /// fluentd and fluent-logger clients refuse a server that has their own hostname.
-        #[serde(default = "default_self_hostname")]
-        pub self_hostname: String,
-        /// `security.users`: users a client must authenticate as, each `"USER PASSWORD"` (see
-        /// config/firelane.toml).
-        #[serde(default)]
-        pub security: ForwardSecurity,
-        /// Time a client has to finish the handshake once connected (default 10s); a slower one is
-        /// disconnected and counted in `firelane_input_connections_closed_total{reason="handshake_timeout"}`.
-        #[serde(default = "default_handshake_timeout")]
-        pub handshake_timeout: DurationValue,
-        /// Close a connection that has sent nothing for this long, counted in
-        /// `firelane_input_connections_closed_total{reason="idle_timeout"}` (default: never). Leave it
-        /// unset for Docker and FireLens: Docker's fluentd driver keeps one connection for a
-        /// container's whole life and sends without acks, so a line written just as firelane closes
-        /// the idle connection is lost.
-        pub idle_timeout: Option<DurationValue>,
-        /// A frame that has begun must be complete after this long spent waiting for the client
-        /// (default 30s; firelane's own): a slower one's connection is closed, its partial frame
-        /// discarded, counted in `firelane_input_connections_closed_total{reason="frame_timeout"}`.
-        /// Time firelane itself holds the connection back (a full budget) does not count.
-        #[serde(default = "default_frame_timeout")]
-        pub frame_timeout: DurationValue,
-    }
-}
-
-/// Line format of the `tcp` input.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TcpFormat {
-    /// Each line is a JSON object, used as the record.
-    #[default]
-    Json,
-    /// Each line becomes `{"log": "<line>"}`.
-    None,
-}
-
-entry_options! {
-    /// `name = "tcp"`.
-    #[derive(Debug, Clone, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct TcpInputConfig ["tcp", input] {
-        /// Listen address (default 0.0.0.0).
-        #[serde(default = "default_any_addr")]
-        pub listen: String,
-        /// Port (default 5170, Fluent Bit's).
-        #[serde(default = "default_tcp_port")]
-        pub port: u16,
-        /// Tag of every event (default `tcp.<index>`).
-        pub tag: Option<String>,
-        /// `json` (default) or `none`.
-        #[serde(default)]
-        pub format: TcpFormat,
-        /// Longest line kept (default 32KiB). A longer line is cut at this size, the rest up to the
-        /// newline discarded, counted as `truncated`; a cut JSON line is then counted `invalid_json`.
-        #[serde(default = "default_max_line")]
-        pub buffer_size: ByteSize,
-        /// Memory budget (default 32MiB).
-        #[serde(default = "default_mem_buf_limit")]
-        pub mem_buf_limit: ByteSize,
-        /// `block` (default) or `drop_newest`.
-        #[serde(default)]
-        pub overflow: Overflow,
-        /// With `overflow = "block"`: drop (counted, `reason="block_timeout"`) a batch that waited this
-        /// long for memory. Default: wait as long as it takes.
-        pub overflow_timeout: Option<DurationValue>,
-        /// Disk buffer (see the forward input).
-        #[serde(default)]
-        pub storage: InputStorage,
-        /// Most simultaneous connections (default 1024).
-        #[serde(default = "default_max_connections")]
-        pub max_connections: usize,
-        /// TLS on the port (see the forward input).
-        #[serde(default)]
-        pub tls: ServerTls,
-        /// A line that has begun must be complete after this long spent waiting for the client
-        /// (default 30s; firelane's own): the connection is then closed and what it sent of the line
-        /// is taken as its last line, as at the end of a connection; counted in
-        /// `firelane_input_connections_closed_total{reason="frame_timeout"}`.
-        #[serde(default = "default_frame_timeout")]
-        pub frame_timeout: DurationValue,
-    }
-}
-
 entry_kinds! {
     /// One `[[outputs]]` entry; `name` selects the plugin.
     #[derive(Debug, Clone, Deserialize)]
@@ -399,37 +224,4 @@ fn default_hc_errors_count() -> u32 {
 }
 fn default_hc_period() -> DurationValue {
     DurationValue(Duration::from_secs(60))
-}
-fn default_mem_buf_limit() -> ByteSize {
-    ByteSize::mib(32)
-}
-fn default_buffer_chunk_size() -> ByteSize {
-    ByteSize(128 * 1024)
-}
-fn default_buffer_max_size() -> ByteSize {
-    ByteSize(6_144_000)
-}
-fn default_max_decompressed_size() -> ByteSize {
-    ByteSize::mib(64)
-}
-fn default_self_hostname() -> String {
-    "localhost".to_owned()
-}
-fn default_frame_timeout() -> DurationValue {
-    DurationValue(Duration::from_secs(30))
-}
-fn default_handshake_timeout() -> DurationValue {
-    DurationValue(Duration::from_secs(10))
-}
-fn default_max_connections() -> usize {
-    1024
-}
-fn default_any_addr() -> String {
-    "0.0.0.0".to_owned()
-}
-fn default_tcp_port() -> u16 {
-    5170
-}
-fn default_max_line() -> ByteSize {
-    ByteSize(32 * 1024)
 }

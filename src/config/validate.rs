@@ -6,28 +6,20 @@
 
 use std::net::IpAddr;
 
-use super::common::Check;
 use super::errors::Issue;
 use super::filter_options::{
     MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set,
 };
 use super::filters::FilterConfig;
-use super::model::{
-    AckMode, Config, ForwardInputConfig, InputConfig, OutputConfig, Overflow, ServiceConfig,
-    TcpInputConfig,
-};
-use super::resolve::{self, input_alias, output_alias, parse_unix_perm};
+use super::model::{AckMode, Config, InputConfig, OutputConfig, ServiceConfig};
+use super::resolve::{self, input_alias, output_alias};
 use super::spans::KeyPath;
 use super::storage::{BufferUse, check_storage};
-use super::tls::check_server;
 
 /// Most filters in one chain (a re-tagged record remembers the rewrite_tag filters it passed in a
 /// 64-bit mask).
 pub const MAX_FILTERS: usize = 64;
 const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
-/// Below this an input could not hold one ordinary Forward chunk.
-const MIN_MEM_BUF_LIMIT_BYTES: u64 = 64 * 1024;
-const MIN_BUFFER_MAX_SIZE_BYTES: u64 = 1024;
 
 /// The parts of a configuration that deserialized, with their index in the file.
 #[derive(Debug, Default)]
@@ -156,107 +148,7 @@ fn check_service(c: &ServiceConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     }
 }
 
-impl Check for ForwardInputConfig {
-    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
-        check_forward(self, path, issues);
-    }
-}
-
-impl Check for TcpInputConfig {
-    fn check(&self, path: &KeyPath, issues: &mut Vec<Issue>) {
-        check_tcp(self, path, issues);
-    }
-}
-
-fn check_forward(c: &ForwardInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
-    if let Some(perm) = &c.unix_perm
-        && let Err(e) = parse_unix_perm(perm)
-    {
-        issues.push(Issue::new(path.key("unix_perm"), e));
-    }
-    if c.port == Some(0) {
-        issues.push(Issue::new(path.key("port"), "must not be 0"));
-    }
-    if let Some(listen) = &c.listen {
-        check_ip(listen, &path.key("listen"), issues);
-    }
-    if c.unix_path.as_deref() == Some("") {
-        issues.push(Issue::new(path.key("unix_path"), "must not be empty"));
-    }
-    if c.buffer_max_size.0 < MIN_BUFFER_MAX_SIZE_BYTES {
-        issues.push(Issue::new(
-            path.key("buffer_max_size"),
-            format!("must be at least {MIN_BUFFER_MAX_SIZE_BYTES} bytes"),
-        ));
-    }
-    if c.buffer_chunk_size.0 == 0 {
-        issues.push(Issue::new(
-            path.key("buffer_chunk_size"),
-            "must be more than 0",
-        ));
-    }
-    check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
-    check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
-    check_server(&c.tls, &path.key("tls"), issues);
-    check_frame_timeout(c.frame_timeout, path, issues);
-    super::forward_auth::check(c, path, issues);
-}
-
-fn check_tcp(c: &TcpInputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
-    if c.port == 0 {
-        issues.push(Issue::new(path.key("port"), "must not be 0"));
-    }
-    check_ip(&c.listen, &path.key("listen"), issues);
-    if c.buffer_size.0 == 0 {
-        issues.push(Issue::new(path.key("buffer_size"), "must be more than 0"));
-    }
-    check_common_input(c.mem_buf_limit.0, c.max_connections, path, issues);
-    check_overflow(c.overflow, c.overflow_timeout.is_some(), path, issues);
-    check_server(&c.tls, &path.key("tls"), issues);
-    check_frame_timeout(c.frame_timeout, path, issues);
-}
-
-fn check_frame_timeout(
-    t: crate::config::units::DurationValue,
-    path: &KeyPath,
-    issues: &mut Vec<Issue>,
-) {
-    if t.0.is_zero() {
-        issues.push(Issue::new(path.key("frame_timeout"), "must be more than 0"));
-    }
-}
-
-/// `overflow_timeout` bounds how long `block` waits; with `drop_newest` nothing waits.
-fn check_overflow(overflow: Overflow, has_timeout: bool, path: &KeyPath, issues: &mut Vec<Issue>) {
-    if has_timeout && overflow != Overflow::Block {
-        issues.push(Issue::new(
-            path.key("overflow_timeout"),
-            "applies to overflow = \"block\" only (drop_newest never waits)",
-        ));
-    }
-}
-
-fn check_common_input(
-    mem_buf_limit_bytes: u64,
-    max_connections: usize,
-    path: &KeyPath,
-    issues: &mut Vec<Issue>,
-) {
-    if mem_buf_limit_bytes < MIN_MEM_BUF_LIMIT_BYTES {
-        issues.push(Issue::new(
-            path.key("mem_buf_limit"),
-            "must be at least 64KiB",
-        ));
-    }
-    if max_connections == 0 {
-        issues.push(Issue::new(
-            path.key("max_connections"),
-            "must be at least 1",
-        ));
-    }
-}
-
-fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
+pub(super) fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
     if addr.parse::<IpAddr>().is_err() {
         issues.push(Issue::new(
             path.clone(),
