@@ -39,9 +39,10 @@ pub trait Entry {
     }
 }
 
-/// What validation checks of an entry's options that types cannot say (required keys,
+/// What validation checks of an entry's options alone that types cannot say (required keys,
 /// combinations, templates, files); nothing by default. The header's match rules are checked
-/// for every entry by validation itself.
+/// for every entry by validation itself, and so is what needs other parts of the configuration
+/// (filters are built once against the configured parsers: `filters::check`).
 pub trait Check {
     fn check(&self, _path: &KeyPath, _issues: &mut Vec<Issue>) {}
 }
@@ -280,8 +281,10 @@ macro_rules! entry_kinds {
                 }
             }
 
-            /// Checks the options (see [`Check`](crate::config::common::Check)).
-            pub(crate) fn check(
+            /// Checks what the options alone can say ([`Check`](crate::config::common::Check));
+            /// what needs other parts of the configuration (a filter's parsers, an input's
+            /// storage) is checked by validation.
+            pub fn check_options(
                 &self,
                 path: &$crate::config::spans::KeyPath,
                 issues: &mut Vec<$crate::config::errors::Issue>,

@@ -6,31 +6,20 @@
 
 use serde::Deserialize;
 
-use super::common::entry_options;
+use super::common::{Check, entry_kinds, entry_options};
 use super::errors::Issue;
 use super::filter_options::{
     EcsConfig, MultilineFilterConfig, NestConfig, ParserFilterConfig, Parsers, RewriteTagConfig,
     ThrottleConfig,
 };
 use super::resolve::AliasCounter;
-use super::section::deserialize_table;
 use super::spans::KeyPath;
 use crate::filter::grep::{Grep, GrepKind, GrepRule, LogicalOp};
 use crate::filter::modify::Modify;
 use crate::filter::record_modifier::RecordModifier;
 
 /// Filter plugins, as written in `name`.
-pub const FILTER_PLUGINS: [&str; 9] = [
-    "grep",
-    "modify",
-    "record_modifier",
-    "nest",
-    "parser",
-    "throttle",
-    "rewrite_tag",
-    "ecs",
-    "multiline",
-];
+pub const FILTER_PLUGINS: &[&str] = FilterConfig::PLUGINS;
 
 /// A string or a list of strings (`record = "k v"` or `record = ["k v", "k2 v2"]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,28 +40,42 @@ impl<'de> Deserialize<'de> for StringList {
     }
 }
 
-/// One `[[filters]]` entry; `name` selects the plugin.
-#[derive(Debug, Clone)]
-pub enum FilterConfig {
-    /// Keep or drop records by regexes on their values.
-    Grep(GrepConfig),
-    /// Set, add, remove, rename or copy keys, under conditions.
-    Modify(ModifyConfig),
-    /// Append, remove or allowlist fields; add a UUID.
-    RecordModifier(RecordModifierConfig),
-    /// Move keys into a map, or a map's entries to the top.
-    Nest(NestConfig),
-    /// Parse a field's text (json, regex, logfmt, ...) into fields.
-    Parser(ParserFilterConfig),
-    /// Drop records above an average rate.
-    Throttle(ThrottleConfig),
-    /// Re-emit matching records under a new tag.
-    RewriteTag(RewriteTagConfig),
-    /// Add ECS task metadata.
-    Ecs(EcsConfig),
-    /// Join lines of one message; reassemble Docker's partial messages.
-    Multiline(MultilineFilterConfig),
+entry_kinds! {
+    /// One `[[filters]]` entry; `name` selects the plugin.
+    #[derive(Debug, Clone)]
+    pub enum FilterConfig {
+        /// Keep or drop records by regexes on their values.
+        Grep(GrepConfig: GrepConfig) = "grep",
+        /// Set, add, remove, rename or copy keys, under conditions.
+        Modify(ModifyConfig: ModifyConfig) = "modify",
+        /// Append, remove or allowlist fields; add a UUID.
+        RecordModifier(RecordModifierConfig: RecordModifierConfig) = "record_modifier",
+        /// Move keys into a map, or a map's entries to the top.
+        Nest(NestConfig: NestConfig) = "nest",
+        /// Parse a field's text (json, regex, logfmt, ...) into fields.
+        Parser(ParserFilterConfig: ParserFilterConfig) = "parser",
+        /// Drop records above an average rate.
+        Throttle(ThrottleConfig: ThrottleConfig) = "throttle",
+        /// Re-emit matching records under a new tag.
+        RewriteTag(RewriteTagConfig: RewriteTagConfig) = "rewrite_tag",
+        /// Add ECS task metadata.
+        Ecs(EcsConfig: EcsConfig) = "ecs",
+        /// Join lines of one message; reassemble Docker's partial messages.
+        Multiline(MultilineFilterConfig: MultilineFilterConfig) = "multiline",
+    }
 }
+
+/// Filters are checked by building them against the configured parsers ([`check`]), not by
+/// their options alone.
+impl Check for GrepConfig {}
+impl Check for ModifyConfig {}
+impl Check for RecordModifierConfig {}
+impl Check for NestConfig {}
+impl Check for ParserFilterConfig {}
+impl Check for ThrottleConfig {}
+impl Check for RewriteTagConfig {}
+impl Check for EcsConfig {}
+impl Check for MultilineFilterConfig {}
 
 entry_options! {
     /// `name = "grep"`.
@@ -197,65 +200,15 @@ impl RecordModifierConfig {
 }
 
 impl FilterConfig {
-    /// Plugin name, as written in `name`.
-    pub fn plugin(&self) -> &'static str {
-        match self {
-            FilterConfig::Grep(_) => "grep",
-            FilterConfig::Modify(_) => "modify",
-            FilterConfig::RecordModifier(_) => "record_modifier",
-            FilterConfig::Nest(_) => "nest",
-            FilterConfig::Parser(_) => "parser",
-            FilterConfig::Throttle(_) => "throttle",
-            FilterConfig::RewriteTag(_) => "rewrite_tag",
-            FilterConfig::Ecs(_) => "ecs",
-            FilterConfig::Multiline(_) => "multiline",
-        }
-    }
-
-    /// The component name: the alias, or the plugin name when aliases were not resolved.
+    /// The component name: its alias, or its plugin name if aliases were not resolved.
     pub fn alias(&self) -> &str {
-        let alias = match self {
-            FilterConfig::Grep(c) => c.alias.as_deref(),
-            FilterConfig::Modify(c) => c.alias.as_deref(),
-            FilterConfig::RecordModifier(c) => c.alias.as_deref(),
-            FilterConfig::Nest(c) => c.alias.as_deref(),
-            FilterConfig::Parser(c) => c.alias.as_deref(),
-            FilterConfig::Throttle(c) => c.alias.as_deref(),
-            FilterConfig::RewriteTag(c) => c.alias.as_deref(),
-            FilterConfig::Ecs(c) => c.alias.as_deref(),
-            FilterConfig::Multiline(c) => c.alias.as_deref(),
-        };
-        alias.unwrap_or_else(|| self.plugin())
-    }
-
-    fn alias_slot(&mut self) -> &mut Option<String> {
-        match self {
-            FilterConfig::Grep(c) => &mut c.alias,
-            FilterConfig::Modify(c) => &mut c.alias,
-            FilterConfig::RecordModifier(c) => &mut c.alias,
-            FilterConfig::Nest(c) => &mut c.alias,
-            FilterConfig::Parser(c) => &mut c.alias,
-            FilterConfig::Throttle(c) => &mut c.alias,
-            FilterConfig::RewriteTag(c) => &mut c.alias,
-            FilterConfig::Ecs(c) => &mut c.alias,
-            FilterConfig::Multiline(c) => &mut c.alias,
-        }
+        self.entry().common().alias.unwrap_or_else(|| self.plugin())
     }
 
     /// The filter's `match` and `match_regex`.
     pub fn match_rules(&self) -> (Option<&str>, Option<&str>) {
-        let (glob, regex) = match self {
-            FilterConfig::Grep(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Modify(c) => (&c.match_, &c.match_regex),
-            FilterConfig::RecordModifier(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Nest(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Parser(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Throttle(c) => (&c.match_, &c.match_regex),
-            FilterConfig::RewriteTag(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Ecs(c) => (&c.match_, &c.match_regex),
-            FilterConfig::Multiline(c) => (&c.match_, &c.match_regex),
-        };
-        (glob.as_deref(), regex.as_deref())
+        let c = self.entry().common();
+        (c.match_, c.match_regex)
     }
 }
 
@@ -263,8 +216,9 @@ impl FilterConfig {
 pub fn resolve_aliases(filters: &mut [FilterConfig]) {
     let mut aliases = AliasCounter::default();
     for f in filters {
-        let default = aliases.next(f.plugin());
-        f.alias_slot().get_or_insert(default);
+        let entry = f.entry_mut();
+        let default = aliases.next(entry.alias_stem());
+        entry.alias_mut().get_or_insert(default);
     }
 }
 
@@ -277,34 +231,8 @@ pub(crate) fn parse(
     issues: &mut Vec<Issue>,
 ) -> Option<FilterConfig> {
     let default_alias = aliases.next(plugin);
-    let mut f = match plugin {
-        "grep" => deserialize_table::<GrepConfig>(rest, path, issues).map(FilterConfig::Grep)?,
-        "modify" => {
-            deserialize_table::<ModifyConfig>(rest, path, issues).map(FilterConfig::Modify)?
-        }
-        "record_modifier" => deserialize_table::<RecordModifierConfig>(rest, path, issues)
-            .map(FilterConfig::RecordModifier)?,
-        "nest" => deserialize_table::<NestConfig>(rest, path, issues).map(FilterConfig::Nest)?,
-        "parser" => {
-            deserialize_table::<ParserFilterConfig>(rest, path, issues).map(FilterConfig::Parser)?
-        }
-        "throttle" => {
-            deserialize_table::<ThrottleConfig>(rest, path, issues).map(FilterConfig::Throttle)?
-        }
-        "rewrite_tag" => deserialize_table::<RewriteTagConfig>(rest, path, issues)
-            .map(FilterConfig::RewriteTag)?,
-        "ecs" => deserialize_table::<EcsConfig>(rest, path, issues).map(FilterConfig::Ecs)?,
-        "multiline" => deserialize_table::<MultilineFilterConfig>(rest, path, issues)
-            .map(FilterConfig::Multiline)?,
-        other => {
-            issues.push(Issue::new(
-                path.key("name"),
-                format!("filter plugin `{other}` has no options model"),
-            ));
-            return None;
-        }
-    };
-    f.alias_slot().get_or_insert(default_alias);
+    let mut f = FilterConfig::parse(plugin, rest, path, issues)?;
+    f.entry_mut().alias_mut().get_or_insert(default_alias);
     Some(f)
 }
 

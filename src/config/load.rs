@@ -230,7 +230,7 @@ fn parse_sections(doc: &toml::Table, issues: &mut Vec<Issue>) -> Parsed {
                 for (i, entry) in as_entries(value, &path, "filters", issues) {
                     let entry_path = path.index(i);
                     if let Some((plugin, rest)) =
-                        plugin_name(entry, &entry_path, "filter", &FILTER_PLUGINS, issues)
+                        plugin_name(entry, &entry_path, "filter", FILTER_PLUGINS, issues)
                         && let Some(f) =
                             filters::parse(plugin, &rest, &entry_path, &mut aliases, issues)
                     {

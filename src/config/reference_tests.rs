@@ -212,7 +212,7 @@ fn every_plugin_has_its_section_in_the_reference() {
     for &plugin in INPUT_PLUGINS {
         assert!(has("## [[inputs]]", plugin), "input {plugin}: add it here");
     }
-    for plugin in FILTER_PLUGINS {
+    for &plugin in FILTER_PLUGINS {
         assert!(
             has("## [[filters]]", plugin),
             "filter {plugin}: add it here"

@@ -73,7 +73,7 @@ pub(crate) fn check(s: &Sections<'_>) -> Vec<Issue> {
     for &(i, input) in &s.inputs {
         let path = root.key("inputs").index(i);
         let has_path = s.service.is_some_and(|c| c.storage.path.is_some());
-        input.check(&path, &mut issues);
+        input.check_options(&path, &mut issues);
         match input {
             InputConfig::Forward(c) => {
                 let u = BufferUse {
@@ -159,7 +159,7 @@ pub(super) fn check_ip(addr: &str, path: &KeyPath, issues: &mut Vec<Issue>) {
 
 fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
     let (match_, match_regex) = c.match_rules();
-    c.check(path, issues);
+    c.check_options(path, issues);
     check_matcher("output", match_, match_regex, path, issues);
 }
 

@@ -138,7 +138,7 @@ fn plugin_section(
             let plugin = name.value.to_ascii_lowercase();
             let supported: &[&str] = match kind {
                 SectionKind::Input => INPUT_PLUGINS,
-                SectionKind::Filter => &FILTER_PLUGINS,
+                SectionKind::Filter => FILTER_PLUGINS,
                 _ => OUTPUT_PLUGINS,
             };
             if !supported.contains(&plugin.as_str()) {
