@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::StartError;
-use crate::config::filter_options::{EcsConfig, parser_set};
-use crate::config::filters::FilterConfig;
+use crate::config::filter::FilterConfig;
+use crate::config::filter::{EcsConfig, parser_set};
 use crate::config::model::Config;
 use crate::config::validate::MAX_FILTERS;
 use crate::ecs::fetch::fetch_task_metadata;

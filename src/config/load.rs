@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use super::errors::{ConfigErrors, Issue, Problem};
-use super::filter_options::{MultilineParserConfig, ParserConfig};
-use super::filters::{self, FILTER_PLUGINS, FilterConfig};
+use super::filter::{self, FILTER_PLUGINS, FilterConfig};
+use super::filter::{MultilineParserConfig, ParserConfig};
 use super::model::{Config, InputConfig, OutputConfig, ServiceConfig};
 use super::resolve::AliasCounter;
 use super::section::{deserialize_table, struct_fields, unknown_key_message};
@@ -232,7 +232,7 @@ fn parse_sections(doc: &toml::Table, issues: &mut Vec<Issue>) -> Parsed {
                     if let Some((plugin, rest)) =
                         plugin_name(entry, &entry_path, "filter", FILTER_PLUGINS, issues)
                         && let Some(f) =
-                            filters::parse(plugin, &rest, &entry_path, &mut aliases, issues)
+                            filter::parse(plugin, &rest, &entry_path, &mut aliases, issues)
                     {
                         parsed.filters.push((i, f));
                     }

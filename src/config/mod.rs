@@ -6,8 +6,7 @@
 pub mod common;
 pub mod discover;
 pub mod errors;
-pub mod filter_options;
-pub mod filters;
+pub mod filter;
 pub mod fluentbit;
 pub mod forward_auth;
 pub mod input;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::common::entry_kinds;
-use super::filter_options::{MultilineParserConfig, ParserConfig};
-use super::filters::{FilterConfig, StringList};
+use super::filter::{FilterConfig, StringList};
+use super::filter::{MultilineParserConfig, ParserConfig};
 pub use super::input::Overflow;
 pub use super::input::forward::{AckMode, ForwardInputConfig};
 pub use super::input::tcp::{TcpFormat, TcpInputConfig};

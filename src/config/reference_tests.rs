@@ -4,11 +4,11 @@
 
 use serde::de::DeserializeOwned;
 
-use super::filter_options::{
+use super::filter::{
     EcsConfig, MultilineFilterConfig, MultilineParserConfig, NestConfig, ParserConfig,
     ParserFilterConfig, RewriteTagConfig, ThrottleConfig,
 };
-use super::filters::{FILTER_PLUGINS, GrepConfig, ModifyConfig, RecordModifierConfig};
+use super::filter::{FILTER_PLUGINS, GrepConfig, ModifyConfig, RecordModifierConfig};
 use super::forward_auth::ForwardSecurity;
 use super::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 use super::model::{

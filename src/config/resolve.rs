@@ -61,7 +61,7 @@ pub fn resolve_aliases(cfg: &mut Config) {
         let default = inputs.next(entry.alias_stem());
         entry.alias_mut().get_or_insert(default);
     }
-    super::filters::resolve_aliases(&mut cfg.filters);
+    super::filter::resolve_aliases(&mut cfg.filters);
     let mut outputs = AliasCounter::default();
     for output in &mut cfg.outputs {
         let entry = output.entry_mut();

@@ -7,10 +7,8 @@
 use std::net::IpAddr;
 
 use super::errors::Issue;
-use super::filter_options::{
-    MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set,
-};
-use super::filters::FilterConfig;
+use super::filter::FilterConfig;
+use super::filter::{MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set};
 use super::model::{AckMode, Config, InputConfig, OutputConfig, ServiceConfig};
 use super::resolve::{self, input_alias, output_alias};
 use super::spans::KeyPath;
@@ -165,7 +163,7 @@ fn check_output(c: &OutputConfig, path: &KeyPath, issues: &mut Vec<Issue>) {
 
 fn check_filter(c: &FilterConfig, parsers: &Parsers, path: &KeyPath, issues: &mut Vec<Issue>) {
     let (match_, match_regex) = c.match_rules();
-    super::filters::check(c, parsers, path, issues);
+    super::filter::check(c, parsers, path, issues);
     check_matcher("filter", match_, match_regex, path, issues);
 }
 

@@ -170,7 +170,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::config::filters::FilterConfig;
+    use crate::config::filter::FilterConfig;
     use crate::config::fluentbit::FbFormat;
     use crate::config::fluentbit::memfs::MemFiles;
     use crate::config::model::{Config, InputConfig, OutputConfig};

@@ -13,7 +13,7 @@ use super::doc::{Doc, Entry, Findings, Origin, Section, SectionKind};
 use super::go_cloudwatch;
 use super::keys::{self, KeyRule};
 use super::{repeats, values};
-use crate::config::filters::FILTER_PLUGINS;
+use crate::config::filter::FILTER_PLUGINS;
 use crate::config::load::{INPUT_PLUGINS, OUTPUT_PLUGINS};
 
 /// Output plugins Fluent Bit users write that firelane does not have, with what to do instead.

@@ -2,7 +2,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::*;
-use crate::config::filters::FilterConfig;
+use crate::config::filter::FilterConfig;
 use crate::config::fluentbit::memfs::MemFiles;
 use crate::config::fluentbit::{FbFormat, load};
 use crate::config::model::{Config, InputConfig, OutputConfig};
@@ -46,7 +46,7 @@ fn tcp_in(c: &Config) -> &crate::config::model::TcpInputConfig {
     }
 }
 
-fn multiline(c: &Config) -> &crate::config::filter_options::MultilineFilterConfig {
+fn multiline(c: &Config) -> &crate::config::filter::MultilineFilterConfig {
     match &c.filters[0] {
         FilterConfig::Multiline(m) => m,
         other => panic!("{other:?}"),

@@ -6,17 +6,42 @@
 
 use serde::Deserialize;
 
-use super::common::{Check, entry_kinds, entry_options};
+use super::common::{Check, entry_kinds};
 use super::errors::Issue;
-use super::filter_options::{
-    EcsConfig, MultilineFilterConfig, NestConfig, ParserFilterConfig, Parsers, RewriteTagConfig,
-    ThrottleConfig,
-};
 use super::resolve::AliasCounter;
 use super::spans::KeyPath;
-use crate::filter::grep::{Grep, GrepKind, GrepRule, LogicalOp};
-use crate::filter::modify::Modify;
-use crate::filter::record_modifier::RecordModifier;
+
+/// `name = "ecs"`.
+pub mod ecs;
+/// `name = "grep"`.
+pub mod grep;
+/// `name = "modify"`.
+pub mod modify;
+/// `name = "multiline"`.
+pub mod multiline;
+/// `name = "nest"`.
+pub mod nest;
+/// `name = "parser"`.
+pub mod parser;
+/// Parser definitions: `[[parsers]]`, `[[multiline_parsers]]`, parsers files.
+pub mod parsers;
+/// `name = "record_modifier"`.
+pub mod record_modifier;
+/// `name = "rewrite_tag"`.
+pub mod rewrite_tag;
+/// `name = "throttle"`.
+pub mod throttle;
+
+pub use ecs::EcsConfig;
+pub use grep::GrepConfig;
+pub use modify::ModifyConfig;
+pub use multiline::MultilineFilterConfig;
+pub use nest::NestConfig;
+pub use parser::ParserFilterConfig;
+pub use parsers::{MultilineParserConfig, ParserConfig, ParserProblemAt, Parsers, parser_set};
+pub use record_modifier::{RecordModifierConfig, expand_env};
+pub use rewrite_tag::RewriteTagConfig;
+pub use throttle::ThrottleConfig;
 
 /// Filter plugins, as written in `name`.
 pub const FILTER_PLUGINS: &[&str] = FilterConfig::PLUGINS;
@@ -76,128 +101,6 @@ impl Check for ThrottleConfig {}
 impl Check for RewriteTagConfig {}
 impl Check for EcsConfig {}
 impl Check for MultilineFilterConfig {}
-
-entry_options! {
-    /// `name = "grep"`.
-    #[derive(Debug, Clone, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct GrepConfig ["grep"] {
-        /// `KEY REGEX`: keep records whose KEY (a record accessor such as `$kubernetes['labels']['app']`)
-        /// matches REGEX.
-        #[serde(default)]
-        pub regex: StringList,
-        /// `KEY REGEX`: drop records whose KEY matches REGEX.
-        #[serde(default)]
-        pub exclude: StringList,
-        /// `legacy` (default: every regex matches and no exclude does), `AND` or `OR` (rules of one kind).
-        pub logical_op: Option<String>,
-    }
-}
-
-impl GrepConfig {
-    pub fn build(&self) -> Result<Grep, String> {
-        let rules = (self.regex.0.iter().map(|r| (GrepKind::Regex, r)))
-            .chain(self.exclude.0.iter().map(|r| (GrepKind::Exclude, r)))
-            .map(|(kind, r)| GrepRule::parse(kind, r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        let op = match &self.logical_op {
-            Some(op) => LogicalOp::parse(op).map_err(|e| e.to_string())?,
-            None => LogicalOp::default(),
-        };
-        Grep::new(rules, op).map_err(|e| e.to_string())
-    }
-}
-
-entry_options! {
-    /// `name = "modify"`.
-    #[derive(Debug, Clone, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct ModifyConfig ["modify"] {
-        /// Rules applied in order, each as Fluent Bit writes it: `Set KEY VALUE`, `Add KEY VALUE`,
-        /// `Remove KEY`, `Remove_wildcard PREFIX`, `Remove_regex REGEX`, `Rename KEY NEW`,
-        /// `Hard_rename KEY NEW`, `Copy KEY NEW`, `Hard_copy KEY NEW`.
-        #[serde(default)]
-        pub rules: StringList,
-        /// Conditions that must all hold for the rules to apply: `Key_exists KEY`,
-        /// `Key_does_not_exist KEY`, `A_key_matches REGEX`, `No_key_matches REGEX`,
-        /// `Key_value_equals KEY VALUE`, `Key_value_does_not_equal KEY VALUE`,
-        /// `Key_value_matches KEY REGEX`, `Key_value_does_not_match KEY REGEX`,
-        /// `Matching_keys_have_matching_values KEY_REGEX VALUE_REGEX`,
-        /// `Matching_keys_do_not_have_matching_values KEY_REGEX VALUE_REGEX`.
-        #[serde(default)]
-        pub condition: StringList,
-    }
-}
-
-impl ModifyConfig {
-    pub fn build(&self) -> Result<Modify, String> {
-        let rules: Vec<(&str, &str)> = self
-            .rules
-            .0
-            .iter()
-            .map(|r| {
-                let r = r.trim();
-                r.split_once(char::is_whitespace)
-                    .map_or((r, ""), |(name, args)| (name, args.trim_start()))
-            })
-            .collect();
-        if rules.is_empty() {
-            return Err("no rules: set `rules`, e.g. [\"Set key value\"]".to_owned());
-        }
-        Modify::from_config(&rules, &self.condition.0).map_err(|e| e.to_string())
-    }
-}
-
-entry_options! {
-    /// `name = "record_modifier"`.
-    #[derive(Debug, Clone, Default, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct RecordModifierConfig ["record_modifier"] {
-        /// `KEY VALUE` pairs appended to every record (a key the record has keeps its value).
-        #[serde(default)]
-        pub record: StringList,
-        /// Keys removed from every record.
-        #[serde(default)]
-        pub remove_key: StringList,
-        /// Only these keys are kept (Fluent Bit's `Allowlist_key`).
-        #[serde(default)]
-        pub allowlist_key: StringList,
-        /// The older name of `allowlist_key`.
-        #[serde(default)]
-        pub whitelist_key: StringList,
-        /// A key that gets a random UUID (version 4) in every record.
-        pub uuid_key: Option<String>,
-    }
-}
-
-impl RecordModifierConfig {
-    pub fn build(&self) -> Result<RecordModifier, String> {
-        self.build_with(|name| std::env::var(name).ok())
-    }
-
-    /// `env` resolves the `${NAME}` references in `record` values.
-    pub fn build_with(
-        &self,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<RecordModifier, String> {
-        let mut allow = self.allowlist_key.0.clone();
-        allow.extend(self.whitelist_key.0.iter().cloned());
-        let records = self
-            .record
-            .0
-            .iter()
-            .map(|r| expand_env(r, &env))
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordModifier::new(
-            &records,
-            &self.remove_key.0,
-            &allow,
-            self.uuid_key.as_deref(),
-        )
-        .map_err(|e| e.to_string())
-    }
-}
 
 impl FilterConfig {
     /// The component name: its alias, or its plugin name if aliases were not resolved.
@@ -315,56 +218,4 @@ fn blamed_key(c: &FilterConfig, message: &str) -> Option<&'static str> {
         .into_iter()
         .find(|(_, is_set, hint)| *is_set && message.contains(hint))
         .map(|(key, _, _)| key)
-}
-
-/// Replaces each `${NAME}` in `text` with the variable's value; an unset variable is an error
-/// naming it (Fluent Bit would silently write an empty value).
-pub fn expand_env(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            return Err(format!("`{text}`: `${{` without a closing `}}`"));
-        };
-        let name = &after[..end];
-        match env(name) {
-            Some(v) => out.push_str(&v),
-            None => {
-                return Err(format!(
-                    "`{text}`: environment variable `{name}` is not set"
-                ));
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_references_are_expanded_and_unset_ones_named() {
-        let env = |n: &str| (n == "HOSTNAME").then(|| "web-1".to_owned());
-        assert_eq!(expand_env("host ${HOSTNAME}", env).unwrap(), "host web-1");
-        assert_eq!(
-            expand_env("a ${HOSTNAME}-${HOSTNAME} b", env).unwrap(),
-            "a web-1-web-1 b"
-        );
-        assert_eq!(expand_env("plain $x", env).unwrap(), "plain $x");
-        assert_eq!(
-            expand_env("k ${NOPE}", env).unwrap_err(),
-            "`k ${NOPE}`: environment variable `NOPE` is not set"
-        );
-        assert!(expand_env("k ${OPEN", env).is_err());
-        let cfg = RecordModifierConfig {
-            record: StringList(vec!["host ${HOSTNAME}".to_owned()]),
-            ..Default::default()
-        };
-        assert!(cfg.build_with(env).is_ok());
-    }
 }
