@@ -437,10 +437,7 @@ fn forward_output_keys_map_and_an_upstream_file_becomes_upstreams() {
     assert!(c.require_ack_response.0 && c.time_as_integer.0);
     assert_eq!(c.compress, crate::config::output::forward::Compress::Gzip);
     assert_eq!(c.tag.as_deref(), Some("agg"));
-    assert_eq!(
-        c.retry_limit,
-        crate::output::backoff::RetryLimit::Limited(5)
-    );
+    assert_eq!(c.retry_limit, crate::config::units::RetryLimit::Limited(5));
     assert_eq!(c.connect_timeout.0, std::time::Duration::from_secs(3));
     assert_eq!(
         messages(&warnings),
