@@ -145,11 +145,8 @@ async fn intake(
         s.router.clone(),
     )
     .with_account(s.account.clone())
-    .with_filters(s.chain.clone());
-    let intake = match staged {
-        true => intake.with_stage(s.stage.clone()),
-        false => intake,
-    }
+    .with_filters(s.chain.clone())
+    .with_stage(s.stage.clone().filter(|_| staged))
     .with_block_timeout(b.overflow_timeout.map(|d| d.0));
     let (intake, disk) = disk::attach(intake, s.service, name, b.storage, durable)
         .await

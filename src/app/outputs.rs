@@ -43,19 +43,13 @@ pub fn plan(oc: &OutputConfig) -> Box<dyn Planned<'_> + '_> {
 
 struct Typed<'a, O: Output>(&'a O::Options, PhantomData<O>);
 
-impl<'a, O: Output> Typed<'a, O>
-where
-    O::Options: Sync,
-{
+impl<'a, O: Output> Typed<'a, O> {
     fn boxed(options: &'a O::Options) -> Box<dyn Planned<'a> + 'a> {
         Box::new(Self(options, PhantomData))
     }
 }
 
-impl<'a, O: Output> Planned<'a> for Typed<'a, O>
-where
-    O::Options: Sync,
-{
+impl<'a, O: Output> Planned<'a> for Typed<'a, O> {
     fn buffers(&self) -> bool {
         O::BUFFERS
     }

@@ -39,13 +39,14 @@ fn is_test_file(path: &Path) -> bool {
         || path.components().any(|c| c.as_os_str() == "tests")
 }
 
-/// Whether every `.rs` file under `dir` holds tests only.
-fn is_test_folder(dir: &Path) -> bool {
+/// Whether every `.rs` file under `dir` (a folder of `src`) holds tests only. Paths are judged
+/// relative to `src`, so where the repository is checked out does not matter.
+fn is_test_folder(src: &Path, dir: &Path) -> bool {
     let mut files = Vec::new();
     rust_files(dir, &mut files);
     files
         .iter()
-        .all(|f| is_test_file(f.strip_prefix(dir).unwrap()) || is_test_file(f))
+        .all(|f| is_test_file(f.strip_prefix(src).unwrap()))
 }
 
 /// Every folder under src/, at any depth (`input/`, `input/forward/codec/`), as paths relative
@@ -55,7 +56,7 @@ fn src_folders() -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = folders(&src);
     while let Some(dir) = todo.pop() {
-        if dir.file_name().is_some_and(|n| n == "testdata") || is_test_folder(&dir) {
+        if dir.file_name().is_some_and(|n| n == "testdata") || is_test_folder(&src, &dir) {
             continue;
         }
         todo.extend(folders(&dir));
